@@ -1,0 +1,3 @@
+"""AlphaPulse: one event-driven engine from market data to paper trading."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Clock, errors and other kernel pieces shared by every stage."""

@@ -1,0 +1,44 @@
+"""Typed errors. Every user-facing failure names the file, row or field at fault."""
+
+from __future__ import annotations
+
+
+class AlphaPulseError(Exception):
+    """Base class of every error the platform raises on purpose."""
+
+
+class ConfigError(AlphaPulseError):
+    """A configuration key or value is wrong; the message names it."""
+
+
+class DataError(AlphaPulseError):
+    """Input data is unusable; carries the file, row and rule when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        rule: str | None = None,
+    ) -> None:
+        self.path = path
+        self.row = row
+        self.field = field
+        self.rule = rule
+        where = []
+        if path is not None:
+            where.append(f"file {path}")
+        if row is not None:
+            where.append(f"row {row}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        if rule is not None:
+            where.append(f"rule {rule}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class OrderError(AlphaPulseError):
+    """An order is malformed (bad side, price or quantity)."""

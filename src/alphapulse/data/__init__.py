@@ -1,0 +1,1 @@
+"""Market data: sources, validation, adjustments, resampling, and the Panel the engine reads."""

@@ -1,0 +1,1 @@
+"""The one event loop shared by backtests and paper trading."""

@@ -1,0 +1,75 @@
+"""The read-only view a strategy (and every later stage) gets at time t."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class History:
+    """Bars up to and including the current step. Backed by preallocated [T, N] arrays
+    that a backtest fills up front and a live feed appends to; only rows [0, n) are ever
+    exposed, as read-only views, so a strategy cannot see bars after t."""
+
+    def __init__(self, fields: dict[str, FloatArray], timestamps: npt.NDArray[np.int64]) -> None:
+        self._fields = fields
+        self._ts = timestamps
+        self._n = 0
+
+    def advance(self, n: int) -> None:
+        self._n = n
+
+    @property
+    def n(self) -> int:
+        return self._n
+
+    def field(self, name: str, lookback: int | None = None) -> FloatArray:
+        """Rows [max(0, n-lookback), n) of a field, shape [rows, N], read-only."""
+        arr = self._fields[name]
+        start = 0 if lookback is None else max(0, self._n - lookback)
+        view = arr[start : self._n]
+        view.flags.writeable = False
+        return view
+
+    def timestamps(self, lookback: int | None = None) -> npt.NDArray[np.int64]:
+        start = 0 if lookback is None else max(0, self._n - lookback)
+        view = self._ts[start : self._n]
+        view.flags.writeable = False
+        return view
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._fields)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a stage may read at time t: past and current bars, positions, cash, equity."""
+
+    t: int
+    ts_ns: int
+    symbols: tuple[str, ...]
+    history: History
+    positions: FloatArray  # signed quantity per symbol (a copy)
+    avg_prices: FloatArray  # average entry price per symbol (a copy)
+    last_prices: FloatArray  # last known close per symbol (NaN before the first bar)
+    cash: float
+    equity: float
+
+    def close(self, lookback: int | None = None) -> FloatArray:
+        return self.history.field("close", lookback)
+
+    def field(self, name: str, lookback: int | None = None) -> FloatArray:
+        return self.history.field(name, lookback)
+
+    @property
+    def n_symbols(self) -> int:
+        return len(self.symbols)
+
+    def weights(self) -> FloatArray:
+        """Current signed position weights (market value / equity)."""
+        mv = np.where(np.isnan(self.last_prices), 0.0, self.positions * self.last_prices)
+        return mv / self.equity if self.equity > 0 else np.zeros_like(mv)

@@ -1,0 +1,93 @@
+"""The narrow interfaces between pipeline stages.
+
+strategy -> Signals -> PortfolioConstructor -> Targets -> RiskManager.adjust_targets
+-> order planner -> RiskManager.check_order (each order) -> venue -> Fills -> ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from alphapulse.engine.bars import BarSlice
+from alphapulse.engine.context import Context
+from alphapulse.model.orders import Fill, Order
+from alphapulse.model.signals import Signals, Targets
+
+
+class PortfolioConstructor(Protocol):
+    """Turns a strategy's signals into target weights."""
+
+    def construct(self, signals: Signals, ctx: Context) -> Targets: ...
+
+
+class Verdict(str, Enum):
+    ACCEPT = "accept"
+    RESIZE = "resize"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """The risk stage's answer for one order; ``quantity`` is the (possibly reduced)
+    size when RESIZE. ``reason`` is a stable reason code, e.g. ``max_position``."""
+
+    verdict: Verdict
+    quantity: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RiskEvent:
+    """Something the risk stage did or saw: a rejection, a resize, a guard firing."""
+
+    ts_ns: int
+    kind: str  # e.g. "order_rejected", "order_resized", "kill_switch", "daily_loss_halt"
+    reason: str
+    symbol: str = ""
+    order_id: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardAction:
+    """What the risk stage demands of the engine after a bar."""
+
+    flatten: bool = False  # close every position now
+    halt: bool = False  # no new orders for the rest of the run
+    block_new_risk: bool = False  # only orders that reduce exposure, for this step
+
+
+class RiskManager(Protocol):
+    """Adjusts targets, checks each order before it reaches the venue, and guards the
+    portfolio after each bar. Every decision is also reported as a RiskEvent."""
+
+    def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction: ...
+
+    def adjust_targets(self, targets: Targets, ctx: Context) -> Targets: ...
+
+    def check_order(self, order: Order, ctx: Context) -> OrderCheck: ...
+
+    def on_fill(self, fill: Fill, ctx: Context) -> None: ...
+
+    def events(self) -> list[RiskEvent]: ...
+
+
+class PassThroughRisk:
+    """The default risk stage: accepts everything."""
+
+    def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
+        return GuardAction()
+
+    def adjust_targets(self, targets: Targets, ctx: Context) -> Targets:
+        return targets
+
+    def check_order(self, order: Order, ctx: Context) -> OrderCheck:
+        return OrderCheck(Verdict.ACCEPT)
+
+    def on_fill(self, fill: Fill, ctx: Context) -> None:
+        return None
+
+    def events(self) -> list[RiskEvent]:
+        return []

@@ -1,0 +1,122 @@
+"""Orders and fills: the messages between execution and the ledger."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+
+from alphapulse.core.errors import OrderError
+
+
+class Side(IntEnum):
+    BUY = 1
+    SELL = -1
+
+
+class OrderType(str, Enum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(str, Enum):
+    DAY = "day"  # cancelled at the end of the session (the last bar of its calendar day)
+    GTC = "gtc"  # good till cancelled
+
+
+class OrderStatus(str, Enum):
+    PENDING = "pending"  # submitted, waiting for its latency to pass
+    WORKING = "working"  # eligible to fill
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(slots=True)
+class Order:
+    """One order. Either ``quantity`` (shares/units, > 0) or ``notional`` (a cash budget
+    resolved to the most whole units affordable at the fill price, commission included)
+    is given. ``stop_loss``/``take_profit`` attach a bracket: once the entry fills, two
+    child exit orders are created, one cancels the other."""
+
+    id: int
+    symbol: str
+    sid: int
+    side: Side
+    quantity: float
+    created_ns: int
+    type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_price: float | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    notional: float | None = None
+    eligible_ns: int = 0
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    parent_id: int | None = None
+    oco_group: int | None = None
+    tag: str = ""
+    # mutable state
+    status: OrderStatus = OrderStatus.PENDING
+    filled_qty: float = 0.0
+    avg_fill_price: float = 0.0
+    triggered: bool = False  # stop-limit: the stop has been hit, now a limit order
+    reason: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.notional is None:
+            if not (self.quantity > 0 and math.isfinite(self.quantity)):
+                raise OrderError(f"order {self.id} {self.symbol}: quantity must be > 0")
+        elif not (self.notional > 0 and math.isfinite(self.notional)):
+            raise OrderError(f"order {self.id} {self.symbol}: notional must be > 0")
+        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not _positive(
+            self.limit_price
+        ):
+            raise OrderError(f"order {self.id} {self.symbol}: {self.type.value} needs limit_price")
+        if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not _positive(self.stop_price):
+            raise OrderError(f"order {self.id} {self.symbol}: {self.type.value} needs stop_price")
+        if self.eligible_ns < self.created_ns:
+            self.eligible_ns = self.created_ns
+
+    @property
+    def remaining(self) -> float:
+        return max(self.quantity - self.filled_qty, 0.0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+
+def _positive(x: float | None) -> bool:
+    return x is not None and x > 0 and math.isfinite(x)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """An execution: ``quantity`` > 0 units at ``price`` (slippage included), paying ``fee``."""
+
+    order_id: int
+    symbol: str
+    sid: int
+    side: Side
+    quantity: float
+    price: float
+    fee: float
+    ts_ns: int
+    bar_index: int
+    liquidity: str = "taker"  # "maker" for resting limit orders, "taker" otherwise
+    slippage: float = 0.0  # cost of slippage in cash, already inside ``price``
+    tag: str = ""
+
+    @property
+    def signed_qty(self) -> float:
+        return float(self.side) * self.quantity
