@@ -16,7 +16,7 @@ class BarSlice:
 
     t: int
     ts_ns: int
-    session: int  # trading-session id (exchange-local date as days since epoch); DAY orders expire when it changes
+    session: int  # trading-session id (local date, days since epoch); DAY orders expire on change
     open: FloatArray
     high: FloatArray
     low: FloatArray

@@ -7,7 +7,7 @@ strategy -> Signals -> PortfolioConstructor -> Targets -> RiskManager.adjust_tar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from alphapulse.engine.bars import BarSlice
@@ -22,7 +22,7 @@ class PortfolioConstructor(Protocol):
     def construct(self, signals: Signals, ctx: Context) -> Targets: ...
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     ACCEPT = "accept"
     RESIZE = "resize"
     REJECT = "reject"
@@ -34,7 +34,8 @@ class OrderCheck:
     size when RESIZE. ``reason`` is a stable reason code, e.g. ``max_position``."""
 
     verdict: Verdict
-    quantity: float | None = None
+    quantity: float | None = None  # new quantity for a RESIZE of a quantity order
+    notional: float | None = None  # new cash budget for a RESIZE of a notional order
     reason: str = ""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 from alphapulse.core.errors import OrderError
 
@@ -14,19 +14,19 @@ class Side(IntEnum):
     SELL = -1
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     DAY = "day"  # cancelled at the end of the session (the last bar of its calendar day)
     GTC = "gtc"  # good till cancelled
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING = "pending"  # submitted, waiting for its latency to pass
     WORKING = "working"  # eligible to fill
     PARTIALLY_FILLED = "partially_filled"
@@ -78,9 +78,7 @@ class Order:
                 raise OrderError(f"order {self.id} {self.symbol}: quantity must be > 0")
         elif not (self.notional > 0 and math.isfinite(self.notional)):
             raise OrderError(f"order {self.id} {self.symbol}: notional must be > 0")
-        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not _positive(
-            self.limit_price
-        ):
+        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not _positive(self.limit_price):
             raise OrderError(f"order {self.id} {self.symbol}: {self.type.value} needs limit_price")
         if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not _positive(self.stop_price):
             raise OrderError(f"order {self.id} {self.symbol}: {self.type.value} needs stop_price")

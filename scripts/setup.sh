@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11) and install AlphaPulse with its dev/test dependencies.
+# Idempotent: re-running only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# constraints.txt pins torch to the local CPU build (a plain `torch` pulls GBs of CUDA).
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"

@@ -1,0 +1,110 @@
+"""The ``alphapulse`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from alphapulse.core.errors import AlphaPulseError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
+
+
+@app.command()
+def backtest(
+    config: Annotated[Path, typer.Argument(help="YAML run configuration")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/latest"),
+    workers: Annotated[int | None, typer.Option(help="parallel processes")] = None,
+) -> None:
+    """Run every strategy of CONFIG on one shared data feed; write results to OUT."""
+    from alphapulse.config import load_config
+    from alphapulse.engine.outputs import write_outputs
+    from alphapulse.engine.runner import load_data, run_backtest
+
+    console = Console(stderr=True)
+    cfg = load_config(config)
+    panel = load_data(cfg)
+    console.print(
+        f"[bold]{cfg.name}[/]: {len(cfg.strategies)} strategies, {panel.n_symbols} symbols, "
+        f"{panel.n_bars} bars"
+    )
+    with Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, TaskID] = {
+            s.label: progress.add_task(s.label, total=panel.n_bars) for s in cfg.strategies
+        }
+
+        def report(label: str, done: int, total: int) -> None:
+            progress.update(tasks[label], completed=done)
+
+        results = run_backtest(cfg, panel, workers=workers, progress=report)
+    summaries = {label: write_outputs(r, out / label) for label, r in results.items()}
+    Console().print(comparison_table(summaries))
+    console.print(f"outputs written to {out}")
+
+
+def comparison_table(summaries: dict[str, dict[str, object]]) -> Table:
+    cols = [
+        ("final_equity", "final equity", "{:,.0f}"),
+        ("total_return", "return", "{:.2%}"),
+        ("cagr", "CAGR", "{:.2%}"),
+        ("sharpe", "Sharpe", "{:.2f}"),
+        ("sortino", "Sortino", "{:.2f}"),
+        ("max_drawdown", "max DD", "{:.2%}"),
+        ("n_trades", "trades", "{:d}"),
+        ("win_rate", "win rate", "{:.1%}"),
+        ("total_fees", "fees", "{:,.0f}"),
+        ("exposure", "exposure", "{:.1%}"),
+    ]
+    table = Table(title="Strategy comparison (after costs)")
+    table.add_column("strategy")
+    for _, title, _ in cols:
+        table.add_column(title, justify="right")
+    for label, s in summaries.items():
+        cells = []
+        for key, _, fmt in cols:
+            v = s.get(key)
+            cells.append("-" if v is None else fmt.format(v))
+        table.add_row(label, *cells)
+    return table
+
+
+@app.command()
+def strategies() -> None:
+    """List the strategies that can be named in a config."""
+    from alphapulse.strategies.registry import available_strategies, strategy_class
+
+    for name in available_strategies():
+        cls = strategy_class(name)
+        params = ", ".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items())
+        typer.echo(f"{name}({params})")
+
+
+def main() -> None:
+    """Entry point: user errors print one clear line, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except AlphaPulseError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

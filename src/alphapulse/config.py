@@ -1,0 +1,108 @@
+"""Run configuration: YAML validated by pydantic. A wrong key or value is a ConfigError
+that names the file and the key path (e.g. ``strategies.0.params.fast``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from alphapulse.core.errors import ConfigError
+from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.strategies.registry import strategy_class
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    """Where bars come from: a dataset name of the data catalog, or a file/folder path."""
+
+    source: str
+    symbols: list[str] | None = None
+    start: str | None = None
+    end: str | None = None
+    root: str | None = None  # data root; default $ALPHAPULSE_DATA or ../shared/data
+    session_tz: str = "UTC"  # local time zone whose dates delimit trading sessions
+
+
+class StrategyConfig(_Strict):
+    strategy: str  # registry name (e.g. sma_cross) or "package.module:Class"
+    name: str | None = None  # label in outputs; defaults to the strategy name
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_params(self) -> StrategyConfig:
+        try:
+            cls = strategy_class(self.strategy)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        try:
+            cls.Params(**self.params)
+        except ValidationError as exc:
+            raise ValueError(
+                "; ".join(
+                    f"params.{'.'.join(str(p) for p in e['loc'])}: "
+                    + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
+                    for e in exc.errors()
+                )
+            ) from None
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.strategy
+
+
+class BacktestConfig(_Strict):
+    name: str = "backtest"
+    data: DataConfig
+    initial_cash: float = Field(100_000.0, gt=0)
+    fill_at: Literal["next_open", "close"] = "next_open"
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    strategies: list[StrategyConfig] = Field(min_length=1)
+    workers: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> BacktestConfig:
+        labels = [s.label for s in self.strategies]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"strategy names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> BacktestConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    try:
+        return BacktestConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path) -> BacktestConfig:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    return parse_config(data, str(p))

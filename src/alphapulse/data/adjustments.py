@@ -1,0 +1,119 @@
+"""Back-adjust prices for splits and cash dividends from action columns (CRSP-style factors).
+
+For a split of ratio r effective on day t, prices before t are divided by r and volumes
+multiplied by r. For a cash dividend D with ex-date t, prices before t are multiplied by
+(1 - D / close[t-1]). Factors compound backwards from the newest bar, which keeps factor 1.
+
+Adjusting twice is prevented: a frame carrying ``adj_factor`` (or ``attrs['adjusted']``) is
+returned unchanged with a note (or DataError with ``if_adjusted='raise'``), and action columns
+that a dataset spec marks as already applied (``splits_applied``) are not applied again.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from alphapulse.core.errors import DataError
+
+FloatArray = npt.NDArray[np.float64]
+NOTES = "adjustment_notes"
+
+
+def _note(df: pd.DataFrame, text: str) -> None:
+    df.attrs[NOTES] = [*df.attrs.get(NOTES, []), text]
+
+
+def split_factors(split: FloatArray) -> FloatArray:
+    """Cumulative split factor per row: product of the split ratios strictly after the row.
+
+    Ratios of 0, 1 or NaN mean no split.
+    """
+    r = np.where(np.isnan(split) | (split <= 0), 1.0, split)
+    after = np.concatenate([r[1:], [1.0]])
+    return np.cumprod(after[::-1])[::-1]
+
+
+def dividend_factors(dividend: FloatArray, close: FloatArray) -> FloatArray:
+    """Cumulative dividend factor per row: product of (1 - D/close[t-1]) over ex-dates after it."""
+    d = np.where(np.isnan(dividend), 0.0, dividend)
+    prev_close = np.concatenate([[np.nan], close[:-1]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        step = np.where(d > 0, 1.0 - d / prev_close, 1.0)
+    if d[0] > 0:
+        step[0] = 1.0  # no previous close: nothing before it to adjust
+    bad = ~np.isfinite(step) | (step <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"dividend {d[i]} on row {i} cannot be applied to previous close {prev_close[i]}",
+            field="dividend",
+            rule="dividend_factor",
+        )
+    after = np.concatenate([step[1:], [1.0]])
+    return np.cumprod(after[::-1])[::-1]
+
+
+def is_adjusted(frame: pd.DataFrame) -> bool:
+    """True if ``back_adjust`` already ran on this frame."""
+    return "adj_factor" in frame.columns or bool(frame.attrs.get("adjusted"))
+
+
+def back_adjust(
+    frame: pd.DataFrame,
+    *,
+    splits: bool = True,
+    dividends: bool = True,
+    if_adjusted: Literal["skip", "raise"] = "skip",
+) -> pd.DataFrame:
+    """A copy of ``frame`` with open/high/low/close (and volume, dividend) back-adjusted.
+
+    Adds ``adj_factor`` (price multiplier, 1 on the newest bar) and ``split_factor`` (volume
+    divisor). Notes on what was skipped go to ``attrs['adjustment_notes']``.
+    """
+    out = frame.copy()
+    out.attrs = dict(frame.attrs)
+    if is_adjusted(frame):
+        if if_adjusted == "raise":
+            raise DataError("frame is already back-adjusted (has adj_factor)", rule="adjust_twice")
+        _note(out, "already adjusted: returned unchanged")
+        return out
+    if not frame.index.is_monotonic_increasing:
+        raise DataError("frame must be sorted by time before adjusting")
+    n = len(frame)
+    sf = np.ones(n)
+    df = np.ones(n)
+    if splits and "split" in frame.columns:
+        if frame.attrs.get("splits_applied"):
+            _note(out, "split column already reflected in prices: splits not applied again")
+        else:
+            sf = split_factors(frame["split"].to_numpy(dtype=np.float64))
+    elif splits:
+        _note(out, "no split column")
+    if dividends and "dividend" in frame.columns:
+        if frame.attrs.get("dividends_applied"):
+            _note(out, "dividends already reflected in prices: not applied again")
+        else:
+            close = frame["close"].to_numpy(dtype=np.float64)
+            df = dividend_factors(frame["dividend"].to_numpy(dtype=np.float64), close)
+    elif dividends:
+        _note(out, "no dividend column")
+    price_factor = df / sf
+    for c in ("open", "high", "low", "close"):
+        out[c] = frame[c].to_numpy(dtype=np.float64) * price_factor
+    out["volume"] = frame["volume"].to_numpy(dtype=np.float64) * sf
+    if "dividend" in frame.columns:
+        out["dividend"] = frame["dividend"].to_numpy(dtype=np.float64) / sf
+    out["adj_factor"] = price_factor
+    out["split_factor"] = sf
+    out.attrs.update(
+        adjusted=True,
+        split_adjusted=bool(frame.attrs.get("split_adjusted")) or bool((sf != 1).any()),
+        dividend_adjusted=bool(frame.attrs.get("dividend_adjusted")) or bool((df != 1).any()),
+        splits_applied=True,
+        dividends_applied=True,
+    )
+    return out

@@ -1,0 +1,155 @@
+"""Column parsing shared by the readers: numbers and timestamps, with row-level errors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from alphapulse.core.errors import DataError
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+EpochUnit = Literal["s", "ms", "us", "ns"]
+
+_NS_PER_UNIT: dict[str, int] = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+def _is_blank(raw: pd.Series) -> npt.NDArray[np.bool_]:
+    blank = raw.isna().to_numpy()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
+        empty = raw.astype("string").str.strip().eq("").fillna(True)
+        blank = blank | empty.to_numpy(dtype=bool)
+    return blank
+
+
+def to_float(raw: pd.Series, *, path: str, field: str, lines: IntArray) -> FloatArray:
+    """Column as float64; empty cells become NaN, any other non-number is a DataError."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(values) & ~_is_blank(raw)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"not a number: {raw.iloc[i]!r} ({int(bad.sum())} such cells)",
+            path=path,
+            row=int(lines[i]),
+            field=field,
+        )
+    return values
+
+
+def epoch_to_utc(values: FloatArray, unit: EpochUnit) -> pd.DatetimeIndex:
+    """Epoch numbers (possibly fractional) in ``unit`` as a UTC DatetimeIndex."""
+    ns = np.round(values * _NS_PER_UNIT[unit]).astype(np.int64)
+    return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True))
+
+
+def guess_epoch_unit(values: FloatArray) -> EpochUnit:
+    """Unit of epoch stamps from their magnitude (dates between 1973 and 5138)."""
+    mag = float(np.nanmedian(np.abs(values))) if len(values) else 0.0
+    if mag < 1e11:
+        return "s"
+    if mag < 1e14:
+        return "ms"
+    if mag < 1e17:
+        return "us"
+    return "ns"
+
+
+def parse_timestamps(
+    raw: pd.Series,
+    *,
+    path: str,
+    column: str,
+    lines: IntArray,
+    kind: Literal["text", "epoch"] = "text",
+    fmt: str | None = None,
+    unit: EpochUnit | None = None,
+    timezone: str = "UTC",
+    daily: bool = False,
+) -> pd.DatetimeIndex:
+    """Parse a timestamp column into a UTC index (file order).
+
+    Naive text stamps are read in ``timezone``; ``daily`` keeps only the date, at 00:00 UTC.
+    Empty or unparseable cells raise DataError naming the file line.
+    """
+    if kind == "epoch":
+        values = to_float(raw, path=path, field=column, lines=lines)
+        _raise_first_missing(np.isnan(values), raw, path=path, column=column, lines=lines)
+        idx = epoch_to_utc(values, unit or guess_epoch_unit(values))
+    else:
+        text = raw if pd.api.types.is_string_dtype(raw.dtype) else raw.astype(str)
+        parsed = _to_datetime(raw, text, fmt)
+        bad = parsed.isna().to_numpy()
+        if bad.any():
+            _raise_first_missing(bad, raw, path=path, column=column, lines=lines)
+            i = int(np.argmax(bad))
+            want = f" (expected format {fmt!r})" if fmt else ""
+            raise DataError(
+                f"unparseable timestamp {text.iloc[i]!r}{want}; {int(bad.sum())} such rows",
+                path=path,
+                row=int(lines[i]),
+                field=column,
+            )
+        idx = pd.DatetimeIndex(parsed)
+        if daily:
+            idx = idx.tz_localize(None) if idx.tz is not None else idx
+            idx = _midnight(idx).tz_localize("UTC")
+        elif idx.tz is None:
+            idx = _localize(idx, timezone, path=path, column=column, lines=lines)
+    idx = idx.tz_convert("UTC")
+    if daily:
+        idx = _midnight(idx)
+    return pd.DatetimeIndex(idx.as_unit("ns"), name="timestamp")
+
+
+def _to_datetime(raw: pd.Series, text: pd.Series, fmt: str | None) -> pd.Series:
+    """Text (or already datetime) cells as datetimes; NaT where unparseable."""
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        return raw
+    try:
+        return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
+    except ValueError:  # mixed UTC offsets: compare them on one (UTC) axis
+        return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=True)
+
+
+def _midnight(idx: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Floor to the day without pandas' (slow) frequency inference; keeps the tz."""
+    ns = idx.as_unit("ns").asi8
+    floored = ns - ns % 86_400_000_000_000
+    if np.array_equal(floored, ns):
+        return idx
+    out = pd.DatetimeIndex(pd.to_datetime(floored, unit="ns", utc=idx.tz is not None))
+    return out.tz_convert(idx.tz) if idx.tz is not None else out
+
+
+def _raise_first_missing(
+    candidates: npt.NDArray[np.bool_], raw: pd.Series, *, path: str, column: str, lines: IntArray
+) -> None:
+    if not candidates.any():
+        return
+    blank = _is_blank(raw)
+    if blank.any():
+        i = int(np.argmax(blank))
+        raise DataError("missing timestamp", path=path, row=int(lines[i]), field=column)
+
+
+def _localize(
+    idx: pd.DatetimeIndex, timezone: str, *, path: str, column: str, lines: IntArray
+) -> pd.DatetimeIndex:
+    """Attach ``timezone`` to naive wall times; DST gaps/overlaps are errors naming the row."""
+    local = idx.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    bad = local.isna()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"wall time {idx[i]} is ambiguous or does not exist in {timezone}",
+            path=path,
+            row=int(lines[i]),
+            field=column,
+        )
+    return local

@@ -1,0 +1,93 @@
+"""The provider interface and the normalised bar frame every provider returns.
+
+A normalised frame has a tz-aware UTC ``DatetimeIndex`` named ``timestamp`` (bar start,
+nanosecond unit), strictly increasing, and float64 columns ``open, high, low, close,
+volume`` followed by any extras the provider gives (``vwap``, ``dividend``, ``split``).
+Rows cover the half-open range ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final, Literal, Protocol, runtime_checkable
+
+import pandas as pd
+
+from alphapulse.core.errors import ConfigError
+
+Timeframe = Literal["1m", "5m", "15m", "1h", "1d"]
+TIMEFRAMES: Final[tuple[Timeframe, ...]] = ("1m", "5m", "15m", "1h", "1d")
+OHLCV: Final[tuple[str, ...]] = ("open", "high", "low", "close", "volume")
+#: Optional columns, in output order, that a provider may add after OHLCV.
+EXTRA_COLUMNS: Final[tuple[str, ...]] = ("vwap", "dividend", "split")
+INDEX_NAME: Final = "timestamp"
+
+
+@runtime_checkable
+class HistoricalProvider(Protocol):
+    """A source of historical OHLCV bars."""
+
+    def fetch_bars(
+        self, symbol: str, start: datetime, end: datetime, timeframe: str
+    ) -> pd.DataFrame:
+        """Bars of ``symbol`` starting in ``[start, end)`` as a normalised frame.
+
+        Naive datetimes are taken as UTC. ``timeframe`` is one of ``TIMEFRAMES``.
+        """
+        ...
+
+
+def check_timeframe(timeframe: str, provider: str) -> Timeframe:
+    """``timeframe`` as a :data:`Timeframe`, or a ``ConfigError`` naming the valid ones."""
+    for known in TIMEFRAMES:
+        if timeframe == known:
+            return known
+    raise ConfigError(
+        f"{provider}: unsupported timeframe {timeframe!r}; use one of {', '.join(TIMEFRAMES)}"
+    )
+
+
+def to_utc(value: datetime) -> pd.Timestamp:
+    """``value`` as a UTC timestamp; naive datetimes are taken as UTC."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def check_range(start: datetime, end: datetime, provider: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``(start, end)`` in UTC, or a ``ConfigError`` when the range is empty."""
+    lo, hi = to_utc(start), to_utc(end)
+    if lo >= hi:
+        raise ConfigError(f"{provider}: start {lo.isoformat()} must be before end {hi.isoformat()}")
+    return lo, hi
+
+
+def empty_bars(extra: Sequence[str] = ()) -> pd.DataFrame:
+    """A normalised frame with no rows."""
+    index = pd.DatetimeIndex([], tz="UTC", name=INDEX_NAME).as_unit("ns")
+    columns = [*OHLCV, *(c for c in EXTRA_COLUMNS if c in extra)]
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}, index=index)
+
+
+def normalize_bars(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Normalise ``frame`` (DatetimeIndex, lower-case column names) to the platform shape.
+
+    Converts the index to UTC (naive is taken as UTC), keeps ``[start, end)``, sorts,
+    drops duplicate timestamps (the last one wins) and rows without any price, and casts
+    every column to float64. Columns other than OHLCV and ``EXTRA_COLUMNS`` are dropped.
+    """
+    missing = [c for c in OHLCV if c not in frame.columns]
+    if missing:
+        raise ValueError(f"bar frame is missing columns {missing}")
+    extra = [c for c in EXTRA_COLUMNS if c in frame.columns]
+    if frame.empty:
+        return empty_bars(extra)
+    index = pd.DatetimeIndex(frame.index)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    out = frame.loc[:, [*OHLCV, *extra]].astype("float64")
+    out.index = index.as_unit("ns").rename(INDEX_NAME)
+    out = out.sort_index(kind="stable")
+    out = out[~out.index.duplicated(keep="last")]
+    out = out[(out.index >= start) & (out.index < end)]
+    out = out.dropna(how="all", subset=["open", "high", "low", "close"])
+    return out

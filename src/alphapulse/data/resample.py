@@ -1,0 +1,125 @@
+"""Resample bars to a coarser size with OHLCV aggregation, aligned to exchange sessions.
+
+With an exchange calendar, intraday bins are anchored at each session's open (09:30 New York
+for XNYS, DST-aware, early closes respected) and daily bins are session dates stamped 00:00 UTC.
+With ``calendar=None`` (24/7 markets) bins are anchored at midnight UTC. Only bins containing
+at least one bar are produced: missing bars are never invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.core.errors import DataError
+from alphapulse.data.calendars import calendar_for, trading_dates
+from alphapulse.data.fields import ordered_columns
+
+Session = Literal["regular", "all"]
+
+#: Aggregation of each known column; others are dropped.
+AGG: Mapping[str, str] = {
+    "open": "first",
+    "high": "max",
+    "low": "min",
+    "close": "last",
+    "volume": "sum",
+    "adj_open": "first",
+    "adj_high": "max",
+    "adj_low": "min",
+    "adj_close": "last",
+    "adj_volume": "sum",
+    "dividend": "sum",
+}
+DAY = pd.Timedelta("1D")
+
+
+def _bin_keys(
+    index: pd.DatetimeIndex, step: pd.Timedelta, calendar: str | None, session: Session
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bin start in UTC ns per bar, mask of bars kept)."""
+    ts = index.as_unit("ns").asi8
+    if calendar is None:
+        if step >= DAY:
+            return ts - ts % DAY.value, np.ones(len(ts), dtype=bool)
+        return ts - ts % step.value, np.ones(len(ts), dtype=bool)
+    first = index.min().tz_localize(None).normalize() - DAY
+    last = index.max().tz_localize(None).normalize() + DAY
+    cal = calendar_for(calendar, first, last)
+    dates = trading_dates(index, str(cal.tz), daily=False)
+    sched = cal.schedule.loc[cal.sessions_in_range(first, last), ["open", "close"]]
+    opens = pd.DatetimeIndex(sched["open"]).as_unit("ns").asi8
+    closes = pd.DatetimeIndex(sched["close"]).as_unit("ns").asi8
+    pos = pd.DatetimeIndex(sched.index).get_indexer(dates)
+    in_session_day = pos >= 0
+    open_ns = np.where(in_session_day, opens[pos], 0)
+    close_ns = np.where(in_session_day, closes[pos], 0)
+    if session == "regular":
+        keep = in_session_day & (ts >= open_ns) & (ts < close_ns)
+    else:
+        keep = in_session_day
+    if step >= DAY:
+        keys = dates.as_unit("ns").asi8
+    else:
+        keys = open_ns + ((ts - open_ns) // step.value) * step.value
+    return keys, keep
+
+
+def resample(
+    frame: pd.DataFrame,
+    rule: str,
+    *,
+    calendar: str | None = "XNYS",
+    session: Session = "regular",
+) -> pd.DataFrame:
+    """Aggregate ``frame`` (UTC index, bar start) into ``rule`` bars (e.g. 5min, 15min, 1h, 1D).
+
+    ``session='regular'`` keeps only bars inside the regular session; ``'all'`` also keeps
+    pre/after-market bars of session days (intraday bins still anchored at the open).
+    Bars on non-session days are dropped with a calendar. ``vwap`` is volume-weighted,
+    ``split`` multiplied, other known columns first/max/min/last/sum.
+    """
+    step = pd.Timedelta(rule)
+    if step <= pd.Timedelta(0):
+        raise DataError(f"resample rule must be positive, got {rule!r}")
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is None:
+        raise DataError("resample needs a timezone-aware (UTC) index")
+    if not index.is_monotonic_increasing:
+        raise DataError("resample needs bars sorted by time")
+    if step >= DAY and step != DAY:
+        raise DataError(f"only intraday rules or '1D' are supported, got {rule!r}")
+    if len(frame) == 0:
+        return frame.copy()
+    keys, keep = _bin_keys(index.tz_convert("UTC"), step, calendar, session)
+    data = frame[keep]
+    keys = keys[keep]
+    agg = {c: AGG[c] for c in data.columns if c in AGG}
+    grouped = data.groupby(keys, sort=True)
+    out = grouped.agg(agg) if agg else pd.DataFrame(index=np.unique(keys))
+    if "split" in data.columns:
+        out["split"] = grouped["split"].prod()
+    if "vwap" in data.columns and "volume" in data.columns:
+        notional = (data["vwap"] * data["volume"]).groupby(keys, sort=True).sum(min_count=1)
+        out["vwap"] = notional / out["volume"].where(out["volume"] > 0)
+    out.index = pd.DatetimeIndex(pd.to_datetime(out.index.to_numpy(), unit="ns", utc=True))
+    out.index.name = "timestamp"
+    out = out[ordered_columns(list(out.columns))].astype(np.float64)
+    out.attrs = {**frame.attrs, "bar": rule}
+    return out
+
+
+def resample_frames(
+    frames: Mapping[str, pd.DataFrame],
+    rule: str,
+    *,
+    calendar: str | None = "XNYS",
+    session: Session = "regular",
+) -> dict[str, pd.DataFrame]:
+    """``resample`` applied to every symbol's frame."""
+    return {
+        s: resample(f, rule, calendar=calendar, session=session) for s, f in frames.items()
+    }

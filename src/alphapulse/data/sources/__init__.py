@@ -1,0 +1,1 @@
+"""Readers that turn files on disk into per-symbol RawBars."""

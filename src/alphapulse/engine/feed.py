@@ -1,0 +1,49 @@
+"""Data feeds: sources of BarSlices. A backtest replays a Panel; a live feed (paper
+trading) yields slices as bars arrive. Both fill a History the strategies read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.data.panel import Panel
+from alphapulse.engine.bars import BarSlice
+from alphapulse.engine.context import History
+
+
+def session_ids(timestamps: np.ndarray, tz: str = "UTC") -> np.ndarray:
+    """Trading-session id per timestamp: the local calendar date in ``tz`` as days since
+    the epoch. UTC dates separate US sessions (the regular session ends before 00:00 UTC)."""
+    idx = pd.DatetimeIndex(pd.to_datetime(timestamps, unit="ns", utc=True)).tz_convert(tz)
+    local = idx.tz_localize(None).normalize()
+    return (local.as_unit("ns").asi8 // 86_400_000_000_000).astype(np.int64)
+
+
+class PanelFeed:
+    """Replays a Panel step by step, revealing rows to the History as it goes."""
+
+    def __init__(self, panel: Panel, session_tz: str = "UTC") -> None:
+        self.panel = panel
+        self.history = History(dict(panel.fields), panel.timestamps)
+        self._sessions = session_ids(panel.timestamps, session_tz)
+
+    def __len__(self) -> int:
+        return self.panel.n_bars
+
+    def __iter__(self) -> Iterator[BarSlice]:
+        p = self.panel
+        o, h, lo, c, v = (p.fields[k] for k in ("open", "high", "low", "close", "volume"))
+        for t in range(p.n_bars):
+            self.history.advance(t + 1)
+            yield BarSlice(
+                t=t,
+                ts_ns=int(p.timestamps[t]),
+                session=int(self._sessions[t]),
+                open=o[t],
+                high=h[t],
+                low=lo[t],
+                close=c[t],
+                volume=v[t],
+            )

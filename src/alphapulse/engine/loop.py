@@ -1,0 +1,262 @@
+"""The one event loop. Per time step (a cross-section of bars):
+
+1. the venue matches working orders against the bar (fills go straight to the ledger);
+2. the ledger marks positions to the close;
+3. the risk stage guards the portfolio (may flatten, halt, or block new risk);
+4. the strategy reads a read-only Context and emits Signals;
+5. portfolio construction -> Targets -> risk.adjust_targets -> planner -> Orders;
+6. each order passes risk.check_order, then goes to the venue;
+7. in ``fill_at="close"`` mode, market orders fill at this bar's close.
+
+A backtest drives it from a PanelFeed; paper trading calls ``step`` as live bars arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from alphapulse.core.clock import Clock, SimulatedClock
+from alphapulse.engine.bars import BarSlice
+from alphapulse.engine.context import Context, History
+from alphapulse.engine.planner import OrderPlanner
+from alphapulse.engine.stages import (
+    PassThroughRisk,
+    PortfolioConstructor,
+    RiskEvent,
+    RiskManager,
+    Verdict,
+)
+from alphapulse.model.orders import Fill, Order, OrderStatus, Side
+from alphapulse.model.signals import Signals
+from alphapulse.portfolio.construction import EqualSlot
+from alphapulse.portfolio.ledger import Ledger
+
+FillAt = Literal["next_open", "close"]
+
+
+class StrategyLike(Protocol):
+    def on_bar(self, ctx: Context) -> Signals | None: ...
+
+
+class Venue(Protocol):
+    def submit(self, order: Order) -> Order: ...
+    def cancel(self, order_id: int, reason: str = "cancelled") -> bool: ...
+    def open_orders(self, sid: int | None = None) -> list[Order]: ...
+    def process_bar(self, bar: BarSlice, account: Ledger) -> list[Fill]: ...
+    def fill_market_at_close(self, bar: BarSlice, account: Ledger) -> list[Fill]: ...
+    def next_order_id(self) -> int: ...
+    @property
+    def orders(self) -> list[Order]: ...
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in plain arrays and lists."""
+
+    name: str
+    symbols: tuple[str, ...]
+    initial_cash: float
+    timestamps: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    cash: npt.NDArray[np.float64]
+    gross_exposure: npt.NDArray[np.float64]
+    net_exposure: npt.NDArray[np.float64]
+    orders: list[Order]
+    fills: list[Fill]
+    risk_events: list[RiskEvent]
+    final_positions: npt.NDArray[np.float64]
+    total_fees: float
+    total_realized: float
+    traded_notional: float
+    extra: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+
+
+class Engine:
+    """Runs one strategy with its own ledger, venue and risk stage."""
+
+    def __init__(
+        self,
+        *,
+        strategy: StrategyLike,
+        symbols: tuple[str, ...],
+        history: History,
+        venue: Venue,
+        initial_cash: float,
+        constructor: PortfolioConstructor | None = None,
+        risk: RiskManager | None = None,
+        fill_at: FillAt = "next_open",
+        lot_size: float = 1.0,
+        clock: Clock | None = None,
+        name: str = "",
+    ) -> None:
+        self.name = name
+        self.strategy = strategy
+        self.symbols = symbols
+        self.history = history
+        self.venue = venue
+        self.ledger = Ledger(len(symbols), initial_cash)
+        self.constructor = constructor or EqualSlot()
+        self.risk: RiskManager = risk or PassThroughRisk()
+        self.fill_at = fill_at
+        self.clock = clock or SimulatedClock()
+        self.planner = OrderPlanner(len(symbols), lot_size=lot_size)
+        self.halted = False
+        self.fills: list[Fill] = []
+        self.rejected: list[Order] = []  # orders the risk stage refused before the venue
+        self._rows: list[tuple[int, float, float, float, float]] = []
+
+    # -- public -----------------------------------------------------------------------
+    def run(
+        self, feed: Iterable[BarSlice], progress: Callable[[int], None] | None = None
+    ) -> RunResult:
+        for bar in feed:
+            self.step(bar)
+            if progress is not None:
+                progress(bar.t)
+        return self.result()
+
+    def step(self, bar: BarSlice) -> None:
+        """Process one cross-section of bars (the history must already include it)."""
+        advance = getattr(self.clock, "advance_to", None)
+        if advance is not None:
+            advance(bar.ts_ns)
+        self._book(self.venue.process_bar(bar, self.ledger))
+        self.ledger.mark(bar.close)
+        ctx = self.context(bar)
+        guard = self.risk.on_bar(bar, ctx)
+        if guard.flatten:
+            self._flatten(ctx)
+        if guard.halt:
+            self.halted = True
+        if not self.halted:
+            signals = self.strategy.on_bar(ctx)
+            if signals is not None:
+                self._trade(signals, ctx, reduce_only=guard.block_new_risk)
+        if self.fill_at == "close":
+            self._book(self.venue.fill_market_at_close(bar, self.ledger))
+            self.ledger.mark(bar.close)
+        lg = self.ledger
+        self._rows.append((bar.ts_ns, lg.equity, lg.cash, lg.gross_exposure, lg.net_exposure))
+
+    def context(self, bar: BarSlice) -> Context:
+        lg = self.ledger
+        return Context(
+            t=bar.t,
+            ts_ns=bar.ts_ns,
+            symbols=self.symbols,
+            history=self.history,
+            positions=lg.qty.copy(),
+            avg_prices=lg.avg_price.copy(),
+            last_prices=lg.last_price.copy(),
+            cash=lg.cash,
+            equity=lg.equity,
+        )
+
+    def result(self) -> RunResult:
+        rows = np.array(self._rows, dtype=np.float64).reshape(-1, 5)
+        lg = self.ledger
+        return RunResult(
+            name=self.name,
+            symbols=self.symbols,
+            initial_cash=lg.initial_cash,
+            timestamps=np.array([r[0] for r in self._rows], dtype=np.int64),
+            equity=rows[:, 1].copy(),
+            cash=rows[:, 2].copy(),
+            gross_exposure=rows[:, 3].copy(),
+            net_exposure=rows[:, 4].copy(),
+            orders=sorted([*self.venue.orders, *self.rejected], key=lambda o: o.id),
+            fills=list(self.fills),
+            risk_events=self.risk.events(),
+            final_positions=lg.qty.copy(),
+            total_fees=lg.total_fees,
+            total_realized=lg.total_realized,
+            traded_notional=lg.traded_notional,
+        )
+
+    # -- internals --------------------------------------------------------------------
+    def _book(self, fills: list[Fill]) -> None:
+        if not fills:
+            return
+        self.fills.extend(fills)
+        ctx = None
+        for f in fills:
+            if ctx is None:
+                ctx = self._fill_context(f)
+            self.risk.on_fill(f, ctx)
+
+    def _fill_context(self, fill: Fill) -> Context:
+        lg = self.ledger
+        return Context(
+            t=fill.bar_index,
+            ts_ns=fill.ts_ns,
+            symbols=self.symbols,
+            history=self.history,
+            positions=lg.qty.copy(),
+            avg_prices=lg.avg_price.copy(),
+            last_prices=lg.last_price.copy(),
+            cash=lg.cash,
+            equity=lg.equity,
+        )
+
+    def _trade(self, signals: Signals, ctx: Context, reduce_only: bool) -> None:
+        targets = self.constructor.construct(signals, ctx)
+        targets = self.risk.adjust_targets(targets, ctx)
+        touched = np.flatnonzero(~np.isnan(targets.weights))
+        for sid in touched:  # a new target replaces any order still working for the symbol
+            for o in self.venue.open_orders(int(sid)):
+                if o.parent_id is None:
+                    self.venue.cancel(o.id, "replaced")
+        for order in self.planner.plan(targets, ctx, self.venue.next_order_id):
+            if reduce_only and not _reduces(order, ctx):
+                continue
+            self._submit(order, ctx)
+
+    def _submit(self, order: Order, ctx: Context) -> None:
+        check = self.risk.check_order(order, ctx)
+        if check.verdict == Verdict.REJECT:
+            order.status = OrderStatus.REJECTED
+            order.reason = check.reason
+            self.rejected.append(order)
+            return
+        if check.verdict == Verdict.RESIZE:
+            order.reason = check.reason
+            if order.notional is not None and check.notional is not None:
+                order.notional = check.notional
+            elif check.quantity is not None:
+                order.quantity = check.quantity
+                order.notional = None
+            if (order.notional or order.quantity) <= 0:
+                order.status = OrderStatus.REJECTED
+                self.rejected.append(order)
+                return
+        self.venue.submit(order)
+
+    def _flatten(self, ctx: Context) -> None:
+        for o in self.venue.open_orders():
+            self.venue.cancel(o.id, "flatten")
+        for sid in np.flatnonzero(ctx.positions != 0.0):
+            pos = float(ctx.positions[sid])
+            side = Side.SELL if pos > 0 else Side.BUY
+            order = Order(
+                self.venue.next_order_id(),
+                self.symbols[sid],
+                int(sid),
+                side,
+                abs(pos),
+                ctx.ts_ns,
+                tag="flatten",
+            )
+            self.venue.submit(order)
+            self.planner.forget(int(sid))
+
+
+def _reduces(order: Order, ctx: Context) -> bool:
+    pos = float(ctx.positions[order.sid])
+    if order.notional is not None:
+        return False
+    return pos != 0.0 and (pos > 0) == (order.side == Side.SELL) and order.quantity <= abs(pos)

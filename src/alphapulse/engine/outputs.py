@@ -1,0 +1,148 @@
+"""Run outputs: tables built from a RunResult and the per-strategy files on disk."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.analytics.frequency import periods_per_year
+from alphapulse.analytics.metrics import compute_metrics
+from alphapulse.analytics.trades import round_trips
+from alphapulse.engine.loop import RunResult
+
+
+def _ts(ns: Any) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(np.asarray(ns, dtype=np.int64), unit="ns", utc=True))
+
+
+def equity_frame(r: RunResult) -> pd.DataFrame:
+    eq = r.equity
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exposure = np.where(eq > 0, r.gross_exposure / eq, np.nan)
+    return pd.DataFrame(
+        {
+            "timestamp": _ts(r.timestamps),
+            "equity": eq,
+            "cash": r.cash,
+            "exposure": exposure,
+            "gross_exposure": r.gross_exposure,
+            "net_exposure": r.net_exposure,
+        }
+    )
+
+
+ORDER_COLUMNS = [
+    "order_id", "created_at", "symbol", "side", "type", "quantity", "notional", "limit_price",
+    "stop_price", "tif", "status", "filled_qty", "avg_fill_price", "parent_id", "tag", "reason",
+]  # fmt: skip
+
+
+def orders_frame(r: RunResult) -> pd.DataFrame:
+    rows = [
+        (
+            o.id,
+            o.created_ns,
+            o.symbol,
+            o.side.name.lower(),
+            o.type.value,
+            o.quantity,
+            o.notional,
+            o.limit_price,
+            o.stop_price,
+            o.tif.value,
+            o.status.value,
+            o.filled_qty,
+            o.avg_fill_price if o.filled_qty > 0 else None,
+            o.parent_id,
+            o.tag,
+            o.reason,
+        )
+        for o in r.orders
+    ]
+    df = pd.DataFrame(rows, columns=ORDER_COLUMNS)
+    df["created_at"] = _ts(df["created_at"].to_numpy())
+    return df
+
+
+FILL_COLUMNS = [
+    "order_id", "timestamp", "symbol", "side", "quantity", "price", "fee", "slippage",
+    "liquidity",
+]  # fmt: skip
+
+
+def fills_frame(r: RunResult) -> pd.DataFrame:
+    rows = [
+        (
+            f.order_id,
+            f.ts_ns,
+            f.symbol,
+            f.side.name.lower(),
+            f.quantity,
+            f.price,
+            f.fee,
+            f.slippage,
+            f.liquidity,
+        )
+        for f in r.fills
+    ]
+    df = pd.DataFrame(rows, columns=FILL_COLUMNS)
+    df["timestamp"] = _ts(df["timestamp"].to_numpy())
+    return df
+
+
+def trades_frame(r: RunResult) -> pd.DataFrame:
+    return round_trips(r.fills)
+
+
+def summary(r: RunResult, trades: pd.DataFrame | None = None) -> dict[str, Any]:
+    eq = equity_frame(r)
+    trades = trades if trades is not None else trades_frame(r)
+    equity = pd.Series(eq["equity"].to_numpy(), index=pd.DatetimeIndex(eq["timestamp"]))
+    ppy = periods_per_year(pd.DatetimeIndex(eq["timestamp"])) if len(eq) > 1 else 252.0
+    m = compute_metrics(
+        equity,
+        trades,
+        periods_per_year=ppy,
+        turnover_notional=r.traded_notional,
+        exposure=pd.Series(eq["exposure"].to_numpy(), index=equity.index),
+    )
+    out: dict[str, Any] = {"strategy": r.name, **m}
+    out.update(
+        initial_cash=r.initial_cash,
+        final_equity=float(r.equity[-1]) if len(r.equity) else r.initial_cash,
+        total_fees=r.total_fees,
+        realized_pnl=r.total_realized,
+        n_orders=len(r.orders),
+        n_fills=len(r.fills),
+        periods_per_year=ppy,
+        start=str(eq["timestamp"].iloc[0]) if len(eq) else None,
+        end=str(eq["timestamp"].iloc[-1]) if len(eq) else None,
+    )
+    return {k: _clean(v) for k, v in out.items()}
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def write_outputs(r: RunResult, out_dir: Path) -> dict[str, Any]:
+    """Write summary.json, trades.csv, orders.csv, fills.csv, equity.csv into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trades = trades_frame(r)
+    s = summary(r, trades)
+    (out_dir / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
+    trades.to_csv(out_dir / "trades.csv", index=False)
+    orders_frame(r).to_csv(out_dir / "orders.csv", index=False)
+    fills_frame(r).to_csv(out_dir / "fills.csv", index=False)
+    equity_frame(r).to_csv(out_dir / "equity.csv", index=False)
+    return s

@@ -1,0 +1,77 @@
+"""Turns target weights into orders. Trades a symbol only when its target changes
+(or when a flat target meets a position), so a strategy that repeats its view every
+bar does not churn.
+
+- flat -> long: a market BUY with a cash budget ``w x equity`` (``notional``), sized at
+  the fill price with ``all_in`` (commission included, capped by available cash);
+- any -> flat: close the whole position;
+- otherwise: trade the difference ``w x equity / price - position`` in whole lots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from alphapulse.engine.context import Context
+from alphapulse.model.orders import Order, OrderType, Side
+from alphapulse.model.signals import Targets
+
+_EPS = 1e-12
+
+
+class OrderPlanner:
+    def __init__(self, n_symbols: int, lot_size: float = 1.0, min_trade_value: float = 0.0) -> None:
+        self.lot_size = lot_size
+        self.min_trade_value = min_trade_value
+        self._last = np.full(n_symbols, np.nan)
+
+    def plan(self, targets: Targets, ctx: Context, next_id: Callable[[], int]) -> list[Order]:
+        """Orders that move the book towards ``targets``; sells come before buys."""
+        w = targets.weights
+        pos = ctx.positions
+        changed = ~np.isnan(w) & (np.isnan(self._last) | (np.abs(w - self._last) > _EPS))
+        stale_flat = ~np.isnan(w) & (np.abs(w) <= _EPS) & (pos != 0.0)
+        todo = np.flatnonzero(changed | stale_flat)
+        self._last[todo] = w[todo]
+        orders: list[Order] = []
+        for sid in todo:
+            order = self._order_for(int(sid), float(w[sid]), ctx, next_id)
+            if order is not None:
+                orders.append(order)
+        orders.sort(key=lambda o: 0 if o.side == Side.SELL else 1)
+        return orders
+
+    def forget(self, sid: int) -> None:
+        """Drop the memory of a symbol's last target (e.g. after a forced exit)."""
+        self._last[sid] = np.nan
+
+    def _order_for(
+        self, sid: int, w: float, ctx: Context, next_id: Callable[[], int]
+    ) -> Order | None:
+        pos = float(ctx.positions[sid])
+        price = float(ctx.last_prices[sid])
+        symbol = ctx.symbols[sid]
+        if abs(w) <= _EPS:
+            if pos == 0.0:
+                return None
+            side = Side.SELL if pos > 0 else Side.BUY
+            return Order(next_id(), symbol, sid, side, abs(pos), ctx.ts_ns, tag="close")
+        if not math.isfinite(price) or price <= 0 or ctx.equity <= 0:
+            return None
+        budget = abs(w) * ctx.equity
+        if pos == 0.0 and w > 0:
+            return Order(
+                next_id(), symbol, sid, Side.BUY, 0.0, ctx.ts_ns, notional=budget, tag="open"
+            )
+        desired = math.copysign(budget / price, w)
+        delta = desired - pos
+        qty = math.floor(abs(delta) / self.lot_size + 1e-9) * self.lot_size
+        if qty <= 0 or qty * price < self.min_trade_value:
+            return None
+        side = Side.BUY if delta > 0 else Side.SELL
+        return Order(
+            next_id(), symbol, sid, side, qty, ctx.ts_ns, type=OrderType.MARKET, tag="rebalance"
+        )

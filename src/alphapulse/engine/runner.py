@@ -1,0 +1,123 @@
+"""Backtest runner: one shared data feed, one independent engine (ledger, venue, risk)
+per strategy, strategies run in parallel worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from queue import Empty
+from typing import Any
+
+from alphapulse.config import BacktestConfig, StrategyConfig
+from alphapulse.data.panel import Panel
+from alphapulse.engine.feed import PanelFeed
+from alphapulse.engine.loop import Engine, RunResult
+from alphapulse.execution.venue import SimulatedVenue
+from alphapulse.strategies.registry import load_strategy
+
+ProgressFn = Callable[[str, int, int], None]  # (strategy label, bars done, bars total)
+
+
+def load_data(cfg: BacktestConfig) -> Panel:
+    """Load the configured bars (dataset name or path) through the data catalog."""
+    from pathlib import Path
+
+    from alphapulse.data.catalog import load_panel
+
+    d = cfg.data
+    root = Path(d.root) if d.root else None
+    return load_panel(d.source, d.symbols, start=d.start, end=d.end, root=root)
+
+
+def build_engine(cfg: BacktestConfig, scfg: StrategyConfig, feed: PanelFeed) -> Engine:
+    symbols = feed.panel.symbols
+    return Engine(
+        strategy=load_strategy(scfg.strategy, scfg.params),
+        symbols=symbols,
+        history=feed.history,
+        venue=SimulatedVenue(cfg.execution, symbols),
+        initial_cash=cfg.initial_cash,
+        fill_at=cfg.fill_at,
+        lot_size=cfg.execution.lot_size,
+        name=scfg.label,
+    )
+
+
+def run_strategy(
+    cfg: BacktestConfig, scfg: StrategyConfig, panel: Panel, progress: ProgressFn | None = None
+) -> RunResult:
+    """Run one strategy over the panel in this process."""
+    feed = PanelFeed(panel, cfg.data.session_tz)
+    engine = build_engine(cfg, scfg, feed)
+    total = panel.n_bars
+    step = max(total // 100, 1)
+    tick = None
+    if progress is not None:
+        label = scfg.label
+
+        def tick(t: int) -> None:
+            if (t + 1) % step == 0 or t + 1 == total:
+                progress(label, t + 1, total)
+
+    return engine.run(feed, tick)
+
+
+# Worker-process state, set once per worker by the pool initializer (fork shares the
+# panel copy-on-write, so the data is loaded once in the parent).
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(panel: Panel, queue: Any) -> None:
+    _WORKER["panel"] = panel
+    _WORKER["queue"] = queue
+
+
+def _run_in_worker(cfg: BacktestConfig, scfg: StrategyConfig) -> RunResult:
+    queue = _WORKER["queue"]
+
+    def report(label: str, done: int, total: int) -> None:
+        queue.put((label, done, total))
+
+    return run_strategy(cfg, scfg, _WORKER["panel"], report if queue is not None else None)
+
+
+def run_backtest(
+    cfg: BacktestConfig,
+    panel: Panel | None = None,
+    *,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, RunResult]:
+    """Run every configured strategy; results keyed by strategy label, in config order."""
+    panel = panel if panel is not None else load_data(cfg)
+    n = workers or cfg.workers or min(len(cfg.strategies), os.cpu_count() or 1)
+    if n <= 1 or len(cfg.strategies) == 1:
+        return {s.label: run_strategy(cfg, s, panel, progress) for s in cfg.strategies}
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue() if progress is not None else None
+    results: dict[str, RunResult] = {}
+    with ProcessPoolExecutor(
+        n, mp_context=ctx, initializer=_init_worker, initargs=(panel, queue)
+    ) as pool:
+        futures = {pool.submit(_run_in_worker, cfg, s): s.label for s in cfg.strategies}
+        pending: set[Future[RunResult]] = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            _drain(queue, progress)
+            for f in done:
+                results[futures[f]] = f.result()
+        _drain(queue, progress)
+    return {s.label: results[s.label] for s in cfg.strategies}
+
+
+def _drain(queue: Any, progress: ProgressFn | None) -> None:
+    if queue is None or progress is None:
+        return
+    while True:
+        try:
+            label, done, total = queue.get_nowait()
+        except Empty:
+            return
+        progress(label, done, total)

@@ -1,0 +1,390 @@
+"""The simulated venue: matches working orders against OHLC bars.
+
+Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
+
+- Time. ``submit`` sets ``eligible_ns = created_ns + latency_ns`` and status PENDING;
+  an order becomes WORKING at the first bar where it is eligible. ``process_bar``
+  considers an order only if ``bar.ts_ns >= eligible_ns`` and ``bar.ts_ns > created_ns``:
+  an order made at bar t's close never fills inside bar t (with latency 0 it fills in
+  bar t+1). ``fill_market_at_close`` fills MARKET orders with ``created_ns <= bar.ts_ns``
+  and ``eligible_ns <= bar.ts_ns`` at the bar's close.
+- A symbol without a bar (NaN in open/high/low/close) fills nothing; its orders wait.
+- Prices: see :mod:`alphapulse.execution.matching` (market at the open; limits at the
+  open when it gaps in our favour, else at the limit on a touch, as maker; stops at
+  the open when gapped through, else at the stop; stop-limits trigger like a stop and
+  then act as a limit; triggered intrabar, one fills in that bar only when its limit is
+  marketable at the stop (at the stop, capped at the limit), else from the next bar).
+  Taker prices go through the slippage model and are clamped to the order's limit;
+  maker fills (a limit touched intrabar) have no slippage. ``Fill.slippage`` is the
+  cash cost ``(price - reference) x side x quantity``.
+- TIF. A DAY order belongs to the session of the first bar on which it is eligible
+  (an order placed at a close is for the next session, as with a real broker) and
+  expires (EXPIRED, reason ``session_end``) when a bar of a later session arrives.
+  GTC orders stay until filled or cancelled.
+- Notional orders (``notional`` set, ``quantity`` a 0 placeholder) are sized at their
+  first fill: buys ``all_in(min(notional, cash), price, commission, lot_size)``, sells
+  ``floor_to_lot(notional / price)``, with ``price`` the slipped price; that becomes
+  ``order.quantity``. Zero: REJECTED (``insufficient_cash`` / ``below_lot_size``).
+- Cash and shorting (unless ``allow_short``, which also allows margin): a buy whose
+  cost with fees exceeds cash is resized down to what cash allows
+  (``resized_insufficient_cash``); a sell is capped at the long position
+  (``resized_no_short``). A resize lowers ``order.quantity`` for good; resized to
+  nothing, the order is REJECTED (``insufficient_cash`` / ``no_short``), or FILLED at
+  what it already filled.
+- Participation. With ``max_participation``, at most ``floor_to_lot(max_participation x
+  volume)`` units per symbol per bar fill (all orders together, open and close fills
+  alike); the rest keeps working (PARTIALLY_FILLED) on later bars, market orders at
+  later opens. No volume, no fill. Orders are matched in submission order.
+- Brackets: see :mod:`alphapulse.execution.brackets`. Children are created at the entry
+  fill's bar and work from the next bar. Cancelling the entry cancels its open
+  children (``parent_cancelled``); an entry that expires keeps them.
+- Volatility for ``SquareRootImpact`` is an EWMA of close-to-close log returns over the
+  closes of bars before the current one (updated when the next bar arrives, so fills at
+  bar t never see bar t's close). This update is a vectorized O(symbols) step per bar
+  and runs only when that model is configured; everything else costs O(open orders).
+- Every fill is applied to the account immediately, so later orders in the same bar
+  see the updated cash and position.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from alphapulse.core.errors import OrderError
+from alphapulse.engine.bars import BarSlice
+from alphapulse.execution.brackets import BracketBook
+from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.execution.matching import Quote, match_bar, match_close
+from alphapulse.execution.sizing import all_in, round_to_lot
+from alphapulse.execution.slippage import SquareRootImpact
+from alphapulse.execution.volatility import EwmaVolatility
+from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+
+FloatArray = npt.NDArray[np.float64]
+_DONE_TOL = 1e-12
+
+
+class Account(Protocol):
+    """Cash and positions the venue checks orders against (the ledger implements it)."""
+
+    @property
+    def cash(self) -> float: ...
+
+    def position(self, sid: int) -> float: ...
+
+    def apply(self, fill: Fill) -> None: ...
+
+
+class SimulatedVenue:
+    """Order book and matching engine of one simulated account."""
+
+    def __init__(self, config: ExecutionConfig, symbols: tuple[str, ...]) -> None:
+        self._config = config
+        self._symbols = symbols
+        self._commission = config.build_commission()
+        self._slippage = config.build_slippage()
+        self._lot = config.lot_size
+        uses_vol = isinstance(self._slippage, SquareRootImpact)
+        self._vol = EwmaVolatility(len(symbols)) if uses_vol else None
+        self._brackets = BracketBook()
+        self._orders: list[Order] = []
+        self._ids: set[int] = set()
+        self._open: dict[int, Order] = {}  # id -> order, in submission order
+        self._open_by_sid: dict[int, dict[int, Order]] = {}
+        self._day_session: dict[int, int | None] = {}  # open DAY order -> its session
+        self._unresolved: set[int] = set()  # notional orders not sized yet
+        self._next_id = 1
+        self._bar_ts: int | None = None
+        self._session: int | None = None
+        self._pending_close: FloatArray | None = None  # last bar's closes, for the vol
+        self._used: dict[int, float] = {}  # quantity filled per sid in the current bar
+
+    # -- orders -----------------------------------------------------------------------
+    def next_order_id(self) -> int:
+        """A fresh order id (sequential)."""
+        oid = self._next_id
+        self._next_id += 1
+        return oid
+
+    def submit(self, order: Order) -> Order:
+        """Accept an order: PENDING until ``eligible_ns = created_ns + latency_ns``."""
+        self._validate(order)
+        order.eligible_ns = max(order.eligible_ns, order.created_ns + self._config.latency_ns)
+        order.status = OrderStatus.PENDING
+        self._next_id = max(self._next_id, order.id + 1)
+        self._register(order)
+        if order.tif == TimeInForce.DAY:
+            self._day_session[order.id] = None  # set on its first eligible bar
+        if order.notional is not None:
+            self._unresolved.add(order.id)
+        return order
+
+    def cancel(self, order_id: int, reason: str = "cancelled") -> bool:
+        """Cancel an open order (and, for a bracket entry, its open children)."""
+        order = self._open.get(order_id)
+        if order is None:
+            return False
+        self._close(order, OrderStatus.CANCELLED, reason)
+        for child in self._brackets.open_children(order_id):
+            self._close(child, OrderStatus.CANCELLED, "parent_cancelled")
+        return True
+
+    def open_orders(self, sid: int | None = None) -> list[Order]:
+        """Open orders (of one symbol when ``sid`` is given), in submission order."""
+        if sid is None:
+            return list(self._open.values())
+        return list(self._open_by_sid.get(sid, {}).values())
+
+    @property
+    def orders(self) -> list[Order]:
+        """Every order ever submitted, bracket children included."""
+        return list(self._orders)
+
+    # -- matching ---------------------------------------------------------------------
+    def process_bar(self, bar: BarSlice, account: Account) -> list[Fill]:
+        """Match working orders against this bar's OHLC; fills go to ``account``."""
+        self._advance(bar)
+        fills: list[Fill] = []
+        for order in list(self._open.values()):
+            if not order.is_open or bar.ts_ns <= order.created_ns or bar.ts_ns < order.eligible_ns:
+                continue
+            self._activate(order)
+            sid = order.sid
+            o, h, lo, c = (
+                float(bar.open[sid]),
+                float(bar.high[sid]),
+                float(bar.low[sid]),
+                float(bar.close[sid]),
+            )
+            if math.isnan(o) or math.isnan(h) or math.isnan(lo) or math.isnan(c):
+                continue
+            m = match_bar(order, o, h, lo)
+            if m.triggered:
+                order.triggered = True
+            if m.quote is not None:
+                fill = self._execute(order, m.quote, bar, account)
+                if fill is not None:
+                    fills.append(fill)
+        return fills
+
+    def fill_market_at_close(self, bar: BarSlice, account: Account) -> list[Fill]:
+        """Fill eligible MARKET orders at this bar's close (``fill_at="close"``)."""
+        self._advance(bar)
+        fills: list[Fill] = []
+        for order in list(self._open.values()):
+            if (
+                not order.is_open
+                or order.type != OrderType.MARKET
+                or order.created_ns > bar.ts_ns
+                or order.eligible_ns > bar.ts_ns
+            ):
+                continue
+            self._activate(order)
+            close = float(bar.close[order.sid])
+            if math.isnan(close):
+                continue
+            fill = self._execute(order, match_close(close), bar, account)
+            if fill is not None:
+                fills.append(fill)
+        return fills
+
+    # -- internals: one fill ----------------------------------------------------------
+    def _execute(self, order: Order, quote: Quote, bar: BarSlice, account: Account) -> Fill | None:
+        sid, side = order.sid, order.side
+        volume = float(bar.volume[sid])
+        vol = self._vol.get(sid) if self._vol is not None else math.nan
+
+        def price_at(q: float) -> float:
+            return self._price(side, quote, q, volume, vol)
+
+        if order.id in self._unresolved:
+            self._unresolved.discard(order.id)
+            qty = self._size_notional(order, quote, account, price_at)
+            if qty <= 0:
+                why = "insufficient_cash" if side == Side.BUY else "below_lot_size"
+                self._give_up(order, why, bar)
+                return None
+            order.quantity = qty
+        want = min(order.remaining, self._capacity(sid, volume))
+        if want <= 0:
+            return None
+        want = self._affordable(order, want, quote, account, price_at, bar)
+        if want <= 0:
+            return None
+        price = price_at(want)
+        fill = Fill(
+            order_id=order.id,
+            symbol=order.symbol,
+            sid=sid,
+            side=side,
+            quantity=want,
+            price=price,
+            fee=self._commission.fee(want, price, quote.liquidity),
+            ts_ns=bar.ts_ns,
+            bar_index=bar.t,
+            liquidity=quote.liquidity,
+            slippage=(price - quote.ref_price) * int(side) * want,
+            tag=order.tag,
+        )
+        account.apply(fill)
+        self._used[sid] = self._used.get(sid, 0.0) + want
+        self._record(order, fill, bar)
+        return fill
+
+    def _price(self, side: Side, quote: Quote, qty: float, volume: float, vol: float) -> float:
+        price = quote.ref_price
+        if quote.taker:
+            price = self._slippage.price(side, price, qty, volume, vol)
+        if quote.limit is not None:
+            price = min(price, quote.limit) if side == Side.BUY else max(price, quote.limit)
+        return price
+
+    def _size_notional(
+        self, order: Order, quote: Quote, account: Account, price_at: Callable[[float], float]
+    ) -> float:
+        assert order.notional is not None
+        lot = self._lot
+        if order.side == Side.BUY:
+            budget = min(order.notional, account.cash)
+            if budget <= 0:
+                return 0.0
+            guess = max(round_to_lot(budget / quote.ref_price, lot), lot)
+            return all_in(budget, price_at(guess), self._commission, lot, quote.liquidity)
+        guess = max(round_to_lot(order.notional / quote.ref_price, lot), lot)
+        return round_to_lot(order.notional / price_at(guess), lot)
+
+    def _capacity(self, sid: int, volume: float) -> float:
+        cap = self._config.max_participation
+        if cap is None:
+            return math.inf
+        if not (math.isfinite(volume) and volume > 0):
+            return 0.0
+        return max(round_to_lot(cap * volume, self._lot) - self._used.get(sid, 0.0), 0.0)
+
+    def _affordable(
+        self,
+        order: Order,
+        want: float,
+        quote: Quote,
+        account: Account,
+        price_at: Callable[[float], float],
+        bar: BarSlice,
+    ) -> float:
+        """``want`` cut to what cash (buys) or the long position (sells) allows."""
+        if self._config.allow_short:
+            return want
+        if order.side == Side.BUY:
+            price = price_at(want)
+            cash = account.cash
+            if want * price + self._commission.fee(want, price, quote.liquidity) <= cash:
+                return want
+            can = min(all_in(cash, price, self._commission, self._lot, quote.liquidity), want)
+            resized, rejected = "resized_insufficient_cash", "insufficient_cash"
+        else:
+            can = max(account.position(order.sid), 0.0)
+            if want <= can:
+                return want
+            resized, rejected = "resized_no_short", "no_short"
+        if can <= 0:
+            self._give_up(order, rejected, bar)
+            return 0.0
+        order.quantity = order.filled_qty + can
+        order.reason = resized
+        return can
+
+    # -- internals: order state -------------------------------------------------------
+    def _record(self, order: Order, fill: Fill, bar: BarSlice) -> None:
+        filled = order.filled_qty + fill.quantity
+        order.avg_fill_price = (
+            order.avg_fill_price * order.filled_qty + fill.price * fill.quantity
+        ) / filled
+        order.filled_qty = filled
+        if order.quantity - filled <= _DONE_TOL * max(order.quantity, 1.0):
+            order.filled_qty = order.quantity
+            self._close(order, OrderStatus.FILLED)
+        else:
+            order.status = OrderStatus.PARTIALLY_FILLED
+        if self._brackets.is_child(order):
+            self._after_child(order)
+        elif self._brackets.is_entry(order):
+            for child in self._brackets.on_entry_fill(order, bar.ts_ns, self.next_order_id):
+                self._register(child)
+
+    def _give_up(self, order: Order, reason: str, bar: BarSlice) -> None:
+        """Nothing more can fill: FILLED at what it has, else REJECTED."""
+        if order.filled_qty > 0:
+            order.quantity = order.filled_qty
+            self._close(order, OrderStatus.FILLED, f"resized_{reason}")
+        else:
+            self._close(order, OrderStatus.REJECTED, reason)
+        if self._brackets.is_child(order):
+            self._after_child(order)
+
+    def _after_child(self, child: Order) -> None:
+        for sibling in self._brackets.on_child_update(child):
+            self._close(sibling, OrderStatus.CANCELLED, "oco")
+
+    def _activate(self, order: Order) -> None:
+        if order.status == OrderStatus.PENDING:
+            order.status = OrderStatus.WORKING
+
+    def _register(self, order: Order) -> None:
+        self._orders.append(order)
+        self._ids.add(order.id)
+        self._open[order.id] = order
+        self._open_by_sid.setdefault(order.sid, {})[order.id] = order
+
+    def _close(self, order: Order, status: OrderStatus, reason: str = "") -> None:
+        order.status = status
+        if reason:
+            order.reason = reason
+        self._open.pop(order.id, None)
+        by_sid = self._open_by_sid.get(order.sid)
+        if by_sid is not None:
+            by_sid.pop(order.id, None)
+            if not by_sid:
+                del self._open_by_sid[order.sid]
+        self._day_session.pop(order.id, None)
+        self._unresolved.discard(order.id)
+
+    def _validate(self, order: Order) -> None:
+        if order.id in self._ids:
+            raise OrderError(f"order {order.id}: id already used")
+        if not (0 <= order.sid < len(self._symbols)) or self._symbols[order.sid] != order.symbol:
+            raise OrderError(f"order {order.id}: unknown symbol {order.symbol!r} (sid {order.sid})")
+        if order.status != OrderStatus.PENDING or order.filled_qty != 0.0:
+            raise OrderError(f"order {order.id}: already {order.status.value}")
+        sl, tp = order.stop_loss, order.take_profit
+        for name, px in (("stop_loss", sl), ("take_profit", tp)):
+            if px is not None and not (px > 0 and math.isfinite(px)):
+                raise OrderError(f"order {order.id}: {name} must be > 0")
+        if sl is not None and tp is not None and (tp - sl) * int(order.side) <= 0:
+            raise OrderError(f"order {order.id}: stop_loss {sl} and take_profit {tp} are inverted")
+
+    # -- internals: the clock ---------------------------------------------------------
+    def _advance(self, bar: BarSlice) -> None:
+        """Start a new bar: volatility, participation, DAY expiry (once per timestamp)."""
+        if self._bar_ts is not None:
+            if bar.ts_ns == self._bar_ts:
+                return
+            if bar.ts_ns < self._bar_ts:
+                raise ValueError(f"bar at {bar.ts_ns} is older than the last one {self._bar_ts}")
+        if self._vol is not None:
+            if self._pending_close is not None:
+                self._vol.update(self._pending_close)
+            self._pending_close = np.array(bar.close, dtype=np.float64)
+        self._bar_ts = bar.ts_ns
+        self._used.clear()
+        self._session = bar.session
+        for oid, session in list(self._day_session.items()):
+            if session is None:
+                o = self._open[oid]
+                if bar.ts_ns >= o.eligible_ns and bar.ts_ns > o.created_ns:
+                    self._day_session[oid] = bar.session
+            elif session != bar.session:
+                self._close(self._open[oid], OrderStatus.EXPIRED, "session_end")

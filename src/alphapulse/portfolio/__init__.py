@@ -1,0 +1,1 @@
+"""The ledger (cash, positions, P&L) and portfolio construction."""

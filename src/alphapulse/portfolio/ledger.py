@@ -1,0 +1,97 @@
+"""Exact accounting of one portfolio: cash, positions, average prices, realized and
+unrealized P&L and fees, kept as per-symbol arrays so marking to market is vectorized.
+
+Average-cost accounting: adding to a position moves the average price; reducing it
+realizes (price - average) x quantity; a fill that crosses zero closes the old position
+and opens the rest at the fill price. Fees are booked separately (``fees``), so
+``realized + unrealized - fees == equity - initial_cash`` holds exactly up to rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from alphapulse.model.orders import Fill
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Ledger:
+    """Cash and positions of one strategy. Implements the venue's ``Account`` protocol."""
+
+    def __init__(self, n_symbols: int, initial_cash: float) -> None:
+        if not initial_cash > 0:
+            raise ValueError("initial_cash must be > 0")
+        self.initial_cash = float(initial_cash)
+        self._cash = float(initial_cash)
+        self.qty = np.zeros(n_symbols)
+        self.avg_price = np.zeros(n_symbols)
+        self.realized = np.zeros(n_symbols)
+        self.fees = np.zeros(n_symbols)
+        self.last_price = np.full(n_symbols, np.nan)
+        self.traded_notional = 0.0
+
+    # -- Account protocol -------------------------------------------------------------
+    @property
+    def cash(self) -> float:
+        return self._cash
+
+    def position(self, sid: int) -> float:
+        return float(self.qty[sid])
+
+    def apply(self, fill: Fill) -> None:
+        """Book one fill: cash, position, average price, realized P&L, fees."""
+        sid, q, p = fill.sid, fill.signed_qty, fill.price
+        pos, avg = float(self.qty[sid]), float(self.avg_price[sid])
+        self._cash -= q * p + fill.fee
+        self.fees[sid] += fill.fee
+        self.traded_notional += abs(q) * p
+        new_pos = pos + q
+        if pos == 0.0 or (pos > 0) == (q > 0):
+            self.avg_price[sid] = (pos * avg + q * p) / new_pos
+        else:
+            closed = min(abs(q), abs(pos))
+            self.realized[sid] += closed * (p - avg) * np.sign(pos)
+            if abs(q) > abs(pos):
+                self.avg_price[sid] = p
+            elif abs(q) == abs(pos):
+                self.avg_price[sid] = 0.0
+        self.qty[sid] = 0.0 if abs(new_pos) < 1e-12 else new_pos
+        if np.isnan(self.last_price[sid]):
+            self.last_price[sid] = p
+
+    # -- marking ----------------------------------------------------------------------
+    def mark(self, close: FloatArray) -> None:
+        """Update last prices from a cross-section of closes (NaN = no bar, keep old)."""
+        np.copyto(self.last_price, close, where=~np.isnan(close))
+
+    def market_values(self) -> FloatArray:
+        return np.where(self.qty != 0.0, self.qty * self.last_price, 0.0)
+
+    @property
+    def market_value(self) -> float:
+        return float(self.market_values().sum())
+
+    @property
+    def equity(self) -> float:
+        return self._cash + self.market_value
+
+    @property
+    def gross_exposure(self) -> float:
+        return float(np.abs(self.market_values()).sum())
+
+    @property
+    def net_exposure(self) -> float:
+        return self.market_value
+
+    def unrealized(self) -> FloatArray:
+        return np.where(self.qty != 0.0, (self.last_price - self.avg_price) * self.qty, 0.0)
+
+    @property
+    def total_fees(self) -> float:
+        return float(self.fees.sum())
+
+    @property
+    def total_realized(self) -> float:
+        return float(self.realized.sum())

@@ -1,0 +1,31 @@
+"""The strategy plugin API: a Params model and one method, ``on_bar(ctx)``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from alphapulse.engine.context import Context
+from alphapulse.model.signals import Signals
+
+
+class StrategyParams(BaseModel):
+    """Typed, validated strategy parameters (unknown keys are an error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Strategy(ABC):
+    """Subclass, declare ``Params``, implement ``on_bar``. ``on_bar`` sees only data up to
+    the current bar and returns Signals (direction per symbol; NaN = keep) or None."""
+
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def __init__(self, params: StrategyParams | None = None, **kwargs: Any) -> None:
+        self.p: Any = params if params is not None else self.Params(**kwargs)
+
+    @abstractmethod
+    def on_bar(self, ctx: Context) -> Signals | None:
+        """Return this bar's signals, or None to leave everything as it is."""

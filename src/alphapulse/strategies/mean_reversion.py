@@ -1,0 +1,31 @@
+"""Mean reversion on the z-score of price against its trailing mean (Bollinger bands):
+enter long when z < -entry_z, exit when z > -exit_z; with ``short`` also the mirror image."""
+
+import numpy as np
+
+from alphapulse.engine.context import Context
+from alphapulse.model.signals import Signals
+from alphapulse.strategies.base import Strategy, StrategyParams
+from alphapulse.strategies.indicators import rolling_std, sma
+
+
+class MeanReversion(Strategy):
+    class Params(StrategyParams):
+        window: int = 20
+        entry_z: float = 2.0
+        exit_z: float = 0.0
+        short: bool = False
+
+    def on_bar(self, ctx: Context) -> Signals:
+        close = ctx.close(self.p.window)
+        mean, std = sma(close, self.p.window, k=1)[0], rolling_std(close, self.p.window)[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = (close[-1] - mean) / std
+        pos = ctx.positions
+        d = np.full(ctx.n_symbols, np.nan)
+        d[(pos == 0) & (z < -self.p.entry_z)] = 1.0
+        d[(pos > 0) & (z > -self.p.exit_z)] = 0.0
+        if self.p.short:
+            d[(pos == 0) & (z > self.p.entry_z)] = -1.0
+            d[(pos < 0) & (z < self.p.exit_z)] = 0.0
+        return Signals(d)

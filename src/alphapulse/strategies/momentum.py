@@ -1,0 +1,26 @@
+"""Time-series momentum: every ``rebalance_every`` bars, hold symbols whose trailing
+``lookback``-bar return exceeds ``threshold`` (long), else flat (or short with ``short``)."""
+
+import numpy as np
+
+from alphapulse.engine.context import Context
+from alphapulse.model.signals import Signals
+from alphapulse.strategies.base import Strategy, StrategyParams
+
+
+class TimeSeriesMomentum(Strategy):
+    class Params(StrategyParams):
+        lookback: int = 126
+        rebalance_every: int = 21
+        threshold: float = 0.0
+        short: bool = False
+
+    def on_bar(self, ctx: Context) -> Signals | None:
+        close = ctx.close(self.p.lookback + 1)
+        if len(close) <= self.p.lookback or ctx.t % self.p.rebalance_every:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ret = close[-1] / close[0] - 1.0
+        down = -1.0 if self.p.short else 0.0
+        d = np.where(ret > self.p.threshold, 1.0, down)
+        return Signals(np.where(np.isnan(ret), np.nan, d))

@@ -1,0 +1,42 @@
+"""Find strategies by name: entry points in the ``alphapulse.strategies`` group (the
+built-ins are registered in pyproject.toml; plugins register the same way) or an
+import path ``package.module:ClassName``."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from alphapulse.core.errors import ConfigError
+from alphapulse.strategies.base import Strategy
+
+GROUP = "alphapulse.strategies"
+
+
+def available_strategies() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group=GROUP))
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            obj: Any = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"strategy {name!r} cannot be imported: {exc}") from None
+    else:
+        eps = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+        if not eps:
+            known = ", ".join(available_strategies())
+            raise ConfigError(f"unknown strategy {name!r}; known: {known}")
+        obj = eps[0].load()
+    if not (isinstance(obj, type) and issubclass(obj, Strategy)):
+        raise ConfigError(f"strategy {name!r} is not a Strategy subclass")
+    return obj
+
+
+def load_strategy(name: str, params: dict[str, Any] | None = None) -> Strategy:
+    """Instantiate a strategy with validated parameters."""
+    cls = strategy_class(name)
+    return cls(cls.Params(**(params or {})))

@@ -1,0 +1,21 @@
+"""SMA crossover: go long when the fast SMA crosses above the slow one, exit on the
+opposite cross (ties count as "not above", see ``indicators.TIE_TOL``)."""
+
+import numpy as np
+
+from alphapulse.engine.context import Context
+from alphapulse.model.signals import Signals
+from alphapulse.strategies.base import Strategy, StrategyParams
+from alphapulse.strategies.indicators import crossed_above, sma
+
+
+class SmaCross(Strategy):
+    class Params(StrategyParams):
+        fast: int = 10
+        slow: int = 30
+
+    def on_bar(self, ctx: Context) -> Signals:
+        close = ctx.close(self.p.slow + 1)
+        fast, slow = sma(close, self.p.fast), sma(close, self.p.slow)
+        up, down = crossed_above(fast, slow), crossed_above(slow, fast)
+        return Signals(np.where(up, 1.0, np.where(down, 0.0, np.nan)))
