@@ -51,7 +51,7 @@ def backtest(
 
         results = run_backtest(cfg, panel, workers=workers, progress=report)
     summaries = {label: write_outputs(r, out / label) for label, r in results.items()}
-    Console().print(comparison_table(summaries))
+    Console(width=max(Console().width, 150)).print(comparison_table(summaries))
     console.print(f"outputs written to {out}")
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+PRICES = "close_ffill"  # History field: close carried forward over missing bars
 
 
 class History:
@@ -64,6 +65,11 @@ class Context:
 
     def field(self, name: str, lookback: int | None = None) -> FloatArray:
         return self.history.field(name, lookback)
+
+    def prices(self, lookback: int | None = None) -> FloatArray:
+        """Closes with each symbol's last known close carried over steps where it has no
+        bar (sparse intraday data, holidays); NaN before a symbol's first bar."""
+        return self.history.field(PRICES, lookback)
 
     @property
     def n_symbols(self) -> int:

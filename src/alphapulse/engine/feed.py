@@ -10,7 +10,15 @@ import pandas as pd
 
 from alphapulse.data.panel import Panel
 from alphapulse.engine.bars import BarSlice
-from alphapulse.engine.context import History
+from alphapulse.engine.context import PRICES, History
+
+
+def forward_fill(x: np.ndarray) -> np.ndarray:
+    """Carry the last non-NaN value of each column forward (causal: uses only the past)."""
+    idx = np.where(np.isnan(x), 0, np.arange(x.shape[0])[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = x[idx, np.arange(x.shape[1])[None, :]]
+    return np.asarray(out, dtype=np.float64)
 
 
 def session_ids(timestamps: np.ndarray, tz: str = "UTC") -> np.ndarray:
@@ -26,7 +34,9 @@ class PanelFeed:
 
     def __init__(self, panel: Panel, session_tz: str = "UTC") -> None:
         self.panel = panel
-        self.history = History(dict(panel.fields), panel.timestamps)
+        fields = dict(panel.fields)
+        fields[PRICES] = forward_fill(panel.fields["close"])
+        self.history = History(fields, panel.timestamps)
         self._sessions = session_ids(panel.timestamps, session_tz)
 
     def __len__(self) -> int:

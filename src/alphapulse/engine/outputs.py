@@ -109,7 +109,7 @@ def summary(r: RunResult, trades: pd.DataFrame | None = None) -> dict[str, Any]:
         trades,
         periods_per_year=ppy,
         turnover_notional=r.traded_notional,
-        exposure=pd.Series(eq["exposure"].to_numpy(), index=equity.index),
+        exposure=pd.Series(eq["gross_exposure"].to_numpy(), index=equity.index),
     )
     out: dict[str, Any] = {"strategy": r.name, **m}
     out.update(

@@ -17,7 +17,7 @@ class MeanReversion(Strategy):
         short: bool = False
 
     def on_bar(self, ctx: Context) -> Signals:
-        close = ctx.close(self.p.window)
+        close = ctx.prices(self.p.window)
         mean, std = sma(close, self.p.window, k=1)[0], rolling_std(close, self.p.window)[0]
         with np.errstate(invalid="ignore", divide="ignore"):
             z = (close[-1] - mean) / std

@@ -16,7 +16,7 @@ class TimeSeriesMomentum(Strategy):
         short: bool = False
 
     def on_bar(self, ctx: Context) -> Signals | None:
-        close = ctx.close(self.p.lookback + 1)
+        close = ctx.prices(self.p.lookback + 1)
         if len(close) <= self.p.lookback or ctx.t % self.p.rebalance_every:
             return None
         with np.errstate(invalid="ignore", divide="ignore"):

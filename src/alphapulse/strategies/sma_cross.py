@@ -15,7 +15,7 @@ class SmaCross(Strategy):
         slow: int = 30
 
     def on_bar(self, ctx: Context) -> Signals:
-        close = ctx.close(self.p.slow + 1)
+        close = ctx.prices(self.p.slow + 1)
         fast, slow = sma(close, self.p.fast), sma(close, self.p.slow)
         up, down = crossed_above(fast, slow), crossed_above(slow, fast)
         return Signals(np.where(up, 1.0, np.where(down, 0.0, np.nan)))

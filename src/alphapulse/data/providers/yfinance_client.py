@@ -82,8 +82,8 @@ class YahooSession(curl_requests.Session[curl_requests.Response]):
     """The session yfinance sends its requests through.
 
     ``base_url`` (scheme://host[:port][/prefix]) replaces the origin of every request to
-    a ``*.yahoo.com`` host. A failed chart request raises a typed :class:`ProviderError`
-    and is remembered per thread (see :meth:`take_error`).
+    a ``*.yahoo.com`` host. A failed chart request raises a typed :class:`ProviderError`,
+    which is remembered per thread until :meth:`take_error` collects it.
     """
 
     def __init__(self, base_url: str | None = None) -> None:
@@ -92,7 +92,14 @@ class YahooSession(curl_requests.Session[curl_requests.Response]):
         self._errors = threading.local()
 
     def request(self, method: Any, url: str, *args: Any, **kwargs: Any) -> curl_requests.Response:
-        """Send the request (redirected when ``base_url`` is set); check chart responses."""
+        """Send the request (redirected when ``base_url`` is set); check chart responses.
+
+        After a chart failure every request on this thread fails fast with that error
+        until :meth:`take_error` collects it, so yfinance's fallbacks send nothing.
+        """
+        pending: ProviderError | None = getattr(self._errors, "error", None)
+        if pending is not None:
+            raise pending
         is_chart = _CHART_PATH in urlsplit(url).path
         try:
             response = super().request(method, self._redirect(url), *args, **kwargs)
