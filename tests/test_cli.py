@@ -1,0 +1,74 @@
+"""The backtest command end to end: outputs, table, and clean errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CONFIG = """
+name: cli-test
+data:
+  source: sp500_daily_2013_2018
+  symbols: [AAPL, MSFT, KO]
+  start: "2015-01-01"
+  end: "2016-12-31"
+initial_cash: 100000
+strategies:
+  - strategy: buy_and_hold
+  - strategy: sma_cross
+    name: sma_fast
+    params: {fast: 5, slow: 20}
+  - strategy: mean_reversion
+"""
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-c", "from alphapulse.cli import main; main()", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_backtest_writes_outputs(tmp_path: Path, shared_data: Path) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(CONFIG)
+    out = tmp_path / "out"
+    res = _run(["backtest", str(cfg), "--out", str(out)], tmp_path)
+    assert res.returncode == 0, res.stderr
+    for label in ("buy_and_hold", "sma_fast", "mean_reversion"):
+        d = out / label
+        s = json.loads((d / "summary.json").read_text())
+        assert s["strategy"] == label
+        assert s["final_equity"] > 0 and "sharpe" in s and "max_drawdown" in s
+        assert label in res.stdout
+        eq = pd.read_csv(d / "equity.csv")
+        assert list(eq.columns[:4]) == ["timestamp", "equity", "cash", "exposure"]
+        assert eq["equity"].iloc[-1] == pytest.approx(s["final_equity"])
+        trades = pd.read_csv(d / "trades.csv")
+        assert {"symbol", "entry_time", "entry_price", "exit_time", "exit_price", "quantity",
+                "pnl", "fees"} <= set(trades.columns)  # fmt: skip
+        fills = pd.read_csv(d / "fills.csv")
+        orders = pd.read_csv(d / "orders.csv")
+        assert set(fills["order_id"]) <= set(orders["order_id"])
+        assert len(fills) == s["n_fills"]
+
+
+def test_bad_config_is_one_clear_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(CONFIG.replace("fast: 5", "fastt: 5"))
+    res = _run(["backtest", str(cfg), "--out", str(tmp_path / "o")], tmp_path)
+    assert res.returncode == 2
+    assert "params.fastt: unknown key" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_unknown_symbol_is_clear(tmp_path: Path, shared_data: Path) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(CONFIG.replace("[AAPL, MSFT, KO]", "[AAPL, NOPE]"))
+    res = _run(["backtest", str(cfg), "--out", str(tmp_path / "o")], tmp_path)
+    assert res.returncode == 2
+    assert "NOPE" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -1,0 +1,70 @@
+"""Config validation: wrong keys or values give a ConfigError naming them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alphapulse.config import load_config, parse_config
+from alphapulse.core.errors import ConfigError
+
+BASE = {
+    "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL"]},
+    "strategies": [{"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}}],
+}
+
+
+def _with(**changes: object) -> dict:
+    cfg = {**BASE, **changes}
+    return cfg
+
+
+def test_valid_config_loads() -> None:
+    cfg = parse_config(BASE)
+    assert cfg.strategies[0].label == "sma_cross"
+    assert cfg.execution.commission.model == "percent"  # costs are on by default
+
+
+@pytest.mark.parametrize(
+    ("cfg", "needle"),
+    [
+        (_with(inital_cash=5), "inital_cash: unknown key"),
+        (_with(initial_cash=-1), "initial_cash"),
+        (_with(fill_at="tomorrow"), "fill_at"),
+        (_with(strategies=[{"strategy": "nope"}]), "unknown strategy 'nope'"),
+        (
+            _with(strategies=[{"strategy": "sma_cross", "params": {"fsat": 3}}]),
+            "params.fsat: unknown key",
+        ),
+        (
+            _with(strategies=[{"strategy": "sma_cross", "params": {"fast": "x"}}]),
+            "params.fast",
+        ),
+        (_with(execution={"commission": {"model": "percent", "rate": -1}}), "commission"),
+        (_with(execution={"slipage": {}}), "execution.slipage: unknown key"),
+        (
+            _with(strategies=[{"strategy": "sma_cross"}, {"strategy": "sma_cross"}]),
+            "repeated: sma_cross",
+        ),
+        (_with(strategies=[]), "strategies"),
+    ],
+)
+def test_bad_config_names_the_key(cfg: dict, needle: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(cfg, "run.yaml")
+    assert needle in str(exc.value)
+    assert "run.yaml" in str(exc.value)
+
+
+def test_load_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    top = tmp_path / "list.yaml"
+    top.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(top)
