@@ -27,6 +27,8 @@ class DataConfig(_Strict):
     end: str | None = None
     root: str | None = None  # data root; default $ALPHAPULSE_DATA or ../shared/data
     session_tz: str = "UTC"  # local time zone whose dates delimit trading sessions
+    # bad rows: None = raise on the first error; "quarantine" = drop the bad rows
+    on_bad: Literal["reject", "quarantine"] | None = None
 
 
 class StrategyConfig(_Strict):

@@ -12,7 +12,7 @@ import pytest
 from alphapulse.core.errors import ConfigError, DataError
 from alphapulse.data import catalog
 from alphapulse.data.catalog import dataset_symbols, list_datasets, load_frames, load_panel
-from alphapulse.data.spec import load_specs
+from alphapulse.data.spec import SymbolSpec, load_specs
 
 ALL = [
     "crypto_binance_1h",
@@ -43,6 +43,21 @@ def test_data_root_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ALPHAPULSE_DATA", str(tmp_path / "nope"))
     with pytest.raises(DataError, match="ALPHAPULSE_DATA"):
         catalog.data_root()
+
+
+def test_data_root_next_to_cwd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "repo").mkdir()
+    monkeypatch.delenv("ALPHAPULSE_DATA", raising=False)
+    monkeypatch.chdir(tmp_path / "repo")
+    assert catalog.data_root() == (tmp_path / "shared" / "data").resolve()
+
+
+def test_spec_symbol_rule_is_exclusive() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        SymbolSpec(pattern="(?P<symbol>.+)", column="ticker")
+    with pytest.raises(ValueError, match="named group"):
+        SymbolSpec(pattern=".+")
 
 
 def test_data_root_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from alphapulse.core.errors import DataError
 from alphapulse.data.panel import Panel
 from alphapulse.data.raw import RawBars, assemble, time_bounds
 from alphapulse.data.sources.dataset import read_spec_file
+from alphapulse.data.sources.files import read_path
 from alphapulse.data.spec import DatasetSpec, get_spec, load_specs
 from alphapulse.data.validation import Policy, ValidationConfig, ValidationReport, apply_policy
 
@@ -121,8 +122,7 @@ def read_dataset(
     return {s: groups[s] for s in sorted(groups)}
 
 
-def _specs_for_path(path: Path) -> list[DatasetSpec]:
-    specs = load_specs().values()
+def _specs_for_path(path: Path, specs: Iterable[DatasetSpec]) -> list[DatasetSpec]:
     folder = path if path.is_dir() else path.parent
     same = [s for s in specs if s.folder_name == folder.name]
     if path.is_file():
@@ -136,8 +136,9 @@ def read_source(
     """RawBars by symbol from a dataset name, or a file/folder path (spec'd folders are
     recognised by name; anything else goes through the generic file reader)."""
     text = str(source)
-    if isinstance(source, str) and text in load_specs():
-        return read_dataset(get_spec(text), symbols, root)
+    specs = load_specs()
+    if isinstance(source, str) and text in specs:
+        return read_dataset(specs[text], symbols, root)
     path = Path(text).expanduser()
     if not path.exists() and not path.is_absolute():
         base = root if root is not None else _root_or_none()
@@ -145,20 +146,18 @@ def read_source(
             path = base / text
     if not path.exists():
         raise DataError(
-            f"{text!r} is neither a dataset ({', '.join(list_datasets())}) nor an existing path"
+            f"{text!r} is neither a dataset ({', '.join(sorted(specs))}) nor an existing path"
         )
-    specs = _specs_for_path(path)
-    if len(specs) > 1 and path.is_dir():
-        names = ", ".join(s.name for s in specs)
+    matching = _specs_for_path(path, specs.values())
+    if len(matching) > 1 and path.is_dir():
+        names = ", ".join(s.name for s in matching)
         raise DataError(f"folder {path} holds several datasets ({names}); pass one by name")
-    if len(specs) == 1:
-        spec = specs[0]
+    if len(matching) == 1:
+        spec = matching[0]
         if path.is_dir():
             return read_dataset(spec, symbols, path.parent)
         parts = read_spec_file(spec, path)
     else:
-        from alphapulse.data.sources.files import read_path
-
         parts = read_path(path)
     return _group(parts, _wanted(symbols), text)
 

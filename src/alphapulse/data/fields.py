@@ -11,7 +11,14 @@ OHLCV: Final = ("open", "high", "low", "close", "volume")
 ADJUSTED_FIELDS: Final = ("adj_open", "adj_high", "adj_low", "adj_close", "adj_volume")
 ACTION_FIELDS: Final = ("dividend", "split")
 #: Every numeric column a frame may carry, in output order.
-NUMERIC_FIELDS: Final = (*OHLCV, "vwap", *ADJUSTED_FIELDS, *ACTION_FIELDS, "adj_factor")
+NUMERIC_FIELDS: Final = (
+    *OHLCV,
+    "vwap",
+    *ADJUSTED_FIELDS,
+    *ACTION_FIELDS,
+    "adj_factor",
+    "split_factor",
+)
 
 
 def ordered_columns(columns: list[str]) -> list[str]:

@@ -120,6 +120,4 @@ def resample_frames(
     session: Session = "regular",
 ) -> dict[str, pd.DataFrame]:
     """``resample`` applied to every symbol's frame."""
-    return {
-        s: resample(f, rule, calendar=calendar, session=session) for s, f in frames.items()
-    }
+    return {s: resample(f, rule, calendar=calendar, session=session) for s, f in frames.items()}

@@ -90,7 +90,9 @@ class DatasetSpec(_Strict):
     )
     timestamp: TimestampSpec
     bar: str = Field(description="bar length as a pandas offset, e.g. 1D, 1h, 1min")
-    calendar: str = Field(description="exchange_calendars name (XNYS) or '24/7'")
+    calendar: str = Field(
+        description="exchange_calendars name (XNYS), '24/7', or 'unknown' (no calendar checks)"
+    )
     order: Literal["ascending", "descending"] = "ascending"
     price_basis: PriceBasis
     notes: list[str] = Field(default_factory=list)
@@ -147,7 +149,8 @@ class DatasetSpec(_Strict):
 
 def _load_yaml(path: Path) -> DatasetSpec:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # a safe loader
         return DatasetSpec.model_validate(raw)
     except (yaml.YAMLError, ValidationError) as exc:
         raise ConfigError(f"invalid dataset spec {path}: {exc}") from exc

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+import exchange_calendars as xcals
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphapulse.core.errors import DataError
-import exchange_calendars as xcals
-
 from alphapulse.data.calendars import (
     ALWAYS_OPEN,
     calendar_for,
@@ -160,10 +159,10 @@ def _row_hits(k: int, part: RawBars, cfg: ValidationConfig) -> list[_Hit]:
         add("missing_value", c, np.isnan(v), None)
     for c in _PRICES:
         add("non_positive_price", c, cols[c] <= 0, cols[c])
-    o, h, lo, c = (cols[x] for x in _PRICES)
-    with np.errstate(invalid="ignore"):
-        top = np.fmax(np.fmax(o, c), lo)
-        bottom = np.fmin(np.fmin(o, c), h)
+    o, h, lo, cl = (cols[x] for x in _PRICES)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top = np.fmax(np.fmax(o, cl), lo)
+        bottom = np.fmin(np.fmin(o, cl), h)
         add("high_low_bound", "high", h < top, h)
         add("high_low_bound", "low", lo > bottom, lo)
         vol = cols["volume"]
@@ -175,7 +174,7 @@ def _row_hits(k: int, part: RawBars, cfg: ValidationConfig) -> list[_Hit]:
     d = np.diff(idx.asi8)
     wrong = np.flatnonzero(np.concatenate([[False], d > 0 if part.descending else d < 0]))
     if len(wrong):
-        stamps = [str(idx[i]) for i in wrong]
+        stamps = [str(idx[int(i)]) for i in wrong]
         hits.append(_Hit(k, "out_of_order", "timestamp", wrong.astype(np.int64), stamps))
     return hits
 
@@ -270,11 +269,10 @@ def _calendar_hits(
         _Hit(int(owner[j]), "off_calendar", "timestamp", np.array([pos[j]]), [name])
         for j in np.flatnonzero(off)
     ]
-    gaps = [
-        Issue(path, None, pd.Timestamp(int(expected[i]), tz="UTC"), sym, "gap", None, float(n),
-              "warning")
-        for i, n in missing_runs(expected, ts)
-    ]  # fmt: skip
+    gaps = []
+    for i, n in missing_runs(expected, ts):
+        first = pd.Timestamp(int(expected[i]), tz="UTC")
+        gaps.append(Issue(path, None, first, sym, "gap", None, float(n), "warning"))
     return hits, gaps
 
 
@@ -286,7 +284,9 @@ def _issues(parts: Sequence[RawBars], hits: list[_Hit], cfg: ValidationConfig) -
         sev = cfg.severity_of(hit.rule)
         for p, v in zip(hit.positions, hit.values, strict=True):
             out.append(
-                Issue(part.path, int(part.lines[p]), idx[p], part.symbol, hit.rule, hit.field, v, sev)
+                Issue(
+                    part.path, int(part.lines[p]), idx[p], part.symbol, hit.rule, hit.field, v, sev
+                )
             )
     return out
 
@@ -342,20 +342,25 @@ def quarantine(
     for sym, parts in groups.items():
         kept[sym] = []
         for part in parts:
-            bad = np.array([(sym, part.path, int(r)) in reasons for r in part.lines], dtype=bool)
+            bad_lines = [r for (s, p, r) in reasons if s == sym and p == part.path]
+            bad = np.isin(part.lines, np.asarray(bad_lines, dtype=np.int64))
             if bad.any():
                 rows = part.frame[bad].reset_index()
                 rows.insert(0, "row", part.lines[bad])
                 rows.insert(0, "path", part.path)
                 rows.insert(0, "symbol", sym)
-                rows["reason"] = ["; ".join(reasons[(sym, part.path, int(r))]) for r in part.lines[bad]]
+                rows["reason"] = [
+                    "; ".join(reasons[(sym, part.path, int(r))]) for r in part.lines[bad]
+                ]
                 bad_frames.append(rows)
             if (~bad).any():
                 kept[sym].append(part.take(~bad))
         if not kept[sym]:
             del kept[sym]
     cols = ["symbol", "path", "row", "timestamp", "reason"]
-    quarantined = pd.concat(bad_frames, ignore_index=True) if bad_frames else pd.DataFrame(columns=cols)
+    quarantined = (
+        pd.concat(bad_frames, ignore_index=True) if bad_frames else pd.DataFrame(columns=cols)
+    )
     return kept, quarantined
 
 

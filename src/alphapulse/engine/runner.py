@@ -28,7 +28,9 @@ def load_data(cfg: BacktestConfig) -> Panel:
 
     d = cfg.data
     root = Path(d.root) if d.root else None
-    return load_panel(d.source, d.symbols, start=d.start, end=d.end, root=root)
+    return load_panel(
+        d.source, d.symbols, start=d.start, end=d.end, root=root, policy=d.on_bad
+    )
 
 
 def build_engine(cfg: BacktestConfig, scfg: StrategyConfig, feed: PanelFeed) -> Engine:

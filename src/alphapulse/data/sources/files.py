@@ -242,7 +242,7 @@ def sniff_csv(
         columns=dict(fields),
         timestamp=ts,
         bar="1D" if daily else f"{max(int(bar.total_seconds()), 1)}s",
-        calendar="XNYS",
+        calendar="unknown",
         order="descending" if descending else "ascending",
         price_basis=PriceBasis(split_adjusted=False, dividend_adjusted=False, note="unknown"),
     )
@@ -274,7 +274,7 @@ def _parquet_spec(
         columns=dict(fields),
         timestamp=ts,
         bar="1D" if daily else f"{max(int(bar.total_seconds()), 1)}s",
-        calendar="XNYS",
+        calendar="unknown",
         order="descending" if descending else "ascending",
         price_basis=PriceBasis(split_adjusted=False, dividend_adjusted=False, note="unknown"),
     )

@@ -1,0 +1,107 @@
+"""Session-aligned resampling of one-minute bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphapulse.core.errors import DataError
+from alphapulse.data.catalog import load_frames
+from alphapulse.data.resample import resample
+
+NY = "America/New_York"
+
+
+@pytest.fixture(scope="module")
+def spy(data_root: Path) -> pd.DataFrame:
+    return load_frames("spy_1min_2011_ninjatrader", root=data_root)["SPY"]
+
+
+def _minutes(start: str, n: int) -> pd.DataFrame:
+    idx = pd.date_range(start, periods=n, freq="1min", tz="UTC", name="timestamp")
+    x = np.arange(1.0, n + 1)
+    return pd.DataFrame(
+        {"open": x, "high": x + 0.5, "low": x - 0.5, "close": x + 0.25, "volume": 1.0}, index=idx
+    )
+
+
+def test_ohlcv_aggregation_synthetic() -> None:
+    df = _minutes("2024-01-02 14:30", 30)  # 09:30-09:59 New York
+    r = resample(df, "15min")
+    assert list(r.index.strftime("%H:%M")) == ["14:30", "14:45"]
+    first = r.iloc[0]
+    assert (first.open, first.high, first.low, first.close, first.volume) == (
+        1,
+        15.5,
+        0.5,
+        15.25,
+        15,
+    )
+
+
+def test_bins_anchored_at_session_open_not_midnight() -> None:
+    df = _minutes("2024-01-02 14:00", 120)  # 09:00-10:59 New York, 30 pre-market minutes
+    regular = resample(df, "1h")
+    assert list(regular.index.strftime("%H:%M")) == ["14:30", "15:30"]
+    assert regular["volume"].tolist() == [60, 30]
+    every = resample(df, "1h", session="all")
+    assert list(every.index.strftime("%H:%M")) == ["13:30", "14:30", "15:30"]
+    utc = resample(df, "1h", calendar=None)
+    assert list(utc.index.strftime("%H:%M")) == ["14:00", "15:00"]
+
+
+def test_dst_and_early_close() -> None:
+    summer = resample(_minutes("2024-07-01 13:30", 10), "5min")
+    assert summer.index[0] == pd.Timestamp("2024-07-01 13:30", tz="UTC")
+    half_day = _minutes("2024-11-29 17:30", 60)  # 12:30-13:29 New York; early close 13:00
+    r = resample(half_day, "1h")
+    assert len(r) == 1 and r["volume"].iloc[0] == 30
+
+
+def test_errors() -> None:
+    df = _minutes("2024-01-02 14:30", 5)
+    with pytest.raises(DataError, match="timezone"):
+        resample(df.tz_localize(None), "5min")
+    with pytest.raises(DataError, match="1D"):
+        resample(df, "2D")
+
+
+def test_ninjatrader_daily_from_minutes(spy: pd.DataFrame) -> None:
+    local = spy.index.tz_convert(NY)
+    minutes = local.hour * 60 + local.minute
+    regular = spy[(minutes >= 570) & (minutes < 960)]
+    per_day = regular.groupby(regular.index.tz_convert(NY).date)
+    assert (per_day.size() == 390).all()
+    first_times = per_day.apply(lambda d: d.index[0].tz_convert(NY).strftime("%H:%M"))
+    assert set(first_times) == {"09:30"}
+    daily = resample(spy, "1D")
+    assert len(daily) == 43
+    assert daily.index[0] == pd.Timestamp("2011-01-03", tz="UTC")
+    day = regular[regular.index.tz_convert(NY).date == pd.Timestamp("2011-01-03").date()]
+    row = daily.iloc[0]
+    assert row.open == day["open"].iloc[0] and row.close == day["close"].iloc[-1]
+    assert row.high == day["high"].max() and row.low == day["low"].min()
+    assert row.volume == day["volume"].sum()
+    assert daily.loc["2011-03-14", "open"] == regular.loc["2011-03-14 13:30", "open"]  # after DST
+    assert resample(spy, "5min").groupby(lambda t: t.date()).size().eq(78).all()
+    assert resample(spy, "15min").groupby(lambda t: t.date()).size().eq(26).all()
+    assert resample(spy, "1h").groupby(lambda t: t.date()).size().eq(7).all()
+
+
+def test_intraday_2024(data_root: Path) -> None:
+    frames = load_frames("intraday_1min_2024", ["BKNG", "TPL"], root=data_root)
+    bkng = frames["BKNG"]
+    daily = resample(bkng, "1D")
+    assert len(daily) == 252
+    assert set(daily.index.strftime("%H:%M")) == {"00:00"}
+    hourly = resample(bkng, "1h")
+    local = hourly.index.tz_convert(NY)
+    assert set(local.minute) == {30} and local.hour.min() == 9 and local.hour.max() == 15
+    assert hourly["volume"].sum() <= bkng["volume"].sum()  # pre/after-market minutes dropped
+    everything = resample(bkng, "1D", session="all")
+    assert everything["volume"].sum() == bkng["volume"].sum()
+    assert 0 < hourly["vwap"].iloc[0] < 10_000
+    assert len(resample(frames["TPL"], "5min")) < 252 * 78  # sparse input, no invented bars

@@ -1,0 +1,154 @@
+"""Validation rules on synthetic files and on the known issues of the real datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from alphapulse.core.errors import DataError
+from alphapulse.data.catalog import load_checked, load_frames, read_source
+from alphapulse.data.sources.files import read_file
+from alphapulse.data.validation import RULES, ValidationConfig, apply_policy, validate
+
+HEADER = "date,open,high,low,close,volume"
+GOOD = [
+    "2024-01-02,10,11,9.5,10.5,100",
+    "2024-01-03,10.5,12,10,11.5,120",
+    "2024-01-04,11.5,11.8,11,11.2,90",
+    "2024-01-05,11.2,11.6,11,11.4,80",
+]
+XNYS = ValidationConfig(calendar="XNYS")
+
+
+def _check(tmp_path: Path, rows: list[str], config: ValidationConfig = XNYS) -> list[tuple]:
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    report = validate({"T": read_file(path)}, config)
+    return [(i.rule, i.row, i.field, i.severity) for i in report.issues]
+
+
+def test_clean_file_has_no_issues(tmp_path: Path) -> None:
+    assert _check(tmp_path, GOOD) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2024-01-04,11.5,11.8,,11.2,90", ("missing_value", 4, "low", "error")),
+        ("2024-01-04,11.5,11.8,-1,11.2,90", ("non_positive_price", 4, "low", "error")),
+        ("2024-01-04,11.5,11.0,10.9,11.2,90", ("high_low_bound", 4, "high", "error")),
+        ("2024-01-04,11.5,11.8,11.3,11.2,90", ("high_low_bound", 4, "low", "error")),
+        ("2024-01-04,11.5,11.8,11,11.2,-5", ("negative_volume", 4, "volume", "error")),
+        ("2024-01-04,11.5,11.8,11,11.2,0", ("zero_volume", 4, "volume", "warning")),
+        ("2024-01-06,11.5,11.8,11,11.2,90", ("off_calendar", 4, "timestamp", "error")),
+    ],
+)
+def test_row_rules(tmp_path: Path, line: str, expected: tuple) -> None:
+    rows = [*GOOD[:2], line, GOOD[3]]
+    issues = _check(tmp_path, rows)
+    assert expected in issues
+    if expected[0] == "off_calendar":  # Saturday bar; Thursday is then missing
+        assert ("gap", None, None, "warning") in issues
+
+
+def test_duplicate_and_out_of_order(tmp_path: Path) -> None:
+    issues = _check(tmp_path, [GOOD[0], GOOD[2], GOOD[1], GOOD[2], GOOD[3]])
+    assert ("out_of_order", 4, "timestamp", "error") in issues
+    assert ("duplicate_timestamp", 5, "timestamp", "error") in issues
+    assert [i[0] for i in issues].count("duplicate_timestamp") == 1
+
+
+def test_gap_against_calendar_and_24_7(tmp_path: Path) -> None:
+    issues = _check(tmp_path, [GOOD[0], GOOD[3]])  # 3rd and 4th missing
+    assert issues == [("gap", None, None, "warning")]
+    path = tmp_path / "t.csv"
+    report = validate({"T": read_file(path)}, ValidationConfig(calendar="24/7"))
+    assert [(i.rule, i.value) for i in report.issues] == [("gap", 2.0)]
+    assert report.issues[0].timestamp == pd.Timestamp("2024-01-03", tz="UTC")
+
+
+def test_extreme_return_is_warning(tmp_path: Path) -> None:
+    rows = [*GOOD[:3], "2024-01-05,30,31,29,30,80"]
+    issues = _check(tmp_path, rows, ValidationConfig(calendar="XNYS", max_log_return=0.5))
+    assert ("extreme_return", 5, "close", "warning") in issues
+    assert not any(i[3] == "error" for i in issues)
+
+
+def test_severity_override_and_unknown_config_key() -> None:
+    cfg = ValidationConfig(severity={"zero_volume": "error"})
+    assert cfg.severity_of("zero_volume") == "error"
+    assert cfg.severity_of("gap") == RULES["gap"]
+    with pytest.raises(ValueError, match="extra"):
+        ValidationConfig(threshold=1)  # type: ignore[call-arg]
+
+
+def test_reject_and_quarantine(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    rows = [GOOD[0], "2024-01-03,10.5,12,,11.5,120", GOOD[2], "2024-01-05,11.2,11,11,11.4,80"]
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    groups = {"T": read_file(path)}
+    with pytest.raises(DataError, match="2 data error") as info:
+        apply_policy(groups, "reject", XNYS)
+    assert (info.value.row, info.value.rule, info.value.field) == (3, "missing_value", "low")
+    assert info.value.path == str(path)
+    checked = apply_policy(groups, "quarantine", XNYS)
+    assert list(checked.quarantined["row"]) == [3, 5]
+    assert list(checked.quarantined["reason"]) == ["missing_value(low)", "high_low_bound(high)"]
+    kept = checked.groups["T"][0]
+    assert list(kept.lines) == [2, 4]
+    assert len(load_frames(str(path), policy="quarantine", checks=XNYS)["T"]) == 2
+
+
+def test_sp500_known_issues(data_root: Path) -> None:
+    syms = ["CHD", "DHR", "LNT", "AAPL"]
+    res = load_checked("sp500_daily_2013_2018", syms, root=data_root)
+    errs = {(i.symbol, str(i.timestamp.date()), i.rule) for i in res.report.errors}
+    assert ("CHD", "2014-05-19", "high_low_bound") in errs
+    assert ("LNT", "2016-05-19", "high_low_bound") in errs
+    assert ("DHR", "2015-07-17", "missing_value") in errs
+    assert ("DHR", "2016-01-12", "missing_value") in errs
+    assert not [i for i in res.report.errors if i.symbol == "AAPL"]
+    chd = res.report.by_rule("high_low_bound")[0]
+    assert (chd.row, chd.field, chd.value) == (322, "low", 33.695)
+    dhr_gaps = [i for i in res.report.by_rule("gap") if i.symbol == "DHR"]
+    assert sum(float(i.value or 0) for i in dhr_gaps) == 16  # 16 missing days inside DHR
+    assert pd.Timestamp("2014-05-19", tz="UTC") not in res.frames["CHD"].index
+    with pytest.raises(DataError, match="high_low_bound"):
+        load_frames("sp500_daily_2013_2018", ["CHD"], root=data_root, policy="reject")
+
+
+def test_sp500_whole_dataset_counts(data_root: Path) -> None:
+    report = validate(read_source("sp500_daily_2013_2018", root=data_root))
+    bound_rows = {(i.symbol, i.row) for i in report.by_rule("high_low_bound")}
+    missing_rows = {(i.symbol, i.row) for i in report.by_rule("missing_value")}
+    assert len(bound_rows) == 12 and len(missing_rows) == 11
+    assert len(report.by_rule("zero_volume")) == 4
+
+
+def test_binance_known_issues(data_root: Path) -> None:
+    res = load_checked("crypto_binance_1h", root=data_root)
+    dups = [i for i in res.report.by_rule("duplicate_timestamp") if i.symbol == "BTCUSDT"]
+    assert len(dups) == 4
+    assert {str(i.timestamp.date()) for i in dups} == {"2017-09-26"}
+    assert len(res.quarantined) == 8 and len(res.frames["BTCUSDT"]) == 27_096
+    first_bar = [i for i in res.report.by_rule("extreme_range") if i.row == 27_102]
+    assert {i.symbol for i in first_bar} == {"BTCUSDT", "ETHUSDT"}  # the bad oldest bar
+    assert len([i for i in res.report.by_rule("zero_volume") if i.symbol == "BTCUSDT"]) == 115
+
+
+def test_coinbase_out_of_order(data_root: Path) -> None:
+    report = validate(read_source("crypto_coinbase_btcusd_1h", root=data_root))
+    ooo = report.by_rule("out_of_order")
+    assert ooo and all(str(i.timestamp.date()) == "2017-11-12" for i in ooo)
+    assert len(report.by_rule("zero_volume")) == 28
+    assert not report.by_rule("duplicate_timestamp")
+
+
+def test_clean_datasets(data_root: Path) -> None:
+    for name in ("intraday_1min_2024", "zipline_samples_with_actions"):
+        report = validate(read_source(name, root=data_root))
+        assert report.ok and not report.by_rule("high_low_bound"), name
+    spy = validate(read_source("spy_1min_2011_ninjatrader", root=data_root))
+    assert spy.ok and [i.value for i in spy.by_rule("gap")] == [19.0]  # February is absent
