@@ -77,7 +77,9 @@ class Panel:
 
     def select(self, symbols: Sequence[str]) -> Panel:
         pos = [self.symbols.index(s) for s in symbols]
-        return Panel(self.timestamps, tuple(symbols), {k: v[:, pos] for k, v in self.fields.items()})
+        return Panel(
+            self.timestamps, tuple(symbols), {k: v[:, pos] for k, v in self.fields.items()}
+        )
 
     def frame(self, symbol: str) -> pd.DataFrame:
         """One symbol's bars as a DataFrame indexed by UTC time (rows without a bar dropped)."""
