@@ -52,8 +52,13 @@ def assert_normalised(frame: pd.DataFrame) -> None:
 
 def test_normalize_converts_sorts_dedupes_and_clips() -> None:
     # New York local times, unsorted, one duplicate (last wins), one row outside the range
-    index = ["2024-01-02 09:40", "2024-01-02 09:30", "2024-01-02 09:35", "2024-01-02 09:35",
-             "2024-01-02 10:00"]
+    index = [
+        "2024-01-02 09:40",
+        "2024-01-02 09:30",
+        "2024-01-02 09:35",
+        "2024-01-02 09:35",
+        "2024-01-02 10:00",
+    ]
     frame = normalize_bars(raw_frame(index, "America/New_York"), START, END)
     assert_normalised(frame)
     assert list(frame.columns) == [*OHLCV, "dividend"]
@@ -84,7 +89,7 @@ def test_normalize_requires_ohlcv() -> None:
 
 def test_timeframes_and_ranges() -> None:
     assert check_timeframe("15m", "p") == "15m"
-    with pytest.raises(ConfigError, match="unsupported timeframe '2h'.*1m, 5m, 15m, 1h, 1d"):
+    with pytest.raises(ConfigError, match=r"unsupported timeframe '2h'.*1m, 5m, 15m, 1h, 1d"):
         check_timeframe("2h", "p")
     with pytest.raises(ConfigError, match="must be before"):
         check_range(datetime(2024, 1, 2), datetime(2024, 1, 1), "p")
@@ -116,7 +121,7 @@ def test_registry_builds_each_provider(name: str, kwargs: dict[str, str], cls: s
 
 def test_registry_rejects_unknown_names() -> None:
     assert PROVIDERS == ("yfinance", "alpaca", "ccxt")
-    with pytest.raises(ConfigError, match="unknown data provider 'polygon'.*yfinance, alpaca"):
+    with pytest.raises(ConfigError, match=r"unknown data provider 'polygon'.*yfinance, alpaca"):
         get_provider("polygon")
     with pytest.raises(ConfigError, match="unknown exchange 'nope'"):
         get_provider("ccxt", exchange="nope")

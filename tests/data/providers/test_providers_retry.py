@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import random
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 
@@ -164,8 +165,9 @@ def test_foreign_exceptions_are_classified_and_chained() -> None:
 def test_limiter_is_acquired_before_every_attempt(fake_clock) -> None:
     limiter = RateLimiter.every(2.0, clock=fake_clock, sleep=fake_clock.sleep)
     fn = Flaky(unavailable(retry_after=0.5))
-    call_with_retry(fn, classify=must_not_classify, policy=NO_JITTER, sleep=fake_clock.sleep,
-                    limiter=limiter)
+    call_with_retry(
+        fn, classify=must_not_classify, policy=NO_JITTER, sleep=fake_clock.sleep, limiter=limiter
+    )
     # attempt 1 free; retry sleeps 0.5; the limiter then waits the remaining 1.5
     assert fake_clock.sleeps == [0.5, 1.5]
 
@@ -176,7 +178,7 @@ def test_min_interval_spacing(fake_clock) -> None:
     for _ in range(4):
         limiter.acquire()
         starts.append(fake_clock.now)
-    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == [0.5, 0.5, 0.5]
+    assert [b - a for a, b in itertools.pairwise(starts)] == [0.5, 0.5, 0.5]
     fake_clock.now += 10.0  # idle: the next request goes at once, then spacing resumes
     assert limiter.acquire() == 0.0
     assert limiter.acquire() == pytest.approx(0.5)

@@ -1,17 +1,19 @@
 """yfinance client against recorded Yahoo chart API v8 responses on a local server.
 
 The official ``yfinance.Ticker.history`` runs unmodified; only the origin of its
-``*.yahoo.com`` requests is swapped for the local server through ``YahooSession``.
+``*.yahoo.com`` requests is swapped for the local server by ``YahooSession``.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from yfinance import data as yf_data
 
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.providers.errors import (
@@ -21,4 +23,138 @@ from alphapulse.data.providers.errors import (
 )
 from alphapulse.data.providers.yfinance_client import YahooSession, YFinanceProvider
 
-from .conftest import FIXTURES, Reply  # noqa: F401  (documented helpers)
+# yfinance 1.7 still calls pandas APIs that pandas 3.1 deprecates
+pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CHART = "/v8/finance/chart/NVDA"
+NVDA_START, NVDA_END = datetime(2024, 6, 3), datetime(2024, 6, 22)
+#: The query yfinance sends for that range (not the 1d timezone probe).
+NVDA_HISTORY = {"interval": "1d", "period1": "1717372800", "period2": "1719014400"}
+
+
+def recorded_chart(name: str, index: int) -> dict:
+    cassette = json.loads((FIXTURES / f"{name}.json").read_text())
+    return cassette["interactions"][index]["response"]["body"]["chart"]["result"][0]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_yfinance_cache() -> None:
+    """yfinance memoises chart responses per Yahoo URL + params in-process
+    (``YfData.cache_get``); start every test with an empty memo so each one reaches
+    its own server."""
+    yf_data.YfData.cache_get.cache_clear()
+
+
+@pytest.fixture
+def yahoo(recorded_server):
+    return recorded_server("yahoo_session", "yahoo_chart_NVDA_1d", "yahoo_chart_AAPL_5m")
+
+
+def test_daily_bars_are_normalised_with_actions(yahoo, fast) -> None:
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    frame = provider.fetch_bars("NVDA", NVDA_START, NVDA_END, "1d")
+
+    assert list(frame.columns) == ["open", "high", "low", "close", "volume", "dividend", "split"]
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
+    assert str(frame.index.tz) == "UTC" and frame.index.name == "timestamp"
+    assert frame.index.is_monotonic_increasing and frame.index.is_unique
+    # 14 sessions, Juneteenth (2024-06-19) closed; stamped at New York midnight (04:00 UTC)
+    assert len(frame) == 14
+    assert pd.Timestamp("2024-06-19 04:00", tz="UTC") not in frame.index
+    assert frame.index[0] == pd.Timestamp("2024-06-03 04:00", tz="UTC")
+    recorded = recorded_chart("yahoo_chart_NVDA_1d", 1)["indicators"]["quote"][0]
+    assert frame["close"].tolist() == recorded["close"]
+    assert frame["volume"].tolist() == [float(v) for v in recorded["volume"]]
+    assert frame.loc["2024-06-10", "split"].item() == 10.0
+    assert frame.loc["2024-06-11", "dividend"].item() == 0.01
+    assert frame["split"].sum() == 10.0 and frame["dividend"].sum() == 0.01
+
+    history = yahoo.requests_to(CHART, **NVDA_HISTORY)
+    assert len(history) == 1
+    assert history[0].query["events"] == "div,splits,capitalGains"
+    assert yahoo.unmatched == []
+
+
+def test_intraday_bars(yahoo, fast) -> None:
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    start, end = datetime(2024, 1, 2, 14, 30), datetime(2024, 1, 2, 17, 30)
+    frame = provider.fetch_bars("AAPL", start, end, "5m")
+
+    assert len(frame) == 36
+    assert frame.index[0] == pd.Timestamp(start, tz="UTC")
+    assert (frame.index.to_series().diff().dropna() == pd.Timedelta(minutes=5)).all()
+    assert frame.index[-1] < pd.Timestamp(end, tz="UTC")
+    assert frame["volume"].iloc[0] == 0.0  # Yahoo's first-bar volume, kept as is
+    assert (frame["high"] >= frame[["open", "close"]].max(axis=1)).all()
+    sent = yahoo.requests_to("/v8/finance/chart/AAPL", interval="5m")
+    assert [r.query["period1"] for r in sent] == ["1704205800"]
+
+
+def test_retries_503_and_429_honouring_retry_after(yahoo, fast) -> None:
+    yahoo.inject(
+        CHART,
+        (503, "<html>Service Unavailable</html>"),
+        (429, "Too Many Requests", {"Retry-After": "7"}),
+        where=NVDA_HISTORY,
+    )
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    frame = provider.fetch_bars("NVDA", NVDA_START, NVDA_END, "1d")
+
+    assert len(frame) == 14
+    assert len(yahoo.requests_to(CHART, **NVDA_HISTORY)) == 3
+    assert fast.retry_sleeps == [0.5, 7.0]  # backoff, then the server's Retry-After
+
+
+def test_gives_up_on_persistent_5xx(yahoo, fast) -> None:
+    yahoo.inject(CHART, *[(502, "Bad Gateway")] * 10, where=NVDA_HISTORY)
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    with pytest.raises(ProviderUnavailableError, match=r"HTTP 502.*gave up after 4 attempts"):
+        provider.fetch_bars("NVDA", NVDA_START, NVDA_END, "1d")
+    assert len(yahoo.requests_to(CHART, **NVDA_HISTORY)) == 4
+
+
+def test_unauthorised_is_typed_and_not_retried(yahoo, fast) -> None:
+    body = {
+        "finance": {
+            "result": None,
+            "error": {"code": "Unauthorized", "description": "Invalid Crumb"},
+        }
+    }
+    yahoo.inject(CHART, (401, body), where=NVDA_HISTORY)
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    with pytest.raises(ProviderAuthError, match=r"HTTP 401.*needs no API key") as info:
+        provider.fetch_bars("NVDA", NVDA_START, NVDA_END, "1d")
+    assert info.value.status == 401
+    assert len(yahoo.requests_to(CHART, **NVDA_HISTORY)) == 1
+    assert fast.retry_sleeps == []
+
+
+def test_unknown_ticker_reports_yahoos_reason(yahoo, fast, capsys) -> None:
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    with pytest.raises(
+        ProviderError, match="HTTP 404: NOSUCHTICKER: No data found, symbol may be delisted"
+    ):
+        provider.fetch_bars("NOSUCHTICKER", NVDA_START, NVDA_END, "1d")
+    assert fast.retry_sleeps == []
+    assert capsys.readouterr().err == ""  # yfinance's own error logging stays quiet
+
+
+def test_bad_timeframe_fails_before_any_request(yahoo, fast) -> None:
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    with pytest.raises(ConfigError, match="unsupported timeframe '4h'"):
+        provider.fetch_bars("NVDA", NVDA_START, NVDA_END, "4h")
+    assert yahoo.seen == []
+
+
+def test_session_redirects_only_yahoo_hosts() -> None:
+    session = YahooSession("http://127.0.0.1:8080/yahoo/")
+    assert (
+        session._redirect("https://query2.finance.yahoo.com/v8/finance/chart/X?interval=1d")
+        == "http://127.0.0.1:8080/yahoo/v8/finance/chart/X?interval=1d"
+    )
+    assert session._redirect("https://fc.yahoo.com") == "http://127.0.0.1:8080/yahoo"
+    assert session._redirect("https://example.com/a") == "https://example.com/a"
+    assert YahooSession()._redirect("https://query1.finance.yahoo.com/x") == (
+        "https://query1.finance.yahoo.com/x"
+    )

@@ -112,6 +112,7 @@ class AlpacaProvider:
         """Bars of ``symbol`` in ``[start, end)``; ``"BASE/QUOTE"`` symbols are crypto."""
         tf = check_timeframe(timeframe, PROVIDER)
         lo, hi = check_range(start, end, PROVIDER)
+        symbol = symbol.strip().upper()
         fetch = self._crypto_bars if "/" in symbol else self._stock_bars
         barset = call_with_retry(
             partial(fetch, symbol, lo, hi, tf),
@@ -206,7 +207,12 @@ def _frame(bars: list[Bar]) -> pd.DataFrame:
 def _classify(exc: Exception) -> ProviderError:
     if isinstance(exc, APIError):
         return _api_error(exc)
-    if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+    transient = (
+        requests.Timeout,
+        requests.ConnectionError,
+        requests.exceptions.ChunkedEncodingError,
+    )
+    if isinstance(exc, transient):
         return ProviderUnavailableError(
             f"{PROVIDER}: cannot reach the data API: {exc}", provider=PROVIDER
         )

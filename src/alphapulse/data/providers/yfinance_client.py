@@ -26,7 +26,7 @@ from datetime import datetime
 from functools import partial
 from types import MappingProxyType
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pandas as pd
 import yfinance as yf
@@ -112,7 +112,7 @@ class YahooSession(curl_requests.Session[curl_requests.Response]):
             self._remember(unavailable)
             raise unavailable from exc
         if is_chart and response.status_code >= 400:
-            error = _chart_error(response)
+            error = _chart_error(response, url)
             self._remember(error)
             raise error
         return response
@@ -237,8 +237,9 @@ def _rename(raw: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _chart_error(response: curl_requests.Response) -> ProviderError:
+def _chart_error(response: curl_requests.Response, url: str) -> ProviderError:
     """A typed error for a failed chart response, with Yahoo's own reason when given."""
+    symbol = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     detail = ""
     try:
         body = json.loads(response.text)
@@ -255,7 +256,7 @@ def _chart_error(response: curl_requests.Response) -> ProviderError:
     return error_for_status(
         PROVIDER,
         response.status_code,
-        detail or response.reason or "",
+        f"{symbol}: {detail or response.reason or 'request failed'}",
         retry_after=retry_after,
         auth_hint=_AUTH_HINT,
     )
