@@ -1,6 +1,6 @@
 """Event-engine throughput on the whole S&P 500 daily dataset (495 symbols x 1259 bars).
 
-    .venv/bin/python benchmarks/bench_engine.py [--strategy sma_cross] [--repeat 3]
+.venv/bin/python benchmarks/bench_engine.py [--strategy sma_cross] [--repeat 3]
 """
 
 from __future__ import annotations
