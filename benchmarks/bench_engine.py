@@ -39,7 +39,8 @@ def main() -> None:
     cells = panel.n_bars * panel.n_symbols
     print(f"load {panel.n_symbols} symbols x {panel.n_bars} bars: {load_s:.2f} s")
     print(
-        f"{args.strategy}: best of {args.repeat}: {best:.3f} s, {panel.n_bars / best:,.0f} steps/s, "
+        f"{args.strategy}: best of {args.repeat}: {best:.3f} s, "
+        f"{panel.n_bars / best:,.0f} steps/s, "
         f"{cells / best / 1e6:.2f} M symbol-bars/s, {len(r.fills)} fills"
     )
 

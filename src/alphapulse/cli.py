@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from alphapulse.cli_data import data_app
 from alphapulse.core.errors import AlphaPulseError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
+app.add_typer(data_app, name="data")
 
 
 @app.command()
@@ -21,6 +23,10 @@ def backtest(
     config: Annotated[Path, typer.Argument(help="YAML run configuration")],
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/latest"),
     workers: Annotated[int | None, typer.Option(help="parallel processes")] = None,
+    record: Annotated[bool, typer.Option(help="record the runs in the database")] = True,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL")
+    ] = None,
 ) -> None:
     """Run every strategy of CONFIG on one shared data feed; write results to OUT."""
     from alphapulse.config import load_config
@@ -53,6 +59,14 @@ def backtest(
     summaries = {label: write_outputs(r, out / label) for label, r in results.items()}
     Console(width=max(Console().width, 150)).print(comparison_table(summaries))
     console.print(f"outputs written to {out}")
+    if record:
+        from alphapulse.engine.recording import data_hash, record_run
+        from alphapulse.store import open_store
+
+        digest = data_hash(panel)
+        with open_store(db) as store:
+            ids = [record_run(store, cfg, k, r, summaries[k], digest) for k, r in results.items()]
+        console.print(f"runs recorded in {store!r}: {', '.join(ids)}")
 
 
 def comparison_table(summaries: dict[str, dict[str, object]]) -> Table:
@@ -97,7 +111,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except AlphaPulseError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)
     except typer.Abort:
         sys.exit(1)

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from alphapulse.core.errors import ConfigError
 from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.portfolio.config import PortfolioConfig
+from alphapulse.risk.config import RiskConfig
 from alphapulse.strategies.registry import strategy_class
 
 
@@ -19,9 +21,12 @@ class _Strict(BaseModel):
 
 
 class DataConfig(_Strict):
-    """Where bars come from: a dataset name of the data catalog, or a file/folder path."""
+    """Where bars come from: a dataset name of the data catalog, a file/folder path, or
+    ``store`` (the database; ``symbols`` required, ``timeframe`` picks the bars)."""
 
     source: str
+    timeframe: str = "1d"  # for source: store
+    db_url: str | None = None  # for source: store; default $ALPHAPULSE_DB_URL or SQLite
     symbols: list[str] | None = None
     start: str | None = None
     end: str | None = None
@@ -65,6 +70,8 @@ class BacktestConfig(_Strict):
     initial_cash: float = Field(100_000.0, gt=0)
     fill_at: Literal["next_open", "close"] = "next_open"
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    portfolio: PortfolioConfig | None = None  # None: EqualSlot, trade on target changes
+    risk: RiskConfig | None = None  # None: pass-through; {} = default limits and guards
     strategies: list[StrategyConfig] = Field(min_length=1)
     workers: int | None = Field(None, ge=1)
 

@@ -8,6 +8,12 @@
 6. each order passes risk.check_order, then goes to the venue;
 7. in ``fill_at="close"`` mode, market orders fill at this bar's close.
 
+A risk stage may also offer two optional hooks, called after step 3 (and the amendments
+again after step 6): ``flatten_symbols(ctx)`` (symbols to close now, e.g. stale data)
+and ``amend_orders(ctx, open_orders)`` (new stop prices for trailing stops, smaller or
+cancelled bracket children once a position shrinks), which the engine applies to the
+venue's working orders (Order objects are mutable; the venue matches them as they are).
+
 A backtest drives it from a PanelFeed; paper trading calls ``step`` as live bars arrive.
 """
 
@@ -93,6 +99,7 @@ class Engine:
         lot_size: float = 1.0,
         clock: Clock | None = None,
         name: str = "",
+        planner: OrderPlanner | None = None,
     ) -> None:
         self.name = name
         self.strategy = strategy
@@ -104,7 +111,7 @@ class Engine:
         self.risk: RiskManager = risk or PassThroughRisk()
         self.fill_at = fill_at
         self.clock = clock or SimulatedClock()
-        self.planner = OrderPlanner(len(symbols), lot_size=lot_size)
+        self.planner = planner or OrderPlanner(len(symbols), lot_size=lot_size)
         self.halted = False
         self.fills: list[Fill] = []
         self.rejected: list[Order] = []  # orders the risk stage refused before the venue
@@ -133,6 +140,7 @@ class Engine:
             self._flatten(ctx)
         if guard.halt:
             self.halted = True
+        self._risk_hooks(ctx)
         if not self.halted:
             signals = self.strategy.on_bar(ctx)
             if signals is not None:
@@ -176,6 +184,7 @@ class Engine:
             total_fees=lg.total_fees,
             total_realized=lg.total_realized,
             traded_notional=lg.traded_notional,
+            extra=self._risk_columns(),
         )
 
     # -- internals --------------------------------------------------------------------
@@ -207,14 +216,19 @@ class Engine:
         targets = self.constructor.construct(signals, ctx)
         targets = self.risk.adjust_targets(targets, ctx)
         touched = np.flatnonzero(~np.isnan(targets.weights))
+        planned = self.planner.plan(targets, ctx, self.venue.next_order_id)
+        renewed = {o.sid for o in planned}
         for sid in touched:  # a new target replaces any order still working for the symbol
-            for o in self.venue.open_orders(int(sid)):
-                if o.parent_id is None:
+            for o in self.venue.open_orders(int(sid)):  # (a bracket entry, whose children
+                # protect what it filled, only when a new order for the symbol comes)
+                if o.parent_id is None and (int(sid) in renewed or not _bracketed(o)):
                     self.venue.cancel(o.id, "replaced")
-        for order in self.planner.plan(targets, ctx, self.venue.next_order_id):
+        for order in planned:
             if reduce_only and not _reduces(order, ctx):
                 continue
             self._submit(order, ctx)
+        if planned:  # bracket children follow the new reducing orders
+            self._amend_orders(ctx, {o.sid for o in planned})
 
     def _submit(self, order: Order, ctx: Context) -> None:
         check = self.risk.check_order(order, ctx)
@@ -236,10 +250,17 @@ class Engine:
                 return
         self.venue.submit(order)
 
-    def _flatten(self, ctx: Context) -> None:
-        for o in self.venue.open_orders():
-            self.venue.cancel(o.id, "flatten")
-        for sid in np.flatnonzero(ctx.positions != 0.0):
+    def _flatten(self, ctx: Context, sids: list[int] | None = None) -> None:
+        """Cancel working orders and close positions: all, or only those of ``sids``."""
+        if sids is None:
+            for o in self.venue.open_orders():
+                self.venue.cancel(o.id, "flatten")
+            todo = [int(s) for s in np.flatnonzero(ctx.positions != 0.0)]
+        else:
+            for o in [o for s in sids for o in self.venue.open_orders(s)]:
+                self.venue.cancel(o.id, "flatten")
+            todo = [s for s in sids if ctx.positions[s] != 0.0]
+        for sid in todo:
             pos = float(ctx.positions[sid])
             side = Side.SELL if pos > 0 else Side.BUY
             order = Order(
@@ -253,6 +274,49 @@ class Engine:
             )
             self.venue.submit(order)
             self.planner.forget(int(sid))
+
+    def _risk_hooks(self, ctx: Context) -> None:
+        flatten_symbols = getattr(self.risk, "flatten_symbols", None)
+        if flatten_symbols is not None:
+            sids = flatten_symbols(ctx)
+            if sids:
+                self._flatten(ctx, list(sids))
+        self._amend_orders(ctx)
+
+    def _amend_orders(self, ctx: Context, sids: set[int] | None = None) -> None:
+        amend = getattr(self.risk, "amend_orders", None)
+        if amend is None:
+            return
+        if sids is None:
+            working = self.venue.open_orders()
+        else:
+            working = [o for sid in sorted(sids) for o in self.venue.open_orders(sid)]
+        if not any(o.parent_id is not None for o in working):
+            return
+        by_id = {o.id: o for o in working}
+        for a in amend(ctx, working):
+            order = by_id.get(a.order_id)
+            if order is None or not order.is_open:
+                continue
+            if a.cancel:
+                self.venue.cancel(order.id, a.reason or "amended")
+                continue
+            if a.stop_price is not None:
+                order.stop_price = a.stop_price
+            if a.quantity is not None and order.filled_qty < a.quantity < order.quantity:
+                order.quantity = a.quantity
+
+    def _risk_columns(self) -> dict[str, npt.NDArray[np.float64]]:
+        columns = getattr(self.risk, "risk_measures", None)
+        if columns is None:
+            return {}
+        out = dict(columns())
+        n = len(self._rows)
+        return {k: v for k, v in out.items() if len(v) == n}
+
+
+def _bracketed(order: Order) -> bool:
+    return order.stop_loss is not None or order.take_profit is not None
 
 
 def _reduces(order: Order, ctx: Context) -> bool:

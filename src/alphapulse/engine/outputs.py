@@ -21,19 +21,60 @@ def _ts(ns: Any) -> pd.DatetimeIndex:
 
 
 def equity_frame(r: RunResult) -> pd.DataFrame:
+    """One row per step; the risk stage's per-step measures (``r.extra``, e.g. VaR,
+    beta, HHI) follow the core columns."""
     eq = r.equity
     with np.errstate(invalid="ignore", divide="ignore"):
         exposure = np.where(eq > 0, r.gross_exposure / eq, np.nan)
-    return pd.DataFrame(
-        {
-            "timestamp": _ts(r.timestamps),
-            "equity": eq,
-            "cash": r.cash,
-            "exposure": exposure,
-            "gross_exposure": r.gross_exposure,
-            "net_exposure": r.net_exposure,
+    cols: dict[str, Any] = {
+        "timestamp": _ts(r.timestamps),
+        "equity": eq,
+        "cash": r.cash,
+        "exposure": exposure,
+        "gross_exposure": r.gross_exposure,
+        "net_exposure": r.net_exposure,
+    }
+    cols.update({k: v for k, v in r.extra.items() if k not in cols and len(v) == len(eq)})
+    return pd.DataFrame(cols)
+
+
+RISK_EVENT_COLUMNS = ["timestamp", "kind", "reason", "symbol", "order_id", "detail"]
+HALT_KINDS = ("kill_switch", "error_burst", "strategy_disabled")
+
+
+def risk_events_frame(r: RunResult) -> pd.DataFrame:
+    rows = [(e.ts_ns, e.kind, e.reason, e.symbol, e.order_id, e.detail) for e in r.risk_events]
+    df = pd.DataFrame(rows, columns=RISK_EVENT_COLUMNS)
+    df["order_id"] = df["order_id"].astype("Int64")
+    df["timestamp"] = _ts(df["timestamp"].to_numpy())
+    return df
+
+
+def risk_summary(r: RunResult) -> dict[str, Any]:
+    """Risk events counted by kind, the first halt, and mean/max/last of each measure."""
+    counts: dict[str, int] = {}
+    for e in r.risk_events:
+        counts[e.kind] = counts.get(e.kind, 0) + 1
+    halts = [e for e in r.risk_events if e.kind in HALT_KINDS]
+    first = halts[0] if halts else None
+    measures: dict[str, dict[str, Any]] = {}
+    for k, v in r.extra.items():
+        ok = np.isfinite(v)
+        if not ok.any():
+            measures[k] = {"mean": None, "max": None, "last": None}
+            continue
+        measures[k] = {
+            "mean": _clean(float(v[ok].mean())),
+            "max": _clean(float(v[ok].max())),
+            "last": _clean(float(v[ok][-1])),
         }
-    )
+    return {
+        "events": dict(sorted(counts.items())),
+        "n_events": len(r.risk_events),
+        "first_halt_at": str(_ts([first.ts_ns])[0]) if first else None,
+        "first_halt_kind": first.kind if first else None,
+        "measures": measures,
+    }
 
 
 ORDER_COLUMNS = [
@@ -123,7 +164,9 @@ def summary(r: RunResult, trades: pd.DataFrame | None = None) -> dict[str, Any]:
         start=str(eq["timestamp"].iloc[0]) if len(eq) else None,
         end=str(eq["timestamp"].iloc[-1]) if len(eq) else None,
     )
-    return {k: _clean(v) for k, v in out.items()}
+    out = {k: _clean(v) for k, v in out.items()}
+    out["risk"] = risk_summary(r)
+    return out
 
 
 def _clean(v: Any) -> Any:
@@ -136,7 +179,8 @@ def _clean(v: Any) -> Any:
 
 
 def write_outputs(r: RunResult, out_dir: Path) -> dict[str, Any]:
-    """Write summary.json, trades.csv, orders.csv, fills.csv, equity.csv into out_dir."""
+    """Write summary.json, trades.csv, orders.csv, fills.csv, equity.csv and
+    risk_events.csv into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     trades = trades_frame(r)
     s = summary(r, trades)
@@ -145,4 +189,5 @@ def write_outputs(r: RunResult, out_dir: Path) -> dict[str, Any]:
     orders_frame(r).to_csv(out_dir / "orders.csv", index=False)
     fills_frame(r).to_csv(out_dir / "fills.csv", index=False)
     equity_frame(r).to_csv(out_dir / "equity.csv", index=False)
+    risk_events_frame(r).to_csv(out_dir / "risk_events.csv", index=False)
     return s

@@ -6,12 +6,17 @@ bar does not churn.
   the fill price with ``all_in`` (commission included, capped by available cash);
 - any -> flat: close the whole position;
 - otherwise: trade the difference ``w x equity / price - position`` in whole lots.
+
+With ``mode="always"`` (rebalancing rules on, see ``portfolio/rebalance.py``) every
+non-NaN target is traded towards, changed or not, so drift away from it is corrected;
+orders worth less than ``min_trade_value`` are skipped in either mode.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
@@ -23,9 +28,16 @@ _EPS = 1e-12
 
 
 class OrderPlanner:
-    def __init__(self, n_symbols: int, lot_size: float = 1.0, min_trade_value: float = 0.0) -> None:
+    def __init__(
+        self,
+        n_symbols: int,
+        lot_size: float = 1.0,
+        min_trade_value: float = 0.0,
+        mode: Literal["on_change", "always"] = "on_change",
+    ) -> None:
         self.lot_size = lot_size
         self.min_trade_value = min_trade_value
+        self.mode = mode
         self._last = np.full(n_symbols, np.nan)
 
     def plan(self, targets: Targets, ctx: Context, next_id: Callable[[], int]) -> list[Order]:
@@ -33,6 +45,8 @@ class OrderPlanner:
         w = targets.weights
         pos = ctx.positions
         changed = ~np.isnan(w) & (np.isnan(self._last) | (np.abs(w - self._last) > _EPS))
+        if self.mode == "always":
+            changed = ~np.isnan(w)
         stale_flat = ~np.isnan(w) & (np.abs(w) <= _EPS) & (pos != 0.0)
         todo = np.flatnonzero(changed | stale_flat)
         self._last[todo] = w[todo]
@@ -63,6 +77,8 @@ class OrderPlanner:
             return None
         budget = abs(w) * ctx.equity
         if pos == 0.0 and w > 0:
+            if budget < self.min_trade_value:
+                return None
             return Order(
                 next_id(), symbol, sid, Side.BUY, 0.0, ctx.ts_ns, notional=budget, tag="open"
             )

@@ -14,7 +14,10 @@ from alphapulse.config import BacktestConfig, StrategyConfig
 from alphapulse.data.panel import Panel
 from alphapulse.engine.feed import PanelFeed
 from alphapulse.engine.loop import Engine, RunResult
+from alphapulse.engine.planner import OrderPlanner
 from alphapulse.execution.venue import SimulatedVenue
+from alphapulse.portfolio.factory import build_constructor
+from alphapulse.risk import build_risk
 from alphapulse.strategies.registry import load_strategy
 
 ProgressFn = Callable[[str, int, int], None]  # (strategy label, bars done, bars total)
@@ -27,23 +30,53 @@ def load_data(cfg: BacktestConfig) -> Panel:
     from alphapulse.data.catalog import load_panel
 
     d = cfg.data
+    if d.source == "store":
+        return load_store_panel(cfg)
     root = Path(d.root) if d.root else None
     return load_panel(
         d.source, d.symbols, start=d.start, end=d.end, root=root, policy=d.on_bad
     )
 
 
+def load_store_panel(cfg: BacktestConfig) -> Panel:
+    """Bars of the configured symbols from the database."""
+    from alphapulse.core.errors import ConfigError, DataError
+    from alphapulse.store import open_store
+
+    d = cfg.data
+    if not d.symbols:
+        raise ConfigError("data.symbols: required when data.source is 'store'")
+    with open_store(d.db_url) as store:
+        frames = {s: store.read_bars(s, d.timeframe, d.start, d.end) for s in d.symbols}
+    empty = [s for s, f in frames.items() if f.empty]
+    if empty:
+        raise DataError(f"no {d.timeframe} bars in the store for: {', '.join(empty)}")
+    return Panel.from_frames(frames)
+
+
 def build_engine(cfg: BacktestConfig, scfg: StrategyConfig, feed: PanelFeed) -> Engine:
+    """One engine; portfolio construction and the risk stage come from ``cfg.portfolio``
+    and ``cfg.risk`` (absent: EqualSlot and the pass-through risk stage)."""
     symbols = feed.panel.symbols
+    lot = cfg.execution.lot_size
+    constructor = planner = None
+    if cfg.portfolio is not None:
+        constructor = build_constructor(cfg.portfolio, cfg.data.session_tz)
+        rb = cfg.portfolio.rebalance
+        if rb is not None:
+            planner = OrderPlanner(len(symbols), lot, rb.min_trade_value, mode="always")
     return Engine(
         strategy=load_strategy(scfg.strategy, scfg.params),
         symbols=symbols,
         history=feed.history,
         venue=SimulatedVenue(cfg.execution, symbols),
         initial_cash=cfg.initial_cash,
+        constructor=constructor,
+        risk=build_risk(cfg.risk, symbols, cfg.execution) if cfg.risk is not None else None,
         fill_at=cfg.fill_at,
-        lot_size=cfg.execution.lot_size,
+        lot_size=lot,
         name=scfg.label,
+        planner=planner,
     )
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
@@ -28,7 +30,7 @@ DEFAULT_SQLITE_FILE: Final = "alphapulse.sqlite"
 BUSY_TIMEOUT_MS: Final = 30_000
 #: Execution option read by the SQLite ``begin`` hook: "IMMEDIATE" or "DEFERRED".
 BEGIN_OPTION: Final = "alphapulse_sqlite_begin"
-_BEGIN_SQL: Final = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED"}
+_BEGIN_SQL: Final = MappingProxyType({"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED"})
 _SQLITE_PRAGMAS: Final = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     "PRAGMA journal_mode = WAL",
@@ -77,7 +79,9 @@ def create_store_engine(url: str) -> Engine:
         return engine
     if backend == "postgresql":
         if sa_url.get_driver_name() != "psycopg":
-            raise ConfigError(f"PostgreSQL URLs must use psycopg 3 (postgresql+psycopg://), got {url}")
+            raise ConfigError(
+                f"PostgreSQL URLs must use psycopg 3 (postgresql+psycopg://), got {url}"
+            )
         return create_engine(sa_url, pool_pre_ping=True)
     raise ConfigError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
 
@@ -110,23 +114,46 @@ def run_tx(
     *,
     write: bool = True,
     attempts: int = 5,
+    lock_wait_ms: int | None = None,
 ) -> T:
     """Run ``fn`` in one transaction and commit; retry on deadlock/serialization failure.
 
     ``write=False`` gives a consistent read snapshot: SQLite ``BEGIN DEFERRED`` (WAL),
-    PostgreSQL ``REPEATABLE READ``. ``fn`` must be safe to re-run when ``attempts > 1``.
+    PostgreSQL ``REPEATABLE READ``. ``lock_wait_ms`` caps how long the transaction waits
+    for locks (SQLite busy timeout, PostgreSQL ``lock_timeout``). ``fn`` must be safe to
+    re-run when ``attempts > 1``.
     """
     for attempt in range(attempts):
         try:
-            with engine.connect() as conn:
+            with engine.connect() as conn, _sqlite_busy_wait(conn, lock_wait_ms):
                 _set_mode(conn, write)
                 with conn.begin():
+                    if lock_wait_ms is not None and is_postgres(conn):
+                        conn.execute(
+                            text("SELECT set_config('lock_timeout', :value, true)"),
+                            {"value": f"{int(lock_wait_ms)}ms"},
+                        )
                     return fn(conn)
         except DBAPIError as exc:
             if attempt + 1 >= attempts or sqlstate(exc) not in _RETRY_SQLSTATES:
                 raise
             time.sleep(0.01 * 2**attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _sqlite_busy_wait(conn: Connection, wait_ms: int | None) -> Iterator[None]:
+    """Temporarily shorten SQLite's busy timeout (set before BEGIN IMMEDIATE runs)."""
+    if wait_ms is None or conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _set_mode(conn: Connection, write: bool) -> None:

@@ -12,7 +12,8 @@ The migrations in ``store/migrations`` create exactly this schema; a test compar
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -34,13 +35,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alphapulse.store.types import UTCDateTime, id_type, json_type, key_string
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+NAMING_CONVENTION: Final = MappingProxyType(
+    {
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 SYMBOL_LEN = 32
 TIMEFRAME_LEN = 8
 NOW = text("CURRENT_TIMESTAMP")
@@ -50,7 +53,7 @@ RUN_FK = "runs.id"
 class Base(DeclarativeBase):
     """Declarative base holding the metadata the migrations mirror."""
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = MetaData(naming_convention=dict(NAMING_CONVENTION))
 
 
 def _symbol(*, primary_key: bool = False, nullable: bool = False) -> Mapped[Any]:
@@ -80,7 +83,7 @@ class Bar(Base):
     """One OHLCV bar; ``ts`` is the bar's start. Clustered on the key in SQLite."""
 
     __tablename__ = "bars"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
     symbol: Mapped[str] = _symbol(primary_key=True)
     timeframe: Mapped[str] = mapped_column(key_string(TIMEFRAME_LEN), primary_key=True)
     ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -160,9 +163,7 @@ class Import(Base):
 
     __tablename__ = "imports"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('running', 'completed', 'failed', 'partial')", name="status"
-        ),
+        CheckConstraint("status IN ('running', 'completed', 'failed', 'partial')", name="status"),
     )
     import_id: Mapped[str] = mapped_column(key_string(64), primary_key=True)
     source: Mapped[str | None] = mapped_column(String(200))
@@ -203,9 +204,7 @@ class Run(Base):
 
     __tablename__ = "runs"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('running', 'finished', 'failed', 'cancelled')", name="status"
-        ),
+        CheckConstraint("status IN ('running', 'finished', 'failed', 'cancelled')", name="status"),
     )
     id: Mapped[str] = mapped_column(key_string(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

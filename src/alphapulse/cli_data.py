@@ -1,0 +1,217 @@
+"""``alphapulse data ...``: import, list, show, validate, resample and fetch bars."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+data_app = typer.Typer(no_args_is_help=True, help="Import, inspect, validate and fetch bars.")
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL (default: SQLite file)"),
+]
+SymbolsOpt = Annotated[list[str] | None, typer.Option("--symbol", help="symbol (repeatable)")]
+
+
+def _out() -> Console:
+    return Console(width=max(Console().width, 120))
+
+
+@data_app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(help="dataset name, file or folder")],
+    symbol: SymbolsOpt = None,
+    timeframe: Annotated[str | None, typer.Option(help="1m, 5m, 1h, 1d ...")] = None,
+    on_bad: Annotated[str, typer.Option("--on-bad", help="reject | quarantine")] = "reject",
+    adjust: Annotated[bool, typer.Option(help="back-adjust for splits/dividends")] = False,
+    start: str | None = None,
+    end: str | None = None,
+    db: DbOpt = None,
+) -> None:
+    """Validate and store bars; bad rows reject the file or go to quarantine."""
+    from alphapulse.core.errors import ConfigError
+    from alphapulse.data.importer import import_source
+    from alphapulse.store import open_store
+
+    if on_bad not in ("reject", "quarantine"):
+        raise ConfigError(f"--on-bad must be reject or quarantine, not {on_bad!r}")
+    with open_store(db) as store:
+        res = import_source(
+            store, source, symbol, timeframe=timeframe, on_bad=on_bad,  # type: ignore[arg-type]
+            adjust=adjust, start=start, end=end,
+        )  # fmt: skip
+    s = res.summary
+    table = Table(title=f"import {s.import_id} ({s.timeframe}) from {source}")
+    for col in ("symbols", "rows read", "written", "quarantined", "actions", "warnings"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(len(s.symbols)), f"{s.rows_read:,}", f"{s.rows_written:,}",
+        f"{s.rows_quarantined:,}", str(res.actions), str(len(res.report.warnings)),
+    )  # fmt: skip
+    _out().print(table)
+    if res.report.counts():
+        _out().print(_rule_table(res.report.counts(), "issues by rule"))
+
+
+def _rule_table(counts: dict[str, int], title: str) -> Table:
+    t = Table(title=title)
+    t.add_column("rule")
+    t.add_column("count", justify="right")
+    for rule, n in sorted(counts.items()):
+        t.add_row(rule, f"{n:,}")
+    return t
+
+
+@data_app.command("list")
+def list_(db: DbOpt = None, stored: bool = typer.Option(False, help="only the store")) -> None:
+    """Datasets of the catalog and the symbols in the store."""
+    from alphapulse.data.catalog import dataset_symbols, list_datasets
+    from alphapulse.store import open_store
+
+    out = _out()
+    if not stored:
+        t = Table(title="datasets")
+        t.add_column("name")
+        t.add_column("symbols", justify="right")
+        for name in list_datasets():
+            try:
+                n = str(len(dataset_symbols(name)))
+            except Exception:  # a dataset whose folder is absent here
+                n = "-"
+            t.add_row(name, n)
+        out.print(t)
+    with open_store(db) as store:
+        symbols = store.list_symbols()
+    out.print(f"store: {len(symbols)} symbols" + (f": {' '.join(symbols)}" if symbols else ""))
+
+
+@data_app.command("show")
+def show(
+    symbol: str,
+    timeframe: str = "1d",
+    start: str | None = None,
+    end: str | None = None,
+    rows: int = 10,
+    db: DbOpt = None,
+) -> None:
+    """Print stored bars of one symbol in [start, end)."""
+    from alphapulse.store import open_store
+
+    with open_store(db) as store:
+        df = store.read_bars(symbol, timeframe, start, end)
+    out = _out()
+    out.print(f"{symbol} {timeframe}: {len(df):,} bars")
+    if len(df):
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            out.print(str(df.head(rows)))
+            if len(df) > rows:
+                out.print("...")
+                out.print(str(df.tail(rows)))
+
+
+@data_app.command("validate")
+def validate(
+    source: Annotated[str, typer.Argument(help="dataset name, file or folder")],
+    symbol: SymbolsOpt = None,
+    limit: int = typer.Option(20, help="issues to list"),
+    strict: bool = typer.Option(False, help="exit 1 when errors are found"),
+) -> None:
+    """Report data problems (nothing is stored or changed)."""
+    from alphapulse.data.catalog import load_checked
+
+    res = load_checked(source, symbol, policy="report")
+    rep = res.report
+    out = _out()
+    out.print(
+        f"{source}: {rep.n_rows:,} rows, {len(rep.errors)} errors, {len(rep.warnings)} warnings"
+    )
+    if rep.issues:
+        out.print(_rule_table(rep.counts(), "issues by rule"))
+        t = Table(title=f"first {min(limit, len(rep.issues))} issues")
+        for col in ("severity", "file", "row", "symbol", "timestamp", "rule", "field", "value"):
+            t.add_column(col)
+        for i in rep.issues[:limit]:
+            t.add_row(
+                i.severity, Path(i.path).name, str(i.row), i.symbol, str(i.timestamp), i.rule,
+                i.field or "", str(i.value),
+            )  # fmt: skip
+        out.print(t)
+    if strict and rep.errors:
+        raise typer.Exit(1)
+
+
+@data_app.command("resample")
+def resample(
+    source: str,
+    to: Annotated[str, typer.Option("--to", help="5min, 15min, 1h, 1D")],
+    symbol: SymbolsOpt = None,
+    out: Annotated[Path | None, typer.Option(help="write CSV or Parquet here")] = None,
+    session: str = typer.Option("regular", help="regular | all"),
+    calendar: str = typer.Option("XNYS", help="exchange calendar; 'none' for 24/7"),
+    store: bool = typer.Option(False, help="also write to the store"),
+    db: DbOpt = None,
+) -> None:
+    """Aggregate bars to a coarser timeframe, aligned to exchange sessions."""
+    from alphapulse.data.catalog import load_frames
+    from alphapulse.data.importer import long_frame, timeframe_of
+    from alphapulse.data.resample import resample_frames
+
+    frames = load_frames(source, symbol)
+    cal = None if calendar.lower() == "none" else calendar
+    res = resample_frames(frames, to, calendar=cal, session=session)  # type: ignore[arg-type]
+    long = pd.concat([long_frame(s, f) for s, f in res.items()], ignore_index=True)
+    if out is not None:
+        if out.suffix == ".parquet":
+            long.to_parquet(out, index=False)
+        else:
+            long.to_csv(out, index=False)
+    if store:
+        from alphapulse.store import open_store
+
+        probe = pd.DataFrame()
+        probe.attrs["bar"] = to
+        tf = timeframe_of(probe, None)
+        with open_store(db) as st:
+            st.upsert_bars(long, tf)
+    _out().print(f"{len(frames)} symbols resampled to {to}: {len(long):,} bars")
+
+
+@data_app.command("fetch")
+def fetch(
+    provider: Annotated[str, typer.Option(help="yfinance | alpaca | ccxt")],
+    symbol: Annotated[list[str], typer.Option("--symbol")],
+    start: Annotated[datetime, typer.Option()],
+    end: Annotated[datetime, typer.Option()],
+    timeframe: str = "1d",
+    exchange: str = typer.Option("binance", help="ccxt exchange id"),
+    base_url: str | None = typer.Option(None, help="override the provider's API address"),
+    store: bool = typer.Option(True, help="write the bars to the store"),
+    db: DbOpt = None,
+) -> None:
+    """Download bars from a provider (needs network access and, for Alpaca, keys)."""
+    from alphapulse.data.importer import long_frame
+    from alphapulse.data.providers import get_provider
+
+    kwargs: dict[str, object] = {"base_url": base_url}
+    if provider == "ccxt":
+        kwargs["exchange"] = exchange
+    client = get_provider(provider, **kwargs)
+    frames = {s: client.fetch_bars(s, start, end, timeframe) for s in symbol}
+    n = sum(len(f) for f in frames.values())
+    if store and n:
+        from alphapulse.store import open_store
+
+        with open_store(db) as st:
+            st.import_bars(
+                (long_frame(s.replace("/", ""), f) for s, f in frames.items()),
+                timeframe,
+                source=f"{provider}",
+            )
+    _out().print(f"{provider}: {n:,} bars for {', '.join(symbol)}")

@@ -1,0 +1,70 @@
+"""Record backtest runs in the database (runs, orders, fills, trades, snapshots, risk
+events), next to the files."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.config import BacktestConfig
+from alphapulse.data.panel import Panel
+from alphapulse.engine.loop import RunResult
+from alphapulse.engine.outputs import equity_frame, fills_frame, orders_frame, trades_frame
+from alphapulse.store import Store
+
+
+def data_hash(panel: Panel) -> str:
+    """A digest of the exact bars a run saw (timestamps, symbols, OHLCV)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(panel.timestamps).tobytes())
+    h.update("\x1f".join(panel.symbols).encode())
+    for name in ("open", "high", "low", "close", "volume"):
+        h.update(np.ascontiguousarray(panel.fields[name]).tobytes())
+    return h.hexdigest()
+
+
+def risk_events_frame(r: RunResult) -> pd.DataFrame:
+    rows = [
+        {
+            "timestamp": pd.Timestamp(e.ts_ns, unit="ns", tz="UTC"),
+            "kind": e.kind,
+            "reason": e.reason,
+            "symbol": e.symbol or None,
+            "order_id": e.order_id,
+            "detail": e.detail,
+        }
+        for e in r.risk_events
+    ]
+    return pd.DataFrame(rows)
+
+
+def record_run(
+    store: Store,
+    cfg: BacktestConfig,
+    label: str,
+    result: RunResult,
+    summary: dict[str, Any],
+    digest: str,
+) -> str:
+    """Store one strategy's run; returns the run id."""
+    config = cfg.model_dump(mode="json")
+    config["strategies"] = [
+        s for s in config["strategies"] if (s.get("name") or s["strategy"]) == label
+    ]
+    run_id = store.record_run(
+        f"{cfg.name}/{label}", config, data_hash=digest, initial_cash=result.initial_cash
+    )
+    events = risk_events_frame(result)
+    store.write_run_outputs(
+        run_id,
+        orders_frame(result),
+        fills_frame(result),
+        trades_frame(result),
+        equity_frame(result),
+        events if len(events) else None,
+    )
+    store.finish_run(run_id, metrics=summary)
+    return run_id

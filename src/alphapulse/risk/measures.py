@@ -1,0 +1,124 @@
+"""Risk measures recorded at every step, alongside the equity curve.
+
+From a trailing window of one-period portfolio returns r (equity to equity, as seen by
+the risk stage after each bar's marks) and benchmark returns b:
+
+- historical VaR_a = -q_(1-a)(r), CVaR_a = -mean(r | r <= q_(1-a)(r));
+- parametric (Gaussian) VaR_a = -(mu + z sigma), CVaR_a = -(mu - sigma phi(z) / (1-a)),
+  with z = Phi^-1(1-a);
+- beta = cov(r, b) / var(b), b = a benchmark symbol's return or the equal-weight mean
+  of the universe's returns;
+- gross and net leverage (sum |w|, sum w), concentration: largest |w| and the HHI of
+  the gross weights, sum (|w_i| / sum |w|)^2 (1 = one name, 1/n = n equal names).
+
+VaR/CVaR are positive loss fractions of equity for one period; NaN until
+``min_periods`` returns exist. The window is a ring buffer, so each step costs O(window).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from alphapulse.engine.context import Context
+
+FloatArray = npt.NDArray[np.float64]
+
+LEVELS = (0.95, 0.99)
+_Z = {0.95: -1.6448536269514722, 0.99: -2.3263478740408408}  # Phi^-1(1 - a)
+COLUMNS = (
+    "var_hist_95", "cvar_hist_95", "var_hist_99", "cvar_hist_99",
+    "var_param_95", "cvar_param_95", "var_param_99", "cvar_param_99",
+    "gross_leverage", "net_leverage", "max_weight", "hhi", "beta",
+)  # fmt: skip
+
+
+def historical_var_cvar(r: FloatArray, level: float) -> tuple[float, float]:
+    """Historical VaR and CVaR (positive losses) of returns ``r`` at ``level``."""
+    if len(r) == 0:
+        return math.nan, math.nan
+    q = float(np.quantile(r, 1.0 - level))
+    tail = r[r <= q]
+    return -q, -float(tail.mean()) if len(tail) else -q
+
+
+def gaussian_var_cvar(mu: float, sigma: float, level: float) -> tuple[float, float]:
+    """Gaussian VaR and CVaR (positive losses) of a mean ``mu``, std ``sigma``."""
+    z = _Z.get(level)
+    if z is None:
+        from scipy.stats import norm
+
+        z = float(norm.ppf(1.0 - level))
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return -(mu + z * sigma), -(mu - sigma * pdf / (1.0 - level))
+
+
+def concentration(weights: FloatArray) -> tuple[float, float, float, float]:
+    """(gross, net, largest |w|, HHI of the gross weights) of signed weights."""
+    a = np.abs(weights)
+    gross = float(a.sum())
+    if gross <= 0:
+        return 0.0, 0.0, 0.0, 0.0
+    share = a / gross
+    return gross, float(weights.sum()), float(a.max()), float((share * share).sum())
+
+
+class RiskMeasures:
+    """Records the measures step by step; ``columns()`` gives them as arrays."""
+
+    def __init__(self, window: int = 250, min_periods: int = 20, benchmark: int | None = None):
+        self.window = window
+        self.min_periods = min_periods
+        self.benchmark = benchmark  # sid, or None for the equal-weight universe
+        self._r = np.zeros(window)
+        self._b = np.zeros(window)
+        self._n = 0  # returns seen (the buffer holds the last min(n, window))
+        self._prev_equity = math.nan
+        self._rows: list[tuple[float, ...]] = []
+
+    def update(self, ctx: Context) -> dict[str, float]:
+        """Add this step's returns and record every measure; returns this step's row."""
+        eq = ctx.equity
+        prices = ctx.prices(2)
+        if math.isfinite(self._prev_equity) and self._prev_equity > 0 and prices.shape[0] == 2:
+            b = self._benchmark_return(prices)
+            i = self._n % self.window
+            self._r[i] = eq / self._prev_equity - 1.0
+            self._b[i] = b if math.isfinite(b) else 0.0
+            self._n += 1
+        self._prev_equity = eq
+        row = self._row(ctx)
+        self._rows.append(tuple(row[c] for c in COLUMNS))
+        return row
+
+    def _benchmark_return(self, prices: FloatArray) -> float:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = prices[1] / prices[0] - 1.0
+        if self.benchmark is not None:
+            return float(r[self.benchmark])
+        ok = np.isfinite(r)
+        return float(r[ok].mean()) if ok.any() else math.nan
+
+    def _row(self, ctx: Context) -> dict[str, float]:
+        row = dict.fromkeys(COLUMNS, math.nan)
+        gross, net, largest, hhi = concentration(ctx.weights())
+        row.update(gross_leverage=gross, net_leverage=net, max_weight=largest, hhi=hhi)
+        m = min(self._n, self.window)
+        if m < self.min_periods:
+            return row
+        r, b = self._r[:m], self._b[:m]
+        mu, sigma = float(r.mean()), float(r.std(ddof=1))
+        for level in LEVELS:
+            tag = f"{round(level * 100)}"
+            row[f"var_hist_{tag}"], row[f"cvar_hist_{tag}"] = historical_var_cvar(r, level)
+            row[f"var_param_{tag}"], row[f"cvar_param_{tag}"] = gaussian_var_cvar(mu, sigma, level)
+        var_b = float(b.var(ddof=1))
+        if var_b > 0:
+            row["beta"] = float(((r - mu) * (b - b.mean())).sum() / (m - 1)) / var_b
+        return row
+
+    def columns(self) -> dict[str, FloatArray]:
+        arr = np.array(self._rows, dtype=np.float64).reshape(-1, len(COLUMNS))
+        return {c: arr[:, j].copy() for j, c in enumerate(COLUMNS)}

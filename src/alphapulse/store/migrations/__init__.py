@@ -1,0 +1,1 @@
+"""Alembic migrations of the AlphaPulse store (revisions written by hand)."""

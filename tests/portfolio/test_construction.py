@@ -1,0 +1,255 @@
+"""Portfolio construction on real prices: every method's weights (signs, caps, gross,
+NaN for no opinion), its defining property (equal risk contributions, maximum
+diversification, ex-ante vol at the target, ...) and no look-ahead."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from alphapulse.data.catalog import load_panel
+from alphapulse.data.panel import Panel
+from alphapulse.engine.context import PRICES, Context, History
+from alphapulse.engine.feed import forward_fill
+from alphapulse.model.signals import Signals
+from alphapulse.portfolio.config import METHODS
+from alphapulse.portfolio.construction import ConfidenceWeighted, EqualWeight, cap_weights
+from alphapulse.portfolio.estimators import (
+    covariance,
+    ledoit_wolf,
+    ledoit_wolf_constant_correlation,
+    log_returns,
+    simple_returns,
+)
+from alphapulse.portfolio.optimizers import (
+    BlackLitterman,
+    FractionalKelly,
+    MaxDiversification,
+    MeanVariance,
+    RiskParity,
+)
+from alphapulse.portfolio.vol_target import InverseVolatility, VolatilityTarget
+
+SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "KO", "PG", "JNJ", "WMT", "BA", "INTC"]
+T = 400
+LOOKBACK = 120
+
+
+@pytest.fixture(scope="module")
+def panel(shared_data: Path) -> Panel:
+    return load_panel("sp500_daily_2013_2018", SYMBOLS, end="2015-12-31", root=shared_data)
+
+
+def ctx_at(panel: Panel, t: int = T, cash: float = 1e6) -> Context:
+    fields = dict(panel.fields)
+    fields[PRICES] = forward_fill(panel.fields["close"])
+    hist = History(fields, panel.timestamps)
+    hist.advance(t + 1)
+    n = panel.n_symbols
+    return Context(t, int(panel.timestamps[t]), panel.symbols, hist, np.zeros(n), np.zeros(n),
+                   fields[PRICES][t].copy(), cash, cash)  # fmt: skip
+
+
+def signals(n: int, short: bool = False) -> Signals:
+    d = np.ones(n)
+    d[1] = 0.0  # flat
+    d[2] = np.nan  # no opinion
+    if short:
+        d[3] = d[5] = -1.0
+    return Signals(d)
+
+
+def cov_of(panel: Panel, names: np.ndarray, t: int = T, simple: bool = True) -> np.ndarray:
+    px = forward_fill(panel["close"])[t - LOOKBACK : t + 1][:, names]
+    return covariance(simple_returns(px) if simple else log_returns(px)) * 252
+
+
+def make(method: str, **kw: Any) -> Any:
+    common = {"lookback": LOOKBACK, "periods_per_year": 252.0}
+    classes: dict[str, Any] = {
+        "equal_weight": EqualWeight,
+        "confidence": ConfidenceWeighted,
+        "vol_target": VolatilityTarget,
+        "inverse_vol": InverseVolatility,
+        "erc": RiskParity,
+        "kelly": FractionalKelly,
+        "mean_variance": MeanVariance,
+        "black_litterman": BlackLitterman,
+        "max_diversification": MaxDiversification,
+    }
+    return classes[method](**common, **kw)
+
+
+OPTIMISED = [m for m in METHODS if m not in ("equal_slot",)]
+
+
+@pytest.mark.parametrize("method", OPTIMISED)
+@pytest.mark.parametrize("short", [False, True])
+def test_weights_follow_signals_and_caps(panel: Panel, method: str, short: bool) -> None:
+    cons = make(method, max_weight=0.15, max_gross=0.9)
+    sig = signals(panel.n_symbols, short)
+    w = cons.construct(sig, ctx_at(panel)).weights
+    d = sig.direction
+    assert np.isnan(w[2]) and w[1] == 0.0  # no opinion kept, flat closed
+    act = np.isfinite(d) & (d != 0)
+    assert np.all(np.isfinite(w[act]))
+    assert np.all(w[act] * d[act] >= -1e-12)  # same sign as the signal
+    assert np.nanmax(np.abs(w)) <= 0.15 + 1e-9
+    assert np.nansum(np.abs(w)) <= 0.9 + 1e-9
+    assert np.nansum(np.abs(w)) > 0.1
+    assert getattr(cons, "fallbacks", 0) == 0, getattr(cons, "last_error", "")
+
+
+@pytest.mark.parametrize("method", OPTIMISED)
+def test_no_lookahead(panel: Panel, method: str) -> None:
+    """Weights at t are the same whatever the bars after t are."""
+    from tests.risk.helpers import perturb_after
+
+    cons_a, cons_b = make(method), make(method)
+    sig = signals(panel.n_symbols, short=True)
+    a = cons_a.construct(sig, ctx_at(panel)).weights
+    b = cons_b.construct(sig, ctx_at(perturb_after(panel, T))).weights
+    np.testing.assert_array_equal(a, b)
+
+
+def test_equal_and_confidence_weights(panel: Panel) -> None:
+    n = panel.n_symbols
+    d = np.ones(n)
+    d[:2] = [np.nan, 0.0]
+    w = EqualWeight(gross=0.8).construct(Signals(d), ctx_at(panel)).weights
+    assert np.allclose(w[2:], 0.8 / (n - 2))
+    conf = np.linspace(0.1, 1.0, n)
+    w = ConfidenceWeighted().construct(Signals(d, conf), ctx_at(panel)).weights
+    assert np.allclose(w[2:], conf[2:] / conf[2:].sum())
+
+
+def test_vol_target_hits_the_target_ex_ante(panel: Panel) -> None:
+    n = panel.n_symbols
+    for target in (0.05, 0.10):
+        cons = make("vol_target", target_vol=target, max_gross=3.0)
+        w = cons.construct(Signals(np.ones(n)), ctx_at(panel)).weights
+        cov = cov_of(panel, np.arange(n), simple=False)
+        assert math.sqrt(w @ cov @ w) == pytest.approx(target, rel=1e-3)
+        assert cons.last_ex_ante_vol == pytest.approx(target, rel=1e-3)
+    # per-name inverse-vol shape: w_i x vol_i is the same for every name
+    px = forward_fill(panel["close"])[T - LOOKBACK : T + 1]
+    vol = np.std(log_returns(px), axis=0, ddof=1)
+    assert np.allclose(w * vol / (w * vol).mean(), 1.0)
+
+
+def test_vol_target_caps_bind_and_atr_estimator(panel: Panel) -> None:
+    n = panel.n_symbols
+    capped = make("vol_target", target_vol=0.5, max_weight=0.05)
+    w = capped.construct(Signals(np.ones(n)), ctx_at(panel)).weights
+    assert np.allclose(w, 0.05)  # every cap binds: ex-ante vol stays below the target
+    atr = make("vol_target", target_vol=0.10, estimator="atr", max_gross=3.0)
+    w = atr.construct(Signals(np.ones(n)), ctx_at(panel)).weights
+    cov = cov_of(panel, np.arange(n), simple=False)
+    assert math.sqrt(w @ cov @ w) == pytest.approx(0.10, rel=1e-3)
+
+
+def test_erc_equalises_risk_contributions(panel: Panel) -> None:
+    n = panel.n_symbols
+    w = make("erc").construct(Signals(np.ones(n)), ctx_at(panel)).weights
+    cov = cov_of(panel, np.arange(n))
+    rc = w * (cov @ w)
+    assert np.allclose(rc / rc.mean(), 1.0, atol=1e-3)
+    assert w.sum() == pytest.approx(1.0)
+
+
+def _dr(w: np.ndarray, cov: np.ndarray) -> float:
+    return float(w @ np.sqrt(np.diag(cov)) / math.sqrt(w @ cov @ w))
+
+
+def test_max_diversification_beats_other_portfolios(panel: Panel) -> None:
+    n = panel.n_symbols
+    ctx = ctx_at(panel)
+    cov = cov_of(panel, np.arange(n))
+    w = make("max_diversification").construct(Signals(np.ones(n)), ctx).weights
+    best = _dr(w, cov)
+    assert best > _dr(np.full(n, 1 / n), cov)
+    assert best >= _dr(make("inverse_vol").construct(Signals(np.ones(n)), ctx).weights, cov)
+    assert best >= _dr(make("erc").construct(Signals(np.ones(n)), ctx).weights, cov) - 1e-9
+
+
+def test_mean_variance_objectives(panel: Panel) -> None:
+    n = panel.n_symbols
+    ctx = ctx_at(panel)
+    cov = cov_of(panel, np.arange(n))
+    minvol = make("mean_variance", objective="min_volatility").construct(Signals(np.ones(n)), ctx)
+    ew = np.full(n, 1 / n)
+    assert minvol.weights @ cov @ minvol.weights <= ew @ cov @ ew
+    risk = make("mean_variance", objective="efficient_risk", target_vol=0.16)
+    w = risk.construct(Signals(np.ones(n)), ctx).weights
+    assert math.sqrt(w @ cov @ w) <= 0.16 + 1e-4
+    sharpe = make("mean_variance", objective="max_sharpe", l2_gamma=0.1)
+    assert np.isclose(sharpe.construct(Signals(np.ones(n)), ctx).weights.sum(), 1.0)
+
+
+def test_max_sharpe_without_a_positive_return_falls_back_to_min_vol(panel: Panel) -> None:
+    n = panel.n_symbols
+    ctx = ctx_at(panel)
+    high_rf = make("mean_variance", objective="max_sharpe", risk_free_rate=10.0)
+    minvol = make("mean_variance", objective="min_volatility")
+    a = high_rf.construct(Signals(np.ones(n)), ctx).weights
+    b = minvol.construct(Signals(np.ones(n)), ctx).weights
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_black_litterman_views_move_weights(panel: Panel) -> None:
+    n = panel.n_symbols
+    ctx = ctx_at(panel)
+    base = make("black_litterman").construct(Signals(np.ones(n)), ctx).weights
+    bull = make("black_litterman", views={"XOM": 0.5}).construct(Signals(np.ones(n)), ctx)
+    xom = panel.symbols.index("XOM")
+    assert bull.weights[xom] > base[xom]
+    conf = np.full(n, 0.1)
+    conf[xom] = 1.0
+    sure = make("black_litterman", view_return=0.2)
+    w = sure.construct(Signals(np.ones(n), conf), ctx).weights
+    assert w[xom] >= np.max(np.delete(w, xom)) - 1e-9
+
+
+def test_kelly_is_fraction_of_the_growth_optimal_book(panel: Panel) -> None:
+    n = panel.n_symbols
+    ctx = ctx_at(panel)
+    half = make("kelly", fraction=0.5, max_gross=100.0).construct(Signals(np.ones(n)), ctx)
+    full = make("kelly", fraction=1.0, max_gross=100.0).construct(Signals(np.ones(n)), ctx)
+    np.testing.assert_allclose(half.weights * 2, full.weights)
+    capped = make("kelly", fraction=1.0, max_weight=0.1).construct(Signals(np.ones(n)), ctx)
+    assert np.max(np.abs(capped.weights)) <= 0.1 + 1e-12
+    assert np.all(capped.weights >= 0)
+
+
+def test_not_enough_history_means_no_target(panel: Panel) -> None:
+    n = panel.n_symbols
+    w = make("vol_target").construct(Signals(np.ones(n)), ctx_at(panel, t=10)).weights
+    assert np.all(np.isnan(w))
+
+
+def test_cap_weights() -> None:
+    w = cap_weights(np.array([0.5, -0.4, np.nan, 0.1]), 0.3, 0.5)
+    assert np.isnan(w[2])
+    assert np.nansum(np.abs(w)) == pytest.approx(0.5)
+    assert np.nanmax(np.abs(w)) <= 0.3
+
+
+def test_ledoit_wolf_matches_pyportfolioopt_and_sklearn(panel: Panel) -> None:
+    """Our numpy estimators are PyPortfolioOpt's CovarianceShrinkage (whose constructor
+    alone costs ~50 ms, too slow to call at every bar)."""
+    pytest.importorskip("sklearn")
+    import pandas as pd
+    from pypfopt.risk_models import CovarianceShrinkage
+
+    px = forward_fill(panel["close"])[T - LOOKBACK : T + 1]
+    r = simple_returns(px)
+    cs = CovarianceShrinkage(pd.DataFrame(r), returns_data=True, frequency=1)
+    cc = cs.ledoit_wolf("constant_correlation").to_numpy()
+    np.testing.assert_allclose(ledoit_wolf_constant_correlation(r), cc, rtol=1e-9, atol=1e-15)
+    ident = cs.ledoit_wolf("constant_variance").to_numpy()
+    np.testing.assert_allclose(ledoit_wolf(r), ident, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(covariance(r, "none"), np.cov(r, rowvar=False))
