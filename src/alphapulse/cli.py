@@ -109,7 +109,9 @@ def strategies() -> None:
 def main() -> None:
     """Entry point: user errors print one clear line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except AlphaPulseError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)

@@ -170,7 +170,8 @@ def _timestamp_spec(
                     break
     good = pd.DatetimeIndex(parsed.dropna()).as_unit("ns")
     diffs = np.diff(good.asi8) if len(good) > 1 else np.array([86_400 * 10**9])
-    descending = bool(len(good) > 1 and good[0] > good[-1])
+    # newest-first when most steps go back in time (one stray row cannot flip the file)
+    descending = bool(len(good) > 1 and (diffs < 0).sum() > (diffs > 0).sum())
     bar = pd.Timedelta(int(np.median(np.abs(diffs[diffs != 0]))) if (diffs != 0).any() else 0)
     wall = good.tz_localize(None) if good.tz is not None else good
     daily = bool(len(wall)) and bool((wall == wall.normalize()).all()) and bar >= pd.Timedelta("1D")
