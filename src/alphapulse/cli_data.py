@@ -196,7 +196,7 @@ def fetch(
     db: DbOpt = None,
 ) -> None:
     """Download bars from a provider (needs network access and, for Alpaca, keys)."""
-    from alphapulse.data.importer import long_frame
+    from alphapulse.data.importer import actions_frame, long_frame
     from alphapulse.data.providers import get_provider
 
     kwargs: dict[str, object] = {"base_url": base_url}
@@ -208,10 +208,10 @@ def fetch(
     if store and n:
         from alphapulse.store import open_store
 
+        named = {s.replace("/", ""): f for s, f in frames.items()}
+        actions = pd.concat([actions_frame(s, f) for s, f in named.items()], ignore_index=True)
         with open_store(db) as st:
-            st.import_bars(
-                (long_frame(s.replace("/", ""), f) for s, f in frames.items()),
-                timeframe,
-                source=f"{provider}",
-            )
+            st.import_bars((long_frame(s, f) for s, f in named.items()), timeframe, source=provider)
+            if len(actions):
+                st.record_corporate_actions(actions)
     _out().print(f"{provider}: {n:,} bars for {', '.join(symbol)}")

@@ -1,0 +1,45 @@
+"""``alphapulse data fetch`` end to end against recorded Yahoo responses served locally:
+bars and the provider's corporate actions land in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from alphapulse.cli import app
+from alphapulse.store import open_store
+
+
+def test_fetch_stores_bars_and_actions(recorded_server, tmp_path: Path) -> None:
+    server = recorded_server("yahoo_session", "yahoo_chart_NVDA_1d")
+    db = f"sqlite:///{tmp_path / 'fetch.sqlite'}"
+    res = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "fetch",
+            "--provider",
+            "yfinance",
+            "--symbol",
+            "NVDA",
+            "--start",
+            "2024-06-03",
+            "--end",
+            "2024-06-22",
+            "--timeframe",
+            "1d",
+            "--base-url",
+            server.url,
+            "--db",
+            db,
+        ],  # fmt: skip
+    )
+    assert res.exit_code == 0, res.output
+    with open_store(db) as store:
+        bars = store.read_bars("NVDA", "1d")
+        actions = store.read_corporate_actions("NVDA")
+    assert len(bars) >= 10
+    assert (bars["close"] > 0).all()
+    split = actions[actions["action"] == "split"]
+    assert len(split) == 1 and split["value"].iloc[0] == 10.0
