@@ -167,3 +167,25 @@ def test_sparse_intraday_symbols(shared_data: Path) -> None:
     for f in r.fills:
         assert has_bar[f.bar_index, f.sid], "a fill needs a bar of its own symbol"
     np.testing.assert_allclose(r.equity, _reconstruct_equity(p, r), rtol=1e-10)
+
+
+def test_short_selling_accounting(panel: Panel) -> None:
+    """With shorting enabled, short positions appear and equity still reconciles."""
+    cfg = _cfg(RANDOM, {"seed": 5, "short": True})
+    cfg["execution"]["allow_short"] = True
+    r = _run(panel, cfg)
+    pos = np.zeros(panel.n_symbols)
+    went_short = False
+    for f in r.fills:
+        pos[f.sid] += f.signed_qty
+        went_short |= bool((pos < 0).any())
+    assert went_short
+    np.testing.assert_allclose(r.equity, _reconstruct_equity(panel, r), rtol=1e-10)
+
+
+def test_shorts_are_refused_when_disabled(panel: Panel) -> None:
+    r = _run(panel, _cfg(RANDOM, {"seed": 5, "short": True}))
+    pos = np.zeros(panel.n_symbols)
+    for f in r.fills:
+        pos[f.sid] += f.signed_qty
+        assert (pos >= -1e-9).all()
