@@ -189,3 +189,19 @@ def test_shorts_are_refused_when_disabled(panel: Panel) -> None:
     for f in r.fills:
         pos[f.sid] += f.signed_qty
         assert (pos >= -1e-9).all()
+
+
+def test_partial_entry_keeps_working_under_a_repeated_target(shared_data: Path) -> None:
+    """Buy-and-hold repeats its target every bar; a participation cap splits the entry
+    over many bars, and the repeated (unchanged) target must not cancel it."""
+    p = load_panel("sp500_daily_2013_2018", ["KO"], root=shared_data, end="2013-06-30")
+    cfg = _cfg("buy_and_hold")
+    cfg["initial_cash"] = 50_000_000.0
+    cfg["execution"]["max_participation"] = 0.01
+    r = _run(p, cfg)
+    entries = [o for o in r.orders if o.tag == "open"]
+    assert len(entries) == 1
+    fills = [f for f in r.fills if f.order_id == entries[0].id]
+    assert len(fills) > 3  # split across bars by the volume cap
+    assert entries[0].status.value == "filled"
+    assert r.gross_exposure[-1] / r.equity[-1] > 0.95

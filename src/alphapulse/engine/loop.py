@@ -215,12 +215,13 @@ class Engine:
     def _trade(self, signals: Signals, ctx: Context, reduce_only: bool) -> None:
         targets = self.constructor.construct(signals, ctx)
         targets = self.risk.adjust_targets(targets, ctx)
-        touched = np.flatnonzero(~np.isnan(targets.weights))
         planned = self.planner.plan(targets, ctx, self.venue.next_order_id)
         renewed = {o.sid for o in planned}
-        for sid in touched:  # a new target replaces any order still working for the symbol
-            for o in self.venue.open_orders(int(sid)):  # (a bracket entry, whose children
-                # protect what it filled, only when a new order for the symbol comes)
+        # A re-planned symbol's working orders are replaced (an unchanged target leaves a
+        # partly filled order working); a bracket entry, whose children protect what it
+        # filled, only when a new order for the symbol comes.
+        for sid in self.planner.replanned:
+            for o in self.venue.open_orders(int(sid)):
                 if o.parent_id is None and (int(sid) in renewed or not _bracketed(o)):
                     self.venue.cancel(o.id, "replaced")
         for order in planned:

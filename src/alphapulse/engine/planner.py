@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from alphapulse.engine.context import Context
 from alphapulse.model.orders import Order, OrderType, Side
@@ -39,6 +40,7 @@ class OrderPlanner:
         self.min_trade_value = min_trade_value
         self.mode = mode
         self._last = np.full(n_symbols, np.nan)
+        self.replanned: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)  # sids of last plan
 
     def plan(self, targets: Targets, ctx: Context, next_id: Callable[[], int]) -> list[Order]:
         """Orders that move the book towards ``targets``; sells come before buys."""
@@ -49,6 +51,7 @@ class OrderPlanner:
             changed = ~np.isnan(w)
         stale_flat = ~np.isnan(w) & (np.abs(w) <= _EPS) & (pos != 0.0)
         todo = np.flatnonzero(changed | stale_flat)
+        self.replanned = todo
         self._last[todo] = w[todo]
         orders: list[Order] = []
         for sid in todo:

@@ -121,9 +121,9 @@ def reconcile(position: float, orders: list[Order], lot_size: float) -> list[Ord
         groups.setdefault(int(o.parent_id or 0), []).append(o)
     out: list[OrderAmend] = []
     rems = {pid: max(o.remaining for o in g) for pid, g in groups.items()}
-    if side and all(-int(g[0].side) == side for g in groups.values()):
-        if sum(rems.values()) <= keep + _EPS:
-            return out  # the usual case: everything protected is still held
+    same_side = side != 0 and all(-int(g[0].side) == side for g in groups.values())
+    if same_side and sum(rems.values()) <= keep + _EPS:
+        return out  # the usual case: everything protected is still held
     for pid in sorted(groups):  # oldest first: the newest brackets shrink first
         group = groups[pid]
         rem = rems[pid]

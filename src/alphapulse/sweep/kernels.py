@@ -11,7 +11,7 @@ single-symbol universe with ``fill_at: next_open``, a ``percent`` commission, a
   recomputes the exact (pairwise) means only where the bound leaves a comparison
   undecided, so its signals are still exactly the engine's;
 - planner (``engine.planner``): a target is acted on only when it changes (or when a flat
-  target meets a position); a new non-NaN target cancels the working order first;
+  target meets a position), and then first cancels the working order;
 - venue (``execution.venue``): a market order fills at the open of the next row whose
   open/high/low/close are all present, at ``open x (1 +/- bps x 1e-4)``; a buy with a
   cash budget is sized with ``sizing.all_in`` at that price, fee = ``rate x price x qty``;
@@ -309,11 +309,11 @@ def simulate(
             sig = 0.0
         if math.isnan(sig):
             continue
-        pend = _NONE  # a new target replaces the working order
         changed = math.isnan(last_w) or abs(sig - last_w) > _PLAN_EPS
         stale_flat = abs(sig) <= _PLAN_EPS and pos != 0.0
         if not (changed or stale_flat):
-            continue
+            continue  # an unchanged target leaves the working order alone
+        pend = _NONE  # a re-planned symbol's working order is replaced
         last_w = sig
         if abs(sig) <= _PLAN_EPS:
             if pos != 0.0:
