@@ -33,9 +33,7 @@ def load_data(cfg: BacktestConfig) -> Panel:
     if d.source == "store":
         return load_store_panel(cfg)
     root = Path(d.root) if d.root else None
-    return load_panel(
-        d.source, d.symbols, start=d.start, end=d.end, root=root, policy=d.on_bad
-    )
+    return load_panel(d.source, d.symbols, start=d.start, end=d.end, root=root, policy=d.on_bad)
 
 
 def load_store_panel(cfg: BacktestConfig) -> Panel:

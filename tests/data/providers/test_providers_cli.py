@@ -14,27 +14,10 @@ from alphapulse.store import open_store
 def test_fetch_stores_bars_and_actions(recorded_server, tmp_path: Path) -> None:
     server = recorded_server("yahoo_session", "yahoo_chart_NVDA_1d")
     db = f"sqlite:///{tmp_path / 'fetch.sqlite'}"
-    res = CliRunner().invoke(
-        app,
-        [
-            "data",
-            "fetch",
-            "--provider",
-            "yfinance",
-            "--symbol",
-            "NVDA",
-            "--start",
-            "2024-06-03",
-            "--end",
-            "2024-06-22",
-            "--timeframe",
-            "1d",
-            "--base-url",
-            server.url,
-            "--db",
-            db,
-        ],  # fmt: skip
-    )
+    args = ["data", "fetch", "--provider", "yfinance", "--symbol", "NVDA"]
+    args += ["--start", "2024-06-03", "--end", "2024-06-22", "--timeframe", "1d"]
+    args += ["--base-url", server.url, "--db", db]
+    res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     with open_store(db) as store:
         bars = store.read_bars("NVDA", "1d")
