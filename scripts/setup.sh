@@ -9,4 +9,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 # constraints.txt pins torch to the local CPU build (a plain `torch` pulls GBs of CUDA).
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+# (the machine's pip config lists local package folders; their "ignored" notes are noise)
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]" 2>&1 \
+  | { grep -v "^WARNING: Location '.*' is ignored" || true; }
