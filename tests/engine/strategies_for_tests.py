@@ -37,3 +37,32 @@ class PeekingStrategy(Strategy):
             return None
         up = full[ctx.t + 1] > full[ctx.t]
         return Signals(np.where(up, 1.0, 0.0))
+
+
+class LimitDipBuyer(Strategy):
+    """Places its own orders: a DAY limit buy 1% under the close with a bracket
+    (stop-loss 5% under, take-profit 4% over the limit) whenever flat."""
+
+    def on_bar(self, ctx: Context) -> Signals | None:
+        from alphapulse.model.orders import OrderType, Side, TimeInForce
+        from alphapulse.model.signals import OrderRequest
+
+        close = ctx.close(1)
+        if len(close) == 0:
+            return None
+        reqs = []
+        for sid in np.flatnonzero((ctx.positions == 0) & ~np.isnan(close[-1])):
+            limit = round(float(close[-1, sid]) * 0.99, 2)
+            req = OrderRequest(
+                int(sid),
+                Side.BUY,
+                10.0,
+                OrderType.LIMIT,
+                limit_price=limit,
+                tif=TimeInForce.DAY,
+                stop_loss=round(limit * 0.95, 2),
+                take_profit=round(limit * 1.04, 2),
+                cancel_working=True,
+            )
+            reqs.append(req)
+        return Signals(np.full(ctx.n_symbols, np.nan), orders=tuple(reqs))

@@ -205,3 +205,22 @@ def test_partial_entry_keeps_working_under_a_repeated_target(shared_data: Path) 
     assert len(fills) > 3  # split across bars by the volume cap
     assert entries[0].status.value == "filled"
     assert r.gross_exposure[-1] / r.equity[-1] > 0.95
+
+
+def test_strategy_limit_orders_with_brackets(panel: Panel) -> None:
+    """Explicit limit entries with brackets: entries fill at or below their limit,
+    exits come only from the bracket children, equity still reconciles."""
+    r = _run(panel, _cfg("tests.engine.strategies_for_tests:LimitDipBuyer"))
+    orders = {o.id: o for o in r.orders}
+    entries = [f for f in r.fills if orders[f.order_id].parent_id is None]
+    exits = [f for f in r.fills if orders[f.order_id].parent_id is not None]
+    assert len(entries) > 20 and len(exits) > 10
+    for f in entries:
+        o = orders[f.order_id]
+        assert o.type.value == "limit" and f.side.name == "BUY"
+        assert f.price <= o.limit_price + 1e-9  # slippage never beyond the limit
+    kinds = {orders[f.order_id].type.value for f in exits}
+    assert kinds <= {"stop", "limit"} and len(kinds) == 2  # both stop-losses and take-profits
+    replaced = [o for o in r.orders if o.reason == "replaced"]
+    assert replaced  # an unfilled limit is replaced by the next bar's request
+    np.testing.assert_allclose(r.equity, _reconstruct_equity(panel, r), rtol=1e-10)

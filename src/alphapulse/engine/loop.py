@@ -38,7 +38,7 @@ from alphapulse.engine.stages import (
     Verdict,
 )
 from alphapulse.model.orders import Fill, Order, OrderStatus, Side
-from alphapulse.model.signals import Signals
+from alphapulse.model.signals import OrderRequest, Signals
 from alphapulse.portfolio.construction import EqualSlot
 from alphapulse.portfolio.ledger import Ledger
 
@@ -151,6 +151,15 @@ class Engine:
         lg = self.ledger
         self._rows.append((bar.ts_ns, lg.equity, lg.cash, lg.gross_exposure, lg.net_exposure))
 
+    @property
+    def n_steps(self) -> int:
+        """Steps completed so far."""
+        return len(self._rows)
+
+    def rows_since(self, start: int) -> list[tuple[int, float, float, float, float]]:
+        """Per-step (ts_ns, equity, cash, gross, net) rows from step ``start`` on."""
+        return self._rows[start:]
+
     def context(self, bar: BarSlice) -> Context:
         lg = self.ledger
         return Context(
@@ -224,12 +233,35 @@ class Engine:
             for o in self.venue.open_orders(int(sid)):
                 if o.parent_id is None and (int(sid) in renewed or not _bracketed(o)):
                     self.venue.cancel(o.id, "replaced")
+        planned += [self._explicit(req, ctx) for req in signals.orders]
         for order in planned:
             if reduce_only and not _reduces(order, ctx):
                 continue
             self._submit(order, ctx)
         if planned:  # bracket children follow the new reducing orders
             self._amend_orders(ctx, {o.sid for o in planned})
+
+    def _explicit(self, req: OrderRequest, ctx: Context) -> Order:
+        """An Order from a strategy's explicit request."""
+        if req.cancel_working:
+            for o in self.venue.open_orders(req.sid):
+                if o.parent_id is None:
+                    self.venue.cancel(o.id, "replaced")
+        return Order(
+            self.venue.next_order_id(),
+            self.symbols[req.sid],
+            req.sid,
+            req.side,
+            req.quantity,
+            ctx.ts_ns,
+            type=req.type,
+            limit_price=req.limit_price,
+            stop_price=req.stop_price,
+            tif=req.tif,
+            stop_loss=req.stop_loss,
+            take_profit=req.take_profit,
+            tag=req.tag,
+        )
 
     def _submit(self, order: Order, ctx: Context) -> None:
         check = self.risk.check_order(order, ctx)
