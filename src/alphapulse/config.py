@@ -64,6 +64,27 @@ class StrategyConfig(_Strict):
         return self.name or self.strategy
 
 
+class PaperConfig(_Strict):
+    """Paper trading (``alphapulse paper``): the live feed, the venue and the database
+    the session is journaled to (``docs/paper.md``)."""
+
+    feed: Literal["replay", "ccxt", "yfinance", "alpaca"] = "replay"
+    speed: float = Field(0.0, ge=0)  # replay: 0 = as fast as possible, 1 = real time, k = k x
+    timeframe: Literal["1m", "5m", "15m", "1h", "1d"] = "1m"  # network feeds: bar size
+    poll_interval: float = Field(5.0, gt=0)  # seconds between polls (ccxt, yfinance)
+    grace: float = Field(2.0, ge=0)  # seconds a cross-section waits for late symbols
+    heartbeat: float | None = Field(None, gt=0)  # seconds of silence -> an empty slice
+    max_backoff: float = Field(60.0, gt=0)  # reconnect backoff ceiling, seconds
+    exchange: str = "binance"  # ccxt exchange id
+    feed_url: str | None = None  # network feed origin override (tests, proxies)
+    alpaca_data_feed: Literal["iex", "sip"] = "iex"
+    venue: Literal["simulated", "alpaca"] = "simulated"
+    venue_url: str | None = None  # Alpaca trading API origin override
+    persist: bool = True  # journal every step to the database (needed to resume)
+    db_url: str | None = None  # default $ALPHAPULSE_DB_URL, else ./alphapulse.sqlite
+    session: str | None = None  # run-id prefix; default the config name
+
+
 class BacktestConfig(_Strict):
     name: str = "backtest"
     data: DataConfig
@@ -74,6 +95,7 @@ class BacktestConfig(_Strict):
     risk: RiskConfig | None = None  # None: pass-through; {} = default limits and guards
     strategies: list[StrategyConfig] = Field(min_length=1)
     workers: int | None = Field(None, ge=1)
+    paper: PaperConfig | None = None  # settings of ``alphapulse paper`` (default: replay)
 
     @model_validator(mode="after")
     def _unique_labels(self) -> BacktestConfig:

@@ -46,6 +46,44 @@ class History:
         return tuple(self._fields)
 
 
+class GrowingHistory(History):
+    """A History a live feed appends rows to, one cross-section at a time. Capacity
+    doubles when full (views handed out earlier stay valid); ``PRICES`` is carried
+    forward row by row, exactly as the backtest's causal forward fill."""
+
+    def __init__(self, names: tuple[str, ...], n_symbols: int, capacity: int = 256) -> None:
+        cap = max(capacity, 1)
+        fields = {k: np.full((cap, n_symbols), np.nan) for k in (*names, PRICES)}
+        super().__init__(fields, np.zeros(cap, dtype=np.int64))
+
+    def append(self, ts_ns: int, row: dict[str, FloatArray]) -> int:
+        """Add the bars at ``ts_ns`` (a value per field, NaN = no bar); the new row count."""
+        n = self._n
+        if n == len(self._ts):
+            self._grow()
+        if n and ts_ns <= self._ts[n - 1]:
+            raise ValueError(f"history row at {ts_ns} is not after the last one {self._ts[n - 1]}")
+        self._ts[n] = ts_ns
+        for name, arr in self._fields.items():
+            if name != PRICES:
+                arr[n] = row.get(name, np.nan)
+        close = self._fields["close"][n]
+        prev = self._fields[PRICES][n - 1] if n else close
+        self._fields[PRICES][n] = np.where(np.isnan(close), prev, close)
+        self._n = n + 1
+        return self._n
+
+    def _grow(self) -> None:
+        cap = 2 * len(self._ts)
+        for name, arr in self._fields.items():
+            bigger = np.full((cap, arr.shape[1]), np.nan)
+            bigger[: len(arr)] = arr
+            self._fields[name] = bigger
+        ts = np.zeros(cap, dtype=np.int64)
+        ts[: len(self._ts)] = self._ts
+        self._ts = ts
+
+
 @dataclass(frozen=True)
 class Context:
     """What a stage may read at time t: past and current bars, positions, cash, equity."""

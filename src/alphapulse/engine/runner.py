@@ -11,9 +11,11 @@ from queue import Empty
 from typing import Any
 
 from alphapulse.config import BacktestConfig, StrategyConfig
+from alphapulse.core.clock import Clock
 from alphapulse.data.panel import Panel
+from alphapulse.engine.context import History
 from alphapulse.engine.feed import PanelFeed
-from alphapulse.engine.loop import Engine, RunResult
+from alphapulse.engine.loop import Engine, RunResult, Venue
 from alphapulse.engine.planner import OrderPlanner
 from alphapulse.execution.venue import SimulatedVenue
 from alphapulse.portfolio.factory import build_constructor
@@ -55,7 +57,20 @@ def load_store_panel(cfg: BacktestConfig) -> Panel:
 def build_engine(cfg: BacktestConfig, scfg: StrategyConfig, feed: PanelFeed) -> Engine:
     """One engine; portfolio construction and the risk stage come from ``cfg.portfolio``
     and ``cfg.risk`` (absent: EqualSlot and the pass-through risk stage)."""
-    symbols = feed.panel.symbols
+    return make_engine(cfg, scfg, feed.panel.symbols, feed.history)
+
+
+def make_engine(
+    cfg: BacktestConfig,
+    scfg: StrategyConfig,
+    symbols: tuple[str, ...],
+    history: History,
+    *,
+    venue: Venue | None = None,
+    clock: Clock | None = None,
+) -> Engine:
+    """An engine reading ``history`` (a backtest's or a live feed's); the venue defaults
+    to the simulated one of ``cfg.execution``, the clock to the simulated clock."""
     lot = cfg.execution.lot_size
     constructor = planner = None
     if cfg.portfolio is not None:
@@ -66,13 +81,14 @@ def build_engine(cfg: BacktestConfig, scfg: StrategyConfig, feed: PanelFeed) -> 
     return Engine(
         strategy=load_strategy(scfg.strategy, scfg.params),
         symbols=symbols,
-        history=feed.history,
-        venue=SimulatedVenue(cfg.execution, symbols),
+        history=history,
+        venue=venue if venue is not None else SimulatedVenue(cfg.execution, symbols),
         initial_cash=cfg.initial_cash,
         constructor=constructor,
         risk=build_risk(cfg.risk, symbols, cfg.execution) if cfg.risk is not None else None,
         fill_at=cfg.fill_at,
         lot_size=lot,
+        clock=clock,
         name=scfg.label,
         planner=planner,
     )
