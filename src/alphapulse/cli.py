@@ -12,10 +12,12 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from alphapulse.cli_data import data_app
+from alphapulse.cli_serve import serve
 from alphapulse.core.errors import AlphaPulseError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
 app.add_typer(data_app, name="data")
+app.command("serve")(serve)
 
 
 @app.command()

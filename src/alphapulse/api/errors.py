@@ -1,0 +1,72 @@
+"""Concise JSON errors: ``{"error": ..., "fields": [...]}``, never echoing the input."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
+
+from alphapulse.api.security import redact_text
+
+log = logging.getLogger(__name__)
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def error_response(
+    status: int, message: str, fields: Sequence[dict[str, str]] = (), **kwargs: Any
+) -> JSONResponse:
+    """A JSON error body with ``status``."""
+    return JSONResponse({"error": message, "fields": list(fields)}, status, **kwargs)
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic error dicts as ``{"field", "message"}`` (``extra`` keys: unknown key)."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        msg = "unknown key" if err.get("type") == "extra_forbidden" else str(err.get("msg", ""))
+        for prefix in _PREFIXES:
+            msg = msg.removeprefix(prefix)
+        out.append({"field": ".".join(loc) or "(body)", "message": msg})
+    return out
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = field_errors(exc.errors())
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return error_response(422, f"invalid request: {summary}", fields)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    detail = redact_text(f"{type(exc.orig).__name__}: {exc.orig}")[:300]
+    log.warning("database error on %s: %s", request.url.path, detail)
+    return error_response(503, "database unavailable")
+
+
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
+    return error_response(500, "internal error")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(Exception, _internal)

@@ -1,0 +1,29 @@
+"""``alphapulse serve``: run the REST API with uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    db: Annotated[
+        str | None, typer.Option("--db", help="database URL (default $ALPHAPULSE_DB_URL)")
+    ] = None,
+    env_file: Annotated[Path, typer.Option(help="dotenv file with ALPHAPULSE_API_TOKEN")] = Path(
+        ".env"
+    ),
+    max_jobs: Annotated[int | None, typer.Option(help="backtests run at the same time")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the REST API (bearer token from $ALPHAPULSE_API_TOKEN or the .env file)."""
+    import uvicorn
+
+    from alphapulse.api import ApiSettings, create_app
+
+    settings = ApiSettings.from_env(env_file, db_url=db, max_jobs=max_jobs)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
