@@ -1,0 +1,78 @@
+"""``ModelSpec`` (pydantic, from YAML/JSON configs) and ``build_model``.
+
+``kind`` picks the class; ``params`` are its constructor arguments; ``members`` (ensembles
+only) are the member specs. ``stacking`` accepts ``params.meta`` (a nested spec for the
+meta-model) and ``params.n_splits``; ``voting``/``confidence`` accept ``params.weights``.
+Torch models are imported only when a spec asks for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from alphapulse.core.errors import ConfigError
+from alphapulse.ml.models.base import Model, model_class
+
+ModelKind = Literal[
+    "lgbm_classifier",
+    "lgbm_regressor",
+    "lgbm_quantile",
+    "logistic",
+    "ridge",
+    "transformer",
+    "lstm",
+    "voting",
+    "confidence",
+    "stacking",
+]
+CLASS_OF: dict[str, str] = {
+    "lgbm_classifier": "LGBMClassifierModel",
+    "lgbm_regressor": "LGBMRegressorModel",
+    "lgbm_quantile": "LGBMQuantileModel",
+    "logistic": "LogisticBaseline",
+    "ridge": "RidgeBaseline",
+    "transformer": "TransformerModel",
+    "lstm": "LSTMModel",
+    "voting": "VotingEnsemble",
+    "confidence": "ConfidenceWeightedEnsemble",
+    "stacking": "StackingEnsemble",
+}
+ENSEMBLES = frozenset({"voting", "confidence", "stacking"})
+
+
+class ModelSpec(BaseModel):
+    """One model: ``kind``, ``params`` and, for ensembles, ``members``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ModelKind
+    params: dict[str, Any] = Field(default_factory=dict)
+    members: list[ModelSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _members_match_kind(self) -> ModelSpec:
+        if self.kind in ENSEMBLES and not self.members:
+            raise ValueError(f"{self.kind}: members must list at least one model")
+        if self.kind not in ENSEMBLES and self.members:
+            raise ValueError(f"{self.kind}: only ensembles take members")
+        if self.kind == "stacking" and "meta" in self.params:
+            ModelSpec.model_validate(self.params["meta"])
+        return self
+
+
+def build_model(spec: ModelSpec | dict[str, Any]) -> Model:
+    """An unfitted model for ``spec``; bad params raise ``ConfigError``."""
+    spec = spec if isinstance(spec, ModelSpec) else ModelSpec.model_validate(spec)
+    cls = model_class(CLASS_OF[spec.kind])
+    params = dict(spec.params)
+    try:
+        if spec.kind not in ENSEMBLES:
+            return cls(**params)
+        members = [build_model(m) for m in spec.members]
+        if spec.kind == "stacking" and "meta" in params:
+            params["meta"] = build_model(ModelSpec.model_validate(params["meta"]))
+        return cls(members, **params)  # type: ignore[call-arg]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"model {spec.kind}: {exc}") from None
