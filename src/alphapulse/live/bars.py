@@ -1,0 +1,126 @@
+"""Cross-sections of live bars: per-symbol bars grouped by timestamp into one row.
+
+A live source reports bars symbol by symbol. :class:`CrossSections` collects them and
+releases a timestamp's row, in time order, once it is complete (every symbol has a bar),
+or every missing symbol has already reported a later bar (it skipped this one), or
+``grace`` seconds have passed since the row's first bar arrived; a still-missing symbol
+is NaN in that row (the risk stage's stale-data guard counts those). A bar for a
+timestamp at or before the last released one is late and dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+OHLCV = ("open", "high", "low", "close", "volume")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class BarRow:
+    """All symbols' bars at one timestamp: field -> [N] values (NaN = no bar).
+    ``arrived_ns`` is the monotonic time (``perf_counter_ns``) the row became ready."""
+
+    ts_ns: int
+    fields: dict[str, FloatArray]
+    arrived_ns: int = 0
+
+
+@dataclass
+class _Pending:
+    values: dict[str, FloatArray]
+    seen: npt.NDArray[np.bool_]
+    first_s: float
+
+
+@dataclass
+class CrossSections:
+    """Groups per-symbol bars into rows (see the module docstring)."""
+
+    symbols: tuple[str, ...]
+    grace: float = 2.0
+    fields: tuple[str, ...] = OHLCV
+    clock: Callable[[], float] = time.monotonic
+    late: int = 0  # bars dropped because their row was already released
+    _pending: dict[int, _Pending] = field(default_factory=dict)
+    _latest: FloatArray | None = None  # last bar timestamp reported per symbol
+    _released: int | None = None
+
+    def __post_init__(self) -> None:
+        self._index = {s: i for i, s in enumerate(self.symbols)}
+        self._latest = np.full(len(self.symbols), -np.inf)
+
+    @property
+    def last_released(self) -> int | None:
+        return self._released
+
+    def add(self, symbol: str, ts_ns: int, bar: dict[str, float]) -> bool:
+        """Record one bar; False when it is late or of an unknown symbol."""
+        sid = self._index.get(symbol)
+        if sid is None:
+            return False
+        if self._released is not None and ts_ns <= self._released:
+            self.late += 1
+            return False
+        p = self._pending.get(ts_ns)
+        if p is None:
+            n = len(self.symbols)
+            p = _Pending({k: np.full(n, np.nan) for k in self.fields}, np.zeros(n, bool), 0.0)
+            p.first_s = self.clock()
+            self._pending[ts_ns] = p
+        for k in self.fields:
+            p.values[k][sid] = bar.get(k, np.nan)
+        p.seen[sid] = True
+        assert self._latest is not None
+        self._latest[sid] = max(self._latest[sid], ts_ns)
+        return True
+
+    def ready(self, flush: bool = False) -> list[BarRow]:
+        """Rows that may be released now, oldest first (``flush``: all pending)."""
+        out: list[BarRow] = []
+        now = self.clock()
+        assert self._latest is not None
+        for ts in sorted(self._pending):
+            p = self._pending[ts]
+            done = bool(p.seen.all()) or bool((p.seen | (self._latest > ts)).all())
+            if not (flush or done or now - p.first_s >= self.grace):
+                break
+            del self._pending[ts]
+            self._released = ts
+            out.append(BarRow(ts, p.values, time.perf_counter_ns()))
+        return out
+
+    def empty_row(self, ts_ns: int) -> BarRow | None:
+        """Release an all-NaN row at ``ts_ns`` (a heartbeat while no bars come), unless
+        bars for it or earlier are pending or it is not after the last released row."""
+        if (self._released is not None and ts_ns <= self._released) or any(
+            t <= ts_ns for t in self._pending
+        ):
+            return None
+        self._released = ts_ns
+        n = len(self.symbols)
+        return BarRow(ts_ns, {k: np.full(n, np.nan) for k in self.fields}, time.perf_counter_ns())
+
+    def next_deadline(self) -> float | None:
+        """Seconds until the oldest pending row's grace period ends (None: nothing waits)."""
+        if not self._pending:
+            return None
+        first = self._pending[min(self._pending)].first_s
+        return max(0.0, self.grace - (self.clock() - first))
+
+
+def session_of(ts_ns: int, tz: str = "UTC") -> int:
+    """Trading-session id of a timestamp: its local date in ``tz`` as days since the epoch
+    (the same number :func:`alphapulse.engine.feed.session_ids` gives)."""
+    if tz == "UTC":
+        return ts_ns // 86_400_000_000_000
+    local = (_EPOCH + timedelta(microseconds=ts_ns // 1000)).astimezone(ZoneInfo(tz))
+    return (local.date() - _EPOCH.date()).days

@@ -1,0 +1,138 @@
+"""Polling sources (ccxt, yfinance): every ``interval`` seconds fetch each symbol's
+newly closed bars through the historical provider clients (their retries, Retry-After
+handling and rate limiters included) and group them into cross-sections.
+
+Only closed bars are asked for: the request range ends at the start of the bar in
+progress, ``floor(now / timeframe) * timeframe`` (exclusive). A symbol whose fetch
+fails is skipped for this round; after a round with failures the next poll waits
+``interval * 2**failures`` (capped at ``max_backoff``) -- nothing is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.config import PaperConfig
+from alphapulse.data.providers.base import HistoricalProvider
+from alphapulse.live.bars import OHLCV, BarRow, CrossSections
+
+log = logging.getLogger(__name__)
+TIMEFRAME_NS = {
+    "1m": 60_000_000_000,
+    "5m": 300_000_000_000,
+    "15m": 900_000_000_000,
+    "1h": 3_600_000_000_000,
+    "1d": 86_400_000_000_000,
+}
+
+
+def provider_for(p: PaperConfig) -> HistoricalProvider:
+    """The historical client a polling feed uses (``paper.feed_url`` redirects it)."""
+    if p.feed == "ccxt":
+        from alphapulse.data.providers.ccxt_client import CCXTProvider
+
+        return CCXTProvider(p.exchange, base_url=p.feed_url)
+    from alphapulse.data.providers.yfinance_client import YFinanceProvider
+
+    return YFinanceProvider(base_url=p.feed_url)
+
+
+def _dt(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+class PollingSource:
+    """Rows of closed bars polled from ``provider`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        provider: HistoricalProvider,
+        symbols: tuple[str, ...],
+        timeframe: str,
+        *,
+        interval: float = 5.0,
+        grace: float = 2.0,
+        stop: threading.Event | None = None,
+        max_backoff: float = 60.0,
+        heartbeat: float | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+        since_ns: int | None = None,
+    ) -> None:
+        self.provider = provider
+        self.symbols = symbols
+        self.timeframe = timeframe
+        self.tf_ns = TIMEFRAME_NS[timeframe]
+        self.interval = interval
+        self.stop = stop or threading.Event()
+        self.max_backoff = max_backoff
+        self.heartbeat = heartbeat
+        self.clock_ns = clock_ns
+        self.sections = CrossSections(symbols, grace)
+        self.failures = 0  # consecutive rounds with a failed fetch
+        self.errors = 0  # failed fetches in total
+        self._next: dict[str, int] = {}  # next bar start wanted, per symbol
+        self._since = since_ns  # first bar start wanted (default: the last closed bar)
+        self._last_row = time.monotonic()
+
+    def rows(self) -> Iterator[BarRow]:
+        while not self.stop.is_set():
+            ok = self.poll()
+            self.failures = 0 if ok else self.failures + 1
+            yield from self._ready()
+            wait = self.interval * 2.0**self.failures if self.failures else self.interval
+            deadline = self.sections.next_deadline()
+            if deadline is not None:
+                wait = min(wait, max(deadline, 0.01))
+            if self.stop.wait(min(wait, self.max_backoff)):
+                return
+
+    def poll(self) -> bool:
+        """One round over the symbols; False when a fetch failed."""
+        end = self.clock_ns() // self.tf_ns * self.tf_ns
+        ok = True
+        for sym in self.symbols:
+            start = self._next.get(
+                sym, self._since if self._since is not None else end - self.tf_ns
+            )
+            if start >= end:
+                continue
+            try:
+                frame = self.provider.fetch_bars(sym, _dt(start), _dt(end), self.timeframe)
+            except Exception as exc:  # retries exhausted or a bad answer: next round
+                ok = False
+                self.errors += 1
+                log.warning("poll %s failed: %s: %s", sym, type(exc).__name__, exc)
+                continue
+            stamps = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+            values = frame.loc[:, list(OHLCV)].to_numpy(dtype=np.float64)
+            for ts, vals in zip(stamps.tolist(), values, strict=True):
+                self.sections.add(sym, int(ts), dict(zip(OHLCV, vals.tolist(), strict=True)))
+            self._next[sym] = int(stamps[-1]) + self.tf_ns if len(stamps) else start
+        return ok
+
+    def _ready(self) -> list[BarRow]:
+        rows = self.sections.ready()
+        if rows:
+            self._last_row = time.monotonic()
+            return rows
+        hb = self.heartbeat
+        last = self.sections.last_released
+        if hb is None or last is None or time.monotonic() - self._last_row < hb:
+            return []
+        ts = last + self.tf_ns
+        if ts + self.tf_ns > self.clock_ns():  # that period has not closed yet
+            return []
+        row = self.sections.empty_row(ts)
+        self._last_row = time.monotonic()
+        log.warning("no bars for %.0f s: empty cross-section at %d", hb, ts)
+        return [row] if row is not None else []
+
+    def close(self) -> None:
+        self.stop.set()

@@ -1,0 +1,132 @@
+"""A paper session from a run configuration: the feed, one engine per strategy, the
+journals (resuming from the database where a run already has steps) and the end-of-run
+outputs. ``run_session`` is what ``alphapulse paper`` calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alphapulse.config import BacktestConfig, PaperConfig
+from alphapulse.core.clock import WallClock
+from alphapulse.engine.loop import Engine, RunResult, Venue
+from alphapulse.engine.outputs import summary, trades_frame, write_outputs
+from alphapulse.engine.runner import make_engine
+from alphapulse.live.feed import LiveFeed
+from alphapulse.live.journal import RunJournal, run_id_for
+from alphapulse.live.runtime import PaperRuntime
+from alphapulse.live.sources import build_source
+from alphapulse.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SessionResult:
+    results: dict[str, RunResult]
+    run_ids: dict[str, str]
+    runtime: PaperRuntime
+
+
+def paper_settings(cfg: BacktestConfig) -> PaperConfig:
+    return cfg.paper if cfg.paper is not None else PaperConfig()
+
+
+def open_run(store: Store, cfg: BacktestConfig, label: str, run_id: str) -> None:
+    """Create the strategy's run, or mark an existing one running again (a restart)."""
+    prior = store.read_run(run_id)
+    config = cfg.model_dump(mode="json")
+    config["strategies"] = [
+        s for s in config["strategies"] if (s.get("name") or s["strategy"]) == label
+    ]
+    store.record_run(
+        f"{cfg.name}/{label}",
+        config,
+        run_id=run_id,
+        initial_cash=cfg.initial_cash,
+        started_at=prior["started_at"] if prior else None,
+    )
+
+
+def build_venue(cfg: BacktestConfig, symbols: tuple[str, ...], run_id: str) -> Venue | None:
+    """The configured venue (None: the engine's simulated venue)."""
+    p = paper_settings(cfg)
+    if p.venue == "alpaca":
+        from alphapulse.live.alpaca_venue import AlpacaPaperVenue
+
+        return AlpacaPaperVenue(symbols, client_prefix=run_id, base_url=p.venue_url)
+    return None
+
+
+def run_session(
+    cfg: BacktestConfig,
+    *,
+    stop: threading.Event | None = None,
+    out: Path | None = None,
+    db_url: str | None = None,
+    persist: bool | None = None,
+) -> SessionResult:
+    """Run every strategy of ``cfg`` on one live feed until it ends or ``stop`` is set."""
+    p = paper_settings(cfg)
+    stop = stop or threading.Event()
+    persist = p.persist if persist is None else persist
+    session = p.session or cfg.name
+    labels = [s.label for s in cfg.strategies]
+    run_ids = {label: run_id_for(session, label) for label in labels}
+    store = open_store(db_url or p.db_url) if persist else None
+    try:
+        resume = _resume_point(store, run_ids) if store is not None else None
+        source, symbols, fields = build_source(cfg, stop, resume)
+        feed = LiveFeed(source, symbols, fields=fields, session_tz=cfg.data.session_tz)
+        engines: dict[str, Engine] = {}
+        journals: dict[str, RunJournal] = {}
+        for scfg in cfg.strategies:
+            rid = run_ids[scfg.label]
+            venue = build_venue(cfg, symbols, rid)
+            engines[scfg.label] = make_engine(
+                cfg, scfg, symbols, feed.history, venue=venue, clock=WallClock()
+            )
+            if store is not None:
+                open_run(store, cfg, scfg.label, rid)
+                journals[scfg.label] = RunJournal(store, rid, engines[scfg.label])
+        for label, j in journals.items():
+            if j.resume_ts is not None:
+                log.info("%s: resuming after the stored step at %d", label, j.resume_ts)
+        runtime = PaperRuntime(feed, engines, journals=journals, stop=stop)
+        results = runtime.run()
+        if store is not None:
+            _finish(store, run_ids, results, runtime.completed)
+        if out is not None:
+            for label, r in results.items():
+                if len(r.timestamps):
+                    write_outputs(r, out / label)
+        return SessionResult(results, run_ids, runtime)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _resume_point(store: Store, run_ids: dict[str, str]) -> int | None:
+    """The earliest last-stored step over the strategies (None: a fresh session)."""
+    from alphapulse.live.journal import last_step_ts
+
+    points = [last_step_ts(store, rid) for rid in run_ids.values()]
+    if any(p is None for p in points):
+        return None
+    return min(p for p in points if p is not None)
+
+
+def _finish(
+    store: Store, run_ids: dict[str, str], results: dict[str, RunResult], completed: bool
+) -> None:
+    status = "finished" if completed else "cancelled"
+    for label, r in results.items():
+        metrics: dict[str, Any] | None = None
+        if len(r.timestamps):
+            trades = trades_frame(r)
+            metrics = summary(r, trades)
+            store.write_run_outputs(run_ids[label], None, None, trades, None, None)
+        store.finish_run(run_ids[label], status=status, metrics=metrics)
