@@ -12,15 +12,12 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from alphapulse.cli_data import data_app
-from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
 from alphapulse.cli_serve import serve
 from alphapulse.core.errors import AlphaPulseError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
 app.add_typer(data_app, name="data")
-app.command("train")(train)
-app.command("research")(research)
 app.command("serve")(serve)
 app.command("paper")(paper)
 
