@@ -7,17 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from alphapulse.cli_data import data_app
+from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
 from alphapulse.cli_serve import serve
 from alphapulse.core.errors import AlphaPulseError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
 app.add_typer(data_app, name="data")
+app.command("train")(train)
+app.command("research")(research)
 app.command("serve")(serve)
 app.command("paper")(paper)
 
@@ -106,8 +111,15 @@ def strategies() -> None:
 
     for name in available_strategies():
         cls = strategy_class(name)
-        params = ", ".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items())
+        params = ", ".join(f"{k}={_default_text(f)}" for k, f in cls.Params.model_fields.items())
         typer.echo(f"{name}({params})")
+
+
+def _default_text(field: FieldInfo) -> str:
+    if field.is_required():
+        return "<required>"
+    value = field.get_default(call_default_factory=True)
+    return f"{type(value).__name__}(...)" if isinstance(value, BaseModel) else repr(value)
 
 
 def main() -> None:

@@ -1,0 +1,296 @@
+"""A machine-learning strategy that trains and trades inside the engine.
+
+Every bar: the incremental ``FeatureState`` takes the new bars (values equal the batch
+``compute_features``), the current model predicts every symbol with a bar, and every
+``rebalance_every`` bars the predictions become Signals (``ml.signals``: thresholds on
+the score, size from the model's confidence). Every ``retrain_every`` bars from ``start``
+the model is refitted on the rows whose labels are realised at that bar
+(``ml.training``: label_end <= t - embargo; labels are computed from the history up to
+t). So a walk-forward backtest and a paper run train the same way, on the same data.
+
+Drift (``ml.drift``) is checked before each retrain (and every ``drift.every`` bars):
+PSI/KS of the recent ``drift.window`` bars' features against the current model's
+training rows, hit rate and Brier score of the predictions realised since; alerts are
+kept in ``drift_events``. Suggested stop / take-profit prices (``vol_window`` ATR
+multiples) for the latest entries are in ``exits``; the risk stage places such brackets
+when its ``stops`` use the same multiples (``risk_stops``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import Field
+
+from alphapulse.data.panel import Panel
+from alphapulse.engine.context import Context
+from alphapulse.features import FeatureSetConfig, FeatureState, default_feature_set
+from alphapulse.features import load_feature_set as _load_feature_set
+from alphapulse.ml.drift import DriftConfig, DriftEvent, DriftMonitor
+from alphapulse.ml.models.spec import ModelSpec
+from alphapulse.ml.signals import SignalRule, to_signals, vol_exits
+from alphapulse.ml.training import LabelSpec, TrainedModel, fit_at, make_labels
+from alphapulse.model.signals import Signals
+from alphapulse.portfolio.estimators import atr_at
+from alphapulse.risk.config import ExitRule, RiskConfig, StopsConfig
+from alphapulse.strategies.base import Strategy, StrategyParams
+
+FloatArray = npt.NDArray[np.float64]
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def _default_model() -> ModelSpec:
+    return ModelSpec(kind="lgbm_classifier", params={"n_estimators": 100, "num_leaves": 15})
+
+
+class MLStrategy(Strategy):
+    class Params(StrategyParams):
+        features: FeatureSetConfig | str = "default"  # inline, a YAML path, or "default"
+        benchmark: str | None = None  # index symbol of the market features
+        label: LabelSpec = Field(default_factory=LabelSpec)
+        model: ModelSpec = Field(default_factory=_default_model)
+        start: str | None = None  # no training or trading before this date (UTC)
+        retrain_every: int = Field(63, ge=1)  # bars between refits
+        train_window: int | None = Field(None, ge=2)  # bars of rows; None: expanding
+        embargo: int = Field(0, ge=0)  # extra bars a label must be realised before t
+        min_train_rows: int = Field(1000, ge=1)
+        rebalance_every: int = Field(5, ge=1)  # bars between signals
+        signal: SignalRule = Field(default_factory=SignalRule)
+        stop_loss_atr: float | None = Field(None, gt=0)  # suggested exits, ATR multiples
+        take_profit_atr: float | None = Field(None, gt=0)
+        vol_window: int = Field(14, ge=1)  # ATR window of the exits
+        drift: DriftConfig = Field(default_factory=DriftConfig)
+
+    def __init__(self, params: StrategyParams | None = None, **kwargs: Any) -> None:
+        super().__init__(params, **kwargs)
+        f = self.p.features
+        if isinstance(f, str):
+            f = default_feature_set() if f == "default" else _load_feature_set(Path(f))
+        self.feature_set: FeatureSetConfig = f
+        self._state: FeatureState | None = None
+        self._feat = _Rows()  # [t, N, F] feature values fed so far
+        self._pred = _Rows()  # [t, N] scores (NaN: no prediction)
+        self._conf = _Rows()
+        self._start_ns: int | None = (
+            None if self.p.start is None else int(pd.Timestamp(self.p.start, tz="UTC").value)
+        )
+        self._next_train: int | None = None
+        self._first_signal: int | None = None
+        self.current: TrainedModel | None = None
+        self.retrains: list[RetrainRecord] = []
+        self.monitor = DriftMonitor(self.p.drift)
+        self.exits: tuple[FloatArray, FloatArray] | None = None
+
+    # -- what a run leaves behind -------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return () if self._state is None else self._state.names
+
+    @property
+    def features(self) -> FloatArray:
+        """Feature values [t, N, F] of every bar seen."""
+        return self._feat.view()
+
+    @property
+    def predictions(self) -> FloatArray:
+        """Scores [t, N] made at each bar (NaN before the first model)."""
+        return self._pred.view()
+
+    @property
+    def confidences(self) -> FloatArray:
+        return self._conf.view()
+
+    @property
+    def drift_events(self) -> list[DriftEvent]:
+        return self.monitor.events
+
+    # -- the engine's call ----------------------------------------------------------------
+    def on_bar(self, ctx: Context) -> Signals | None:
+        feats = self._feed(ctx)
+        n = ctx.n_symbols
+        nan = np.full(n, np.nan)
+        if self._start_ns is not None and ctx.ts_ns < self._start_ns:
+            self._record(nan, nan)
+            return None
+        t = ctx.t
+        if self._next_train is None or t >= self._next_train:
+            self._next_train = t + self.p.retrain_every
+            self._retrain(ctx)
+        elif self.p.drift.every is not None and t % self.p.drift.every == 0:
+            self._check_drift(ctx)
+        if self.current is None:
+            self._record(nan, nan)
+            return None
+        score, conf = self._predict(feats, ctx)
+        self._record(score, conf)
+        if self._first_signal is None:
+            self._first_signal = t
+        if (t - self._first_signal) % self.p.rebalance_every:
+            return None
+        signals = to_signals(score, conf, self.p.signal)
+        if self.p.stop_loss_atr is not None or self.p.take_profit_atr is not None:
+            close = ctx.prices(1)[-1]
+            atr = atr_at(ctx, self.p.vol_window)
+            self.exits = vol_exits(
+                close, atr, signals.direction, self.p.stop_loss_atr, self.p.take_profit_atr
+            )
+        return signals
+
+    # -- internals ------------------------------------------------------------------------
+    def _feed(self, ctx: Context) -> FloatArray:
+        """Feed the FeatureState every row it has not seen yet (normally just row t;
+        more after bars the engine did not show, e.g. while halted)."""
+        if self._state is None:
+            self._state = FeatureState(self.feature_set, ctx.symbols, self.p.benchmark)
+        seen = self._feat.n
+        k = ctx.t + 1 - seen
+        if k > 0:
+            bars = {name: ctx.field(name, k) for name in _OHLCV}
+            block = self._state.update_block(bars, ctx.history.timestamps(k))
+            self._feat.extend(block)
+            pad = np.full((k - 1, ctx.n_symbols), np.nan)
+            self._pred.extend(pad)
+            self._conf.extend(pad)
+        out: FloatArray = self._feat.view()[ctx.t]
+        return out
+
+    def _record(self, score: FloatArray, conf: FloatArray) -> None:
+        self._pred.extend(score[None, :])
+        self._conf.extend(conf[None, :])
+
+    def _predict(self, feats: FloatArray, ctx: Context) -> tuple[FloatArray, FloatArray]:
+        assert self.current is not None
+        n = ctx.n_symbols
+        score, conf = np.full(n, np.nan), np.full(n, np.nan)
+        ok = np.isfinite(ctx.close(1)[-1]) & np.isfinite(feats).all(axis=1)
+        if ok.any():
+            pred = self.current.model.predict_with_uncertainty(feats[ok])
+            score[ok] = pred.mean
+            conf[ok] = pred.confidence
+        return score, conf
+
+    def _panel(self, ctx: Context) -> Panel:
+        """The bars seen so far, as a Panel (rows [0, t])."""
+        fields = {k: np.array(ctx.field(k)) for k in _OHLCV}
+        return Panel(np.array(ctx.history.timestamps()), ctx.symbols, fields)
+
+    def _retrain(self, ctx: Context) -> None:
+        y, label_end = make_labels(self._panel(ctx), self.p.label)
+        self._check_drift(ctx, y, label_end)
+        p = self.p
+        fitted = fit_at(
+            self._feat.view(),
+            y,
+            label_end,
+            ctx.t,
+            p.model,
+            p.label,
+            train_window=p.train_window,
+            embargo=p.embargo,
+            min_rows=p.min_train_rows,
+            max_sample=p.drift.max_rows,
+        )
+        if fitted is None:
+            return
+        self.current = fitted
+        self.retrains.append(
+            RetrainRecord(
+                ctx.t,
+                ctx.ts_ns,
+                fitted.n_rows,
+                fitted.first_row,
+                fitted.last_row,
+                fitted.max_label_end,
+            )
+        )
+
+    def _check_drift(
+        self,
+        ctx: Context,
+        y: FloatArray | None = None,
+        label_end: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        if self.current is None or not self.p.drift.enabled:
+            return
+        w = self.p.drift.window
+        recent = self._feat.view()[-w:].reshape(-1, len(self.feature_names))
+        self.monitor.check_features(ctx.ts_ns, self.current.sample, recent, self.feature_names)
+        if y is None or label_end is None:
+            y, label_end = make_labels(self._panel(ctx), self.p.label)
+        lo, hi = max(ctx.t + 1 - w, self.current.t), self._pred.n  # rows predicted so far
+        score = self._pred.view()[lo:hi]
+        realised = np.where(label_end[lo:hi] <= ctx.t, y[lo:hi], np.nan)
+        prob = None
+        if self.current.model.kind == "classifier":
+            prob = (score + 1.0) / 2.0  # mean of -1/+1 labels = 2 P(up) - 1
+        self.monitor.check_predictions(
+            ctx.ts_ns, score.ravel(), realised.ravel(), 0.0, None if prob is None else prob.ravel()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainRecord:
+    """One refit: at bar ``t``, on ``n_rows`` rows of bars [first_row, last_row] whose
+    labels were all realised by ``max_label_end`` (<= t - embargo)."""
+
+    t: int
+    ts_ns: int
+    n_rows: int
+    first_row: int
+    last_row: int
+    max_label_end: int
+
+
+class _Rows:
+    """An append-only array along its first axis (capacity doubles)."""
+
+    def __init__(self) -> None:
+        self._buf: FloatArray | None = None
+        self.n = 0
+
+    def extend(self, block: FloatArray) -> None:
+        k = block.shape[0]
+        if self._buf is None:
+            self._buf = np.full((max(256, k), *block.shape[1:]), np.nan)
+        if self.n + k > self._buf.shape[0]:
+            bigger = np.full((max(2 * self._buf.shape[0], self.n + k), *block.shape[1:]), np.nan)
+            bigger[: self.n] = self._buf[: self.n]
+            self._buf = bigger
+        self._buf[self.n : self.n + k] = block
+        self.n += k
+
+    def view(self) -> FloatArray:
+        if self._buf is None:
+            return np.empty((0,))
+        return self._buf[: self.n]
+
+
+def risk_stops(p: MLStrategy.Params, base: RiskConfig | None = None) -> RiskConfig | None:
+    """``base`` with brackets at the strategy's ATR multiples (the risk stage places
+    them); without ``base`` a risk stage that does nothing else. None without exits."""
+    if p.stop_loss_atr is None and p.take_profit_atr is None:
+        return base
+    stops = StopsConfig(
+        stop_loss=None
+        if p.stop_loss_atr is None
+        else ExitRule(method="atr", value=p.stop_loss_atr),
+        take_profit=None
+        if p.take_profit_atr is None
+        else ExitRule(method="atr", value=p.take_profit_atr),
+        atr_window=p.vol_window,
+    )
+    if base is not None:
+        return base.model_copy(update={"stops": stops})
+    off: dict[str, Any] = {
+        "limits": {k: None for k in ("max_position_pct", "max_group_pct", "max_gross_leverage",
+                                     "max_net_leverage")},
+        "guards": {k: None for k in ("daily_loss_limit", "max_drawdown", "intraday_loss_limit",
+                                     "stale_data", "error_burst")},
+        "measures": {"enabled": False},
+    }  # fmt: skip
+    return RiskConfig.model_validate({**off, "stops": stops.model_dump()})

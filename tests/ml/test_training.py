@@ -1,0 +1,84 @@
+"""``alphapulse train``: one model on a window, registered, loaded back identical."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+from typer.testing import CliRunner
+
+from alphapulse.cli import app
+from alphapulse.data.catalog import load_panel
+from alphapulse.features import compute_features, default_feature_set
+from alphapulse.ml.registry import ModelRegistry
+from alphapulse.ml.training import TrainConfig, run_training, training_rows
+
+SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "KO", "PFE", "WMT", "INTC"]
+
+
+def _cfg(**over: object) -> dict:
+    cfg: dict = {
+        "name": "test_lgbm",
+        "data": {"source": "sp500_daily_2013_2018", "symbols": SYMBOLS},
+        "label": {"horizon": 5},
+        "model": {"kind": "lgbm_classifier", "params": {"n_estimators": 10, "num_leaves": 7}},
+        "train_end": "2014-12-31",
+        "test_end": "2015-06-30",
+    }
+    cfg.update(over)
+    return cfg
+
+
+def test_training_rows_purges_unrealised_labels() -> None:
+    end = np.array([[3, 4], [5, 9], [6, 7], [8, 8], [99, 99]])
+    assert training_rows(end, 6).tolist() == [
+        [True, True], [True, False], [True, False], [False, False], [False, False]
+    ]  # fmt: skip
+    assert training_rows(end, 6, embargo=1).tolist()[1] == [True, False]
+    assert training_rows(end, 6, embargo=2).tolist()[2] == [False, False]
+    assert training_rows(end, 8, train_window=7).tolist()[:3] == [
+        [False, False], [False, False], [True, True]
+    ]  # fmt: skip
+
+
+def test_train_register_and_load_round_trip(shared_data: Path, tmp_path: Path) -> None:
+    reg = ModelRegistry(root=tmp_path / "mlruns")
+    cfg = TrainConfig.model_validate(_cfg(data={**_cfg()["data"], "root": str(shared_data)}))
+    out = run_training(cfg, registry=reg)
+    assert out["version"] == 1
+    m = out["metrics"]
+    assert {
+        "train_rows",
+        "train_hit_rate",
+        "train_ic",
+        "test_rows",
+        "test_ic",
+        "test_brier",
+    } <= set(m)
+    assert m["train_rows"] == out["metadata"]["train_rows"]
+    meta = out["metadata"]
+    assert meta["train_end"] == "2014-12-31"
+    assert meta["max_label_end"] <= "2014-12-31"
+    model, loaded_meta = reg.load("test_lgbm", 1)
+    assert loaded_meta["data_hash"] == meta["data_hash"]
+    assert loaded_meta["params"]["label"]["horizon"] == 5
+    panel = load_panel("sp500_daily_2013_2018", SYMBOLS, root=shared_data, end="2015-06-30")
+    X = compute_features(panel, default_feature_set()).values[-1]
+    X = X[np.isfinite(X).all(axis=1)]
+    again, _ = reg.load("test_lgbm")
+    np.testing.assert_array_equal(
+        model.predict_with_uncertainty(X).mean, again.predict_with_uncertainty(X).mean
+    )
+    assert run_training(cfg, registry=reg)["version"] == 2
+
+
+def test_train_cli(shared_data: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ALPHAPULSE_DATA", str(shared_data))
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(_cfg(registry={"root": str(tmp_path / "reg")})))
+    res = CliRunner().invoke(app, ["train", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "registered test_lgbm version 1" in res.output
+    assert "test_ic" in res.output
+    assert ModelRegistry(root=tmp_path / "reg").versions("test_lgbm") == [1]
