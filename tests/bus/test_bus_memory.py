@@ -47,7 +47,7 @@ def test_closing_wakes_a_blocked_poll() -> None:
     time.sleep(0.05)
     sub.close()
     t.join(timeout=5)
-    assert len(errors) == 1 and time.monotonic() - start < 2
+    assert len(errors) == 1 and time.monotonic() - start < 9  # woken by close, not the 10 s
 
 
 def test_reclaim_moves_ownership() -> None:

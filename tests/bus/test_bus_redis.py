@@ -81,7 +81,7 @@ def test_gives_up_with_bus_error_when_unreachable() -> None:
     start = time.monotonic()
     with pytest.raises(BusError, match="unreachable after 2 retries"):
         bus.publish(Topic.SIGNALS, sig(0))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # bounded retries, no endless loop
     assert bus.reconnects == 2
     bus.close()
 

@@ -4,7 +4,6 @@ close fills, bracket sizing, causal volatility and per-bar cost."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -288,7 +287,9 @@ def test_impact_uses_only_past_closes() -> None:
 
 
 # -- cost per bar -----------------------------------------------------------------------
-def test_bar_cost_scales_with_open_orders_not_symbols() -> None:
+def test_far_limits_rest_across_a_wide_universe() -> None:
+    """200k symbols, 3 resting orders: nothing fills (the per-bar cost, proportional to
+    open orders rather than symbols, is measured in benchmarks/bench_venue.py)."""
     n = 200_000
     symbols = tuple(f"S{i}" for i in range(n))
     venue = make_venue(symbols)
@@ -297,8 +298,7 @@ def test_bar_cost_scales_with_open_orders_not_symbols() -> None:
     for sid in (0, 1234, n - 1):
         order(venue, BUY, 1, symbol=symbols[sid], sid=sid, type=OrderType.LIMIT, limit_price=1.0)
     vol = np.full(n, 1e6)
-    start = time.perf_counter()
-    for i in range(300):
+    for i in range(30):
         b = BarSlice(i, ts(i), 0, px, px + 1, px - 1, px, vol)
         assert venue.process_bar(b, FakeAccount()) == []
-    assert time.perf_counter() - start < 1.0  # a per-symbol Python loop takes > 10 s
+    assert len(venue.open_orders()) == 3
