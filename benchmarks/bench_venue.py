@@ -40,7 +40,7 @@ def per_bar_us(n_symbols: int, n_orders: int, bars: int = 200) -> float:
                 0,
                 type=OrderType.LIMIT,
                 limit_price=1.0,
-            )  # fmt: skip
+            )
         )
     px = np.random.default_rng(0).uniform(50, 150, n_symbols)
     vol = np.full(n_symbols, 1e6)
