@@ -40,7 +40,7 @@ def backtest(
     """Run every strategy of CONFIG on one shared data feed; write results to OUT."""
     from alphapulse.config import load_config
     from alphapulse.engine.outputs import write_outputs
-    from alphapulse.engine.runner import load_data, run_backtest
+    from alphapulse.engine.runner import Tables, load_data, run_backtest
 
     console = Console(stderr=True)
     cfg = load_config(config)
@@ -64,8 +64,11 @@ def backtest(
         def report(label: str, done: int, total: int) -> None:
             progress.update(tasks[label], completed=done)
 
-        results = run_backtest(cfg, panel, workers=workers, progress=report)
-    summaries = {label: write_outputs(r, out / label) for label, r in results.items()}
+        tables: dict[str, Tables] = {}
+        results = run_backtest(cfg, panel, workers=workers, progress=report, tables=tables)
+    summaries = {
+        label: write_outputs(r, out / label, tables.get(label)) for label, r in results.items()
+    }
     Console(width=max(Console().width, 150)).print(comparison_table(summaries))
     console.print(f"outputs written to {out}")
     if record:

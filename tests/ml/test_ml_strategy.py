@@ -162,3 +162,46 @@ def test_signal_rule_maps_scores_to_buy_sell_hold() -> None:
     np.testing.assert_array_equal(ranked.direction, [1.0, 0.0, 0.0, np.nan, 1.0, 0.0])
     with pytest.raises(ValueError):
         SignalRule(long_above=0.3, exit_below=0.5)
+
+
+def test_backtest_cli_writes_drift_events(shared_data: Path, tmp_path: Path) -> None:
+    """``alphapulse backtest`` writes a strategy's extra outputs (``strategy_outputs``):
+    the ML strategy's drift_events.csv; other strategies' outputs are unchanged."""
+    import pandas as pd
+    import yaml
+    from typer.testing import CliRunner
+
+    from alphapulse.cli import app
+    from alphapulse.ml.drift import DRIFT_EVENT_COLUMNS
+
+    cfg = {
+        "data": {
+            "source": "sp500_daily_2013_2018",
+            "symbols": SYMBOLS,
+            "end": "2015-03-31",
+            "root": str(shared_data),
+        },
+        "portfolio": {"method": "confidence", "max_weight": 0.3},
+        "strategies": [
+            {"strategy": ML, "name": "ml", "params": PARAMS},
+            {"strategy": "buy_and_hold"},
+        ],
+    }
+    path = tmp_path / "bt.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["backtest", str(path), "--out", str(out), "--no-record"])
+    assert res.exit_code == 0, res.output
+    core = {
+        "summary.json",
+        "trades.csv",
+        "orders.csv",
+        "fills.csv",
+        "equity.csv",
+        "risk_events.csv",
+    }
+    assert {p.name for p in (out / "ml").iterdir()} == core | {"drift_events.csv"}
+    assert {p.name for p in (out / "buy_and_hold").iterdir()} == core
+    df = pd.read_csv(out / "ml" / "drift_events.csv")
+    assert list(df.columns) == DRIFT_EVENT_COLUMNS and len(df) > 0
+    assert set(df["kind"]) <= {"feature_psi", "feature_ks", "hit_rate", "brier"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -178,9 +179,18 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def write_outputs(r: RunResult, out_dir: Path) -> dict[str, Any]:
+CORE_FILES = ("summary", "trades", "orders", "fills", "equity", "risk_events")
+
+
+def write_outputs(
+    r: RunResult, out_dir: Path, tables: Mapping[str, pd.DataFrame] | None = None
+) -> dict[str, Any]:
     """Write summary.json, trades.csv, orders.csv, fills.csv, equity.csv and
-    risk_events.csv into out_dir."""
+    risk_events.csv into out_dir, plus ``<stem>.csv`` for each of the strategy's extra
+    ``tables`` (``Strategy.strategy_outputs``, e.g. the ML strategy's drift_events)."""
+    for stem in tables or {}:
+        if stem in CORE_FILES or not stem.replace("_", "").isalnum():
+            raise ValueError(f"strategy output {stem!r}: not a valid extra table name")
     out_dir.mkdir(parents=True, exist_ok=True)
     trades = trades_frame(r)
     s = summary(r, trades)
@@ -190,4 +200,6 @@ def write_outputs(r: RunResult, out_dir: Path) -> dict[str, Any]:
     fills_frame(r).to_csv(out_dir / "fills.csv", index=False)
     equity_frame(r).to_csv(out_dir / "equity.csv", index=False)
     risk_events_frame(r).to_csv(out_dir / "risk_events.csv", index=False)
+    for stem, frame in (tables or {}).items():
+        frame.to_csv(out_dir / f"{stem}.csv", index=False)
     return s

@@ -10,6 +10,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from queue import Empty
 from typing import Any
 
+import pandas as pd
+
 from alphapulse.config import BacktestConfig, StrategyConfig
 from alphapulse.core.clock import Clock
 from alphapulse.data.panel import Panel
@@ -23,6 +25,16 @@ from alphapulse.risk import build_risk
 from alphapulse.strategies.registry import load_strategy
 
 ProgressFn = Callable[[str, int, int], None]  # (strategy label, bars done, bars total)
+Tables = dict[str, pd.DataFrame]  # a strategy's extra outputs: file stem -> frame
+
+
+def strategy_tables(strategy: object) -> Tables:
+    """The strategy's extra output tables (its ``strategy_outputs()``; none without)."""
+    fn = getattr(strategy, "strategy_outputs", None)
+    if not callable(fn):
+        return {}
+    out = fn()
+    return {str(k): v for k, v in out.items()} if out else {}
 
 
 def load_data(cfg: BacktestConfig) -> Panel:
@@ -95,9 +107,14 @@ def make_engine(
 
 
 def run_strategy(
-    cfg: BacktestConfig, scfg: StrategyConfig, panel: Panel, progress: ProgressFn | None = None
+    cfg: BacktestConfig,
+    scfg: StrategyConfig,
+    panel: Panel,
+    progress: ProgressFn | None = None,
+    tables: Tables | None = None,
 ) -> RunResult:
-    """Run one strategy over the panel in this process."""
+    """Run one strategy over the panel in this process; ``tables`` (if given) receives
+    the strategy's extra outputs (``strategy_tables``)."""
     feed = PanelFeed(panel, cfg.data.session_tz)
     engine = build_engine(cfg, scfg, feed)
     total = panel.n_bars
@@ -110,7 +127,10 @@ def run_strategy(
             if (t + 1) % step == 0 or t + 1 == total:
                 progress(label, t + 1, total)
 
-    return engine.run(feed, tick)
+    result = engine.run(feed, tick)
+    if tables is not None:
+        tables.update(strategy_tables(engine.strategy))
+    return result
 
 
 # Worker-process state, set once per worker by the pool initializer (fork shares the
@@ -123,13 +143,15 @@ def _init_worker(panel: Panel, queue: Any) -> None:
     _WORKER["queue"] = queue
 
 
-def _run_in_worker(cfg: BacktestConfig, scfg: StrategyConfig) -> RunResult:
+def _run_in_worker(cfg: BacktestConfig, scfg: StrategyConfig) -> tuple[RunResult, Tables]:
     queue = _WORKER["queue"]
 
     def report(label: str, done: int, total: int) -> None:
         queue.put((label, done, total))
 
-    return run_strategy(cfg, scfg, _WORKER["panel"], report if queue is not None else None)
+    tables: Tables = {}
+    fn = report if queue is not None else None
+    return run_strategy(cfg, scfg, _WORKER["panel"], fn, tables), tables
 
 
 def run_backtest(
@@ -138,26 +160,35 @@ def run_backtest(
     *,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    tables: dict[str, Tables] | None = None,
 ) -> dict[str, RunResult]:
-    """Run every configured strategy; results keyed by strategy label, in config order."""
+    """Run every configured strategy; results keyed by strategy label, in config order.
+    ``tables`` (if given) receives each strategy's extra outputs by label (for
+    ``write_outputs``)."""
     panel = panel if panel is not None else load_data(cfg)
     n = workers or cfg.workers or min(len(cfg.strategies), os.cpu_count() or 1)
+    extra: dict[str, Tables] = {s.label: {} for s in cfg.strategies}
     if n <= 1 or len(cfg.strategies) == 1:
-        return {s.label: run_strategy(cfg, s, panel, progress) for s in cfg.strategies}
-    ctx = mp.get_context("fork")
-    queue = ctx.Queue() if progress is not None else None
-    results: dict[str, RunResult] = {}
-    with ProcessPoolExecutor(
-        n, mp_context=ctx, initializer=_init_worker, initargs=(panel, queue)
-    ) as pool:
-        futures = {pool.submit(_run_in_worker, cfg, s): s.label for s in cfg.strategies}
-        pending: set[Future[RunResult]] = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+        results = {
+            s.label: run_strategy(cfg, s, panel, progress, extra[s.label]) for s in cfg.strategies
+        }
+    else:
+        results = {}
+        ctx = mp.get_context("fork")
+        queue = ctx.Queue() if progress is not None else None
+        with ProcessPoolExecutor(
+            n, mp_context=ctx, initializer=_init_worker, initargs=(panel, queue)
+        ) as pool:
+            futures = {pool.submit(_run_in_worker, cfg, s): s.label for s in cfg.strategies}
+            pending: set[Future[tuple[RunResult, Tables]]] = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                _drain(queue, progress)
+                for f in done:
+                    results[futures[f]], extra[futures[f]] = f.result()
             _drain(queue, progress)
-            for f in done:
-                results[futures[f]] = f.result()
-        _drain(queue, progress)
+    if tables is not None:
+        tables.update(extra)
     return {s.label: results[s.label] for s in cfg.strategies}
 
 

@@ -65,6 +65,9 @@ class Gated(Strategy):
         signals = self.inner.on_bar(ctx)
         return signals if ctx.ts_ns >= self._start else None
 
+    def strategy_outputs(self) -> dict[str, pd.DataFrame]:
+        return self.inner.strategy_outputs()
+
 
 class WalkForwardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -5,6 +5,10 @@ known at t: ``label_end[s, i] <= t - embargo``. Rows whose label window reaches 
 that are purged, so a walk-forward backtest and a live run train on exactly the data a
 trader would have had. ``training_rows`` applies the rule; ``fit_at`` trains a model
 at bar t from features and labels that were themselves computed from rows ``[0, t]``.
+
+Sequence models (``ModelSpec.window``) learn from the same rows, each given as the
+window of its symbol's features over bars ``s - window + 1 .. s`` (``window_rows``):
+nothing after the row's own bar, so nothing after t.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from alphapulse.data.panel import Panel
 from alphapulse.features import FeatureSetConfig
 from alphapulse.ml.models.base import Model
 from alphapulse.ml.models.spec import ModelSpec, build_model
+from alphapulse.ml.models.windows import window_rows
 from alphapulse.ml.registry import ModelRegistry
 
 FloatArray = npt.NDArray[np.float64]
@@ -123,7 +128,9 @@ def fit_at(
 ) -> TrainedModel | None:
     """Fit ``spec`` on the realised rows at bar t (features [T, N, F], labels [T, N]);
     None when fewer than ``min_rows`` usable rows (finite target and features, as
-    ``ml.dataset.make_dataset``)."""
+    ``ml.dataset.make_dataset``). With ``spec.window`` each row is the window of
+    features ending at its bar (``window_rows``; the row's own features must be finite,
+    earlier steps may be NaN)."""
     model = build_model(spec)
     target = target_values(y, label, model.kind)
     mask = training_rows(label_end, t, train_window=train_window, embargo=embargo)
@@ -133,7 +140,7 @@ def fit_at(
     rows, cols = np.nonzero(mask)
     if rows.size < min_rows:
         return None
-    X = features[rows, cols]
+    X = window_rows(features, rows, cols, spec.window)
     w = None
     if label.uniqueness_weights:
         from alphapulse.ml.labels import sample_weights
@@ -149,7 +156,7 @@ def fit_at(
         int(rows.min()),
         int(rows.max()),
         int(label_end[rows, cols].max()),
-        X[::step].copy(),
+        features[rows[::step], cols[::step]],  # the rows' own features (2-D)
     )
 
 
@@ -209,18 +216,24 @@ def _bar(idx: pd.DatetimeIndex, when: str, first: bool = False) -> int:
 
 
 def evaluate(
-    model: Model, features: FloatArray, target: FloatArray, ret: FloatArray, rows: BoolArray
+    model: Model,
+    features: FloatArray,
+    target: FloatArray,
+    ret: FloatArray,
+    rows: BoolArray,
+    window: int | None = None,
 ) -> dict[str, float]:
-    """Metrics of ``model`` on the ``rows`` [T, N] of features [T, N, F]: hit_rate (side
-    of the prediction vs sign of the raw label ``ret``), ic (Spearman per bar, averaged)
-    and, for classifiers, accuracy and the Brier score of P(up) (-1/+1 targets)."""
+    """Metrics of ``model`` on the ``rows`` [T, N] of features [T, N, F] (windows of
+    ``window`` bars for sequence models): hit_rate (side of the prediction vs sign of
+    the raw label ``ret``), ic (Spearman per bar, averaged) and, for classifiers,
+    accuracy and the Brier score of P(up) (-1/+1 targets)."""
     from alphapulse.ml.drift import brier, hit_rate
     from alphapulse.ml.report import cross_sectional_ic
 
     ti, si = np.nonzero(rows)
     if ti.size == 0:
         return {}
-    X, y = features[ti, si], target[ti, si]
+    X, y = window_rows(features, ti, si, window), target[ti, si]
     pred = model.predict_with_uncertainty(X)
     grid = np.full(rows.shape, np.nan)
     grid[ti, si] = pred.mean
@@ -271,7 +284,7 @@ def run_training(
     after = np.arange(len(idx))[:, None] > fitted.max_label_end
     window = training_rows(label_end, t_end, train_window=t_end + 1 - t0)
     for prefix, rows in (("train", window & ok), ("test", ok & after & realised_by_end)):
-        m = evaluate(model, fm.values, target, y, rows)
+        m = evaluate(model, fm.values, target, y, rows, cfg.model.window)
         metrics.update({f"{prefix}_{k}": v for k, v in m.items()})
     params = {
         "model": cfg.model.model_dump(mode="json"),

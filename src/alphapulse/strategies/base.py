@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class StrategyParams(BaseModel):
@@ -29,3 +32,8 @@ class Strategy(ABC):
     @abstractmethod
     def on_bar(self, ctx: Context) -> Signals | None:
         """Return this bar's signals, or None to leave everything as it is."""
+
+    def strategy_outputs(self) -> dict[str, pd.DataFrame]:
+        """Extra tables a run writes next to its outputs, ``{file stem: frame}`` (e.g. the
+        ML strategy's ``drift_events``); collected after the run. Default: none."""
+        return {}

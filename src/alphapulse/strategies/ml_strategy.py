@@ -7,6 +7,9 @@ the score, size from the model's confidence). Every ``retrain_every`` bars from 
 the model is refitted on the rows whose labels are realised at that bar
 (``ml.training``: label_end <= t - embargo; labels are computed from the history up to
 t). So a walk-forward backtest and a paper run train the same way, on the same data.
+Sequence models (``model.window``) get, for training and prediction alike, the window of
+each symbol's features over the ``window`` bars ending at the row's own bar; the
+strategy keeps the whole causal feature history it has computed, nothing later.
 
 Drift (``ml.drift``) is checked before each retrain (and every ``drift.every`` bars):
 PSI/KS of the recent ``drift.window`` bars' features against the current model's
@@ -31,8 +34,9 @@ from alphapulse.data.panel import Panel
 from alphapulse.engine.context import Context
 from alphapulse.features import FeatureSetConfig, FeatureState, default_feature_set
 from alphapulse.features import load_feature_set as _load_feature_set
-from alphapulse.ml.drift import DriftConfig, DriftEvent, DriftMonitor
+from alphapulse.ml.drift import DriftConfig, DriftEvent, DriftMonitor, drift_events_frame
 from alphapulse.ml.models.spec import ModelSpec
+from alphapulse.ml.models.windows import window_rows
 from alphapulse.ml.signals import SignalRule, to_signals, vol_exits
 from alphapulse.ml.training import LabelSpec, TrainedModel, fit_at, make_labels
 from alphapulse.model.signals import Signals
@@ -85,6 +89,7 @@ class MLStrategy(Strategy):
         self.retrains: list[RetrainRecord] = []
         self.monitor = DriftMonitor(self.p.drift)
         self.exits: tuple[FloatArray, FloatArray] | None = None
+        self.window: int | None = self.p.model.window  # sequence models' input bars
 
     # -- what a run leaves behind -------------------------------------------------------
     @property
@@ -108,6 +113,10 @@ class MLStrategy(Strategy):
     @property
     def drift_events(self) -> list[DriftEvent]:
         return self.monitor.events
+
+    def strategy_outputs(self) -> dict[str, pd.DataFrame]:
+        """Extra run outputs (``engine.outputs.write_outputs``): ``drift_events.csv``."""
+        return {"drift_events": drift_events_frame(self.drift_events)}
 
     # -- the engine's call ----------------------------------------------------------------
     def on_bar(self, ctx: Context) -> Signals | None:
@@ -169,10 +178,17 @@ class MLStrategy(Strategy):
         score, conf = np.full(n, np.nan), np.full(n, np.nan)
         ok = np.isfinite(ctx.close(1)[-1]) & np.isfinite(feats).all(axis=1)
         if ok.any():
-            pred = self.current.model.predict_with_uncertainty(feats[ok])
+            pred = self.current.model.predict_with_uncertainty(self.inputs(ctx.t, ok))
             score[ok] = pred.mean
             conf[ok] = pred.confidence
         return score, conf
+
+    def inputs(self, t: int, symbols: npt.NDArray[np.bool_]) -> FloatArray:
+        """The model input of bar ``t`` for the ``symbols`` (mask): their feature rows
+        ``[k, F]``, or with ``model.window`` their windows ``[k, window, F]`` over bars
+        ``t - window + 1 .. t`` (the same construction as the training rows)."""
+        sid = np.flatnonzero(symbols)
+        return window_rows(self._feat.view()[: t + 1], np.full(sid.size, t), sid, self.window)
 
     def _panel(self, ctx: Context) -> Panel:
         """The bars seen so far, as a Panel (rows [0, t])."""

@@ -25,7 +25,7 @@ from alphapulse.ml.models.ensemble import (
 from alphapulse.ml.models.lgbm import LGBMClassifierModel, LGBMQuantileModel, LGBMRegressorModel
 from alphapulse.ml.models.linear import LogisticBaseline, RidgeBaseline
 from alphapulse.ml.models.spec import ModelSpec, build_model
-from alphapulse.ml.models.windows import make_windows
+from alphapulse.ml.models.windows import make_windows, window_rows
 
 if TYPE_CHECKING:
     from alphapulse.ml.models.lstm import LSTMModel
@@ -59,6 +59,7 @@ __all__ = [
     "contiguous_folds",
     "load_model",
     "make_windows",
+    "window_rows",
 ]
 
 

@@ -4,6 +4,14 @@
 only) are the member specs. ``stacking`` accepts ``params.meta`` (a nested spec for the
 meta-model) and ``params.n_splits``; ``voting``/``confidence`` accept ``params.weights``.
 Torch models are imported only when a spec asks for them.
+
+``window`` (sequence models only) is the input sequence length: the training and
+prediction rows become ``[rows, window, F]`` windows ending at each row's own bar
+(``windows.window_rows``). None (the default) gives ``[rows, F]`` rows, which a sequence
+model reads as window 1. An ensemble takes ``window`` only when every member (at any
+depth) is a sequence model; members then inherit it (a member's own ``window``, if set,
+must be equal). An ensemble mixing row models (LightGBM, linear) with sequence models
+cannot take a window (it runs on ``[rows, F]`` rows).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ CLASS_OF: dict[str, str] = {
     "stacking": "StackingEnsemble",
 }
 ENSEMBLES = frozenset({"voting", "confidence", "stacking"})
+SEQUENCE = frozenset({"transformer", "lstm"})
 
 
 class ModelSpec(BaseModel):
@@ -50,6 +59,7 @@ class ModelSpec(BaseModel):
     kind: ModelKind
     params: dict[str, Any] = Field(default_factory=dict)
     members: list[ModelSpec] = Field(default_factory=list)
+    window: int | None = Field(None, ge=1)  # sequence models: bars per input window
 
     @model_validator(mode="after")
     def _members_match_kind(self) -> ModelSpec:
@@ -59,7 +69,24 @@ class ModelSpec(BaseModel):
             raise ValueError(f"{self.kind}: only ensembles take members")
         if self.kind == "stacking" and "meta" in self.params:
             ModelSpec.model_validate(self.params["meta"])
+        if self.window is not None:
+            if not self.is_sequence:
+                raise ValueError(
+                    f"{self.kind}: window needs sequence models (transformer, lstm); "
+                    "an ensemble may not mix them with row models"
+                )
+            if any(m.window not in (None, self.window) for m in self.members):
+                raise ValueError(f"{self.kind}: members' window must equal the ensemble's")
+        elif any(m.window is not None for m in self.members):
+            raise ValueError(f"{self.kind}: set window on the ensemble, not on its members")
         return self
+
+    @property
+    def is_sequence(self) -> bool:
+        """A sequence model, or an ensemble whose members all are."""
+        if self.kind in ENSEMBLES:
+            return all(m.is_sequence for m in self.members)
+        return self.kind in SEQUENCE
 
 
 def build_model(spec: ModelSpec | dict[str, Any]) -> Model:

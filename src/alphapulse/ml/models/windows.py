@@ -31,3 +31,20 @@ def make_windows(values: Array, window: int, rows: Array | None = None) -> Array
     flat = view.reshape(t * n, f, window)  # a view: the first two axes are contiguous
     picked = flat if rows is None else flat[np.asarray(rows)]
     return np.ascontiguousarray(picked.transpose(0, 2, 1))
+
+
+def window_rows(values: Array, ti: Array, si: Array, window: int | None) -> Array:
+    """Model input for the rows ``(ti[k], si[k])`` (bar, symbol) of ``values [T, N, F]``:
+    ``values[ti, si]`` (``[rows, F]``) when ``window`` is None, else the windows
+    ``[rows, window, F]`` ending at each row's own bar (:func:`make_windows`), so a row
+    at bar t reads bars ``t - window + 1 .. t`` only."""
+    v = np.asarray(values, dtype=np.float64)
+    t_idx, s_idx = np.asarray(ti, dtype=np.int64), np.asarray(si, dtype=np.int64)
+    if window is None:
+        return np.asarray(v[t_idx, s_idx])
+    if t_idx.size == 0:
+        return np.empty((0, window, v.shape[2]))
+    lo = max(int(t_idx.min()) + 1 - window, 0)
+    part = v[lo : int(t_idx.max()) + 1]  # only the bars the windows reach
+    n = v.shape[1]
+    return make_windows(part, window, (t_idx - lo) * n + s_idx)
