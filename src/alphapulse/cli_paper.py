@@ -24,10 +24,18 @@ def paper(
     speed: Annotated[
         float | None, typer.Option(help="replay speed: 0 = fast, 1 = real time")
     ] = None,
+    bus: Annotated[
+        str | None,
+        typer.Option("--bus", help="message bus: memory or redis://host:port/db (paper.bus)"),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="serve Prometheus metrics on 127.0.0.1:PORT"),
+    ] = None,
 ) -> None:
     """Paper-trade every strategy of CONFIG on one live feed until it ends or SIGINT/SIGTERM;
     restarting with the same CONFIG resumes from the database."""
-    from alphapulse.config import PaperConfig, load_config
+    from alphapulse.config import load_config, parse_config
     from alphapulse.live.session import run_session
 
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -35,9 +43,11 @@ def paper(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     console = Console(stderr=True)
     cfg = load_config(config)
-    if speed is not None:
-        settings = cfg.paper or PaperConfig()
-        cfg = cfg.model_copy(update={"paper": settings.model_copy(update={"speed": speed})})
+    update: dict[str, Any] = {"speed": speed, "bus": bus}
+    update = {k: v for k, v in update.items() if v is not None}
+    if update:  # validated like the file's own keys
+        raw = cfg.model_dump(mode="json", exclude_unset=True)
+        cfg = parse_config({**raw, "paper": {**raw.get("paper", {}), **update}}, str(config))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -46,7 +56,9 @@ def paper(
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        done = run_session(cfg, stop=stop, out=out, db_url=db, persist=persist)
+        done = run_session(
+            cfg, stop=stop, out=out, db_url=db, persist=persist, metrics_port=metrics_port
+        )
     finally:
         for s, h in old.items():
             signal.signal(s, h)

@@ -83,6 +83,10 @@ class PaperConfig(_Strict):
     persist: bool = True  # journal every step to the database (needed to resume)
     db_url: str | None = None  # default $ALPHAPULSE_DB_URL, else ./alphapulse.sqlite
     session: str | None = None  # run-id prefix; default the config name
+    bus: str | None = Field(  # None/"memory": in-process; "redis://host:port/db": Redis Streams
+        None, pattern=r"^(memory(://)?|(redis|rediss|unix)://.*)$"
+    )
+    control_interval: float = Field(1.0, ge=0)  # seconds between reads of the API switches
 
 
 class BacktestConfig(_Strict):

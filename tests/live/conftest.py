@@ -25,3 +25,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'paper.sqlite'}"
     return create_schema(*request.getfixturevalue("pg_session"))
+
+
+from tests.bus.conftest import make_redis_bus, redis_admin, redis_prefix, redis_url  # noqa: E402
+
+__all__ = ["make_redis_bus", "redis_admin", "redis_prefix", "redis_url"]

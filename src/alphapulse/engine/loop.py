@@ -14,7 +14,8 @@ and ``amend_orders(ctx, open_orders)`` (new stop prices for trailing stops, smal
 cancelled bracket children once a position shrinks), which the engine applies to the
 venue's working orders (Order objects are mutable; the venue matches them as they are).
 
-A backtest drives it from a PanelFeed; paper trading calls ``step`` as live bars arrive.
+A backtest drives it from a PanelFeed; paper trading calls ``step`` as live bars arrive
+and may set ``paused`` (a strategy switched off: steps 4-6 are skipped, no new orders).
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ class Engine:
         self.clock = clock or SimulatedClock()
         self.planner = planner or OrderPlanner(len(symbols), lot_size=lot_size)
         self.halted = False
+        self.paused = False  # skip the strategy (no new orders); matching, marks, risk go on
+        self.last_signals: Signals | None = None  # this step's signals (None: not called)
         self.fills: list[Fill] = []
         self.rejected: list[Order] = []  # orders the risk stage refused before the venue
         self._rows: list[tuple[int, float, float, float, float]] = []
@@ -141,8 +144,9 @@ class Engine:
         if guard.halt:
             self.halted = True
         self._risk_hooks(ctx)
-        if not self.halted:
-            signals = self.strategy.on_bar(ctx)
+        self.last_signals = None
+        if not (self.halted or self.paused):
+            signals = self.last_signals = self.strategy.on_bar(ctx)
             if signals is not None:
                 self._trade(signals, ctx, reduce_only=guard.block_new_risk)
         if self.fill_at == "close":

@@ -21,13 +21,13 @@ from sqlalchemy import Connection, func, select
 
 from alphapulse.engine.loop import Engine
 from alphapulse.engine.stages import RiskEvent
+from alphapulse.live.delta import Delta, DeltaTracker
 from alphapulse.model.orders import Fill, Order
 from alphapulse.store import Store, runs
 from alphapulse.store.engine import run_tx
 from alphapulse.store.schema import TABLES
 
 log = logging.getLogger(__name__)
-Row = tuple[int, float, float, float, float]
 _BAD = re.compile(r"[^A-Za-z0-9_.:-]")
 
 
@@ -37,10 +37,6 @@ def run_id_for(session: str, label: str) -> str:
     if len(rid) > 64:
         rid = rid[:47] + "~" + hashlib.sha1(rid.encode()).hexdigest()[:16]
     return rid
-
-
-def _state(o: Order) -> tuple[Any, ...]:
-    return (o.status, o.filled_qty, o.quantity, o.notional, o.stop_price, o.limit_price, o.reason)
 
 
 def order_row(o: Order) -> dict[str, Any]:
@@ -74,13 +70,7 @@ class RunJournal:
         self.engine = engine
         self.resume_ts = last_step_ts(store, run_id)
         self.writes = 0
-        self._n_venue = 0
-        self._n_rejected = 0
-        self._n_fills = 0
-        self._n_events = 0
-        self._n_rows = 0
-        self._open: dict[int, Order] = {}
-        self._written: dict[int, tuple[Any, ...]] = {}
+        self._tracker = DeltaTracker(engine)
 
     def catching_up(self, ts_ns: int) -> bool:
         """True while re-running steps the database already holds."""
@@ -90,44 +80,24 @@ class RunJournal:
         """Write what the engine did since the last commit (nothing while catching up,
         where only the bookkeeping advances). A failed write leaves the bookkeeping as
         it was, so the next commit carries the same events again."""
-        e = self.engine
-        venue_orders = e.venue.orders
-        fresh = venue_orders[self._n_venue :] + e.rejected[self._n_rejected :]
-        known = self._written
-        changed = [o for o in (*self._open.values(), *fresh) if _state(o) != known.get(o.id)]
-        fills = e.fills[self._n_fills :]
-        events = e.risk.events()[self._n_events :]
-        rows = e.rows_since(self._n_rows)
+        delta = self._tracker.peek()
         if not self.catching_up(ts_ns):
-            self._write(changed, fills, events, rows)
-        self._n_venue = len(venue_orders)
-        self._n_rejected = len(e.rejected)
-        self._n_fills += len(fills)
-        self._n_events += len(events)
-        self._n_rows += len(rows)
-        for o in changed:
-            self._written[o.id] = _state(o)
-            if o.is_open:
-                self._open[o.id] = o
-            else:
-                self._open.pop(o.id, None)
-                self._written.pop(o.id, None)
+            self._write(delta)
+        self._tracker.advance(delta)
 
-    def _write(
-        self, orders: list[Order], fills: list[Fill], events: list[RiskEvent], rows: list[Row]
-    ) -> None:
-        if not (orders or fills or events or rows):
+    def _write(self, d: Delta) -> None:
+        if not d:
             return
         rid = self.run_id
-        order_rows = [{**order_row(o), "run_id": rid} for o in orders]
-        fill_rows = [fill_row(f, self._n_fills + i) for i, f in enumerate(fills)]
+        order_rows = [{**order_row(o), "run_id": rid} for o in d.orders]
+        fill_rows = [fill_row(f, d.fill_seq + i) for i, f in enumerate(d.fills)]
         event_rows = [
-            {**event_row(ev, self._n_events + i), "run_id": rid} for i, ev in enumerate(events)
+            {**event_row(ev, d.event_seq + i), "run_id": rid} for i, ev in enumerate(d.events)
         ]
         snaps = [
             {"run_id": rid, "ts": ts, "cash": cash, "equity": eq, "market_value": eq - cash,
              "gross_exposure": gross, "net_exposure": net}
-            for ts, eq, cash, gross, net in rows
+            for ts, eq, cash, gross, net in d.rows
         ]  # fmt: skip
 
         def write(conn: Connection) -> None:

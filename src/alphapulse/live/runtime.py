@@ -1,6 +1,11 @@
 """The paper runtime: one live feed, one engine per strategy (independent ledger, venue
 and risk stage), each step journaled. Runs until the feed ends or ``stop`` is set; a
-stop lets the current step finish and be written before returning."""
+stop lets the current step finish and be written before returning.
+
+Per step: strategies switched off through the API are paused (``control``), every
+engine steps, the cross-section is stored and published, the journals commit, then
+each strategy's signals, orders, fills and risk events are published and counted
+(``outlets``). Bus and database errors are logged and recorded, never raised."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from alphapulse.engine.loop import Engine, RunResult
 from alphapulse.engine.stages import RiskEvent
 from alphapulse.live.feed import LiveFeed
 from alphapulse.live.journal import RunJournal
+from alphapulse.live.outlets import Outlets, StrategyControl
 
 log = logging.getLogger(__name__)
 StepHook = Callable[[BarSlice], None]
@@ -43,12 +49,16 @@ class PaperRuntime:
         journals: dict[str, RunJournal] | None = None,
         stop: threading.Event | None = None,
         on_step: StepHook | None = None,
+        outlets: Outlets | None = None,
+        control: StrategyControl | None = None,
     ) -> None:
         self.feed = feed
         self.engines = engines
         self.journals = journals or {}
         self.stop = stop or threading.Event()
         self.on_step = on_step
+        self.outlets = outlets
+        self.control = control
         self.latency = Latency()
         self.events: list[RiskEvent] = []  # runtime errors (strategy or database)
         self.steps = 0
@@ -71,20 +81,44 @@ class PaperRuntime:
 
     def _step(self, bar: BarSlice) -> None:
         arrived = self.feed.last_arrival_ns
+        if self.control is not None:
+            off = self.control.disabled()
+            for label, engine in self.engines.items():
+                engine.paused = label in off
         for label, engine in self.engines.items():
             try:
                 engine.step(bar)
             except Exception as exc:  # a strategy bug must not stop the others
                 self._error(bar, label, "strategy_error", exc)
-        if arrived:
-            self.latency.samples.append((time.perf_counter_ns() - arrived) / 1e9)
+        latency = (time.perf_counter_ns() - arrived) / 1e9 if arrived else None
+        if latency is not None:
+            self.latency.samples.append(latency)
+        out = self.outlets
+        if out is not None:
+            try:  # stored before the journals: a journaled step's bars are in the store
+                out.bars(bar)
+            except Exception as exc:
+                self._error(bar, "feed", "bus_error", exc)
         for label, journal in self.journals.items():
             try:
                 journal.commit(bar.ts_ns)
             except Exception as exc:  # retried with the next step's commit
                 self._error(bar, label, "journal_error", exc)
+        if out is not None:
+            for label in self.engines:
+                try:
+                    out.strategy_step(label, bar)
+                except Exception as exc:
+                    self._error(bar, label, "bus_error", exc)
+            out.step_done(bar, latency)
         self.steps += 1
 
     def _error(self, bar: BarSlice, label: str, kind: str, exc: Exception) -> None:
         log.error("%s at %d (%s): %s: %s", kind, bar.ts_ns, label, type(exc).__name__, exc)
-        self.events.append(RiskEvent(bar.ts_ns, kind, type(exc).__name__, detail=f"{label}: {exc}"))
+        event = RiskEvent(bar.ts_ns, kind, type(exc).__name__, detail=f"{label}: {exc}")
+        self.events.append(event)
+        if self.outlets is not None and kind != "bus_error" and label in self.engines:
+            try:
+                self.outlets.risk_event(label, event)
+            except Exception as bus_exc:
+                log.error("bus_error (%s): %s", label, bus_exc)

@@ -1,6 +1,7 @@
 """A paper session from a run configuration: the feed, one engine per strategy, the
-journals (resuming from the database where a run already has steps) and the end-of-run
-outputs. ``run_session`` is what ``alphapulse paper`` calls."""
+journals (resuming from the database where a run already has steps), the bus, metrics
+and API switches (``live.outlets``) and the end-of-run outputs. ``run_session`` is what
+``alphapulse paper`` calls."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from alphapulse.bus import BarIngestor, Bus, make_bus
 from alphapulse.config import BacktestConfig, PaperConfig
 from alphapulse.core.clock import WallClock
 from alphapulse.engine.loop import Engine, RunResult, Venue
@@ -17,9 +19,15 @@ from alphapulse.engine.outputs import summary, trades_frame, write_outputs
 from alphapulse.engine.runner import make_engine
 from alphapulse.live.feed import LiveFeed
 from alphapulse.live.journal import RunJournal, run_id_for
-from alphapulse.live.runtime import PaperRuntime
+from alphapulse.live.outlets import Outlets, StrategyControl
+from alphapulse.live.polling import TIMEFRAME_NS
+from alphapulse.live.recovery import PrefixedSource, step_times, stored_rows
+from alphapulse.live.runtime import PaperRuntime, StepHook
 from alphapulse.live.sources import build_source
 from alphapulse.store import Store, open_store
+
+if TYPE_CHECKING:
+    from alphapulse.api.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +76,32 @@ def run_session(
     out: Path | None = None,
     db_url: str | None = None,
     persist: bool | None = None,
+    bus: Bus | None = None,
+    metrics: Metrics | None = None,
+    metrics_port: int | None = None,
+    on_step: StepHook | None = None,
 ) -> SessionResult:
-    """Run every strategy of ``cfg`` on one live feed until it ends or ``stop`` is set."""
+    """Run every strategy of ``cfg`` on one live feed until it ends or ``stop`` is set.
+
+    ``bus``: publish there (default: ``make_bus(paper.bus)``, closed at the end);
+    ``metrics``/``metrics_port``: update these metrics (created when only a port is
+    given) and serve them on ``127.0.0.1:<metrics_port>`` while the session runs."""
     p = paper_settings(cfg)
     stop = stop or threading.Event()
     persist = p.persist if persist is None else persist
     session = p.session or cfg.name
     labels = [s.label for s in cfg.strategies]
     run_ids = {label: run_id_for(session, label) for label in labels}
+    live = p.feed != "replay"
     store = open_store(db_url or p.db_url) if persist else None
+    own_bus = bus is None
+    server = None
     try:
         resume = _resume_point(store, run_ids) if store is not None else None
         source, symbols, fields = build_source(cfg, stop, resume)
+        if live and store is not None and resume is not None:  # replay the stored bars
+            times = step_times(store, list(run_ids.values()), resume)
+            source = PrefixedSource(stored_rows(store, symbols, p.timeframe, times), source)
         feed = LiveFeed(source, symbols, fields=fields, session_tz=cfg.data.session_tz)
         engines: dict[str, Engine] = {}
         journals: dict[str, RunJournal] = {}
@@ -95,7 +117,28 @@ def run_session(
         for label, j in journals.items():
             if j.resume_ts is not None:
                 log.info("%s: resuming after the stored step at %d", label, j.resume_ts)
-        runtime = PaperRuntime(feed, engines, journals=journals, stop=stop)
+        if bus is None:
+            bus = make_bus(p.bus)
+        if metrics is None and metrics_port is not None:
+            from alphapulse.api.metrics import Metrics
+
+            metrics = Metrics()
+        if metrics is not None and metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            server, _ = start_http_server(metrics_port, "127.0.0.1", metrics.registry)
+            log.info("metrics on http://127.0.0.1:%d/metrics", server.server_port)
+        timeframe = p.timeframe if live else cfg.data.timeframe
+        outlets = Outlets(
+            symbols, engines, timeframe, bus=bus, metrics=metrics, quiet_until=resume,
+            ingestor=BarIngestor(store, bus, timeframe) if live and store is not None else None,
+            bar_ns=TIMEFRAME_NS[p.timeframe] if live else None,
+        )  # fmt: skip
+        control = None if store is None else StrategyControl(store, labels, p.control_interval)
+        runtime = PaperRuntime(
+            feed, engines, journals=journals, stop=stop, on_step=on_step, outlets=outlets,
+            control=control,
+        )  # fmt: skip
         results = runtime.run()
         if store is not None:
             _finish(store, run_ids, results, runtime.completed)
@@ -105,6 +148,11 @@ def run_session(
                     write_outputs(r, out / label)
         return SessionResult(results, run_ids, runtime)
     finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if own_bus and bus is not None:
+            bus.close()
         if store is not None:
             store.close()
 

@@ -17,7 +17,8 @@ def build_source(
 ) -> tuple[BarSource, tuple[str, ...], tuple[str, ...]]:
     """``(source, symbols, fields)``. A replay plays ``data`` (the backtest's bars); the
     network feeds poll or stream ``data.symbols``. ``resume_ts``: the last stored step
-    (a replay plays the bars up to it without pacing)."""
+    (a replay plays the bars up to it without pacing; a polling feed asks for the bars
+    after it, the earlier ones come from the store: ``live.recovery``)."""
     p = cfg.paper if cfg.paper is not None else PaperConfig()
     if p.feed == "replay":
         panel = load_data(cfg)
@@ -27,11 +28,12 @@ def build_source(
     if not symbols:
         raise ConfigError(f"data.symbols: required for the {p.feed} feed")
     if p.feed in ("ccxt", "yfinance"):
-        from alphapulse.live.polling import PollingSource, provider_for
+        from alphapulse.live.polling import TIMEFRAME_NS, PollingSource, provider_for
 
+        since = None if resume_ts is None else resume_ts + TIMEFRAME_NS[p.timeframe]
         poller = PollingSource(
             provider_for(p), symbols, p.timeframe, interval=p.poll_interval, grace=p.grace,
-            stop=stop, max_backoff=p.max_backoff, heartbeat=p.heartbeat,
+            stop=stop, max_backoff=p.max_backoff, heartbeat=p.heartbeat, since_ns=since,
         )  # fmt: skip
         return poller, symbols, OHLCV
     from alphapulse.live.alpaca_stream import AlpacaStreamSource

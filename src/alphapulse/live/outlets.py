@@ -1,0 +1,191 @@
+"""What the paper runtime reports besides its journal, and the switches it obeys.
+
+- :class:`Outlets`: each step's cross-section (stored in the ``bars`` table first when
+  an ingestor is given), each strategy's signals, new/changed orders, fills and risk
+  events on the bus, and the Prometheus metrics (``api.metrics.Metrics``).
+- :class:`StrategyControl`: the API's persisted on/off switches
+  (``api.control.strategy_states``), read at most every ``interval`` seconds.
+
+Topics: ``bars.cross`` and ``signals`` (``SignalMsg.source`` = strategy label) are
+shared; orders, fills and risk events go to ``orders.<label>``, ``fills.<label>`` and
+``risk.<label>`` (their messages do not name the strategy).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from alphapulse.bus.base import Bus
+from alphapulse.bus.ingest import BarIngestor
+from alphapulse.bus.messages import (
+    CrossSectionMsg,
+    FillMsg,
+    OrderMsg,
+    RiskMsg,
+    SignalMsg,
+    Topic,
+)
+from alphapulse.engine.bars import BarSlice
+from alphapulse.engine.loop import Engine
+from alphapulse.engine.stages import RiskEvent
+from alphapulse.live.delta import DeltaTracker
+from alphapulse.model.orders import OrderStatus
+
+if TYPE_CHECKING:
+    from alphapulse.api.metrics import Metrics
+    from alphapulse.store import Store
+
+log = logging.getLogger(__name__)
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def strategy_topic(topic: Topic, label: str) -> str:
+    """The per-strategy topic of orders, fills and risk events: ``<topic>.<label>``."""
+    return f"{topic.value}.{label}"
+
+
+class Outlets:
+    """Publishes and counts what the engines do. ``quiet_until``: steps before this bar
+    time (a restart re-running stored steps) are neither published nor counted; the last
+    stored step is published again (at-least-once: consumers tolerate duplicates)."""
+
+    def __init__(
+        self,
+        symbols: tuple[str, ...],
+        engines: dict[str, Engine],
+        timeframe: str,
+        *,
+        bus: Bus | None = None,
+        ingestor: BarIngestor | None = None,
+        metrics: Metrics | None = None,
+        bar_ns: int | None = None,
+        quiet_until: int | None = None,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.symbols = symbols
+        self.engines = engines
+        self.timeframe = timeframe
+        self.bus = ingestor.bus if ingestor is not None else bus
+        self.ingestor = ingestor
+        self.metrics = metrics
+        self.bar_ns = bar_ns  # a live feed's bar length: feed lag = now - bar end
+        self.quiet_until = quiet_until
+        self.wall_ns = wall_ns
+        self.trackers = {label: DeltaTracker(e) for label, e in engines.items()}
+
+    def quiet(self, ts_ns: int) -> bool:
+        return self.quiet_until is not None and ts_ns < self.quiet_until
+
+    def bars(self, bar: BarSlice) -> None:
+        """Store (with an ingestor) and publish the step's cross-section."""
+        if self.quiet(bar.ts_ns) or self.bus is None:
+            return
+        msg = CrossSectionMsg.from_slice(bar, self.symbols, self.timeframe)
+        if self.ingestor is not None:
+            self.ingestor.on_cross_section(msg)
+        else:
+            self.bus.publish(Topic.CROSS_SECTIONS, msg)
+
+    def strategy_step(self, label: str, bar: BarSlice) -> None:
+        """Publish and count what strategy ``label`` did this step (even if it fails,
+        the same changes are not handed out again)."""
+        engine = self.engines[label]
+        tracker = self.trackers[label]
+        delta = tracker.peek()
+        tracker.advance(delta)
+        m = self.metrics
+        if m is not None:
+            m.portfolio_value(label, engine.ledger.equity)
+        if self.quiet(bar.ts_ns):
+            return
+        signals = engine.last_signals
+        idx = np.flatnonzero(~np.isnan(signals.direction)) if signals is not None else _NONE
+        rejected = [o for o in delta.orders if o.status == OrderStatus.REJECTED]
+        if m is not None:
+            m.bar_processed(label)
+            if len(idx):
+                m.signal(label, len(idx))
+            if delta.new_orders:
+                m.order(label, delta.new_orders)
+            if delta.fills:
+                m.fill(label, len(delta.fills))
+            for o in rejected:
+                m.rejection(label, o.reason.split(":", 1)[0] or "rejected")
+        bus = self.bus
+        if bus is None:
+            return
+        ts = bar.ts_ns
+        if signals is not None:
+            conf = signals.confidence
+            for i in idx.tolist():
+                c = None if conf is None or not math.isfinite(conf[i]) else float(conf[i])
+                d = float(signals.direction[i])
+                bus.publish(Topic.SIGNALS, SignalMsg(ts, label, self.symbols[i], d, c))
+        orders = strategy_topic(Topic.ORDERS, label)
+        for o in sorted(delta.orders, key=lambda o: o.id):
+            bus.publish(orders, OrderMsg.from_order(o, ts))
+        fills = strategy_topic(Topic.FILLS, label)
+        for f in delta.fills:
+            bus.publish(fills, FillMsg.from_fill(f))
+        for ev in delta.events:
+            self.risk_event(label, ev)
+
+    def risk_event(self, label: str, event: RiskEvent) -> None:
+        """Publish one risk event of strategy ``label`` (also the runtime's errors)."""
+        if self.bus is not None:
+            self.bus.publish(strategy_topic(Topic.RISK, label), RiskMsg.from_event(event))
+
+    def step_done(self, bar: BarSlice, latency_s: float | None) -> None:
+        """The step's decision latency and, for live feeds, the feed lag."""
+        m = self.metrics
+        if m is None or self.quiet(bar.ts_ns):
+            return
+        if latency_s is not None:
+            m.decision_latency(latency_s)
+        if self.bar_ns is not None:
+            m.feed_lag((self.wall_ns() - bar.ts_ns - self.bar_ns) / 1e9)
+
+
+class StrategyControl:
+    """Which strategies are switched off through the API, read from ``store`` at most
+    every ``interval`` seconds (0: every step). A failed read keeps the last answer."""
+
+    def __init__(
+        self,
+        store: Store,
+        labels: list[str],
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.labels = labels
+        self.interval = interval
+        self.clock = clock
+        self.off: frozenset[str] = frozenset()
+        self._next: float | None = None
+
+    def disabled(self) -> frozenset[str]:
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            return self.off
+        self._next = now + self.interval
+        from alphapulse.api.control import strategy_states
+
+        try:
+            states = strategy_states(self.store, self.labels)
+        except Exception as exc:  # the database is down: keep the last answer
+            log.warning("strategy switches unreadable: %s: %s", type(exc).__name__, exc)
+            return self.off
+        off = frozenset(label for label, on in states.items() if not on)
+        for label in sorted(off - self.off):
+            log.warning("%s: disabled through the API, not trading", label)
+        for label in sorted(self.off - off):
+            log.warning("%s: enabled again", label)
+        self.off = off
+        return off
