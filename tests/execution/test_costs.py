@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from alphapulse.core.errors import ConfigError
-from alphapulse.execution.costs import (
+from alphapulse.execution import (
     ExecutionConfig,
     FixedBpsSlippage,
     HalfSpreadSlippage,

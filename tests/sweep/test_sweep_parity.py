@@ -268,8 +268,17 @@ def _synthetic(seed: int, n: int = 360) -> Panel:
     high = np.maximum(open_, close) + 0.05
     low = np.minimum(open_, close) - 0.05
     fields = {"open": open_, "high": high, "low": low, "close": close, "volume": np.full(n, 1e5)}
-    gaps = rng.random(n) < 0.12
-    no_open = rng.random(n) < 0.05
+    return _gapped_panel(rng, fields, gap_p=0.12, no_open_p=0.05)
+
+
+def _gapped_panel(
+    rng: np.random.Generator, fields: dict[str, np.ndarray], gap_p: float, no_open_p: float
+) -> Panel:
+    """Daily one-symbol ("SYN") Panel of ``fields`` with random rows without any bar
+    (probability ``gap_p``) and without an open (``no_open_p``), drawn from ``rng``."""
+    n = len(fields["close"])
+    gaps = rng.random(n) < gap_p
+    no_open = rng.random(n) < no_open_p
     out = {}
     for k, v in fields.items():
         v = v.copy()
@@ -281,6 +290,26 @@ def _synthetic(seed: int, n: int = 360) -> Panel:
     return Panel(ts, ("SYN",), out)
 
 
+def _both_sweeps(
+    bars: SymbolBars,
+    pairs: list[tuple[int, int]],
+    sets: list[tuple[int, float, float]],
+    costs: Costs,
+) -> tuple[SweepRuns, SweepRuns]:
+    """The SMA-cross runs of the (fast, slow) ``pairs`` and the mean-reversion runs of the
+    (window, entry_z, exit_z) ``sets``, with curves."""
+    sma_runs = run_sma_cross(bars, [f for f, _ in pairs], [s for _, s in pairs], costs, curves=True)
+    mr_runs = run_mean_reversion(
+        bars,
+        [s[0] for s in sets],
+        [s[1] for s in sets],
+        [s[2] for s in sets],
+        costs,
+        curves=True,
+    )
+    return sma_runs, mr_runs
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_synthetic_gaps_ties_and_small_cash(seed: int) -> None:
     """Rows without bars (orders wait, new signals cancel them), exact SMA ties and a
@@ -290,21 +319,10 @@ def test_synthetic_gaps_ties_and_small_cash(seed: int) -> None:
     pairs = [(2, 3), (2, 5), (3, 8), (5, 13)]
     sets = [(5, 1.0, 0.0), (3, 0.5, -0.5), (8, 1.5, 0.5)]
     for cash in (CASH, 150.0):
-        costs = Costs(cash, RATE, BPS)
-        sma_runs = run_sma_cross(
-            bars, [f for f, _ in pairs], [s for _, s in pairs], costs, curves=True
-        )
+        sma_runs, mr_runs = _both_sweeps(bars, pairs, sets, Costs(cash, RATE, BPS))
         for i, (f, s) in enumerate(pairs):
             ref = _engine(panel, "sma_cross", {"fast": f, "slow": s}, cash=cash)
             _assert_same(sma_runs, i, ref, f"seed {seed} cash {cash} sma {f}/{s}")
-        mr_runs = run_mean_reversion(
-            bars,
-            [s[0] for s in sets],
-            [s[1] for s in sets],
-            [s[2] for s in sets],
-            costs,
-            curves=True,
-        )
         for i, (w, e, x) in enumerate(sets):
             params = {"window": w, "entry_z": e, "exit_z": x}
             ref = _engine(panel, "mean_reversion", params, cash=cash)
@@ -323,17 +341,7 @@ def _volatile(seed: int, n: int = 80) -> Panel:
         "close": close,
         "volume": np.full(n, 1e4),
     }
-    gaps = rng.random(n) < 0.1
-    no_open = rng.random(n) < 0.2
-    out = {}
-    for k, v in fields.items():
-        v = v.copy()
-        v[gaps] = np.nan
-        if k == "open":
-            v[no_open] = np.nan
-        out[k] = v[:, None]
-    ts = (np.arange(n, dtype=np.int64) + 19_000) * 86_400 * 1_000_000_000
-    return Panel(ts, ("SYN",), out)
+    return _gapped_panel(rng, fields, gap_p=0.1, no_open_p=0.2)
 
 
 def test_fuzz_small_accounts_rare_branches() -> None:
@@ -347,22 +355,11 @@ def test_fuzz_small_accounts_rare_branches() -> None:
         panel = _volatile(seed)
         cash = float(np.random.default_rng(seed + 1000).uniform(100, 300))
         bars = SymbolBars.from_panel(panel, "SYN", "panel")
-        costs = Costs(cash, RATE, BPS)
-        sma_runs = run_sma_cross(
-            bars, [f for f, _ in pairs], [s for _, s in pairs], costs, curves=True
-        )
+        sma_runs, mr_runs = _both_sweeps(bars, pairs, sets, Costs(cash, RATE, BPS))
         refs = [
             (sma_runs, i, _engine(panel, "sma_cross", {"fast": f, "slow": s}, cash=cash))
             for i, (f, s) in enumerate(pairs)
         ]
-        mr_runs = run_mean_reversion(
-            bars,
-            [s[0] for s in sets],
-            [s[1] for s in sets],
-            [s[2] for s in sets],
-            costs,
-            curves=True,
-        )
         refs += [
             (
                 mr_runs,

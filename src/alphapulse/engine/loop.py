@@ -165,10 +165,14 @@ class Engine:
         return self._rows[start:]
 
     def context(self, bar: BarSlice) -> Context:
+        return self._snapshot(bar.t, bar.ts_ns)
+
+    def _snapshot(self, t: int, ts_ns: int) -> Context:
+        """A read-only view of the book now (copies of the ledger arrays)."""
         lg = self.ledger
         return Context(
-            t=bar.t,
-            ts_ns=bar.ts_ns,
+            t=t,
+            ts_ns=ts_ns,
             symbols=self.symbols,
             history=self.history,
             positions=lg.qty.copy(),
@@ -202,28 +206,14 @@ class Engine:
 
     # -- internals --------------------------------------------------------------------
     def _book(self, fills: list[Fill]) -> None:
+        """Record the bar's fills (the venue has applied them to the ledger already) and
+        show them to the risk stage with the book as it stands after them."""
         if not fills:
             return
         self.fills.extend(fills)
-        ctx = None
+        ctx = self._snapshot(fills[0].bar_index, fills[0].ts_ns)
         for f in fills:
-            if ctx is None:
-                ctx = self._fill_context(f)
             self.risk.on_fill(f, ctx)
-
-    def _fill_context(self, fill: Fill) -> Context:
-        lg = self.ledger
-        return Context(
-            t=fill.bar_index,
-            ts_ns=fill.ts_ns,
-            symbols=self.symbols,
-            history=self.history,
-            positions=lg.qty.copy(),
-            avg_prices=lg.avg_price.copy(),
-            last_prices=lg.last_price.copy(),
-            cash=lg.cash,
-            equity=lg.equity,
-        )
 
     def _trade(self, signals: Signals, ctx: Context, reduce_only: bool) -> None:
         targets = self.constructor.construct(signals, ctx)

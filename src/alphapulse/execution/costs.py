@@ -36,27 +36,17 @@ from alphapulse.execution.slippage import (
 )
 
 __all__ = [
-    "Commission",
     "CommissionConfig",
     "CostConfig",
     "ExecutionConfig",
-    "FixedBpsSlippage",
     "FixedBpsSlippageConfig",
-    "HalfSpreadSlippage",
     "HalfSpreadSlippageConfig",
-    "MakerTakerCommission",
     "MakerTakerCommissionConfig",
-    "NoCommission",
     "NoCommissionConfig",
-    "NoSlippage",
     "NoSlippageConfig",
-    "PerShareCommission",
     "PerShareCommissionConfig",
-    "PercentCommission",
     "PercentCommissionConfig",
-    "Slippage",
     "SlippageConfig",
-    "SquareRootImpact",
     "SquareRootImpactConfig",
 ]
 

@@ -16,6 +16,8 @@ infeasible or the solver fails, the names get inverse-volatility weights and
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import cvxpy as cp
@@ -46,6 +48,18 @@ class _Estimates:
     @property
     def vol(self) -> FloatArray:
         return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One ``weights`` call: the estimates and the call's inputs."""
+
+    est: _Estimates
+    ctx: Context
+    signals: Signals
+    act: IntArray
+    sign: FloatArray
+    budget: float
 
 
 class _Optimised(SignalWeighting):
@@ -84,7 +98,7 @@ class _Optimised(SignalWeighting):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                v = self.solve(est, ctx, signals, act, sign, budget)
+                v = self.solve(_Problem(est, ctx, signals, act, sign, budget))
             if not np.all(np.isfinite(v)):
                 raise ValueError("non-finite solution")
         except _FAILURES as exc:
@@ -96,15 +110,7 @@ class _Optimised(SignalWeighting):
         w[est.good] = sign[est.good] * np.clip(v, 0.0, None)
         return w
 
-    def solve(
-        self,
-        est: _Estimates,
-        ctx: Context,
-        signals: Signals,
-        act: IntArray,
-        sign: FloatArray,
-        budget: float,
-    ) -> FloatArray:
+    def solve(self, p: _Problem) -> FloatArray:
         """Non-negative direction-space weights of the good names, summing to ``budget``
         (Kelly: any sum; the caps bound it)."""
         raise NotImplementedError
@@ -118,57 +124,50 @@ def _normalise(v: FloatArray, budget: float) -> FloatArray:
     return v / total * budget
 
 
+def _convex(
+    objective: Callable[..., Any],
+    cov: FloatArray,
+    budget: float,
+    constraints: Sequence[Callable[[Any], Any]] = (),
+) -> FloatArray:
+    """Minimises ``objective(y, s=cov)`` over 0 <= y <= _BIG (sum free) under
+    ``constraints`` with PyPortfolioOpt's custom convex API; y rescaled to sum ``budget``."""
+    opt = BaseConvexOptimizer(len(cov), weight_bounds=(0.0, _BIG))
+    for constraint in constraints:
+        opt.add_constraint(constraint)
+    y = opt.convex_objective(objective, weights_sum_to_one=False, s=cov)
+    return _normalise(np.array(list(y.values()), dtype=np.float64), budget)
+
+
 class RiskParity(_Optimised):
     """Equal risk contribution: w_i (Sigma w)_i equal for all i. Solved as the convex
     problem min 1/2 y'Sigma y - (1/n) sum log y_i (Spinu 2013), then w = y / sum y."""
 
-    def solve(
-        self,
-        est: _Estimates,
-        ctx: Context,
-        signals: Signals,
-        act: IntArray,
-        sign: FloatArray,
-        budget: float,
-    ) -> FloatArray:
+    def solve(self, p: _Problem) -> FloatArray:
+        est = p.est
         k = len(est.mu)
         cov = est.cov / float(np.mean(np.diag(est.cov)))  # scale-free, well-conditioned
-        opt = BaseConvexOptimizer(k, weight_bounds=(0.0, _BIG))
-        y = opt.convex_objective(
+        return _convex(
             lambda y, s: 0.5 * cp.quad_form(y, cp.psd_wrap(s)) - cp.sum(cp.log(y)) / k,
-            weights_sum_to_one=False,
-            s=cov,
+            cov,
+            p.budget,
         )
-        return _normalise(np.array(list(y.values()), dtype=np.float64), budget)
 
 
 class MaxDiversification(_Optimised):
     """Maximises the diversification ratio DR = w'sigma / sqrt(w'Sigma w) (Choueifaty
     2008) as the QP min y'Sigma y s.t. sigma'y = 1, y >= 0, y_i <= cap x sum y; w = y/sum y."""
 
-    def solve(
-        self,
-        est: _Estimates,
-        ctx: Context,
-        signals: Signals,
-        act: IntArray,
-        sign: FloatArray,
-        budget: float,
-    ) -> FloatArray:
-        k = len(est.mu)
-        vol = est.vol
+    def solve(self, p: _Problem) -> FloatArray:
+        vol = p.est.vol
         scale = float(vol.mean())
         sig = vol / scale
-        cov = est.cov / scale**2
-        ub = self.upper_bound(k, budget)
-        opt = BaseConvexOptimizer(k, weight_bounds=(0.0, _BIG))
-        opt.add_constraint(lambda y: sig @ y == 1)
+        cov = p.est.cov / scale**2
+        ub = self.upper_bound(len(p.est.mu), p.budget)
+        constraints: list[Callable[[Any], Any]] = [lambda y: sig @ y == 1]
         if ub < 1.0:
-            opt.add_constraint(lambda y: y <= ub * cp.sum(y))
-        y = opt.convex_objective(
-            lambda y, s: cp.quad_form(y, cp.psd_wrap(s)), weights_sum_to_one=False, s=cov
-        )
-        return _normalise(np.array(list(y.values()), dtype=np.float64), budget)
+            constraints.append(lambda y: y <= ub * cp.sum(y))
+        return _convex(lambda y, s: cp.quad_form(y, cp.psd_wrap(s)), cov, p.budget, constraints)
 
 
 class FractionalKelly(_Optimised):
@@ -179,16 +178,8 @@ class FractionalKelly(_Optimised):
         super().__init__(**common)
         self.fraction = fraction
 
-    def solve(
-        self,
-        est: _Estimates,
-        ctx: Context,
-        signals: Signals,
-        act: IntArray,
-        sign: FloatArray,
-        budget: float,
-    ) -> FloatArray:
-        v = self.fraction * np.linalg.solve(est.cov, est.mu)
+    def solve(self, p: _Problem) -> FloatArray:
+        v = self.fraction * np.linalg.solve(p.est.cov, p.est.mu)
         return np.clip(v, 0.0, None)
 
 
@@ -237,17 +228,9 @@ class MeanVariance(_Optimised):
             ef.min_volatility()
         return np.asarray(ef.weights, dtype=np.float64)
 
-    def solve(
-        self,
-        est: _Estimates,
-        ctx: Context,
-        signals: Signals,
-        act: IntArray,
-        sign: FloatArray,
-        budget: float,
-    ) -> FloatArray:
-        ub = self.upper_bound(len(est.mu), budget)
-        return _normalise(self.optimise(est.mu, est.cov, ub), budget)
+    def solve(self, p: _Problem) -> FloatArray:
+        ub = self.upper_bound(len(p.est.mu), p.budget)
+        return _normalise(self.optimise(p.est.mu, p.est.cov, ub), p.budget)
 
 
 class BlackLitterman(MeanVariance):
@@ -276,30 +259,23 @@ class BlackLitterman(MeanVariance):
         self.views = dict(views or {})
         self.default_confidence = default_confidence
 
-    def solve(
-        self,
-        est: _Estimates,
-        ctx: Context,
-        signals: Signals,
-        act: IntArray,
-        sign: FloatArray,
-        budget: float,
-    ) -> FloatArray:
+    def solve(self, p: _Problem) -> FloatArray:
+        est = p.est
         k = len(est.mu)
-        names = act[est.good]
-        d = sign[est.good]
+        names = p.act[est.good]
+        d = p.sign[est.good]
         prior = np.asarray(
             market_implied_prior_returns(np.ones(k), self.risk_aversion, est.cov), dtype=float
         )
         q = prior + self.view_return
         if self.views:
             for j, sid in enumerate(names):
-                view = self.views.get(ctx.symbols[int(sid)])
+                view = self.views.get(p.ctx.symbols[int(sid)])
                 if view is not None:
                     q[j] = d[j] * view  # an absolute view, in direction space
         conf = np.full(k, self.default_confidence)
-        if signals.confidence is not None:
-            c = np.asarray(signals.confidence, dtype=np.float64)[names]
+        if p.signals.confidence is not None:
+            c = np.asarray(p.signals.confidence, dtype=np.float64)[names]
             conf = np.where(np.isfinite(c), np.clip(c, 0.01, 1.0), conf)
         bl = BlackLittermanModel(
             est.cov,
@@ -313,5 +289,5 @@ class BlackLitterman(MeanVariance):
         mu = np.asarray(bl.bl_returns(), dtype=np.float64)
         cov = np.asarray(bl.bl_cov(), dtype=np.float64)
         cov = (cov + cov.T) / 2.0
-        ub = self.upper_bound(k, budget)
-        return _normalise(self.optimise(mu, cov, ub), budget)
+        ub = self.upper_bound(k, p.budget)
+        return _normalise(self.optimise(mu, cov, ub), p.budget)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -227,19 +227,38 @@ def sniff_csv(
     ts, daily, descending, bar = _timestamp_spec(
         values, mapped["timestamp"], mapped.get("_time"), timezone, stamp
     )
+    return _file_spec(
+        path,
+        mapped,
+        f"sniffed from {path}",
+        (ts, daily, descending, bar),
+        separator=sep,
+        skip_rows=skip,
+        header=header,
+        names=None if header else names,
+    )
+
+
+def _file_spec(
+    path: Path,
+    mapped: dict[str, str],
+    description: str,
+    timing: tuple[TimestampSpec, bool, bool, pd.Timedelta],
+    **layout: Any,
+) -> DatasetSpec:
+    """The DatasetSpec of one sniffed file: ``mapped`` columns, ``timing`` from
+    ``_timestamp_spec``, ``layout`` the reader settings (CSV only)."""
+    ts, daily, descending, bar = timing
     fields = {k: v for k, v in mapped.items() if k not in {"timestamp", "_time", "symbol"}}
     return DatasetSpec(
         name=f"file:{path.name}",
-        description=f"sniffed from {path}",
+        description=description,
         folder=str(path.parent),
         files=path.name,
         symbol=SymbolSpec(column=mapped["symbol"])
         if "symbol" in mapped
         else SymbolSpec(pattern=rf"(?P<symbol>{re.escape(path.name)})"),
-        separator=sep,
-        skip_rows=skip,
-        header=header,
-        names=None if header else names,
+        **layout,
         columns=dict(fields),
         timestamp=ts,
         bar="1D" if daily else f"{max(int(bar.total_seconds()), 1)}s",
@@ -263,22 +282,7 @@ def _parquet_spec(
     else:
         values = [str(v) for v in sample.astype(str)]
     ts, daily, descending, bar = _timestamp_spec(values, tcol, None, timezone, stamp)
-    fields = {k: v for k, v in mapped.items() if k not in {"timestamp", "_time", "symbol"}}
-    return DatasetSpec(
-        name=f"file:{path.name}",
-        description=f"parquet file {path}",
-        folder=str(path.parent),
-        files=path.name,
-        symbol=SymbolSpec(column=mapped["symbol"])
-        if "symbol" in mapped
-        else SymbolSpec(pattern=rf"(?P<symbol>{re.escape(path.name)})"),
-        columns=dict(fields),
-        timestamp=ts,
-        bar="1D" if daily else f"{max(int(bar.total_seconds()), 1)}s",
-        calendar="unknown",
-        order="descending" if descending else "ascending",
-        price_basis=PriceBasis(split_adjusted=False, dividend_adjusted=False, note="unknown"),
-    )
+    return _file_spec(path, mapped, f"parquet file {path}", (ts, daily, descending, bar))
 
 
 def read_file(

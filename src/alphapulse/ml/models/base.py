@@ -179,6 +179,45 @@ class ProbabilisticClassifier(Model):
     def predict_with_uncertainty(self, X: Array) -> Prediction:
         return proba_prediction(self.predict_proba(X), self.classes_)
 
+    def _extra_state(self) -> dict[str, Any]:
+        """JSON state beside the payload (the ``_extra_state`` hook of the backends)."""
+        return {"classes": self.classes_.tolist()}
+
+    def _load_extra(self, state: dict[str, Any]) -> None:
+        self.classes_ = np.asarray(state["classes"], dtype=np.float64)
+
+
+class ResidualRegressor(Model):
+    """A regressor with a normal predictive spread ``resid_std_`` (see
+    ``fit_residual_std``), kept in the JSON state (the ``_extra_state`` hook)."""
+
+    kind = "regressor"
+    resid_std_: float
+
+    def predict_with_uncertainty(self, X: Array) -> Prediction:
+        return gaussian_prediction(self.predict(X), self.resid_std_)
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"resid_std": self.resid_std_}
+
+    def _load_extra(self, state: dict[str, Any]) -> None:
+        self.resid_std_ = float(state["resid_std"])
+
+
+def fit_residual_std(
+    model: Model,
+    X: Array,
+    y: Array,
+    weight: Array | None,
+    X_val: Array | None,
+    y_val: Array | None,
+) -> float:
+    """Residual std of the fitted regressor ``model``: on the validation fold when both
+    ``X_val`` and ``y_val`` are given, else on the training rows (weighted by ``weight``)."""
+    if X_val is not None and y_val is not None:
+        return residual_std(as_target(y_val, len(X_val)), model.predict(X_val))
+    return residual_std(y, model.predict(X), weight)
+
 
 def proba_prediction(proba: Array, classes: Array) -> Prediction:
     """Mean = expected label; interval = mean ± 1.28 label std; confidence = rescaled top

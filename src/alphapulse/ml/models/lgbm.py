@@ -22,11 +22,11 @@ from alphapulse.ml.models.base import (
     NotFittedError,
     Prediction,
     ProbabilisticClassifier,
+    ResidualRegressor,
     as_matrix,
     as_target,
     class_index,
-    gaussian_prediction,
-    residual_std,
+    fit_residual_std,
     sign_confidence,
 )
 
@@ -44,6 +44,19 @@ DEFAULTS: dict[str, Any] = {
     "num_threads": 1,
 }
 _FIXED = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+
+
+def _fit_data(
+    X: Array, y: Array, X_val: Array | None, y_val: Array | None
+) -> tuple[Array, Array, Array | None, Array | None]:
+    """``X, y`` checked and converted, and the validation fold (used only when both
+    ``X_val`` and ``y_val`` are given: else the returned ``y_val`` is None)."""
+    X = as_matrix(X)
+    y = as_target(y, len(X))
+    if X_val is None or y_val is None:
+        return X, y, X_val, None
+    X_val = as_matrix(X_val)
+    return X, y, X_val, as_target(y_val, len(X_val))
 
 
 class _LGBMBase(Model):
@@ -125,7 +138,7 @@ class _LGBMBase(Model):
         return None
 
 
-class LGBMClassifierModel(_LGBMBase, ProbabilisticClassifier):
+class LGBMClassifierModel(ProbabilisticClassifier, _LGBMBase):
     """Binary (``binary``) or multi-class (``multiclass``) gradient boosting; labels are
     numbers (0/1, -1/1, -1/0/1, ...)."""
 
@@ -160,14 +173,8 @@ class LGBMClassifierModel(_LGBMBase, ProbabilisticClassifier):
         p = self._raw(X)
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
 
-    def _extra_state(self) -> dict[str, Any]:
-        return {"classes": self.classes_.tolist()}
 
-    def _load_extra(self, state: dict[str, Any]) -> None:
-        self.classes_ = np.asarray(state["classes"], dtype=np.float64)
-
-
-class LGBMRegressorModel(_LGBMBase):
+class LGBMRegressorModel(ResidualRegressor, _LGBMBase):
     """Gradient-boosted regression (``objective`` default ``regression``). Uncertainty:
     normal spread with the residual std on the validation fold (training if none)."""
 
@@ -185,31 +192,14 @@ class LGBMRegressorModel(_LGBMBase):
         X_val: Array | None = None,
         y_val: Array | None = None,
     ) -> Self:
-        X = as_matrix(X)
-        y = as_target(y, len(X))
-        yv = None
-        if X_val is not None and y_val is not None:
-            X_val = as_matrix(X_val)
-            yv = as_target(y_val, len(X_val))
+        X, y, X_val, yv = _fit_data(X, y, X_val, y_val)
         obj = {"objective": self._params.get("objective", "regression")}
         self._set_models([self._train(X, y, sample_weight, X_val, yv, obj)])
-        if X_val is not None and yv is not None:
-            self.resid_std_ = residual_std(yv, self.predict(X_val))
-        else:
-            self.resid_std_ = residual_std(y, self.predict(X), sample_weight)
+        self.resid_std_ = fit_residual_std(self, X, y, sample_weight, X_val, yv)
         return self
 
     def predict(self, X: Array) -> Array:
         return self._raw(X)
-
-    def predict_with_uncertainty(self, X: Array) -> Prediction:
-        return gaussian_prediction(self.predict(X), self.resid_std_)
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"resid_std": self.resid_std_}
-
-    def _load_extra(self, state: dict[str, Any]) -> None:
-        self.resid_std_ = float(state["resid_std"])
 
 
 class LGBMQuantileModel(_LGBMBase):
@@ -239,12 +229,7 @@ class LGBMQuantileModel(_LGBMBase):
         X_val: Array | None = None,
         y_val: Array | None = None,
     ) -> Self:
-        X = as_matrix(X)
-        y = as_target(y, len(X))
-        yv = None
-        if X_val is not None and y_val is not None:
-            X_val = as_matrix(X_val)
-            yv = as_target(y_val, len(X_val))
+        X, y, X_val, yv = _fit_data(X, y, X_val, y_val)
         models = []
         for a in self.alphas:
             obj = {"objective": "quantile", "alpha": a}

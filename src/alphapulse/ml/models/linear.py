@@ -20,12 +20,11 @@ from alphapulse.ml.models.base import (
     Array,
     Model,
     NotFittedError,
-    Prediction,
     ProbabilisticClassifier,
+    ResidualRegressor,
     as_matrix,
     as_target,
-    gaussian_prediction,
-    residual_std,
+    fit_residual_std,
 )
 
 PIPELINE_FILE = "pipeline.joblib"
@@ -70,7 +69,7 @@ class _SklearnBase(Model):
         return None
 
 
-class LogisticBaseline(_SklearnBase, ProbabilisticClassifier):
+class LogisticBaseline(ProbabilisticClassifier, _SklearnBase):
     """Imputer + scaler + ``LogisticRegression(C, max_iter, class_weight)``."""
 
     kind = "classifier"
@@ -101,14 +100,8 @@ class LogisticBaseline(_SklearnBase, ProbabilisticClassifier):
     def predict_proba(self, X: Array) -> Array:
         return np.asarray(self.pipeline.predict_proba(as_matrix(X)), dtype=np.float64)
 
-    def _extra_state(self) -> dict[str, Any]:
-        return {"classes": self.classes_.tolist()}
 
-    def _load_extra(self, state: dict[str, Any]) -> None:
-        self.classes_ = np.asarray(state["classes"], dtype=np.float64)
-
-
-class RidgeBaseline(_SklearnBase):
+class RidgeBaseline(ResidualRegressor, _SklearnBase):
     """Imputer + scaler + ``Ridge(alpha)``; the default stacking meta-regressor.
     Uncertainty: normal spread with the validation (else training) residual std."""
 
@@ -134,25 +127,13 @@ class RidgeBaseline(_SklearnBase):
         X = as_matrix(X)
         y = as_target(y, len(X))
         self._pipe = self._fit_pipe(Ridge(alpha=self.alpha), X, y, sample_weight)
-        if X_val is not None and y_val is not None:
-            self.resid_std_ = residual_std(as_target(y_val, len(X_val)), self.predict(X_val))
-        else:
-            self.resid_std_ = residual_std(y, self.predict(X), sample_weight)
+        self.resid_std_ = fit_residual_std(self, X, y, sample_weight, X_val, y_val)
         return self
 
     def predict(self, X: Array) -> Array:
         return np.asarray(self.pipeline.predict(as_matrix(X)), dtype=np.float64)
 
-    def predict_with_uncertainty(self, X: Array) -> Prediction:
-        return gaussian_prediction(self.predict(X), self.resid_std_)
-
     @property
     def coef_(self) -> Array:
         """Coefficients on the standardised inputs."""
         return np.asarray(self.pipeline.steps[-1][1].coef_)
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"resid_std": self.resid_std_}
-
-    def _load_extra(self, state: dict[str, Any]) -> None:
-        self.resid_std_ = float(state["resid_std"])

@@ -32,9 +32,9 @@ from alphapulse.ml.models.base import (
     as_matrix,
     as_target,
     class_index,
+    fit_residual_std,
     gaussian_prediction,
     proba_prediction,
-    residual_std,
 )
 
 WEIGHTS_FILE = "weights.pt"
@@ -169,10 +169,7 @@ class SequenceModel(Model):
             self._net = self.build_net(self.n_features_, self.window_, n_out)
             self._train(Xw, y, w / w.mean(), X_val, y_val)
         if self.kind == "regressor":
-            if X_val is not None and y_val is not None:
-                self.resid_std_ = residual_std(as_target(y_val, len(X_val)), self.predict(X_val))
-            else:
-                self.resid_std_ = residual_std(y, self.predict(Xw), w)
+            self.resid_std_ = fit_residual_std(self, Xw, y, w, X_val, y_val)
         return self
 
     def _train(
