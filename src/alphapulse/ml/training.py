@@ -295,6 +295,7 @@ def run_training(
     meta = {
         "feature_set": fs.name,
         "feature_set_version": fs.version,
+        "feature_config": fs.model_dump(mode="json"),  # the definition (MLStrategy.registry)
         "params": params,
         "train_start": str(idx[fitted.first_row].date()),
         "train_end": str(idx[t_end].date()),

@@ -17,28 +17,44 @@ training rows, hit rate and Brier score of the predictions realised since; alert
 kept in ``drift_events``. Suggested stop / take-profit prices (``vol_window`` ATR
 multiples) for the latest entries are in ``exits``; the risk stage places such brackets
 when its ``stops`` use the same multiples (``risk_stops``).
+
+With ``registry`` the strategy trades a model registered by ``alphapulse train``
+(``ml.registry``) instead of training its first one: the model is loaded once, when the
+strategy is built, together with its feature set, label, model spec and benchmark from
+the registry metadata (a parameter given explicitly must equal the metadata's, else a
+ConfigError naming it). It predicts from the first bar on (from ``start``), so a bar costs
+only the incremental features and one inference; ``retrain_every`` defaults to None there
+(never refit), and when set the in-loop refits take over from the registered model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.engine.context import Context
 from alphapulse.features import FeatureSetConfig, FeatureState, default_feature_set
 from alphapulse.features import load_feature_set as _load_feature_set
 from alphapulse.ml.drift import DriftConfig, DriftEvent, DriftMonitor, drift_events_frame
+from alphapulse.ml.models.base import Model
 from alphapulse.ml.models.spec import ModelSpec
 from alphapulse.ml.models.windows import window_rows
 from alphapulse.ml.signals import SignalRule, to_signals, vol_exits
-from alphapulse.ml.training import LabelSpec, TrainedModel, fit_at, make_labels
+from alphapulse.ml.training import (
+    LabelSpec,
+    RegistryConfig,
+    TrainedModel,
+    fit_at,
+    make_labels,
+)
 from alphapulse.model.signals import Signals
 from alphapulse.portfolio.estimators import atr_at
 from alphapulse.risk.config import ExitRule, RiskConfig, StopsConfig
@@ -48,8 +64,19 @@ FloatArray = npt.NDArray[np.float64]
 _OHLCV = ("open", "high", "low", "close", "volume")
 
 
+_NEVER = np.iinfo(np.int64).max  # no refit
+
+
 def _default_model() -> ModelSpec:
     return ModelSpec(kind="lgbm_classifier", params={"n_estimators": 100, "num_leaves": 15})
+
+
+class RegistryModel(RegistryConfig):
+    """A registered model to trade: ``name`` at ``version`` in the registry at ``root`` /
+    ``tracking_uri`` (defaults as ``alphapulse train``: $ALPHAPULSE_MLRUNS or ./mlruns)."""
+
+    name: str
+    version: Annotated[int, Field(ge=1)] | Literal["latest"] = "latest"
 
 
 class MLStrategy(Strategy):
@@ -59,7 +86,8 @@ class MLStrategy(Strategy):
         label: LabelSpec = Field(default_factory=LabelSpec)
         model: ModelSpec = Field(default_factory=_default_model)
         start: str | None = None  # no training or trading before this date (UTC)
-        retrain_every: int = Field(63, ge=1)  # bars between refits
+        registry: RegistryModel | None = None  # trade a registered model (see module doc)
+        retrain_every: int | None = Field(63, ge=1)  # bars between refits; None: never
         train_window: int | None = Field(None, ge=2)  # bars of rows; None: expanding
         embargo: int = Field(0, ge=0)  # extra bars a label must be realised before t
         min_train_rows: int = Field(1000, ge=1)
@@ -69,6 +97,20 @@ class MLStrategy(Strategy):
         take_profit_atr: float | None = Field(None, gt=0)
         vol_window: int = Field(14, ge=1)  # ATR window of the exits
         drift: DriftConfig = Field(default_factory=DriftConfig)
+
+        @model_validator(mode="before")
+        @classmethod
+        def _registry_defaults(cls, data: Any) -> Any:
+            """With a registry model, ``retrain_every`` defaults to None (no refits)."""
+            if isinstance(data, dict) and data.get("registry") is not None:
+                data = {"retrain_every": None, **data}
+            return data
+
+        @model_validator(mode="after")
+        def _check(self) -> MLStrategy.Params:
+            if self.retrain_every is None and self.registry is None:
+                raise ValueError("retrain_every: None (no refits) needs a registry model")
+            return self
 
     def __init__(self, params: StrategyParams | None = None, **kwargs: Any) -> None:
         super().__init__(params, **kwargs)
@@ -89,6 +131,11 @@ class MLStrategy(Strategy):
         self.retrains: list[RetrainRecord] = []
         self.monitor = DriftMonitor(self.p.drift)
         self.exits: tuple[FloatArray, FloatArray] | None = None
+        self.registered: RegisteredModel | None = None
+        if self.p.registry is not None:
+            self.registered = _load_registered(self.p, self.p.registry, self.feature_set)
+            self.feature_set = self.registered.feature_set
+            self.p = self.p.model_copy(update=self.registered.params)
         self.window: int | None = self.p.model.window  # sequence models' input bars
 
     # -- what a run leaves behind -------------------------------------------------------
@@ -127,7 +174,10 @@ class MLStrategy(Strategy):
             self._record(nan, nan)
             return None
         t = ctx.t
+        if self._next_train is None and self.registered is not None:
+            self._use_registered(ctx)
         if self._next_train is None or t >= self._next_train:
+            assert self.p.retrain_every is not None  # None only with a registered model
             self._next_train = t + self.p.retrain_every
             self._retrain(ctx)
         elif self.p.drift.every is not None and t % self.p.drift.every == 0:
@@ -167,6 +217,23 @@ class MLStrategy(Strategy):
             self._conf.extend(pad)
         out: FloatArray = self._feat.view()[ctx.t]
         return out
+
+    def _use_registered(self, ctx: Context) -> None:
+        """The first active bar: the registered model becomes the current one (as if
+        trained at this bar, on no rows of this run: no drift sample); refits, if any,
+        start ``retrain_every`` bars later."""
+        assert self.registered is not None
+        every = self.p.retrain_every
+        self._next_train = _NEVER if every is None else ctx.t + every
+        self.current = TrainedModel(
+            self.registered.model,
+            ctx.t,
+            self.registered.train_rows,
+            -1,
+            -1,
+            -1,
+            np.empty((0, len(self.feature_names))),
+        )
 
     def _record(self, score: FloatArray, conf: FloatArray) -> None:
         self._pred.extend(score[None, :])
@@ -260,6 +327,91 @@ class RetrainRecord:
     first_row: int
     last_row: int
     max_label_end: int
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model loaded from the registry with what the strategy takes from its metadata:
+    the feature set and the parameters (``label``, ``model``, ``benchmark``)."""
+
+    name: str
+    version: int | Literal["latest"]
+    model: Model
+    metadata: dict[str, Any]
+    feature_set: FeatureSetConfig
+    params: dict[str, Any]
+    train_rows: int
+
+
+def _load_registered(
+    p: MLStrategy.Params, ref: RegistryModel, features: FeatureSetConfig
+) -> RegisteredModel:
+    """Load ``ref`` and reconcile its metadata with the strategy's parameters: a
+    parameter set explicitly must equal the metadata's (ConfigError naming it), one left
+    at its default is taken from the metadata."""
+    from alphapulse.ml.registry import ModelRegistry
+
+    what = f"registry model {ref.name!r} version {ref.version}"
+    try:
+        model, meta = ModelRegistry(ref.tracking_uri, root=ref.root).load(ref.name, ref.version)
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{what}: {exc.args[0] if exc.args else exc}") from None
+    given = p.model_fields_set
+    fs = _registered_features(meta)
+    name, version = meta.get("feature_set"), meta.get("feature_set_version")
+    trained = f"feature set {name!r} v{version}"
+    if "features" in given:
+        named = (features.name, str(features.version)) == (name, str(version))
+        same = named and (
+            fs is None or features.model_dump(mode="json") == fs.model_dump(mode="json")
+        )
+        if not same:
+            mine = f"{features.name!r} v{features.version}"
+            detail = " (same name and version, other definition)" if named else ""
+            raise ConfigError(
+                f"{what} was trained on {trained} but params.features is {mine}{detail}; "
+                "drop params.features to use the model's feature set"
+            )
+        fs = features
+    elif fs is None:
+        raise ConfigError(
+            f"{what} was trained on {trained}, whose definition is not in its metadata; "
+            "give it as params.features"
+        )
+    stored = meta.get("params", {})
+    params: dict[str, Any] = {}
+    for key, parse in (
+        ("label", LabelSpec.model_validate),
+        ("model", ModelSpec.model_validate),
+        ("benchmark", lambda v: v),
+    ):
+        if key not in stored:
+            continue
+        value = parse(stored[key])
+        if key in given and getattr(p, key) != value:
+            raise ConfigError(
+                f"{what} was trained with {key} {stored[key]!r} but params.{key} is "
+                f"{_json(getattr(p, key))!r}; drop params.{key} to use the model's"
+            )
+        params[key] = value
+    return RegisteredModel(
+        ref.name, ref.version, model, meta, fs, params, int(meta.get("train_rows", 0))
+    )
+
+
+def _registered_features(meta: dict[str, Any]) -> FeatureSetConfig | None:
+    """The feature set a registered model was trained on: its definition in the metadata
+    (``feature_config``), or the built-in default by name; None when unknown."""
+    if meta.get("feature_config") is not None:
+        return FeatureSetConfig.model_validate(meta["feature_config"])
+    default = default_feature_set()
+    if (meta.get("feature_set"), str(meta.get("feature_set_version"))) == (default.name, "1"):
+        return default
+    return None
+
+
+def _json(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
 
 class _Rows:
