@@ -7,7 +7,7 @@ PY=${PYTHON:-python3.11}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # constraints.txt pins torch to the local CPU build (a plain `torch` pulls GBs of CUDA).
 # (the machine's pip config lists local package folders; their "ignored" notes are noise)
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]" 2>&1 \
