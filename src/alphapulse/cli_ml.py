@@ -29,6 +29,12 @@ def train(config: Annotated[Path, typer.Argument(help="YAML training configurati
         f"{meta['train_start']} .. {meta['train_end']} ({meta['train_rows']} rows, labels "
         f"realised by {meta['max_label_end']})"
     )
+    if "tuning" in meta:
+        tu = meta["tuning"]
+        console.print(
+            f"tuned {tu['n_trials']} trials ({tu['metric']} {tu['best_value']:.4f}): "
+            f"{tu['best_params']}"
+        )
 
 
 def research(

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alphapulse.config import DataConfig, format_validation_error
 from alphapulse.core.errors import ConfigError
@@ -113,6 +113,33 @@ class TrainedModel:
     sample: FloatArray  # up to ``max_sample`` training feature rows, for drift checks
 
 
+def _fit_rows(
+    features: FloatArray,
+    y: FloatArray,
+    label_end: IntArray,
+    t: int,
+    label: LabelSpec,
+    kind: str,
+    train_window: int | None,
+    embargo: int,
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray | None]:
+    """The (bar, symbol) rows ``fit_at`` learns from at bar t, the target grid and the
+    rows' uniqueness weights (None unless ``label.uniqueness_weights``)."""
+    target = target_values(y, label, kind)
+    mask = training_rows(label_end, t, train_window=train_window, embargo=embargo)
+    mask &= np.isfinite(target[: mask.shape[0]]) & np.isfinite(features).all(axis=2)
+    if label.kind == "forward_return" and kind == "classifier":
+        mask &= target != 0
+    rows, cols = np.nonzero(mask)
+    w = None
+    if label.uniqueness_weights:
+        from alphapulse.ml.labels import sample_weights
+
+        ends = np.where(label_end == NEVER, -1, label_end)
+        w = np.asarray(sample_weights(ends), dtype=np.float64)[rows, cols]
+    return rows.astype(np.int64), cols.astype(np.int64), target, w
+
+
 def fit_at(
     features: FloatArray,
     y: FloatArray,
@@ -132,21 +159,12 @@ def fit_at(
     features ending at its bar (``window_rows``; the row's own features must be finite,
     earlier steps may be NaN)."""
     model = build_model(spec)
-    target = target_values(y, label, model.kind)
-    mask = training_rows(label_end, t, train_window=train_window, embargo=embargo)
-    mask &= np.isfinite(target[: mask.shape[0]]) & np.isfinite(features).all(axis=2)
-    if label.kind == "forward_return" and model.kind == "classifier":
-        mask &= target != 0
-    rows, cols = np.nonzero(mask)
+    rows, cols, target, w = _fit_rows(
+        features, y, label_end, t, label, model.kind, train_window, embargo
+    )
     if rows.size < min_rows:
         return None
     X = window_rows(features, rows, cols, spec.window)
-    w = None
-    if label.uniqueness_weights:
-        from alphapulse.ml.labels import sample_weights
-
-        ends = np.where(label_end == NEVER, -1, label_end)
-        w = np.asarray(sample_weights(ends), dtype=np.float64)[rows, cols]
     model.fit(X, target[rows, cols], sample_weight=w)
     step = max(1, -(-rows.size // max_sample))
     return TrainedModel(
@@ -167,6 +185,58 @@ class RegistryConfig(BaseModel):
     root: str | None = None  # default: $ALPHAPULSE_MLRUNS or ./mlruns
 
 
+class ParamRange(BaseModel):
+    """One tuned parameter: ``int`` / ``float`` / ``log_float`` in ``[low, high]``, or
+    one of ``choices`` (``categorical``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["int", "float", "log_float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    choices: list[str | int | float | bool | None] | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ParamRange:
+        if self.type == "categorical":
+            if not self.choices or self.low is not None or self.high is not None:
+                raise ValueError("categorical: give choices (non-empty), not low/high")
+        elif self.low is None or self.high is None or self.choices is not None:
+            raise ValueError(f"{self.type}: give low and high, not choices")
+        elif self.low > self.high or (self.type == "log_float" and self.low <= 0):
+            raise ValueError(f"{self.type}: need low <= high (and low > 0 for log_float)")
+        return self
+
+    def suggest(self, trial: Any, name: str) -> Any:
+        """The trial's value (an ``optuna.Trial``)."""
+        if self.type == "categorical":
+            return trial.suggest_categorical(name, self.choices)
+        assert self.low is not None and self.high is not None
+        if self.type == "int":
+            return trial.suggest_int(name, int(self.low), int(self.high))
+        return trial.suggest_float(name, self.low, self.high, log=self.type == "log_float")
+
+
+TuneMetric = Literal["auto", "accuracy", "log_loss", "ic", "mse"]
+
+
+class TuningSpec(BaseModel):
+    """Optuna search over ``space`` (keys: ``model.params`` names), each trial scored by
+    purged k-fold over the training window's rows only (``ml.tuning.tune``). ``metric``
+    ``auto``: log_loss for classifiers with probabilities (else accuracy), ic for
+    regressors; ``ic`` is the Spearman correlation of the prediction and the target over
+    a fold's rows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_trials: int = Field(20, ge=1)
+    n_splits: int = Field(3, ge=2)
+    embargo: int = Field(0, ge=0)  # bars dropped after each test fold
+    seed: int = 0
+    metric: TuneMetric = "auto"
+    space: dict[str, ParamRange] = Field(min_length=1)
+
+
 class TrainConfig(BaseModel):
     """``alphapulse train`` configuration: one model on one window, registered."""
 
@@ -182,6 +252,7 @@ class TrainConfig(BaseModel):
     train_end: str  # last bar; only labels realised by then are used
     test_end: str | None = None  # holdout (train_end, test_end] for metrics; None: none
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    tuning: TuningSpec | None = None  # tune model.params on the training window first
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -250,6 +321,137 @@ def evaluate(
     return out
 
 
+def _param_names(spec: ModelSpec) -> set[str] | None:
+    """The parameter names ``spec.kind`` accepts (None: cannot tell)."""
+    import inspect
+
+    from alphapulse.ml.models.base import model_class
+    from alphapulse.ml.models.spec import CLASS_OF, SEQUENCE
+
+    if spec.kind.startswith("lgbm_"):
+        from alphapulse.ml.models.lgbm import DEFAULTS, _LGBMBase
+
+        try:  # LightGBM's own table of parameters and aliases (private API)
+            from lightgbm.basic import _ConfigAliases
+
+            aliases = _ConfigAliases._get_all_param_aliases()
+        except (ImportError, AttributeError):
+            return None
+        cls = model_class(CLASS_OF[spec.kind])
+        own = set(getattr(cls, "_own_keys", ())) if issubclass(cls, _LGBMBase) else set()
+        return set(aliases) | {a for v in aliases.values() for a in v} | set(DEFAULTS) | own
+    cls = model_class(CLASS_OF[spec.kind])
+    if spec.kind in SEQUENCE:
+        return set(cls.defaults())  # type: ignore[attr-defined]
+    sig = inspect.signature(cls.__init__)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    return set(sig.parameters) - {"self", "members"}
+
+
+def tuning_metric(spec: ModelSpec, tuning: TuningSpec) -> str:
+    """The metric ``tuning`` scores ``spec`` with; ``ConfigError`` naming any space key
+    the model does not take, or a metric that does not fit its kind."""
+    names = _param_names(spec)
+    bad = sorted(set(tuning.space) - names) if names is not None else []
+    if bad:
+        raise ConfigError(f"tuning.space: {spec.kind} has no parameter(s) {bad}")
+    model = build_model(spec)
+    has_proba = model.kind == "classifier" and hasattr(model, "predict_proba")
+    metric: str = tuning.metric
+    if metric == "auto":
+        metric = ("log_loss" if has_proba else "accuracy") if model.kind == "classifier" else "ic"
+    if metric in ("accuracy", "log_loss") and model.kind != "classifier":
+        raise ConfigError(f"tuning.metric {metric} needs a classifier, {spec.kind} is not")
+    if metric == "log_loss" and not has_proba:
+        raise ConfigError(f"tuning.metric log_loss needs probabilities ({spec.kind})")
+    if metric == "mse" and model.kind != "regressor":
+        raise ConfigError(f"tuning.metric mse needs a regressor, {spec.kind} is not")
+    return metric
+
+
+def _score(metric: str, model: Any, X: FloatArray, y: FloatArray) -> float:
+    """``metric`` of a fitted ``model`` on ``X, y`` (log_loss/mse: lower is better)."""
+    if metric == "accuracy":
+        return float(np.mean(model.predict(X) == y))
+    if metric == "log_loss":
+        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+        classes = np.asarray(model.classes_)
+        i = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        p = np.where(classes[i] == y, proba[np.arange(len(y)), i], 0.0)
+        return float(-np.mean(np.log(np.clip(p, 1e-15, 1.0))))
+    if metric == "mse":
+        return float(np.mean((np.asarray(model.predict(X), dtype=np.float64) - y) ** 2))
+    from scipy.stats import spearmanr
+
+    pred = np.asarray(model.predict_with_uncertainty(X).mean, dtype=np.float64)
+    if np.ptp(pred) == 0 or np.ptp(y) == 0:
+        return 0.0
+    return float(spearmanr(pred, y).statistic)
+
+
+def tune_spec(
+    features: FloatArray,
+    y: FloatArray,
+    label_end: IntArray,
+    t: int,
+    spec: ModelSpec,
+    label: LabelSpec,
+    tuning: TuningSpec,
+    *,
+    train_window: int | None = None,
+) -> tuple[ModelSpec, dict[str, Any]]:
+    """Tune ``spec.params`` over ``tuning.space`` on the rows ``fit_at`` would train on at
+    bar t (labels realised by t, inside ``train_window``), purged k-fold within them;
+    nothing after t is passed to a fit. Returns the spec with the best params and the
+    summary (metric, direction, best_value, best_params, n_trials, ...)."""
+    from alphapulse.ml.tuning import tune
+
+    metric = tuning_metric(spec, tuning)
+    kind = build_model(spec).kind
+    rows, cols, target, w = _fit_rows(features, y, label_end, t, label, kind, train_window, 0)
+    if rows.size == 0:
+        raise ConfigError("tuning: no training rows with realised labels in the window")
+    ends = label_end[rows, cols]
+    assert rows.max() <= t and ends.max() <= t  # the training window only
+    X = window_rows(features, rows, cols, spec.window)
+
+    def factory(trial: Any) -> Model:
+        params = {k: r.suggest(trial, k) for k, r in tuning.space.items()}
+        return build_model(spec.model_copy(update={"params": {**spec.params, **params}}))
+
+    direction: Literal["maximize", "minimize"] = (
+        "minimize" if metric in ("log_loss", "mse") else "maximize"
+    )
+    res = tune(
+        factory,
+        X,
+        target[rows, cols],
+        rows,
+        ends,
+        tuning.n_trials,
+        n_splits=tuning.n_splits,
+        embargo=tuning.embargo,
+        score=lambda m, Xs, ys: _score(metric, m, Xs, ys),
+        sample_weight=w,
+        direction=direction,
+        seed=tuning.seed,
+    )
+    best = spec.model_copy(update={"params": {**spec.params, **res.best_params}})
+    summary = {
+        "metric": metric,
+        "direction": direction,
+        "best_value": res.best_value,
+        "best_params": res.best_params,
+        "n_trials": len(res.study.trials),
+        "n_splits": tuning.n_splits,
+        "embargo": tuning.embargo,
+        "seed": tuning.seed,
+        "rows": int(rows.size),
+    }
+    return best, summary
+
+
 def run_training(
     cfg: TrainConfig, panel: Panel | None = None, registry: ModelRegistry | None = None
 ) -> dict[str, Any]:
@@ -258,6 +460,8 @@ def run_training(
     from alphapulse.engine.recording import data_hash
     from alphapulse.features import compute_features
 
+    if cfg.tuning is not None:
+        tuning_metric(cfg.model, cfg.tuning)  # bad space keys / metric: fail before loading
     if panel is None:
         d = cfg.data
         end = cfg.test_end or cfg.train_end
@@ -271,9 +475,19 @@ def run_training(
     idx = panel.index()
     t_end = _bar(idx, cfg.train_end)
     t0 = 0 if cfg.train_start is None else _bar(idx, cfg.train_start, first=True)
-    fitted = fit_at(
-        fm.values, y, label_end, t_end, cfg.model, cfg.label, train_window=t_end + 1 - t0
-    )
+    spec, tuned = cfg.model, None
+    if cfg.tuning is not None:
+        spec, tuned = tune_spec(
+            fm.values,
+            y,
+            label_end,
+            t_end,
+            spec,
+            cfg.label,
+            cfg.tuning,
+            train_window=t_end + 1 - t0,
+        )
+    fitted = fit_at(fm.values, y, label_end, t_end, spec, cfg.label, train_window=t_end + 1 - t0)
     if fitted is None:
         raise ConfigError("no training rows with realised labels in the window")
     model = fitted.model
@@ -284,10 +498,10 @@ def run_training(
     after = np.arange(len(idx))[:, None] > fitted.max_label_end
     window = training_rows(label_end, t_end, train_window=t_end + 1 - t0)
     for prefix, rows in (("train", window & ok), ("test", ok & after & realised_by_end)):
-        m = evaluate(model, fm.values, target, y, rows, cfg.model.window)
+        m = evaluate(model, fm.values, target, y, rows, spec.window)
         metrics.update({f"{prefix}_{k}": v for k, v in m.items()})
     params = {
-        "model": cfg.model.model_dump(mode="json"),
+        "model": spec.model_dump(mode="json"),  # with the tuned params, if any
         "label": cfg.label.model_dump(mode="json"),
         "symbols": list(panel.symbols),
         "benchmark": cfg.benchmark,
@@ -305,6 +519,8 @@ def run_training(
         "train_rows": fitted.n_rows,
         "max_label_end": str(idx[fitted.max_label_end].date()),
     }
+    if tuned is not None:
+        meta["tuning"] = tuned
     reg = registry or ModelRegistry(cfg.registry.tracking_uri, root=cfg.registry.root)
     version = reg.register(model, cfg.name, meta)
     return {"name": cfg.name, "version": version, "metrics": metrics, "metadata": meta}
