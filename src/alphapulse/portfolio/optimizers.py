@@ -16,6 +16,7 @@ infeasible or the solver fails, the names get inverse-volatility weights and
 from __future__ import annotations
 
 import warnings
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,10 +111,10 @@ class _Optimised(SignalWeighting):
         w[est.good] = sign[est.good] * np.clip(v, 0.0, None)
         return w
 
+    @abstractmethod
     def solve(self, p: _Problem) -> FloatArray:
         """Non-negative direction-space weights of the good names, summing to ``budget``
         (Kelly: any sum; the caps bound it)."""
-        raise NotImplementedError
 
 
 def _normalise(v: FloatArray, budget: float) -> FloatArray:
