@@ -62,6 +62,7 @@ class StandardRiskManager:
         self._tracked: list[Order] = []  # accepted orders, watched for venue rejections
         self._flatten: list[int] = []
         self._cooldown_until = np.full(n, -1, dtype=np.int64)
+        self._capped_at = np.full(n, np.nan)  # last reported capped target per symbol
         self._atr: tuple[int, FloatArray] | None = None
         self._uses_atr = _uses_atr(cfg)
 
@@ -92,8 +93,28 @@ class StandardRiskManager:
                 self.cfg.guards.stale_data.action == "flatten"
             )
             w[stale & (grows | flat_action)] = np.nan
-        capped, _ = cap_targets(w, self.cfg.limits, self.checks.groups)
+        capped, hit = cap_targets(w, self.cfg.limits, self.checks.groups)
+        if hit:
+            self._report_caps(w, capped, ",".join(hit), ctx.ts_ns)
         return Targets(capped)
+
+    def _report_caps(self, w: FloatArray, capped: FloatArray, reason: str, ts_ns: int) -> None:
+        """A ``target_resized`` event per symbol whose target a limit cut, once per new
+        capped value (a strategy repeating its target does not repeat the event)."""
+        with np.errstate(invalid="ignore"):
+            cut = ~np.isnan(w) & (np.abs(w - capped) > 1e-12)
+            new = cut & ~(np.abs(capped - self._capped_at) <= 1e-12)
+        for sid in np.flatnonzero(new):
+            self._capped_at[sid] = capped[sid]
+            self._events.append(
+                RiskEvent(
+                    ts_ns,
+                    "target_resized",
+                    reason,
+                    symbol=self.symbols[sid],
+                    detail=f"weight {w[sid]:.6g} -> {capped[sid]:.6g}",
+                )
+            )
 
     def check_order(self, order: Order, ctx: Context) -> OrderCheck:
         book = self._book
