@@ -14,6 +14,9 @@ class Clock(Protocol):
 
     def now_ns(self) -> int: ...
 
+    def advance_to(self, ts_ns: int) -> None:
+        """Move to a data timestamp (a wall clock ignores it)."""
+
 
 class SimulatedClock:
     """A clock that only moves when the engine advances it to the next data timestamp."""

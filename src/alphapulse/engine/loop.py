@@ -132,9 +132,7 @@ class Engine:
 
     def step(self, bar: BarSlice) -> None:
         """Process one cross-section of bars (the history must already include it)."""
-        advance = getattr(self.clock, "advance_to", None)
-        if advance is not None:
-            advance(bar.ts_ns)
+        self.clock.advance_to(bar.ts_ns)
         self._book(self.venue.process_bar(bar, self.ledger))
         self.ledger.mark(bar.close)
         ctx = self.context(bar)
@@ -152,8 +150,7 @@ class Engine:
         if self.fill_at == "close":
             self._book(self.venue.fill_market_at_close(bar, self.ledger))
             self.ledger.mark(bar.close)
-        lg = self.ledger
-        self._rows.append((bar.ts_ns, lg.equity, lg.cash, lg.gross_exposure, lg.net_exposure))
+        self._rows.append((bar.ts_ns, *self.ledger.totals()))
 
     @property
     def n_steps(self) -> int:

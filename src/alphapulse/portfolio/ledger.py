@@ -85,6 +85,12 @@ class Ledger:
     def net_exposure(self) -> float:
         return self.market_value
 
+    def totals(self) -> tuple[float, float, float, float]:
+        """(equity, cash, gross exposure, net exposure) from one marking pass."""
+        mv = self.market_values()
+        net = float(mv.sum())
+        return self._cash + net, self._cash, float(np.abs(mv).sum()), net
+
     def unrealized(self) -> FloatArray:
         return np.where(self.qty != 0.0, (self.last_price - self.avg_price) * self.qty, 0.0)
 
