@@ -285,32 +285,18 @@ class Engine:
                 self.venue.cancel(o.id, "flatten")
             todo = [s for s in sids if ctx.positions[s] != 0.0]
         for sid in todo:
-            pos = float(ctx.positions[sid])
-            side = Side.SELL if pos > 0 else Side.BUY
-            order = Order(
-                self.venue.next_order_id(),
-                self.symbols[sid],
-                int(sid),
-                side,
-                abs(pos),
-                ctx.ts_ns,
-                tag="flatten",
-            )
-            self.venue.submit(order)
+            order = self.planner.close_order(int(sid), ctx, self.venue.next_order_id, "flatten")
+            if order is not None:
+                self.venue.submit(order)
             self.planner.forget(int(sid))
 
     def _risk_hooks(self, ctx: Context) -> None:
-        flatten_symbols = getattr(self.risk, "flatten_symbols", None)
-        if flatten_symbols is not None:
-            sids = flatten_symbols(ctx)
-            if sids:
-                self._flatten(ctx, list(sids))
+        sids = self.risk.flatten_symbols(ctx)
+        if sids:
+            self._flatten(ctx, list(sids))
         self._amend_orders(ctx)
 
     def _amend_orders(self, ctx: Context, sids: set[int] | None = None) -> None:
-        amend = getattr(self.risk, "amend_orders", None)
-        if amend is None:
-            return
         if sids is None:
             working = self.venue.open_orders()
         else:
@@ -318,7 +304,7 @@ class Engine:
         if not any(o.parent_id is not None for o in working):
             return
         by_id = {o.id: o for o in working}
-        for a in amend(ctx, working):
+        for a in self.risk.amend_orders(ctx, working):
             order = by_id.get(a.order_id)
             if order is None or not order.is_open:
                 continue
@@ -331,10 +317,7 @@ class Engine:
                 order.quantity = a.quantity
 
     def _risk_columns(self) -> dict[str, npt.NDArray[np.float64]]:
-        columns = getattr(self.risk, "risk_measures", None)
-        if columns is None:
-            return {}
-        out = dict(columns())
+        out = self.risk.risk_measures()
         n = len(self._rows)
         return {k: v for k, v in out.items() if len(v) == n}
 

@@ -61,6 +61,17 @@ class OrderPlanner:
         orders.sort(key=lambda o: 0 if o.side == Side.SELL else 1)
         return orders
 
+    @staticmethod
+    def close_order(
+        sid: int, ctx: Context, next_id: Callable[[], int], tag: str = "close"
+    ) -> Order | None:
+        """A market order closing the whole position of ``sid`` (None when flat)."""
+        pos = float(ctx.positions[sid])
+        if pos == 0.0:
+            return None
+        side = Side.SELL if pos > 0 else Side.BUY
+        return Order(next_id(), ctx.symbols[sid], sid, side, abs(pos), ctx.ts_ns, tag=tag)
+
     def forget(self, sid: int) -> None:
         """Drop the memory of a symbol's last target (e.g. after a forced exit)."""
         self._last[sid] = np.nan
@@ -72,10 +83,7 @@ class OrderPlanner:
         price = float(ctx.last_prices[sid])
         symbol = ctx.symbols[sid]
         if abs(w) <= _EPS:
-            if pos == 0.0:
-                return None
-            side = Side.SELL if pos > 0 else Side.BUY
-            return Order(next_id(), symbol, sid, side, abs(pos), ctx.ts_ns, tag="close")
+            return self.close_order(sid, ctx, next_id)
         if not math.isfinite(price) or price <= 0 or ctx.equity <= 0:
             return None
         budget = abs(w) * ctx.equity

@@ -10,10 +10,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
 from alphapulse.model.orders import Fill, Order
 from alphapulse.model.signals import Signals, Targets
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class PortfolioConstructor(Protocol):
@@ -52,6 +57,19 @@ class RiskEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderAmend:
+    """A change the engine applies to a working order: new stop price, smaller quantity
+    (total, filled part included) or cancellation."""
+
+    order_id: int
+    sid: int
+    stop_price: float | None = None
+    quantity: float | None = None
+    cancel: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class GuardAction:
     """What the risk stage demands of the engine after a bar."""
 
@@ -74,6 +92,18 @@ class RiskManager(Protocol):
 
     def events(self) -> list[RiskEvent]: ...
 
+    def flatten_symbols(self, ctx: Context) -> list[int]:
+        """Symbols whose positions must be closed now (e.g. stale data)."""
+        ...
+
+    def amend_orders(self, ctx: Context, open_orders: list[Order]) -> list[OrderAmend]:
+        """Changes to working orders (trailing stops, exits sized to the position)."""
+        ...
+
+    def risk_measures(self) -> dict[str, FloatArray]:
+        """Per-step measure columns, one value per step so far."""
+        ...
+
 
 class PassThroughRisk:
     """The default risk stage: accepts everything."""
@@ -92,3 +122,12 @@ class PassThroughRisk:
 
     def events(self) -> list[RiskEvent]:
         return []
+
+    def flatten_symbols(self, ctx: Context) -> list[int]:
+        return []
+
+    def amend_orders(self, ctx: Context, open_orders: list[Order]) -> list[OrderAmend]:
+        return []
+
+    def risk_measures(self) -> dict[str, FloatArray]:
+        return {}

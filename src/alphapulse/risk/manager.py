@@ -16,7 +16,7 @@ import numpy.typing as npt
 from alphapulse.core.errors import ConfigError
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
-from alphapulse.engine.stages import GuardAction, OrderCheck, RiskEvent, Verdict
+from alphapulse.engine.stages import GuardAction, OrderAmend, OrderCheck, RiskEvent, Verdict
 from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType
 from alphapulse.model.signals import Targets
 from alphapulse.portfolio.estimators import atr_at
@@ -24,7 +24,7 @@ from alphapulse.risk.checks import PreTradeChecks, StepBook, cap_targets
 from alphapulse.risk.config import RiskConfig
 from alphapulse.risk.guards import PortfolioGuards
 from alphapulse.risk.measures import RiskMeasures
-from alphapulse.risk.stops import ExtremeTracker, OrderAmend, bracket_prices, reconcile, trail
+from alphapulse.risk.stops import ExtremeTracker, bracket_prices, reconcile, trail
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -20,30 +20,17 @@ Afterwards, once per bar, the risk stage asks the engine to amend the children:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.engine.stages import OrderAmend
 from alphapulse.execution.sizing import round_to_lot
 from alphapulse.model.orders import Order, OrderType, Side
 from alphapulse.risk.config import ExitRule, StopsConfig
 
 FloatArray = npt.NDArray[np.float64]
 _EPS = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class OrderAmend:
-    """A change the engine applies to a working order: new stop price, smaller quantity
-    (total, filled part included) or cancellation."""
-
-    order_id: int
-    sid: int
-    stop_price: float | None = None
-    quantity: float | None = None
-    cancel: bool = False
-    reason: str = ""
 
 
 def distance(rule: ExitRule, price: float, atr: float) -> float:
