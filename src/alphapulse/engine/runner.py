@@ -22,6 +22,7 @@ from alphapulse.engine.planner import OrderPlanner
 from alphapulse.execution.venue import SimulatedVenue
 from alphapulse.portfolio.factory import build_constructor
 from alphapulse.risk import build_risk
+from alphapulse.strategies.base import Strategy
 from alphapulse.strategies.registry import load_strategy
 
 ProgressFn = Callable[[str, int, int], None]  # (strategy label, bars done, bars total)
@@ -29,12 +30,8 @@ Tables = dict[str, pd.DataFrame]  # a strategy's extra outputs: file stem -> fra
 
 
 def strategy_tables(strategy: object) -> Tables:
-    """The strategy's extra output tables (its ``strategy_outputs()``; none without)."""
-    fn = getattr(strategy, "strategy_outputs", None)
-    if not callable(fn):
-        return {}
-    out = fn()
-    return {str(k): v for k, v in out.items()} if out else {}
+    """The strategy's extra output tables (``Strategy.strategy_outputs``)."""
+    return dict(strategy.strategy_outputs()) if isinstance(strategy, Strategy) else {}
 
 
 def load_data(cfg: BacktestConfig) -> Panel:
