@@ -3,6 +3,7 @@ one column per symbol, NaN where a symbol has no bar at that time."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -54,6 +55,16 @@ class Panel:
     def has_bar(self) -> npt.NDArray[np.bool_]:
         """[T, N] True where the symbol has a bar at that time (close is not NaN)."""
         return ~np.isnan(self.fields["close"])
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the timestamps, symbols and OHLCV arrays: identifies the exact
+        bars a run or a feature cache saw."""
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(self.timestamps).tobytes())
+        h.update("\x1f".join(self.symbols).encode())
+        for name in FIELDS:
+            h.update(np.ascontiguousarray(self.fields[name], dtype=np.float64).tobytes())
+        return h.hexdigest()
 
     def index(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(pd.to_datetime(self.timestamps, unit="ns", utc=True))

@@ -3,10 +3,8 @@ events), next to the files."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from alphapulse.config import BacktestConfig
@@ -17,13 +15,8 @@ from alphapulse.store import Store
 
 
 def data_hash(panel: Panel) -> str:
-    """A digest of the exact bars a run saw (timestamps, symbols, OHLCV)."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(panel.timestamps).tobytes())
-    h.update("\x1f".join(panel.symbols).encode())
-    for name in ("open", "high", "low", "close", "volume"):
-        h.update(np.ascontiguousarray(panel.fields[name]).tobytes())
-    return h.hexdigest()
+    """The digest of the exact bars a run saw (``Panel.digest``)."""
+    return panel.digest()
 
 
 def risk_events_frame(r: RunResult) -> pd.DataFrame:

@@ -11,19 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from alphapulse.data.panel import FIELDS, Panel
+from alphapulse.data.panel import Panel
 from alphapulse.features.compute import FeatureMatrix, compute_features
 from alphapulse.features.config import FeatureSetConfig
 
 
 def data_hash(panel: Panel) -> str:
-    """SHA-256 (hex, 16 chars) of the timestamps, symbols and OHLCV arrays."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(panel.timestamps).tobytes())
-    h.update("\x1f".join(panel.symbols).encode())
-    for name in FIELDS:
-        h.update(np.ascontiguousarray(panel.fields[name], dtype=np.float64).tobytes())
-    return h.hexdigest()[:16]
+    """The first 16 hex characters of ``Panel.digest``."""
+    return panel.digest()[:16]
 
 
 def cache_key(panel: Panel, cfg: FeatureSetConfig, benchmark: str | None = None) -> str:
