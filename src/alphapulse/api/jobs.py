@@ -8,7 +8,7 @@ import logging
 import multiprocessing as mp
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -37,39 +37,6 @@ class RunStats:
     final_equity: float
 
 
-class _PinnedStore(Store):
-    """A Store whose ``record_run`` reuses the run ids (and start time) the API handed
-    out, so ``engine.recording.record_run`` updates those rows instead of adding new ones."""
-
-    def __init__(self, store: Store, ids: Mapping[str, str], started_at: datetime) -> None:
-        super().__init__(store.engine)
-        self._ids = dict(ids)
-        self._started = started_at
-
-    def record_run(
-        self,
-        name: str,
-        config: Mapping[str, Any] | None = None,
-        *,
-        run_id: str | None = None,
-        code_version: str | None = None,
-        data_hash: str | None = None,
-        status: str = "running",
-        initial_cash: float | None = None,
-        started_at: datetime | None = None,
-    ) -> str:
-        return super().record_run(
-            name,
-            config,
-            run_id=run_id or self._ids.get(name),
-            code_version=code_version,
-            data_hash=data_hash,
-            status=status,
-            initial_cash=initial_cash,
-            started_at=started_at or self._started,
-        )
-
-
 def run_name(cfg: BacktestConfig, label: str) -> str:
     """The ``runs.name`` that ``engine.recording`` gives strategy ``label``."""
     return f"{cfg.name}/{label}"
@@ -92,11 +59,19 @@ def execute(
     results = run_backtest(cfg, panel, workers=workers)
     digest = data_hash(panel)
     store = Store(create_store_engine(db_url))
-    pinned = _PinnedStore(store, {run_name(cfg, k): v for k, v in ids.items()}, started_at)
     stats: dict[str, RunStats] = {}
     try:
         for label, result in results.items():
-            rid = record_run(pinned, cfg, label, result, summary(result), digest)
+            rid = record_run(
+                store,
+                cfg,
+                label,
+                result,
+                summary(result),
+                digest,
+                run_id=ids.get(label),
+                started_at=started_at,
+            )
             stats[label] = RunStats(
                 run_id=rid,
                 bars=len(result.timestamps),

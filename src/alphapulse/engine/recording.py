@@ -3,6 +3,7 @@ events), next to the files."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -41,14 +42,23 @@ def record_run(
     result: RunResult,
     summary: dict[str, Any],
     digest: str,
+    *,
+    run_id: str | None = None,
+    started_at: datetime | None = None,
 ) -> str:
-    """Store one strategy's run; returns the run id."""
+    """Store one strategy's run; returns the run id (``run_id``: fill in a run row
+    created earlier, e.g. by the API when it accepted the job)."""
     config = cfg.model_dump(mode="json")
     config["strategies"] = [
         s for s in config["strategies"] if (s.get("name") or s["strategy"]) == label
     ]
     run_id = store.record_run(
-        f"{cfg.name}/{label}", config, data_hash=digest, initial_cash=result.initial_cash
+        f"{cfg.name}/{label}",
+        config,
+        run_id=run_id,
+        data_hash=digest,
+        initial_cash=result.initial_cash,
+        started_at=started_at,
     )
     events = risk_events_frame(result)
     store.write_run_outputs(
