@@ -6,33 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
 from alphapulse.config import BacktestConfig
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
-from alphapulse.engine.outputs import equity_frame, fills_frame, orders_frame, trades_frame
+from alphapulse.engine.outputs import (
+    equity_frame,
+    fills_frame,
+    orders_frame,
+    risk_events_frame,
+    trades_frame,
+)
 from alphapulse.store import Store
 
 
 def data_hash(panel: Panel) -> str:
     """The digest of the exact bars a run saw (``Panel.digest``)."""
     return panel.digest()
-
-
-def risk_events_frame(r: RunResult) -> pd.DataFrame:
-    rows = [
-        {
-            "timestamp": pd.Timestamp(e.ts_ns, unit="ns", tz="UTC"),
-            "kind": e.kind,
-            "reason": e.reason,
-            "symbol": e.symbol or None,
-            "order_id": e.order_id,
-            "detail": e.detail,
-        }
-        for e in r.risk_events
-    ]
-    return pd.DataFrame(rows)
 
 
 def record_run(
@@ -61,6 +50,7 @@ def record_run(
         started_at=started_at,
     )
     events = risk_events_frame(result)
+    events["symbol"] = events["symbol"].replace("", None)  # portfolio-wide events
     store.write_run_outputs(
         run_id,
         orders_frame(result),
