@@ -251,9 +251,11 @@ def cs_step(
 @njit(cache=True, error_model="numpy")
 def index_returns_step(c: FloatArray, bench: int, last: FloatArray, out: FloatArray) -> None:
     """Index log return of each row: the benchmark column's (its close carried over rows
-    without a bar, NaN before its first) when ``bench >= 0``, else the mean over symbols
-    with a close in this row and the previous one (NaN if none). ``last`` holds the
-    previous row's closes (for the benchmark: its last close)."""
+    without a bar, NaN before its first) when ``bench >= 0``, else the mean over the
+    symbols with a bar in this row of their log return since their own previous bar
+    (sparse data: a symbol that skipped rows still counts, its move is booked when it is
+    seen). A row that moves nothing is 0.0; NaN only before any symbol has a close.
+    ``last`` holds each symbol's last close (NaN before its first)."""
     n = c.shape[1]
     for t in range(c.shape[0]):
         if bench >= 0:
@@ -266,13 +268,17 @@ def index_returns_step(c: FloatArray, bench: int, last: FloatArray, out: FloatAr
             continue
         s = 0.0
         m = 0
+        seen = False
         for i in range(n):
             x = c[t, i]
-            if x > 0 and last[i] > 0:
-                s += math.log(x / last[i])
-                m += 1
-            last[i] = x if x > 0 else np.nan
-        out[t] = s / m if m > 0 else np.nan
+            if last[i] > 0:
+                seen = True
+                if x > 0:
+                    s += math.log(x / last[i])
+                    m += 1
+            if x > 0:
+                last[i] = x
+        out[t] = s / m if m > 0 else (0.0 if seen else np.nan)
 
 
 @njit(cache=True, error_model="numpy")
