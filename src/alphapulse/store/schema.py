@@ -22,6 +22,7 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -386,6 +387,36 @@ class RiskEvent(Base):
     message: Mapped[str | None] = mapped_column(Text)
     value: Mapped[float | None] = mapped_column(Double)
     detail: Mapped[Any | None] = mapped_column(json_type())
+
+
+# -- paper sessions ---------------------------------------------------------------------
+class PaperSession(Base):
+    """A paper session: the canonical config it was started with and that config's hash
+    (a restart with another config is refused, ``live/identity.py``)."""
+
+    __tablename__ = "paper_sessions"
+    session: Mapped[str] = mapped_column(key_string(200), primary_key=True)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    config: Mapped[Any] = mapped_column(json_type())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+class OutboxMessage(Base):
+    """A bus message written in the transaction of the journal rows it reports (the
+    transactional outbox, ``live/outbox.py``); published in ``id`` order, then flagged."""
+
+    __tablename__ = "bus_outbox"
+    __table_args__ = (
+        UniqueConstraint("session", "key"),
+        Index(None, "session", "published", "id"),
+    )
+    id: Mapped[int] = mapped_column(id_type(), primary_key=True, autoincrement=True)
+    session: Mapped[str] = mapped_column(key_string(200))
+    key: Mapped[str] = mapped_column(String(255))  # idempotency key, sent with the message
+    topic: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # bus.codec.encode(message)
+    published: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
 
 
 #: Core tables by name, for the repositories.
