@@ -13,6 +13,7 @@ import pandas as pd
 
 from alphapulse.analytics.frequency import periods_per_year
 from alphapulse.analytics.metrics import compute_metrics
+from alphapulse.analytics.run_robustness import RobustnessInputs, run_robustness
 from alphapulse.analytics.trades import round_trips
 from alphapulse.engine.loop import RunResult
 
@@ -141,7 +142,11 @@ def trades_frame(r: RunResult) -> pd.DataFrame:
     return round_trips(r.fills)
 
 
-def summary(r: RunResult, trades: pd.DataFrame | None = None) -> dict[str, Any]:
+def summary(
+    r: RunResult,
+    trades: pd.DataFrame | None = None,
+    robustness: RobustnessInputs | None = None,
+) -> dict[str, Any]:
     eq = equity_frame(r)
     trades = trades if trades is not None else trades_frame(r)
     equity = pd.Series(eq["equity"].to_numpy(), index=pd.DatetimeIndex(eq["timestamp"]))
@@ -167,6 +172,7 @@ def summary(r: RunResult, trades: pd.DataFrame | None = None) -> dict[str, Any]:
     )
     out = {k: _clean(v) for k, v in out.items()}
     out["risk"] = risk_summary(r)
+    out["robustness"] = run_robustness(r.equity, ppy, trades, r.fills, r.initial_cash, robustness)
     return out
 
 
@@ -183,7 +189,10 @@ CORE_FILES = ("summary", "trades", "orders", "fills", "equity", "risk_events")
 
 
 def write_outputs(
-    r: RunResult, out_dir: Path, tables: Mapping[str, pd.DataFrame] | None = None
+    r: RunResult,
+    out_dir: Path,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    robustness: RobustnessInputs | None = None,
 ) -> dict[str, Any]:
     """Write summary.json, trades.csv, orders.csv, fills.csv, equity.csv and
     risk_events.csv into out_dir, plus ``<stem>.csv`` for each of the strategy's extra
@@ -193,7 +202,7 @@ def write_outputs(
             raise ValueError(f"strategy output {stem!r}: not a valid extra table name")
     out_dir.mkdir(parents=True, exist_ok=True)
     trades = trades_frame(r)
-    s = summary(r, trades)
+    s = summary(r, trades, robustness)
     (out_dir / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
     trades.to_csv(out_dir / "trades.csv", index=False)
     orders_frame(r).to_csv(out_dir / "orders.csv", index=False)

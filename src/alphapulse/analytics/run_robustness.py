@@ -1,0 +1,79 @@
+"""The robustness block of one run, from its equity curve, round trips and fills."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from alphapulse.analytics.capacity import capacity_estimate, fill_inputs
+from alphapulse.analytics.metrics import simple_returns
+from alphapulse.analytics.robustness import robustness
+from alphapulse.model.orders import Fill
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RobustnessInputs:
+    """What a run's own arrays do not say: how many trials stand behind it (and their
+    per-bar Sharpe ratios, when known), and the [T, N] volume and close of its panel for
+    the capacity estimate."""
+
+    n_trials: int = 1
+    trial_sharpes: FloatArray | None = None
+    volume: FloatArray | None = None
+    close: FloatArray | None = None
+    impact_coefficient: float = 1.0
+    n_resamples: int = 1000
+    seed: int = 0
+
+
+def run_robustness(
+    equity: FloatArray,
+    ppy: float,
+    trades: pd.DataFrame,
+    fills: Sequence[Fill],
+    initial_cash: float,
+    inputs: RobustnessInputs | None = None,
+) -> dict[str, Any]:
+    """``analytics.robustness.robustness`` of a run (capacity only with a panel)."""
+    inp = inputs or RobustnessInputs()
+    pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.empty(0)
+    cap = _capacity(equity, fills, initial_cash, inp)
+    return robustness(
+        simple_returns(np.asarray(equity, dtype=np.float64)),
+        ppy,
+        trade_pnl=pnl,
+        initial_cash=initial_cash,
+        n_trials=inp.n_trials,
+        trial_sharpes=inp.trial_sharpes,
+        n_resamples=inp.n_resamples,
+        seed=inp.seed,
+        capacity=cap,
+    )
+
+
+def _capacity(
+    equity: FloatArray, fills: Sequence[Fill], capital: float, inp: RobustnessInputs
+) -> dict[str, Any] | None:
+    if inp.volume is None or inp.close is None or not len(equity):
+        return None
+    qty = np.array([f.quantity for f in fills], dtype=np.float64)
+    price = np.array([f.price for f in fills], dtype=np.float64)
+    sid = np.array([f.sid for f in fills], dtype=np.int64)
+    bar = np.array([f.bar_index for f in fills], dtype=np.int64)
+    costs = sum(f.fee + f.slippage for f in fills)
+    notional, part, sigma = fill_inputs(qty, price, sid, bar, inp.volume, inp.close)
+    return capacity_estimate(
+        capital=capital,
+        gross_edge=float(equity[-1]) - capital + costs,
+        notional=notional,
+        participation=part,
+        sigma=sigma,
+        coefficient=inp.impact_coefficient,
+    )

@@ -1,0 +1,93 @@
+"""Robustness block: bootstrap intervals, trade-order Monte Carlo, DSR, capacity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from alphapulse.analytics.capacity import capacity_estimate, fill_inputs, impact_cost
+from alphapulse.analytics.robustness import return_shape, robustness, trade_order_drawdowns
+
+
+def _block(seed: int = 0, **kw: object) -> dict:
+    r = np.random.default_rng(seed).normal(0.0006, 0.01, 1000)
+    pnl = np.random.default_rng(seed + 1).normal(50.0, 500.0, 300)
+    return robustness(r, 252.0, trade_pnl=pnl, initial_cash=1e6, **kw)  # type: ignore[arg-type]
+
+
+def test_intervals_bracket_estimates_and_kill_switch_is_a_tail() -> None:
+    out = _block()
+    boot = out["bootstrap"]
+    for key in ("sharpe", "cagr", "max_drawdown"):
+        b = boot[key]
+        assert b["ci_low"] < b["estimate"] < b["ci_high"], key
+    assert out["kill_switch"]["max_drawdown"] < boot["max_drawdown"]["ci_low"]
+    assert out["trade_order"]["p99"] <= out["trade_order"]["p95"] <= out["trade_order"]["median"]
+    assert out == _block()  # seeded: reproducible
+
+
+def test_sharpe_interval_width_matches_asymptotic_standard_error() -> None:
+    boot = _block(3)["bootstrap"]["sharpe"]
+    # iid normal: se(SR_annual) ~ sqrt((1 + SR_bar^2 / 2) / T) * sqrt(252)
+    se = math.sqrt(252 / 1000)
+    assert boot["ci_high"] - boot["ci_low"] == pytest.approx(2 * 1.96 * se, rel=0.25)
+
+
+def test_more_trials_deflate_more() -> None:
+    one = _block(n_trials=1)["deflated_sharpe"]["value"]
+    many = _block(n_trials=200)["deflated_sharpe"]["value"]
+    given = _block(n_trials=200, trial_sharpes=np.linspace(-0.05, 0.05, 200))["deflated_sharpe"]
+    assert many < one
+    assert given["trial_sharpe_var"] == pytest.approx(np.var(np.linspace(-0.05, 0.05, 200), ddof=1))
+
+
+def test_trade_order_drawdowns() -> None:
+    assert np.all(trade_order_drawdowns(np.array([1.0, 2.0, 3.0]), 100.0, 50) == 0.0)
+    dd = trade_order_drawdowns(np.array([10.0, -20.0, 5.0]), 100.0, 200, seed=1)
+    # worst order: the loss first, from the starting capital: 100 -> 80
+    assert dd.min() == pytest.approx(80 / 100 - 1)
+    assert dd.max() == pytest.approx(95 / 115 - 1)  # best: both gains first
+    assert dd.max() <= 0.0
+
+
+def test_return_shape_and_short_series() -> None:
+    r = np.array([0.01, -0.02, 0.03, -0.01, 0.02, -0.05, 0.04])
+    shape = return_shape(r)
+    p5, p95 = np.percentile(r, [5, 95])
+    assert shape["tail_ratio"] == pytest.approx(p95 / -p5)
+    assert return_shape(np.zeros(5))["skew"] is None
+    short = robustness(np.array([0.01]), 252.0, trade_pnl=np.empty(0), initial_cash=1.0)
+    assert short["bootstrap"] is None and short["kill_switch"] is None
+
+
+def test_capacity_is_where_impact_is_half_the_edge() -> None:
+    notional, part, sigma = np.array([1e6]), np.array([0.01]), np.array([0.02])
+    out = capacity_estimate(
+        capital=1e6, gross_edge=1e4, notional=notional, participation=part, sigma=sigma
+    )
+    k = out["capacity"] / 1e6
+    impact = impact_cost(notional * k, part * k, sigma)
+    assert impact == pytest.approx(0.5 * 1e4 * k)
+    assert out["median_participation"] == 0.01
+    none = capacity_estimate(
+        capital=1e6, gross_edge=-5.0, notional=notional, participation=part, sigma=sigma
+    )
+    assert none["capacity"] is None
+
+
+def test_fill_inputs_from_panel() -> None:
+    close = np.array([[10.0, 20.0], [11.0, 20.0], [10.0, 22.0]])
+    volume = np.array([[100.0, 0.0], [200.0, 50.0], [100.0, 10.0]])
+    notional, part, sigma = fill_inputs(
+        np.array([10.0, 5.0]),
+        np.array([11.0, 22.0]),
+        np.array([0, 1]),
+        np.array([1, 0]),
+        volume,
+        close,
+    )
+    assert notional.tolist() == [110.0, 110.0]
+    assert part[0] == pytest.approx(0.05) and math.isnan(part[1])
+    assert sigma[0] == pytest.approx(np.std([0.1, 10 / 11 - 1], ddof=1))
