@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,41 @@ def test_load_config_errors(tmp_path: Path) -> None:
     top.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(top)
+
+
+def _strategy(name: str, **params: object) -> dict:
+    return _with(strategies=[{"strategy": name, "params": params}])
+
+
+@pytest.mark.parametrize(
+    ("cfg", "needle"),
+    [
+        (_strategy("sma_cross", fast=30, slow=20), "fast (30) must be below slow (20)"),
+        (_strategy("sma_cross", fast=20, slow=20), "fast (20) must be below slow (20)"),
+        (_strategy("sma_cross", fast=0, slow=20), "params.fast"),
+        (_strategy("sma_cross", fast=-5, slow=20), "params.fast"),
+        (_strategy("mean_reversion", window=1), "params.window"),
+        (_strategy("mean_reversion", entry_z=1.0, exit_z=1.5), "exit_z (1.5) must be below"),
+        (_strategy("mean_reversion", entry_z=0), "params.entry_z"),
+        (_strategy("momentum", lookback=0), "params.lookback"),
+        (_strategy("momentum", rebalance_every=0), "params.rebalance_every"),
+        (_strategy("momentum", threshold=-1.5), "params.threshold"),
+        (_strategy("ml", start="not a date"), "not a date"),
+        (_with(initial_cash=float("inf")), "initial_cash"),
+        (_with(data={"source": "x", "start": "2999-01-01"}), "data.start"),
+        (_with(data={"source": "x", "end": "someday"}), "data.end"),
+    ],
+)
+def test_impossible_values_are_refused_by_name(cfg: dict, needle: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        parse_config(cfg)
+
+
+def test_possible_strategy_params_still_load() -> None:
+    cases: list[tuple[str, dict[str, object]]] = [
+        ("sma_cross", {"fast": 1, "slow": 2}),
+        ("mean_reversion", {"window": 2, "entry_z": 1.0, "exit_z": -0.5}),
+        ("momentum", {"lookback": 1, "rebalance_every": 1, "threshold": -0.5}),
+    ]
+    for name, params in cases:
+        assert parse_config(_strategy(name, **params)).strategies[0].params == params

@@ -125,10 +125,10 @@ def _default_text(field: FieldInfo) -> str:
     return f"{type(value).__name__}(...)" if isinstance(value, BaseModel) else repr(value)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one clear line, never a traceback."""
     try:
-        rc = app(standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except AlphaPulseError as exc:

@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alphapulse.core.errors import ConfigError
+from alphapulse.data.raw import utc_timestamp
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.portfolio.config import PortfolioConfig
 from alphapulse.risk.config import RiskConfig
@@ -35,6 +43,13 @@ class DataConfig(_Strict):
     # bad rows: None = raise on the first error; "quarantine" = drop the bad rows
     on_bad: Literal["reject", "quarantine"] | None = None
 
+    @field_validator("start", "end")
+    @classmethod
+    def _date(cls, v: str | None) -> str | None:
+        if v is not None:
+            utc_timestamp(v)
+        return v
+
 
 class StrategyConfig(_Strict):
     strategy: str  # registry name (e.g. sma_cross) or "package.module:Class"
@@ -52,7 +67,8 @@ class StrategyConfig(_Strict):
         except ValidationError as exc:
             raise ValueError(
                 "; ".join(
-                    f"params.{'.'.join(str(p) for p in e['loc'])}: "
+                    ".".join(["params", *(str(p) for p in e["loc"])])
+                    + ": "
                     + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
                     for e in exc.errors()
                 )
@@ -92,7 +108,7 @@ class PaperConfig(_Strict):
 class BacktestConfig(_Strict):
     name: str = "backtest"
     data: DataConfig
-    initial_cash: float = Field(100_000.0, gt=0)
+    initial_cash: float = Field(100_000.0, gt=0, allow_inf_nan=False)
     fill_at: Literal["next_open", "close"] = "next_open"
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     portfolio: PortfolioConfig | None = None  # None: EqualSlot, trade on target changes

@@ -54,9 +54,27 @@ def time_bounds(
     return lo, hi
 
 
-def _utc(text: str) -> pd.Timestamp:
-    ts = pd.Timestamp(text)
+#: The dates a bar can carry (pandas' nanosecond range).
+DATE_RANGE = "1677-09-22 .. 2262-04-11"
+
+
+def utc_timestamp(text: object) -> pd.Timestamp:
+    """``text`` as a UTC nanosecond timestamp (naive = UTC); ValueError saying why not
+    (not a date, or outside DATE_RANGE)."""
+    try:
+        ts = pd.Timestamp(str(text)).as_unit("ns")
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"not a date in {DATE_RANGE}: {text!r}") from None
+    if ts is pd.NaT:
+        raise ValueError(f"not a date: {text!r}")
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def _utc(text: str) -> pd.Timestamp:
+    try:
+        return utc_timestamp(text)
+    except ValueError as exc:
+        raise DataError(str(exc), field="start/end") from None
 
 
 def first_duplicate(parts: Sequence[RawBars]) -> tuple[RawBars, int, int, int] | None:

@@ -2,6 +2,7 @@
 enter long when z < -entry_z, exit when z > -exit_z; with ``short`` also the mirror image."""
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
@@ -11,10 +12,16 @@ from alphapulse.strategies.indicators import rolling_std, sma
 
 class MeanReversion(Strategy):
     class Params(StrategyParams):
-        window: int = 20
-        entry_z: float = 2.0
-        exit_z: float = 0.0
+        window: int = Field(20, ge=2)
+        entry_z: float = Field(2.0, gt=0, allow_inf_nan=False)
+        exit_z: float = Field(0.0, allow_inf_nan=False)
         short: bool = False
+
+        @model_validator(mode="after")
+        def _exit_below_entry(self) -> "MeanReversion.Params":
+            if self.exit_z >= self.entry_z:
+                raise ValueError(f"exit_z ({self.exit_z}) must be below entry_z ({self.entry_z})")
+            return self
 
     def on_bar(self, ctx: Context) -> Signals:
         close = ctx.prices(self.p.window)

@@ -40,6 +40,7 @@ from pydantic import Field, model_validator
 
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
+from alphapulse.data.raw import utc_timestamp
 from alphapulse.engine.context import Context
 from alphapulse.features import FeatureSetConfig, FeatureState, default_feature_set
 from alphapulse.features import load_feature_set as _load_feature_set
@@ -110,6 +111,8 @@ class MLStrategy(Strategy):
         def _check(self) -> MLStrategy.Params:
             if self.retrain_every is None and self.registry is None:
                 raise ValueError("retrain_every: None (no refits) needs a registry model")
+            if self.start is not None:
+                utc_timestamp(self.start)
             return self
 
     def __init__(self, params: StrategyParams | None = None, **kwargs: Any) -> None:

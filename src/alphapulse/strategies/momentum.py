@@ -2,6 +2,7 @@
 ``lookback``-bar return exceeds ``threshold`` (long), else flat (or short with ``short``)."""
 
 import numpy as np
+from pydantic import Field
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
@@ -10,9 +11,9 @@ from alphapulse.strategies.base import Strategy, StrategyParams
 
 class TimeSeriesMomentum(Strategy):
     class Params(StrategyParams):
-        lookback: int = 126
-        rebalance_every: int = 21
-        threshold: float = 0.0
+        lookback: int = Field(126, ge=1)
+        rebalance_every: int = Field(21, ge=1)
+        threshold: float = Field(0.0, gt=-1.0, allow_inf_nan=False)  # a return is > -100%
         short: bool = False
 
     def on_bar(self, ctx: Context) -> Signals | None:

@@ -2,6 +2,7 @@
 opposite cross (ties count as "not above", see ``indicators.TIE_TOL``)."""
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
@@ -11,8 +12,14 @@ from alphapulse.strategies.indicators import crossed_above, sma
 
 class SmaCross(Strategy):
     class Params(StrategyParams):
-        fast: int = 10
-        slow: int = 30
+        fast: int = Field(10, ge=1)
+        slow: int = Field(30, ge=2)
+
+        @model_validator(mode="after")
+        def _fast_below_slow(self) -> "SmaCross.Params":
+            if self.fast >= self.slow:
+                raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
+            return self
 
     def on_bar(self, ctx: Context) -> Signals:
         close = ctx.prices(self.p.slow + 1)
