@@ -11,7 +11,13 @@ from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
+
+    from alphapulse.sweep.signals import VectorSignals
 
 
 class StrategyParams(BaseModel):
@@ -32,6 +38,15 @@ class Strategy(ABC):
     @abstractmethod
     def on_bar(self, ctx: Context) -> Signals | None:
         """Return this bar's signals, or None to leave everything as it is."""
+
+    def vectorized_signals(
+        self, prices: npt.NDArray[np.float64], fields: Mapping[str, npt.NDArray[np.float64]]
+    ) -> VectorSignals | None:
+        """Optional: the directions ``on_bar`` would return at every row at once, from
+        ``prices`` (forward-filled closes, [T, N], what ``ctx.prices`` reads) and the
+        panel ``fields``; row t may use rows <= t only. Declaring it lets
+        ``engine: compiled`` run the strategy in the numba kernel. Default: None."""
+        return None
 
     def strategy_outputs(self) -> dict[str, pd.DataFrame]:
         """Extra tables a run writes next to its outputs, ``{file stem: frame}`` (e.g. the

@@ -1,6 +1,8 @@
 """Mean reversion on the z-score of price against its trailing mean (Bollinger bands):
 enter long when z < -entry_z, exit when z > -exit_z; with ``short`` also the mirror image."""
 
+from collections.abc import Mapping
+
 import numpy as np
 from pydantic import Field, model_validator
 
@@ -8,6 +10,7 @@ from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
 from alphapulse.strategies.base import Strategy, StrategyParams
 from alphapulse.strategies.indicators import rolling_std, sma
+from alphapulse.sweep.signals import FloatArray, VectorSignals, zscores
 
 
 class MeanReversion(Strategy):
@@ -36,3 +39,17 @@ class MeanReversion(Strategy):
             d[(pos == 0) & (z > self.p.entry_z)] = -1.0
             d[(pos < 0) & (z < self.p.exit_z)] = 0.0
         return Signals(d)
+
+    def vectorized_signals(
+        self, prices: FloatArray, fields: Mapping[str, FloatArray]
+    ) -> VectorSignals:
+        """Entries when flat, exits when long / short, from every row's z-score."""
+        z = zscores(prices, self.p.window)
+        nan = np.full(z.shape, np.nan)
+        with np.errstate(invalid="ignore"):
+            flat = np.where(z < -self.p.entry_z, 1.0, nan)
+            if self.p.short:
+                flat = np.where(z > self.p.entry_z, -1.0, flat)
+            long = np.where(z > -self.p.exit_z, 0.0, nan)
+            short = np.where(z < self.p.exit_z, 0.0, nan) if self.p.short else nan
+        return VectorSignals(flat, long, short)

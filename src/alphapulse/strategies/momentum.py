@@ -1,12 +1,15 @@
 """Time-series momentum: every ``rebalance_every`` bars, hold symbols whose trailing
 ``lookback``-bar return exceeds ``threshold`` (long), else flat (or short with ``short``)."""
 
+from collections.abc import Mapping
+
 import numpy as np
 from pydantic import Field
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
 from alphapulse.strategies.base import Strategy, StrategyParams
+from alphapulse.sweep.signals import FloatArray, VectorSignals, momentum_directions
 
 
 class TimeSeriesMomentum(Strategy):
@@ -25,3 +28,13 @@ class TimeSeriesMomentum(Strategy):
         down = -1.0 if self.p.short else 0.0
         d = np.where(ret > self.p.threshold, 1.0, down)
         return Signals(np.where(np.isnan(ret), np.nan, d))
+
+    def vectorized_signals(
+        self, prices: FloatArray, fields: Mapping[str, FloatArray]
+    ) -> VectorSignals:
+        """Every rebalancing row's view (see ``sweep.signals.momentum_directions``)."""
+        down = -1.0 if self.p.short else 0.0
+        p = self.p
+        return VectorSignals(
+            momentum_directions(prices, p.lookback, p.rebalance_every, p.threshold, down)
+        )

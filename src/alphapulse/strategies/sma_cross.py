@@ -1,6 +1,8 @@
 """SMA crossover: go long when the fast SMA crosses above the slow one, exit on the
 opposite cross (ties count as "not above", see ``indicators.TIE_TOL``)."""
 
+from collections.abc import Mapping
+
 import numpy as np
 from pydantic import Field, model_validator
 
@@ -8,6 +10,7 @@ from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
 from alphapulse.strategies.base import Strategy, StrategyParams
 from alphapulse.strategies.indicators import crossed_above, sma
+from alphapulse.sweep.signals import FloatArray, VectorSignals, sma_cross_directions
 
 
 class SmaCross(Strategy):
@@ -26,3 +29,9 @@ class SmaCross(Strategy):
         fast, slow = sma(close, self.p.fast), sma(close, self.p.slow)
         up, down = crossed_above(fast, slow), crossed_above(slow, fast)
         return Signals(np.where(up, 1.0, np.where(down, 0.0, np.nan)))
+
+    def vectorized_signals(
+        self, prices: FloatArray, fields: Mapping[str, FloatArray]
+    ) -> VectorSignals:
+        """Every row's crossing (see ``sweep.signals.sma_cross_directions``)."""
+        return VectorSignals(sma_cross_directions(prices, self.p.fast, self.p.slow))
