@@ -121,9 +121,10 @@ def validate(
     source: Annotated[str, typer.Argument(help="dataset name, file or folder")],
     symbol: SymbolsOpt = None,
     limit: int = typer.Option(20, help="issues to list"),
-    strict: bool = typer.Option(False, help="exit 1 when errors are found"),
+    strict: bool = typer.Option(False, help="exit 2 on warnings too"),
 ) -> None:
-    """Report data problems (nothing is stored or changed)."""
+    """Report data problems with the checks of ``data import`` (nothing is stored);
+    exit 2 when there are errors (rows import would refuse)."""
     from alphapulse.data.catalog import load_checked
 
     res = load_checked(source, symbol, policy="report")
@@ -135,7 +136,7 @@ def validate(
     if rep.issues:
         out.print(_rule_table(rep.counts(), "issues by rule"))
         t = Table(title=f"first {min(limit, len(rep.issues))} issues")
-        for col in ("severity", "file", "row", "symbol", "timestamp", "rule", "field", "value"):
+        for col in ("severity", "file", "line", "symbol", "timestamp", "rule", "field", "value"):
             t.add_column(col)
         for i in rep.issues[:limit]:
             t.add_row(
@@ -143,8 +144,8 @@ def validate(
                 i.field or "", str(i.value),
             )  # fmt: skip
         out.print(t)
-    if strict and rep.errors:
-        raise typer.Exit(1)
+    if rep.errors or (strict and rep.warnings):
+        raise typer.Exit(2)
 
 
 @data_app.command("resample")

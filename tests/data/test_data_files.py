@@ -122,7 +122,7 @@ def test_unparseable_timestamp_names_row(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unparseable timestamp") as info:
         load_frames(str(path))
     assert (info.value.row, info.value.field, info.value.path) == (17, "date", str(path))
-    assert "row 17" in str(info.value)
+    assert "line 17" in str(info.value)
 
 
 def test_missing_close_column(tmp_path: Path) -> None:

@@ -152,3 +152,72 @@ def test_clean_datasets(data_root: Path) -> None:
         assert report.ok and not report.by_rule("high_low_bound"), name
     spy = validate(read_source("spy_1min_2011_ninjatrader", root=data_root))
     assert spy.ok and [i.value for i in spy.by_rule("gap")] == [19.0]  # February is absent
+
+
+# -- one validation path for `data validate` and `data import` -------------------------
+BAD_FILES = {
+    "inf": (["2024-01-02,10,11,9.5,10.5,100", "2024-01-03,10.5,inf,10,11.5,120"], "non_finite"),
+    "1e309": (["2024-01-02,10,11,9.5,10.5,100", "2024-01-03,1e309,1e309,10,11,120"], "non_finite"),
+    "1e308": (["2024-01-02,10,11,9.5,10.5,100", "2024-01-03,1,1e308,1,1,1"], "implausible_value"),
+    "volume": (["2024-01-02,10,11,9.5,10.5,1e16"], "implausible_value"),
+    "header only": ([], "no_rows"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_validate_reports_what_import_refuses(tmp_path: Path, case: str) -> None:
+    rows, rule = BAD_FILES[case]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    report = load_checked(str(path), policy="report").report
+    assert rule in {i.rule for i in report.errors}
+    with pytest.raises(DataError, match=rule) as info:
+        load_checked(str(path), policy="reject")
+    assert info.value.path == str(path)
+
+
+def test_bad_symbol_is_a_row_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("symbol,date,open,high,low,close,volume\nOK,2024-01-02,1,2,0.5,1.5,1\n"
+                    "A B!,2024-01-02,1,2,0.5,1.5,1\n")  # fmt: skip
+    with pytest.raises(DataError, match="bad_symbol") as info:
+        load_checked(str(path), policy="reject")
+    assert (info.value.path, info.value.row) == (str(path), 3)
+    assert "line 3" in str(info.value)
+    kept = load_checked(str(path), policy="quarantine")
+    assert list(kept.frames) == ["OK"] and list(kept.quarantined["row"]) == [3]
+
+
+def test_quarantine_sets_an_inf_row_aside(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([HEADER, GOOD[0], "2024-01-03,10.5,inf,10,11.5,120", *GOOD[2:]]))
+    res = load_checked(str(path), policy="quarantine")
+    assert list(res.quarantined["row"]) == [3]
+    assert len(res.frames["T"]) == 3
+
+
+@pytest.mark.parametrize("stamp", ["2999-01-03", "1600-01-03"])
+@pytest.mark.parametrize("policy", ["report", "reject", "quarantine"])
+def test_dates_beyond_pandas_range_name_the_line(tmp_path: Path, stamp: str, policy: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([HEADER, *GOOD[:2], f"{stamp},1,2,0.5,1.5,1"]) + "\n")
+    with pytest.raises(DataError, match="outside 1677-09-22") as info:
+        load_checked(str(path), policy=policy)  # type: ignore[arg-type]
+    assert (info.value.path, info.value.row, info.value.field) == (str(path), 4, "date")
+
+
+def test_naive_stamps_mixed_with_offsets_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n2024-01-02 10:00,1,2,0.5,1.5,1\n"
+                    "2024-01-02T11:00:00+05:00,1,2,0.5,1.5,1\n")  # fmt: skip
+    with pytest.raises(DataError, match="mixed time zones") as info:
+        load_checked(str(path), policy="report")
+    assert info.value.row == 2
+
+
+def test_dst_offsets_in_one_file_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n2024-03-10T01:00:00-05:00,1,2,0.5,1.5,1\n"
+                    "2024-03-10T03:00:00-04:00,1,2,0.5,1.5,1\n")  # fmt: skip
+    frame = load_checked(str(path), policy="report").frames["T"]
+    assert list(pd.DatetimeIndex(frame.index).hour) == [6, 7]

@@ -67,7 +67,7 @@ def test_reject_names_file_row_rule_and_keeps_stored_data(
         import_source(store, str(bad), symbols=None, timeframe="1d", on_bad="reject")
     msg = str(exc.value)
     assert str(bad) in msg
-    assert f"row {i + 2}" in msg  # header is line 1
+    assert f"line {i + 2}" in msg  # header is line 1
     assert rule in msg
     after = store.read_bars("XYZ_NEW", "1d")
     assert after.empty  # nothing of the rejected file was stored
@@ -144,12 +144,12 @@ def test_cli_import_reject_and_validate(tmp_path: Path) -> None:
     path = _csv(tmp_path / "BAD.csv", rows)
     res = _cli(["data", "import", str(path), "--timeframe", "1d", "--db", db], tmp_path)
     assert res.returncode == 2
-    assert "row 4" in res.stderr and "negative_volume" in res.stderr and str(path) in res.stderr
+    assert "line 4" in res.stderr and "negative_volume" in res.stderr and str(path) in res.stderr
     assert "Traceback" not in res.stderr
     res = _cli(["data", "validate", str(path)], tmp_path)
-    assert res.returncode == 0 and "negative_volume" in res.stdout
+    assert res.returncode == 2 and "negative_volume" in res.stdout
     res = _cli(["data", "validate", str(path), "--strict"], tmp_path)
-    assert res.returncode == 1
+    assert res.returncode == 2
     res = _cli(
         ["data", "import", str(path), "--timeframe", "1d", "--on-bad", "quarantine", "--db", db],
         tmp_path,

@@ -30,8 +30,8 @@ class DataError(AlphaPulseError):
         where = []
         if path is not None:
             where.append(f"file {path}")
-        if row is not None:
-            where.append(f"row {row}")
+        if row is not None:  # a file's 1-based line, else a frame's row position
+            where.append(f"line {row}" if path is not None else f"row {row}")
         if field is not None:
             where.append(f"field {field!r}")
         if rule is not None:

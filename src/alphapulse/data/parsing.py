@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.core.errors import DataError
+from alphapulse.data.raw import DATE_RANGE
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -40,6 +41,31 @@ def to_float(raw: pd.Series, *, path: str, field: str, lines: IntArray) -> Float
             field=field,
         )
     return values
+
+
+_S_MIN, _S_MAX = (
+    np.datetime64("1677-09-22T00:12:44", "s"),
+    np.datetime64("2262-04-11T23:47:16", "s"),
+)
+_NS_LIMIT = float(np.iinfo(np.int64).max)
+
+
+def outside_range(idx: pd.DatetimeIndex) -> npt.NDArray[np.bool_]:
+    """Stamps outside pandas' nanosecond range (raw.DATE_RANGE); NaT is not outside."""
+    wall = idx.tz_convert("UTC").tz_localize(None) if idx.tz is not None else idx
+    secs = wall.to_numpy().astype("datetime64[s]")
+    return np.asarray((secs < _S_MIN) | (secs > _S_MAX), dtype=bool)
+
+
+def _raise_outside(bad: npt.NDArray[np.bool_], text: pd.Series, where: dict[str, Any]) -> None:
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"timestamp {text.iloc[i]!r} is outside {DATE_RANGE}; {int(bad.sum())} such rows",
+            path=where["path"],
+            row=int(where["lines"][i]),
+            field=where["column"],
+        )
 
 
 def epoch_to_utc(values: FloatArray, unit: EpochUnit) -> pd.DatetimeIndex:
@@ -80,10 +106,13 @@ def parse_timestamps(
     if kind == "epoch":
         values = to_float(raw, path=path, field=column, lines=lines)
         _raise_first_missing(np.isnan(values), raw, path=path, column=column, lines=lines)
-        idx = epoch_to_utc(values, unit or guess_epoch_unit(values))
+        unit = unit or guess_epoch_unit(values)
+        big = ~(np.abs(values * _NS_PER_UNIT[unit]) < _NS_LIMIT)
+        _raise_outside(big, raw.astype(str), {"path": path, "lines": lines, "column": column})
+        idx = epoch_to_utc(values, unit)
     else:
         text = raw if pd.api.types.is_string_dtype(raw.dtype) else raw.astype(str)
-        parsed = _to_datetime(raw, text, fmt)
+        parsed = _to_datetime(raw, text, fmt, {"path": path, "lines": lines, "column": column})
         bad = parsed.isna().to_numpy()
         if bad.any():
             _raise_first_missing(bad, raw, path=path, column=column, lines=lines)
@@ -96,6 +125,8 @@ def parse_timestamps(
                 field=column,
             )
         idx = pd.DatetimeIndex(parsed)
+        where = {"path": path, "lines": lines, "column": column}
+        _raise_outside(outside_range(idx), text, where)
         if daily:
             idx = idx.tz_localize(None) if idx.tz is not None else idx
             idx = _midnight(idx).tz_localize("UTC")
@@ -107,14 +138,33 @@ def parse_timestamps(
     return pd.DatetimeIndex(idx.as_unit("ns"), name="timestamp")
 
 
-def _to_datetime(raw: pd.Series, text: pd.Series, fmt: str | None) -> pd.Series:
-    """Text (or already datetime) cells as datetimes; NaT where unparseable."""
+def _to_datetime(
+    raw: pd.Series, text: pd.Series, fmt: str | None, where: dict[str, Any]
+) -> pd.Series:
+    """Text (or already datetime) cells as datetimes; NaT where unparseable. Stamps with
+    different UTC offsets are compared on one (UTC) axis; naive stamps mixed with
+    offset-bearing ones are a DataError (their zone is unknown)."""
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         return raw
     try:
         return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
-    except ValueError:  # mixed UTC offsets: compare them on one (UTC) axis
+    except ValueError:
+        aware = text.astype("string").str.contains(_OFFSET, regex=True).fillna(False).to_numpy()
+        naive = ~aware & ~_is_blank(raw)
+        if aware.any() and naive.any():
+            i = int(np.argmax(naive))
+            j = int(np.argmax(aware))
+            raise DataError(
+                f"mixed time zones: {text.iloc[i]!r} has no UTC offset but line "
+                f"{int(where['lines'][j])} has ({text.iloc[j]!r})",
+                path=where["path"],
+                row=int(where["lines"][i]),
+                field=where["column"],
+            ) from None
         return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=True)
+
+
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)\s*$"
 
 
 def _midnight(idx: pd.DatetimeIndex) -> pd.DatetimeIndex:

@@ -26,6 +26,7 @@ from alphapulse.data.calendars import (
     trading_dates,
 )
 from alphapulse.data.raw import RawBars
+from alphapulse.store.validate import SYMBOL_RE
 
 Severity = Literal["error", "warning"]
 Policy = Literal["report", "reject", "quarantine"]
@@ -35,6 +36,10 @@ BoolArray = npt.NDArray[np.bool_]
 RULES: Mapping[str, Severity] = MappingProxyType(
     {
         "missing_value": "error",
+        "non_finite": "error",
+        "implausible_value": "error",
+        "bad_symbol": "error",
+        "no_rows": "error",
         "non_positive_price": "error",
         "high_low_bound": "error",
         "negative_volume": "error",
@@ -48,6 +53,9 @@ RULES: Mapping[str, Severity] = MappingProxyType(
     }
 )
 _PRICES = ("open", "high", "low", "close")
+#: Largest plausible price and volume (docs/data.md); larger values are input errors.
+MAX_PRICE = 1e9
+MAX_VOLUME = 1e15
 
 
 class ValidationConfig(BaseModel):
@@ -157,6 +165,11 @@ def _row_hits(k: int, part: RawBars, cfg: ValidationConfig) -> list[_Hit]:
     cols = {c: f[c].to_numpy(dtype=np.float64) for c in (*_PRICES, "volume") if c in f}
     for c, v in cols.items():
         add("missing_value", c, np.isnan(v), None)
+        add("non_finite", c, np.isinf(v), v)
+        limit = MAX_VOLUME if c == "volume" else MAX_PRICE
+        add("implausible_value", c, np.isfinite(v) & (np.abs(v) > limit), v)
+    if not SYMBOL_RE.match(part.symbol):
+        hits.append(_Hit(k, "bad_symbol", "symbol", np.arange(len(f)), [part.symbol] * len(f)))
     for c in _PRICES:
         add("non_positive_price", c, cols[c] <= 0, cols[c])
     o, h, lo, cl = (cols[x] for x in _PRICES)
@@ -227,7 +240,8 @@ def _symbol_hits(
     close = np.concatenate([p.frame["close"].to_numpy(dtype=np.float64) for p in parts])[order]
     valid = np.flatnonzero(~np.isnan(close) & (close > 0))
     if len(valid) > 1:
-        r = np.abs(np.log(close[valid[1:]] / close[valid[:-1]]))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            r = np.abs(np.log(close[valid[1:]] / close[valid[:-1]]))
         for i in valid[1:][r > cfg.max_log_return]:
             j = order[i]
             hits.append(
@@ -315,7 +329,14 @@ def validate(
         if parts:
             issues += check_symbol(parts, config, calendars)
             n += sum(len(p) for p in parts)
+    if not n:
+        issues += [_no_rows(p, config) for parts in groups.values() for p in parts]
     return ValidationReport(tuple(issues), n)
+
+
+def _no_rows(part: RawBars, config: ValidationConfig | None) -> Issue:
+    sev = (config or ValidationConfig()).severity_of("no_rows")
+    return Issue(part.path, None, None, part.symbol, "no_rows", None, "no data rows", sev)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alphapulse.core.errors import DataError
-from alphapulse.data.parsing import guess_epoch_unit
+from alphapulse.data.parsing import guess_epoch_unit, outside_range
 from alphapulse.data.raw import RawBars
 from alphapulse.data.sources.dataset import read_csv_table, table_to_raw
 from alphapulse.data.spec import DatasetSpec, PriceBasis, SymbolSpec, TimestampSpec
@@ -168,7 +168,8 @@ def _timestamp_spec(
                 if trial.notna().all():
                     fmt, parsed = cand, trial
                     break
-    good = pd.DatetimeIndex(parsed.dropna()).as_unit("ns")
+    good = pd.DatetimeIndex(parsed.dropna())
+    good = good[~outside_range(good)].as_unit("ns")  # the reader names rows outside
     diffs = np.diff(good.asi8) if len(good) > 1 else np.array([86_400 * 10**9])
     # newest-first when most steps go back in time (one stray row cannot flip the file)
     descending = bool(len(good) > 1 and (diffs < 0).sum() > (diffs > 0).sum())
