@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +20,26 @@ def serve(
     ),
     max_jobs: Annotated[int | None, typer.Option(help="backtests run at the same time")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    gen_token: Annotated[
+        bool, typer.Option("--gen-token", help="print a new random token and exit")
+    ] = False,
 ) -> None:
-    """Serve the REST API (bearer token from $ALPHAPULSE_API_TOKEN or the .env file)."""
+    """Serve the REST API (bearer token from $ALPHAPULSE_API_TOKEN or the .env file, at
+    least 32 characters)."""
+    if gen_token:
+        typer.echo(secrets.token_urlsafe(32))
+        return
     import uvicorn
 
     from alphapulse.api import ApiSettings, create_app
+    from alphapulse.api.logs import uvicorn_log_config
 
     settings = ApiSettings.from_env(env_file, db_url=db, max_jobs=max_jobs)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    token = settings.token.get_secret_value()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=uvicorn_log_config((token,)),
+    )

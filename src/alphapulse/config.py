@@ -3,6 +3,7 @@ that names the file and the key path (e.g. ``strategies.0.params.fast``)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.execution.costs import ExecutionConfig
@@ -51,10 +53,24 @@ class DataConfig(_Strict):
         return v
 
 
+#: A strategy label names its output directory under ``--out``: a plain file name.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
 class StrategyConfig(_Strict):
     strategy: str  # registry name (e.g. sma_cross) or "package.module:Class"
-    name: str | None = None  # label in outputs; defaults to the strategy name
+    name: str | None = None  # label in outputs (a directory name); default: the strategy
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str | None) -> str | None:
+        if name is not None and not SAFE_NAME.match(name):
+            raise ValueError(
+                "must be a plain file name: 1-64 letters, digits, '_', '.', '-', "
+                "starting with a letter or digit"
+            )
+        return name
 
     @model_validator(mode="after")
     def _check_params(self) -> StrategyConfig:
@@ -113,8 +129,11 @@ class BacktestConfig(_Strict):
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     portfolio: PortfolioConfig | None = None  # None: EqualSlot, trade on target changes
     risk: RiskConfig | None = None  # None: pass-through; {} = default limits and guards
+    anomalies: AnomalyConfig | None = None  # None: no detectors; {} = defaults
     strategies: list[StrategyConfig] = Field(min_length=1)
     workers: int | None = Field(None, ge=1)
+    # "compiled": strategies with vectorised signals run in the numba kernel (same results)
+    engine: Literal["event", "compiled"] = "event"
     paper: PaperConfig | None = None  # settings of ``alphapulse paper`` (default: replay)
 
     @model_validator(mode="after")
@@ -155,5 +174,13 @@ def load_config(path: str | Path) -> BacktestConfig:
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        raise yaml_error(p, exc) from None
     return parse_config(data, str(p))
+
+
+def yaml_error(path: str | Path, exc: yaml.YAMLError) -> ConfigError:
+    """One line naming the file, line and column of a YAML syntax error."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+    what = getattr(exc, "problem", None) or type(exc).__name__
+    return ConfigError(f"{path}:{where} not valid YAML: {what}")

@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # starlette suggests httpx2, which is not insta
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-TOKEN = "test-token-7d1c2e9f4b"
+TOKEN = "test-token-7d1c2e9f4b-0a8e6b2c5d3f1e7a"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PG_URL_ENV = "ALPHAPULSE_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

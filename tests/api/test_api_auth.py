@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,8 +12,9 @@ from fastapi.testclient import TestClient
 from alphapulse.api import ApiSettings
 from alphapulse.api.security import mask_url, redact, redact_text, token_matches
 from alphapulse.core.errors import ConfigError
+from alphapulse.store import open_store
 
-from .conftest import AUTH, TOKEN, make_client, wait_finished
+from .conftest import AUTH, TOKEN, make_client
 
 PROTECTED = ["/runs", "/runs/x", "/runs/x/summary", "/runs/x/orders", "/strategies", "/metrics"]
 
@@ -91,17 +93,18 @@ def test_mask_url() -> None:
 
 def test_settings_from_env_and_dotenv(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("ALPHAPULSE_API_TOKEN=from-file\nALPHAPULSE_API_MAX_JOBS=3\n")
+    from_file, from_env = "from-file-" + "f" * 32, "from-env-" + "e" * 32
+    env_file.write_text(f"ALPHAPULSE_API_TOKEN={from_file}\nALPHAPULSE_API_MAX_JOBS=3\n")
     s = ApiSettings.from_env(env_file, environ={})
-    assert s.token.get_secret_value() == "from-file" and s.max_jobs == 3
-    s = ApiSettings.from_env(env_file, environ={"ALPHAPULSE_API_TOKEN": "from-env"})
-    assert s.token.get_secret_value() == "from-env"
+    assert s.token.get_secret_value() == from_file and s.max_jobs == 3
+    s = ApiSettings.from_env(env_file, environ={"ALPHAPULSE_API_TOKEN": from_env})
+    assert s.token.get_secret_value() == from_env
     s = ApiSettings.from_env(env_file, environ={}, db_url="postgresql://u:pw@h/db")
-    assert "pw" not in repr(s) and "from-file" not in repr(s)
+    assert "pw" not in repr(s) and from_file not in repr(s)
     with pytest.raises(ConfigError, match="ALPHAPULSE_API_TOKEN is not set"):
         ApiSettings.from_env(tmp_path / "missing.env", environ={})
-    with pytest.raises(ConfigError, match="max_jobs"):
-        ApiSettings.from_env(None, environ={"ALPHAPULSE_API_TOKEN": "t"}, max_jobs=0)
+    with pytest.raises(ConfigError, match="max_jobs: Input should be greater than or equal"):
+        ApiSettings.from_env(None, environ={"ALPHAPULSE_API_TOKEN": TOKEN}, max_jobs=0)
 
 
 def test_secrets_never_in_responses_or_logs(
@@ -109,21 +112,24 @@ def test_secrets_never_in_responses_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret_url = "postgresql+psycopg://bob:pg-pass-9f2e@127.0.0.1:1/none"
-    body = {
+    body: dict[str, Any] = {
         "data": {"source": "store", "symbols": ["AAPL"], "db_url": secret_url},
         "strategies": [{"strategy": "buy_and_hold"}],
     }
     seen = []
+    with open_store(sqlite_url) as store:  # a run recorded by the CLI with a secret URL
+        rid = store.record_run("cli/x", body, run_id="cli-run")
+        store.finish_run(rid, status="failed", metrics={"error": f"no {secret_url}"})
     with make_client(sqlite_url, job_mode="thread") as c:
         seen.append(c.get("/runs", headers={"Authorization": f"Bearer {TOKEN}-wrong"}).text)
-        res = c.post("/runs", json=body, headers=AUTH)
-        assert res.status_code == 202
-        rid = res.json()["runs"][0]["id"]
-        assert wait_finished(c, [rid]) == ["failed"]  # the store database is unreachable
+        res = c.post("/runs", json=body, headers=AUTH)  # a client may not name a database
+        assert res.status_code == 422
+        assert {"field": "data.db_url", "message": "unknown key"} in res.json()["fields"]
+        seen.append(res.text)
         for path in (f"/runs/{rid}", f"/runs/{rid}/summary", "/runs", "/ready", "/metrics"):
             seen.append(c.get(path, headers=AUTH).text)
         bad = {**body, "data": {**body["data"], "dbb_url": secret_url}}
         seen.append(c.post("/runs", json=bad, headers=AUTH).text)
     text = "\n".join(seen) + caplog.text
     assert "pg-pass-9f2e" not in text and TOKEN not in text
-    assert "bob:***@127.0.0.1" in seen[1]  # the run's config, redacted
+    assert "bob:***@127.0.0.1" in seen[2]  # the run's config, redacted

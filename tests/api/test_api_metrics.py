@@ -51,7 +51,8 @@ def test_metrics_endpoint_after_a_backtest(client: TestClient, shared_data: Path
     assert wait_finished(client, ids) == ["finished", "finished"]
     summary = client.get(f"/runs/{ids[0]}/summary", headers=AUTH).json()["metrics"]
     client.get("/runs/unknown", headers=AUTH)
-    client.get("/no/such/path")
+    client.get("/no/such/path", headers=AUTH)
+    client.get("/no/such/path")  # refused by the guard before routing
     res = client.get("/metrics", headers=AUTH)
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/plain")
     got = samples(res.text)
@@ -66,4 +67,5 @@ def test_metrics_endpoint_after_a_backtest(client: TestClient, shared_data: Path
     route = (("method", "GET"), ("route", "/runs/{run_id}"), ("status", "404"))
     assert got[(http, route)] == 1
     assert got[(http, (("method", "GET"), ("route", "<unmatched>"), ("status", "404")))] == 1
+    assert got[(http, (("method", "GET"), ("route", "<unmatched>"), ("status", "401")))] == 1
     assert got[(http, (("method", "POST"), ("route", "/runs"), ("status", "202")))] == 1

@@ -48,7 +48,7 @@ def post(client: TestClient, body: dict[str, Any]) -> Any:
             "strategies.0",
             "params.fsat: unknown key",
         ),
-        ({"strategies": [{"strategy": "nope"}]}, "strategies.0", "unknown strategy 'nope'"),
+        ({"strategies": [{"strategy": "nope"}]}, "strategies.0.strategy", "unknown strategy"),
         ({"data": {"source": "no_such_dataset"}}, "data.source", "unknown dataset"),
     ],
 )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from alphapulse import __version__
 from alphapulse.api import errors, routes_ops, routes_runs, routes_strategies
 from alphapulse.api.control import ensure_table
+from alphapulse.api.guard import Guard
 from alphapulse.api.jobs import RunManager
 from alphapulse.api.metrics import HttpMetrics, Metrics
 from alphapulse.api.security import mask_url, redact_text, require_token
@@ -71,6 +72,8 @@ def create_app(settings: ApiSettings, metrics: Metrics | None = None) -> FastAPI
     )
     app.state.api = state
     errors.install(app)
+    token = settings.token.get_secret_value()
+    app.add_middleware(Guard, token=token, max_body=settings.max_body)  # before any route
     app.add_middleware(HttpMetrics, metrics=state.metrics)
     auth = [Depends(require_token)]
     app.include_router(routes_ops.build_router())

@@ -40,11 +40,16 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return out
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    fields = field_errors(exc.errors())
+def invalid(errors: Sequence[Any]) -> JSONResponse:
+    """A 422 listing pydantic ``errors`` by field."""
+    fields = field_errors(errors)
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return error_response(422, f"invalid request: {summary}", fields)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return invalid(exc.errors())
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

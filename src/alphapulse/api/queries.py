@@ -49,7 +49,7 @@ def run_summary(row: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: json_value(k, row.get(k)) for k in _RUN_FIELDS}
     metrics = row.get("metrics")
     if row.get("status") in ("failed", "cancelled") and isinstance(metrics, dict):
-        out["error"] = metrics.get("error")
+        out["error"] = redact(metrics.get("error"))
     return out
 
 

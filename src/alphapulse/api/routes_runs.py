@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from pydantic import ValidationError
 
-from alphapulse.api.errors import error_response
+from alphapulse.api.errors import invalid
 from alphapulse.api.queries import (
     RUN_TABLE_ROUTES,
     list_runs,
@@ -15,6 +15,7 @@ from alphapulse.api.queries import (
     run_and_cash,
     run_detail,
 )
+from alphapulse.api.run_request import RunRequest
 from alphapulse.api.schemas import (
     ErrorBody,
     RunDetail,
@@ -26,7 +27,6 @@ from alphapulse.api.schemas import (
 )
 from alphapulse.api.security import redact
 from alphapulse.api.state import api_state, get_store
-from alphapulse.config import BacktestConfig
 from alphapulse.store import Store
 
 RunId = Annotated[
@@ -43,16 +43,6 @@ def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:
     if run is None:
         raise HTTPException(404, f"unknown run {run_id!r}")
     return run
-
-
-def _unknown_source(cfg: BacktestConfig) -> str | None:
-    """Why ``data.source`` cannot be loaded (None when it looks loadable)."""
-    from alphapulse.data.catalog import list_datasets
-
-    source = cfg.data.source
-    if source == "store" or source in list_datasets() or FsPath(source).exists():
-        return None
-    return f"unknown dataset {source!r} (not a catalog name, a path or 'store')"
 
 
 def build_router() -> APIRouter:
@@ -73,17 +63,17 @@ def build_router() -> APIRouter:
         "",
         status_code=202,
         response_model=Submitted,
-        responses={422: {"model": ErrorBody}},
+        responses={
+            413: {"model": ErrorBody, "description": "body larger than the server's limit"},
+            422: {"model": ErrorBody, "description": "a field a client may not set, or invalid"},
+        },
         summary="Start a backtest (one run per strategy)",
     )
-    def post_run(cfg: BacktestConfig, request: Request, response: Response) -> Any:
-        reason = _unknown_source(cfg)
-        if reason is not None:
-            return error_response(
-                422,
-                f"invalid request: data.source: {reason}",
-                [{"field": "data.source", "message": reason}],
-            )
+    def post_run(req: RunRequest, request: Request, response: Response) -> Any:
+        try:
+            cfg = req.to_config()
+        except ValidationError as exc:
+            return invalid(exc.errors())
         jobs = api_state(request).jobs
         if jobs is None:
             raise HTTPException(503, "the API is not started")
