@@ -6,6 +6,8 @@ with small accounts. Unsupported configurations are refused with one line."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +217,39 @@ def test_unsupported_configs_are_refused(
     msg = str(err.value)
     assert needle in msg
     assert "\n" not in msg
+
+
+_YAML = """
+name: compiled-cli
+data: {source: sp500_daily_2013_2018, symbols: [AAPL, KO, FTV], start: "2015-01-01"}
+initial_cash: 100000
+strategies:
+  - {strategy: sma_cross, name: sma, params: {fast: 5, slow: 20}}
+  - {strategy: mean_reversion, name: mr}
+"""
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-c", "from alphapulse.cli import main; main()", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_cli_compiled_writes_the_same_outputs(tmp_path: Path, shared_data: Path) -> None:
+    """``--compiled`` writes the event engine's files; with ``engine: compiled`` an
+    unsupported config stops with one line and exit code 2."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(_YAML)
+    for name, extra in (("event", []), ("flag", ["--compiled"])):
+        out = ["--out", str(tmp_path / name), "--no-record"]
+        res = _cli(["backtest", str(cfg), *extra, *out], tmp_path)
+        assert res.returncode == 0, res.stderr
+    for label in ("sma", "mr"):
+        for f in ("fills.csv", "orders.csv", "equity.csv", "trades.csv", "summary.json"):
+            ref = (tmp_path / "event" / label / f).read_text()
+            assert len(ref) > 100
+            assert (tmp_path / "flag" / label / f).read_text() == ref, (label, f)
+    (tmp_path / "bad.yaml").write_text(_YAML + "engine: compiled\nfill_at: close\n")
+    res = _cli(["backtest", str(tmp_path / "bad.yaml"), "--no-record"], tmp_path)
+    assert res.returncode == 2
+    assert "compiled engine: fill_at 'close' unsupported" in res.stderr
+    assert "Traceback" not in res.stderr
