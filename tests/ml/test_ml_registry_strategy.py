@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -18,6 +19,7 @@ from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
 from alphapulse.features import compute_features, default_feature_set
+from alphapulse.ml.integrity import InSampleError
 from alphapulse.ml.registry import ModelRegistry
 from alphapulse.ml.research import run_ml
 from alphapulse.ml.training import TrainConfig, run_training
@@ -132,3 +134,39 @@ def test_mismatching_metadata_is_a_config_error(root: Path) -> None:
     # explicitly equal parameters are accepted
     strat = MLStrategy(registry=ref, features="default", label=LABEL, model=MODEL)
     assert strat.feature_set == default_feature_set() and strat.registered is not None
+
+
+def test_in_sample_bars_are_refused(root: Path, shared_data: Path) -> None:
+    """The model learnt labels up to late December 2014: a run over 2014 decides on
+    bars it was trained on, which is refused with one line naming the model."""
+    inside = load_panel(
+        "sp500_daily_2013_2018", SYMBOLS, root=shared_data, start="2014-10-01", end="2015-03-31"
+    )
+    with pytest.raises(InSampleError, match=r"registry model 'reg_lgbm' version 1 .* in sample"):
+        _run(inside, root)
+
+
+def test_allowed_in_sample_bars_are_marked_and_reported_apart(
+    root: Path, shared_data: Path
+) -> None:
+    inside = load_panel(
+        "sp500_daily_2013_2018", SYMBOLS, root=shared_data, start="2014-10-01", end="2015-03-31"
+    )
+    with pytest.warns(UserWarning, match="in sample"):
+        _, strat = _run(inside, root, allow_in_sample=True)
+    meta = ModelRegistry(root=str(root)).load(NAME, 1)[1]
+    known = int(meta["max_label_end_ns"])
+    ts = inside.timestamps
+    np.testing.assert_array_equal(strat.in_sample, ts < known)
+    assert 40 < strat.n_in_sample < len(ts) - 40
+    split = strat.strategy_outputs()["sample_split"]
+    assert list(split["sample"]) == ["in_sample", "out_of_sample"]
+    assert split["bars"].sum() == len(ts)
+    assert split["end"].iloc[0] < pd.Timestamp(known, tz="UTC") <= split["start"].iloc[1]
+    assert [e.kind for e in strat.drift_events].count("in_sample") == 1
+
+
+def test_out_of_sample_run_marks_nothing(root: Path, later: Panel) -> None:
+    _, strat = _run(later, root)
+    assert strat.n_in_sample == 0 and not strat.in_sample.any()
+    assert "sample_split" not in strat.strategy_outputs()

@@ -518,6 +518,10 @@ def run_training(
         "code_version": _code_version(),
         "train_rows": fitted.n_rows,
         "max_label_end": str(idx[fitted.max_label_end].date()),
+        # exact bars (UTC ns) for the in-sample guard (``ml.integrity.TrainingSpan``)
+        "train_start_ns": int(panel.timestamps[fitted.first_row]),
+        "train_end_ns": int(panel.timestamps[t_end]),
+        "max_label_end_ns": int(panel.timestamps[fitted.max_label_end]),
     }
     if tuned is not None:
         meta["tuning"] = tuned

@@ -25,10 +25,17 @@ the registry metadata (a parameter given explicitly must equal the metadata's, e
 ConfigError naming it). It predicts from the first bar on (from ``start``), so a bar costs
 only the incremental features and one inference; ``retrain_every`` defaults to None there
 (never refit), and when set the in-loop refits take over from the registered model.
+While the registered model decides, a bar before the last label it learnt
+(``max_label_end``) is in sample (``ml.integrity``): the run stops there with a
+ConfigError, or with ``allow_in_sample: true`` the bar is marked (``in_sample``), an
+``in_sample`` event is kept and ``sample_split.csv`` reports the two parts separately.
+A retrain that finds fewer than ``min_train_rows`` usable rows warns and keeps a
+``no_training_rows`` event (``drift_events.csv``).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -45,6 +52,7 @@ from alphapulse.engine.context import Context
 from alphapulse.features import FeatureSetConfig, FeatureState, default_feature_set
 from alphapulse.features import load_feature_set as _load_feature_set
 from alphapulse.ml.drift import DriftConfig, DriftEvent, DriftMonitor, drift_events_frame
+from alphapulse.ml.integrity import TrainingSpan, split_metrics
 from alphapulse.ml.models.base import Model
 from alphapulse.ml.models.spec import ModelSpec
 from alphapulse.ml.models.windows import window_rows
@@ -88,6 +96,7 @@ class MLStrategy(Strategy):
         model: ModelSpec = Field(default_factory=_default_model)
         start: str | None = None  # no training or trading before this date (UTC)
         registry: RegistryModel | None = None  # trade a registered model (see module doc)
+        allow_in_sample: bool = False  # registry: mark in-sample bars instead of refusing
         retrain_every: int | None = Field(63, ge=1)  # bars between refits; None: never
         train_window: int | None = Field(None, ge=2)  # bars of rows; None: expanding
         embargo: int = Field(0, ge=0)  # extra bars a label must be realised before t
@@ -135,8 +144,14 @@ class MLStrategy(Strategy):
         self.monitor = DriftMonitor(self.p.drift)
         self.exits: tuple[FloatArray, FloatArray] | None = None
         self.registered: RegisteredModel | None = None
+        self._span: TrainingSpan | None = None  # while the registered model decides
+        self._in_sample: list[bool] = []  # per bar: decided in sample
+        self.n_in_sample = 0
+        self._warned_untrained = False
+        self._equity: list[tuple[int, float]] = []
         if self.p.registry is not None:
             self.registered = _load_registered(self.p, self.p.registry, self.feature_set)
+            self._span = self.registered.span
             self.feature_set = self.registered.feature_set
             self.p = self.p.model_copy(update=self.registered.params)
         self.window: int | None = self.p.model.window  # sequence models' input bars
@@ -164,21 +179,44 @@ class MLStrategy(Strategy):
     def drift_events(self) -> list[DriftEvent]:
         return self.monitor.events
 
+    @property
+    def in_sample(self) -> npt.NDArray[np.bool_]:
+        """Per bar: True where a registered model decided in sample."""
+        return np.array(self._in_sample, dtype=bool)
+
+    def sample_split(self) -> pd.DataFrame:
+        """Metrics of the equity over the in-sample and out-of-sample bars (empty when
+        no bar was in sample)."""
+        if not self.n_in_sample:
+            return pd.DataFrame()
+        ts, eq = zip(*self._equity, strict=True)
+        equity = pd.Series(eq, index=pd.to_datetime(np.array(ts), utc=True))
+        return split_metrics(equity, self.in_sample)
+
     def strategy_outputs(self) -> dict[str, pd.DataFrame]:
-        """Extra run outputs (``engine.outputs.write_outputs``): ``drift_events.csv``."""
-        return {"drift_events": drift_events_frame(self.drift_events)}
+        """Extra run outputs (``engine.outputs.write_outputs``): ``drift_events.csv``
+        and, after in-sample bars, ``sample_split.csv``."""
+        out = {"drift_events": drift_events_frame(self.drift_events)}
+        split = self.sample_split()
+        if len(split):
+            out["sample_split"] = split
+        return out
 
     # -- the engine's call ----------------------------------------------------------------
     def on_bar(self, ctx: Context) -> Signals | None:
         feats = self._feed(ctx)
         n = ctx.n_symbols
         nan = np.full(n, np.nan)
+        self._equity.append((ctx.ts_ns, ctx.equity))
+        self._in_sample.append(False)
         if self._start_ns is not None and ctx.ts_ns < self._start_ns:
             self._record(nan, nan)
             return None
         t = ctx.t
         if self._next_train is None and self.registered is not None:
             self._use_registered(ctx)
+        if self._span is not None and self._span.guard(ctx.ts_ns, self.p.allow_in_sample):
+            self._mark_in_sample(ctx)
         if self._next_train is None or t >= self._next_train:
             assert self.p.retrain_every is not None  # None only with a registered model
             self._next_train = t + self.p.retrain_every
@@ -238,6 +276,18 @@ class MLStrategy(Strategy):
             np.empty((0, len(self.feature_names))),
         )
 
+    def _mark_in_sample(self, ctx: Context) -> None:
+        """Mark bar t in sample; the first such bar warns and keeps an event."""
+        assert self._span is not None
+        if not self.n_in_sample:
+            msg = f"{self._span.what} decides in sample from {pd.Timestamp(ctx.ts_ns, tz='UTC')}"
+            warnings.warn(msg + " (allow_in_sample: true)", UserWarning, stacklevel=2)
+            self.monitor.events.append(
+                DriftEvent(ctx.ts_ns, "in_sample", self._span.what, 1.0, 0.0, msg)
+            )
+        self._in_sample[-1] = True
+        self.n_in_sample += 1
+
     def _record(self, score: FloatArray, conf: FloatArray) -> None:
         self._pred.extend(score[None, :])
         self._conf.extend(conf[None, :])
@@ -282,8 +332,10 @@ class MLStrategy(Strategy):
             max_sample=p.drift.max_rows,
         )
         if fitted is None:
+            self._no_training_rows(ctx)
             return
         self.current = fitted
+        self._span = None  # refitted on this run's realised rows: out of sample
         self.retrains.append(
             RetrainRecord(
                 ctx.t,
@@ -294,6 +346,26 @@ class MLStrategy(Strategy):
                 fitted.max_label_end,
             )
         )
+
+    def _no_training_rows(self, ctx: Context) -> None:
+        """A retrain without ``min_train_rows`` usable rows keeps a ``no_training_rows``
+        event; once the bars seen could have supplied them (not a warm-up) it also warns,
+        once, so a strategy that cannot train is not a quiet empty run."""
+        need = self.p.min_train_rows
+        bars = int(np.isfinite(ctx.close()).sum())
+        usable = int(np.isfinite(self._feat.view()).all(axis=2).sum())
+        detail = (
+            f"fewer than min_train_rows={need} rows with finite features and a realised "
+            f"label ({bars} bars seen, {usable} with every feature finite)"
+        )
+        self.monitor.events.append(
+            DriftEvent(ctx.ts_ns, "no_training_rows", "model", float(usable), float(need), detail)
+        )
+        if bars >= need and not self._warned_untrained:
+            self._warned_untrained = True
+            when = pd.Timestamp(ctx.ts_ns, tz="UTC")
+            msg = f"ml strategy cannot train at {when}: {detail}; it does not trade"
+            warnings.warn(msg, UserWarning, stacklevel=2)
 
     def _check_drift(
         self,
@@ -344,6 +416,7 @@ class RegisteredModel:
     feature_set: FeatureSetConfig
     params: dict[str, Any]
     train_rows: int
+    span: TrainingSpan | None  # what it has seen (``ml.integrity``)
 
 
 def _load_registered(
@@ -397,8 +470,9 @@ def _load_registered(
                 f"{_json(getattr(p, key))!r}; drop params.{key} to use the model's"
             )
         params[key] = value
+    span = TrainingSpan.from_metadata(meta, what)
     return RegisteredModel(
-        ref.name, ref.version, model, meta, fs, params, int(meta.get("train_rows", 0))
+        ref.name, ref.version, model, meta, fs, params, int(meta.get("train_rows", 0)), span
     )
 
 
