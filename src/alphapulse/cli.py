@@ -16,6 +16,7 @@ from rich.table import Table
 from alphapulse.cli_data import data_app
 from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
+from alphapulse.cli_report import compare, report
 from alphapulse.cli_serve import serve
 from alphapulse.core.errors import AlphaPulseError
 
@@ -25,6 +26,8 @@ app.command("train")(train)
 app.command("research")(research)
 app.command("serve")(serve)
 app.command("paper")(paper)
+app.command("report")(report)
+app.command("compare")(compare)
 
 
 @app.command()
@@ -33,12 +36,12 @@ def backtest(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/latest"),
     workers: Annotated[int | None, typer.Option(help="parallel processes")] = None,
     record: Annotated[bool, typer.Option(help="record the runs in the database")] = True,
+    html_report: Annotated[
+        bool, typer.Option("--report", help="write report.html per strategy")
+    ] = False,
     db: Annotated[
         str | None, typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL")
     ] = None,
-    compiled: Annotated[
-        bool, typer.Option("--compiled", help="run in the numba kernel (engine: compiled)")
-    ] = False,
 ) -> None:
     """Run every strategy of CONFIG on one shared data feed; write results to OUT."""
     from alphapulse.config import load_config
@@ -68,17 +71,23 @@ def backtest(
             progress.update(tasks[label], completed=done)
 
         tables: dict[str, Tables] = {}
-        if compiled or cfg.engine == "compiled":
-            from alphapulse.sweep.compiled import run_compiled_backtest
+        results = run_backtest(cfg, panel, workers=workers, progress=report, tables=tables)
+    from alphapulse.analytics.run_robustness import sweep_inputs
 
-            results = run_compiled_backtest(cfg, panel)
-        else:
-            results = run_backtest(cfg, panel, workers=workers, progress=report, tables=tables)
+    equities = [r.equity for r in results.values()]
+    robust = sweep_inputs(equities, panel["volume"], panel["close"])
     summaries = {
-        label: write_outputs(r, out / label, tables.get(label)) for label, r in results.items()
+        label: write_outputs(r, out / label, tables.get(label), robust)
+        for label, r in results.items()
     }
     Console(width=max(Console().width, 150)).print(comparison_table(summaries))
     console.print(f"outputs written to {out}")
+    if html_report:
+        from alphapulse.cli_report import load_run, write_report
+
+        for label in results:
+            write_report(load_run(out / label), out / label / "report.html")
+        console.print(f"reports written to {out}/<strategy>/report.html")
     if record:
         from alphapulse.engine.recording import data_hash, record_run
         from alphapulse.store import open_store

@@ -77,3 +77,21 @@ def _capacity(
         sigma=sigma,
         coefficient=inp.impact_coefficient,
     )
+
+
+def sweep_inputs(
+    equities: Sequence[FloatArray], volume: FloatArray | None, close: FloatArray | None
+) -> RobustnessInputs:
+    """Inputs for runs that were tried together: each run's trials are all of them, with
+    their per-bar Sharpe ratios."""
+    sharpes = []
+    for eq in equities:
+        r = simple_returns(np.asarray(eq, dtype=np.float64))
+        std = float(r.std(ddof=1)) if len(r) > 1 else 0.0
+        sharpes.append(float(r.mean()) / std if std > 0 else np.nan)
+    return RobustnessInputs(
+        n_trials=max(len(equities), 1),
+        trial_sharpes=np.array(sharpes, dtype=np.float64),
+        volume=volume,
+        close=close,
+    )

@@ -1,0 +1,43 @@
+"""Several runs side by side: equity, drawdowns, metrics and return correlations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from alphapulse.analytics.report import charts, fmt
+from alphapulse.analytics.report import stats as st
+from alphapulse.analytics.report.loader import RunData
+from alphapulse.analytics.report.page import Page
+
+
+def build_comparison(runs: Sequence[RunData]) -> str:
+    """The comparison HTML of ``runs`` (names made unique by their folder when needed)."""
+    names = _unique([r.name for r in runs], [r.path.parent.name for r in runs])
+    page = Page("Strategy comparison")
+    page.note("All figures after fees and slippage.")
+    head = "".join(f"<th>{n}</th>" for n in names)
+    rows = fmt.rows_html([r.summary for r in runs], fmt.METRICS + fmt.ROBUSTNESS)
+    page.heading("Metrics")
+    page.html(
+        f"<table id='metrics'><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+    curves = {
+        n: r.equity_series / float(r.equity_series.iloc[0])
+        for n, r in zip(names, runs, strict=True)
+    }
+    page.heading("Equity (growth of 1)")
+    page.chart(charts.log_toggle(charts.lines(curves, "Equity")), 440)
+    page.heading("Drawdowns")
+    page.chart(charts.underwater({n: st.underwater(c) for n, c in curves.items()}), 320)
+    rets = pd.DataFrame({n: st.returns(c) for n, c in curves.items()})
+    page.heading("Return correlation")
+    page.chart(charts.correlation(rets.corr()), 120 + 40 * len(names))
+    return page.render()
+
+
+def _unique(names: list[str], parents: list[str]) -> list[str]:
+    if len(set(names)) == len(names):
+        return names
+    return [f"{p}/{n}" for n, p in zip(names, parents, strict=True)]

@@ -1,0 +1,130 @@
+"""Tables behind the tearsheet charts: drawdown periods, period returns, rolling
+statistics, trade streaks and excursions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.analytics.drawdown import drawdown
+
+
+def returns(equity: pd.Series) -> pd.Series:
+    """Simple per-bar returns (the first bar dropped)."""
+    return equity.pct_change().iloc[1:].replace([np.inf, -np.inf], np.nan).dropna()
+
+
+def underwater(equity: pd.Series) -> pd.Series:
+    return pd.Series(drawdown(equity.to_numpy(dtype=np.float64)), index=equity.index)
+
+
+def worst_drawdowns(equity: pd.Series, n: int = 5) -> pd.DataFrame:
+    """The ``n`` deepest drawdowns: peak, trough and recovery times, depth, length in days."""
+    dd = underwater(equity).to_numpy()
+    idx = pd.DatetimeIndex(equity.index)
+    under = np.concatenate(([False], dd < 0, [False])).astype(np.int8)
+    starts = np.flatnonzero(np.diff(under) == 1)
+    stops = np.flatnonzero(np.diff(under) == -1)
+    rows = []
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        trough = a + int(np.argmin(dd[a:b]))
+        peak = max(a - 1, 0)
+        recovered = b < len(dd)
+        end = idx[b] if recovered else None
+        rows.append(
+            {
+                "peak": idx[peak],
+                "trough": idx[trough],
+                "recovery": end,
+                "depth": float(dd[trough]),
+                "days": float((idx[min(b, len(dd) - 1)] - idx[peak]).total_seconds() / 86400),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["peak", "trough", "recovery", "depth", "days"])
+    return frame.sort_values("depth").head(n).reset_index(drop=True)
+
+
+def period_returns(equity: pd.Series, freq: str) -> pd.Series:
+    """Compounded return per calendar period (``ME`` months, ``YE`` years)."""
+    last = equity.resample(freq).last().dropna()
+    prev = last.shift(1)
+    prev.iloc[0] = float(equity.iloc[0])
+    return (last / prev - 1.0).rename("return")
+
+
+def monthly_table(equity: pd.Series) -> pd.DataFrame:
+    """Years x months (1..12) of monthly returns."""
+    m = period_returns(equity, "ME")
+    idx = pd.DatetimeIndex(m.index)
+    frame = pd.DataFrame({"year": idx.year, "month": idx.month, "r": m.to_numpy()})
+    return frame.pivot(index="year", columns="month", values="r").reindex(columns=range(1, 13))
+
+
+def rolling_stats(
+    r: pd.Series, window: int, ppy: float, bench: pd.Series | None = None
+) -> pd.DataFrame:
+    """Rolling annualised Sharpe and volatility, and beta against ``bench`` returns."""
+    roll = r.rolling(window, min_periods=window)
+    std = roll.std()
+    out = pd.DataFrame(
+        {
+            "sharpe": roll.mean() / std.where(std > 0) * math.sqrt(ppy),
+            "volatility": std * math.sqrt(ppy),
+        }
+    )
+    if bench is not None:
+        b = bench.reindex(r.index)
+        cov = r.rolling(window, min_periods=window).cov(b)
+        out["beta"] = cov / b.rolling(window, min_periods=window).var()
+    return out
+
+
+def streaks(pnl: pd.Series) -> tuple[int, int]:
+    """Longest run of winning and of losing trades (in the given order)."""
+    best = {1: 0, -1: 0}
+    run, prev = 0, 0
+    for s in np.sign(pnl.to_numpy()):
+        run = run + 1 if s == prev and s != 0 else (1 if s != 0 else 0)
+        prev = int(s)
+        if prev in best:
+            best[prev] = max(best[prev], run)
+    return best[1], best[-1]
+
+
+def monthly_turnover(fills: pd.DataFrame, equity: pd.Series) -> pd.Series:
+    """Traded notional per month over the month's mean equity."""
+    if not len(fills):
+        return pd.Series(dtype=float)
+    notional = (fills["quantity"] * fills["price"]).abs()
+    traded = pd.Series(notional.to_numpy(), index=pd.DatetimeIndex(fills["timestamp"]))
+    per_month = traded.resample("ME").sum()
+    mean_eq = equity.resample("ME").mean()
+    return (per_month / mean_eq.reindex(per_month.index)).fillna(0.0)
+
+
+def excursions(trades: pd.DataFrame, prices: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Maximum adverse and favourable excursion of each trade, as returns from its entry
+    price, from the symbol's lows and highs between entry and exit (trades whose symbol
+    has no prices are left out)."""
+    rows = []
+    for t in trades.to_dict("records"):
+        bars = prices.get(str(t["symbol"]))
+        if bars is None:
+            continue
+        window = bars.loc[t["entry_time"] : t["exit_time"]]
+        if not len(window):
+            continue
+        lo, hi = float(window["low"].min()), float(window["high"].max())
+        sign = 1.0 if str(t["side"]) == "long" else -1.0
+        worst, best = (lo, hi) if sign > 0 else (hi, lo)
+        entry = float(t["entry_price"])
+        rows.append(
+            {
+                "mae": sign * (worst / entry - 1.0),
+                "mfe": sign * (best / entry - 1.0),
+                "pnl": float(t["pnl"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["mae", "mfe", "pnl"])

@@ -1,0 +1,183 @@
+"""One run's tearsheet: metrics and robustness from summary.json, charts from its tables."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.analytics.report import charts, fmt
+from alphapulse.analytics.report import stats as st
+from alphapulse.analytics.report.loader import RunData
+from alphapulse.analytics.report.page import Page
+
+ROLLING_BARS = 126
+DRAWDOWN_FORMATS: dict[str, fmt.Formatter] = {"depth": fmt.pct, "days": fmt.money}
+
+
+def build_report(
+    run: RunData,
+    benchmark: pd.Series | None = None,
+    prices: dict[str, pd.DataFrame] | None = None,
+) -> str:
+    """The tearsheet HTML of ``run``; ``benchmark``: a close series to compare against;
+    ``prices``: per-symbol OHLC frames for trade excursions (MAE/MFE)."""
+    s = run.summary
+    eq = run.equity_series
+    ppy = float(s.get("periods_per_year") or 252.0)
+    page = Page(f"{run.name}: backtest tearsheet")
+    page.note(f"{s.get('start')} to {s.get('end')}; all figures after fees and slippage.")
+    page.heading("Metrics")
+    page.html(f"<table id='metrics'><tbody>{fmt.rows_html([s], fmt.METRICS)}</tbody></table>")
+    page.heading("Robustness")
+    page.html(f"<table id='robustness'><tbody>{fmt.rows_html([s], fmt.ROBUSTNESS)}</tbody></table>")
+    page.note(_robustness_note(s))
+    bench = _scaled(benchmark, eq) if benchmark is not None else None
+    _performance(page, run, eq, bench, ppy)
+    _trades(page, run, prices)
+    _costs_and_risk(page, run)
+    return page.render()
+
+
+def _robustness_note(s: dict[str, Any]) -> str:
+    boot = fmt.dig(s, "robustness.bootstrap") or {}
+    return (
+        f"Stationary block bootstrap, {boot.get('n_resamples', '–')} resamples, mean block "
+        f"{fmt.show(boot.get('mean_block'), fmt.ratio)} bars. Kill switch: stop trading live "
+        "when the drawdown passes the 99th percentile of the bootstrap drawdowns."
+    )
+
+
+def _scaled(bench: pd.Series, eq: pd.Series) -> pd.Series:
+    b = bench.reindex(eq.index, method="ffill").dropna()
+    return b / float(b.iloc[0]) * float(eq.iloc[0]) if len(b) else b
+
+
+def _performance(
+    page: Page, run: RunData, eq: pd.Series, bench: pd.Series | None, ppy: float
+) -> None:
+    curves = (
+        {run.name: eq} if bench is None or not len(bench) else {run.name: eq, "benchmark": bench}
+    )
+    page.heading("Equity")
+    page.chart(charts.equity(curves, run.table("regimes"), run.table("anomalies")), 440)
+    page.heading("Drawdowns")
+    page.chart(charts.underwater({run.name: st.underwater(eq)}), 300)
+    page.html(fmt.frame_html(st.worst_drawdowns(eq), DRAWDOWN_FORMATS))
+    page.heading("Monthly and yearly returns")
+    page.chart(
+        charts.heatmap(st.monthly_table(eq)), 60 + 28 * pd.DatetimeIndex(eq.index).year.nunique()
+    )
+    yearly = st.period_returns(eq, "YE")
+    page.chart(
+        charts.bars(
+            [str(y) for y in pd.DatetimeIndex(yearly.index).year],
+            yearly.to_numpy(),
+            "Yearly returns",
+            ".0%",
+        ),
+        300,
+    )
+    r = st.returns(eq)
+    br = st.returns(bench) if bench is not None and len(bench) else None
+    roll = st.rolling_stats(r, min(ROLLING_BARS, max(len(r) // 4, 2)), ppy, br)
+    page.heading("Rolling statistics")
+    page.chart(
+        charts.lines({"Sharpe": roll["sharpe"]}, f"Rolling Sharpe ({ROLLING_BARS} bars)"), 280
+    )
+    page.chart(charts.lines({"volatility": roll["volatility"]}, "Rolling volatility", ".0%"), 280)
+    if "beta" in roll:
+        page.chart(charts.lines({"beta": roll["beta"]}, "Rolling beta to the benchmark"), 280)
+    page.heading("Exposure and turnover")
+    page.chart(
+        charts.lines({"gross exposure": run.equity["exposure"]}, "Gross exposure / equity", ".0%"),
+        280,
+    )
+    turnover = st.monthly_turnover(run.table("fills"), eq)
+    if len(turnover):
+        labels = [d.strftime("%Y-%m") for d in turnover.index]
+        page.chart(
+            charts.bars(labels, turnover.to_numpy(), "Monthly turnover (notional / equity)"), 280
+        )
+
+
+def _trades(page: Page, run: RunData, prices: dict[str, pd.DataFrame] | None) -> None:
+    trades = run.table("trades")
+    page.heading("Trades")
+    if not len(trades):
+        page.note("No closed trades.")
+        return
+    trades = trades.sort_values("exit_time")
+    pnl = trades["pnl"].astype(float)
+    wins, losses = st.streaks(pnl)
+    held = trades["bars_held"].to_numpy(dtype=float)
+    page.html(
+        "<table id='trade-stats'><tbody>"
+        f"<tr><th>Longest winning streak</th><td>{wins:,d}</td></tr>"
+        f"<tr><th>Longest losing streak</th><td>{losses:,d}</td></tr>"
+        f"<tr><th>Median holding (bars)</th><td>{fmt.ratio(float(np.median(held)))}</td></tr>"
+        "</tbody></table>"
+    )
+    page.chart(charts.histogram({"P&L": pnl.to_numpy()}, "Trade P&L (net of fees)", "P&L"), 300)
+    page.chart(charts.histogram({"bars": held}, "Holding time", "bars held"), 300)
+    exc = st.excursions(trades, prices) if prices else pd.DataFrame()
+    if len(exc):
+        page.chart(
+            charts.scatter(
+                exc["mae"].to_numpy(),
+                exc["mfe"].to_numpy(),
+                exc["pnl"].to_numpy(),
+                "MAE and MFE per trade (green: winners)",
+                ("MAE", "MFE"),
+            ),
+            380,
+        )
+    else:
+        page.note("MAE/MFE need the run's prices (pass --data DATASET).")
+    contrib = pnl.groupby(trades["symbol"].astype(str)).sum().sort_values(ascending=False)
+    page.heading("Contribution per symbol")
+    page.chart(
+        charts.bars(list(contrib.index), contrib.to_numpy(), "Closed-trade P&L per symbol"), 340
+    )
+
+
+def _costs_and_risk(page: Page, run: RunData) -> None:
+    fills = run.table("fills")
+    page.heading("Costs")
+    fees = float(fills["fee"].sum()) if len(fills) else 0.0
+    slip = float(fills["slippage"].sum()) if len(fills) and "slippage" in fills else 0.0
+    total = fees + slip
+    gross = (
+        float(run.summary.get("final_equity") or 0.0)
+        - float(run.summary.get("initial_cash") or 0.0)
+        + total
+    )
+    page.html(
+        "<table id='costs'><tbody>"
+        f"<tr><th>Fees</th><td>{fmt.money(fees)}</td></tr>"
+        f"<tr><th>Slippage</th><td>{fmt.money(slip)}</td></tr>"
+        f"<tr><th>Total costs</th><td>{fmt.money(total)}</td></tr>"
+        f"<tr><th>Costs / gross P&amp;L</th><td>{_share(total, gross)}</td></tr>"
+        "</tbody></table>"
+    )
+    if len(fills):
+        ts = pd.DatetimeIndex(fills["timestamp"])
+        monthly = pd.DataFrame(
+            {"fees": fills["fee"].to_numpy(), "slippage": fills.get("slippage", 0.0)}, index=ts
+        )
+        monthly = monthly.resample("ME").sum()
+        page.chart(charts.lines({c: monthly[c] for c in monthly.columns}, "Costs per month"), 280)
+    events = run.table("risk_events")
+    page.heading("Risk events")
+    if not len(events):
+        page.note("No risk events.")
+        return
+    counts = events.groupby("kind").size().rename("count").reset_index()
+    page.html(fmt.frame_html(counts, {"count": fmt.count}))
+    page.html(fmt.frame_html(events.head(50).fillna("")))
+
+
+def _share(part: float, whole: float) -> str:
+    return fmt.pct(part / whole) if whole > 0 and math.isfinite(part / whole) else "–"

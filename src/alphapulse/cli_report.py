@@ -1,0 +1,89 @@
+"""``alphapulse report`` and ``alphapulse compare``: self-contained HTML tearsheets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from alphapulse.analytics.report import RunData, build_comparison, build_report, load_run
+from alphapulse.core.errors import DataError
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL (run ids)")
+]
+
+
+def resolve_run(ref: str, db: str | None = None) -> RunData:
+    """A run folder, else a run id recorded in the database."""
+    path = Path(ref)
+    if path.exists():
+        return load_run(path)
+    from alphapulse.analytics.report.stored import load_stored_run
+    from alphapulse.store import open_store
+
+    with open_store(db) as store:
+        return load_stored_run(store, ref)
+
+
+def market_data(
+    run: RunData, dataset: str | None, benchmark: str | None
+) -> tuple[pd.Series | None, dict[str, pd.DataFrame] | None]:
+    """The benchmark's closes and the traded symbols' bars from ``dataset``."""
+    if dataset is None:
+        if benchmark is not None:
+            raise DataError("--benchmark needs --data DATASET (where to read its prices)")
+        return None, None
+    from alphapulse.data.catalog import load_frames
+
+    trades = run.table("trades")
+    symbols = sorted(set(trades["symbol"].astype(str))) if len(trades) else []
+    wanted = symbols + ([benchmark] if benchmark and benchmark not in symbols else [])
+    start, end = (str(run.equity.index[i].date()) for i in (0, -1))
+    frames = load_frames(dataset, wanted, start=start, end=end) if wanted else {}
+    bench = None
+    if benchmark is not None:
+        if benchmark not in frames:
+            raise DataError(f"--benchmark {benchmark}: no bars in {dataset} for the run's dates")
+        bench = frames[benchmark]["close"]
+    return bench, {s: frames[s] for s in symbols if s in frames}
+
+
+def write_report(
+    run: RunData, out: Path, *, dataset: str | None = None, benchmark: str | None = None
+) -> Path:
+    bench, prices = market_data(run, dataset, benchmark)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(build_report(run, bench, prices), encoding="utf-8")
+    return out
+
+
+def report(
+    run: Annotated[str, typer.Argument(help="run folder (DIR/<strategy>) or recorded run id")],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("report.html"),
+    benchmark: Annotated[
+        str | None, typer.Option("--benchmark", help="symbol to compare against")
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", help="dataset for the benchmark and MAE/MFE")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a self-contained HTML tearsheet of one run."""
+    path = write_report(resolve_run(run, db), out, dataset=data, benchmark=benchmark)
+    Console(stderr=True).print(f"report written to {path}")
+
+
+def compare(
+    runs: Annotated[list[str], typer.Argument(help="run folders or recorded run ids")],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("compare.html"),
+    db: DbOption = None,
+) -> None:
+    """Write an HTML page comparing several runs side by side."""
+    loaded = [resolve_run(r, db) for r in runs]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(build_comparison(loaded), encoding="utf-8")
+    Console(stderr=True).print(f"comparison written to {out}")

@@ -1,0 +1,121 @@
+"""The tearsheet: numbers equal summary.json, sections present, run ids, clear errors."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.analytics.report.conftest import Runs
+from typer.testing import CliRunner
+
+from alphapulse.cli import app, main
+
+
+def _cell(page: str, label: str) -> str:
+    m = re.search(rf"<tr><th>{re.escape(html.escape(label))}</th><td>(.*?)</td>", page)
+    assert m is not None, label
+    return html.unescape(m.group(1))
+
+
+def test_report_numbers_equal_summary(runs: Runs) -> None:
+    for label in runs.labels:
+        page = (runs.dir(label) / "report.html").read_text()
+        s = json.loads((runs.dir(label) / "summary.json").read_text())
+        rob = s["robustness"]
+        expected = {
+            "Total return": f"{s['total_return'] * 100:.2f}%",
+            "CAGR": f"{s['cagr'] * 100:.2f}%",
+            "Sharpe": f"{s['sharpe']:.2f}",
+            "Max drawdown": f"{s['max_drawdown'] * 100:.2f}%",
+            "Trades": f"{s['n_trades']:,}",
+            "Final equity": f"{round(s['final_equity']):,}",
+            "Fees": f"{round(s['total_fees']):,}",
+            "Skew": f"{rob['distribution']['skew']:.2f}",
+            "Excess kurtosis": f"{rob['distribution']['kurtosis']:.2f}",
+            "Tail ratio": f"{rob['distribution']['tail_ratio']:.2f}",
+            "Sharpe 95% CI low": f"{rob['bootstrap']['sharpe']['ci_low']:.2f}",
+            "Max DD 95% CI low": f"{rob['bootstrap']['max_drawdown']['ci_low'] * 100:.2f}%",
+            "Deflated Sharpe (P[true SR > luck])": f"{rob['deflated_sharpe']['value']:.3f}",
+            "Trials behind the result": "2",
+            "Kill switch: live drawdown beyond": f"{rob['kill_switch']['max_drawdown'] * 100:.2f}%",
+        }
+        for key, text in expected.items():
+            assert _cell(page, key) == text, (label, key)
+        # the bootstrap interval brackets the reported Sharpe of the same run
+        assert rob["bootstrap"]["sharpe"]["estimate"] == pytest.approx(s["sharpe"])
+        assert rob["capacity"]["capacity"] is None or rob["capacity"]["capacity"] > 0
+
+
+def test_report_has_every_section(runs: Runs) -> None:
+    page = (runs.dir("sma_cross") / "report.html").read_text()
+    for heading in (
+        "Equity", "Drawdowns", "Monthly and yearly returns", "Rolling statistics",
+        "Exposure and turnover", "Trades", "Contribution per symbol", "Costs", "Risk events",
+    ):  # fmt: skip
+        assert f"<h2>{heading}</h2>" in page
+    assert "https://" not in page.split("<script")[0]  # nothing fetched before the JS
+    assert page.count("<script") >= 10  # plotly itself plus one per chart
+
+
+def test_report_with_benchmark_run_id_and_regimes(runs: Runs, shared_data: Path) -> None:
+    run_dir = runs.dir("sma_cross")
+    (run_dir / "regimes.csv").write_text(
+        "timestamp,regime\n2015-01-02,calm\n2015-08-20,stress\n2015-10-01,calm\n"
+    )
+    (run_dir / "anomalies.csv").write_text("timestamp,symbol,score\n2015-08-24,AAPL,4.2\n")
+    out = run_dir.parent / "bench.html"
+    env = {"ALPHAPULSE_DATA": str(shared_data)}
+    args = ["report", str(run_dir), "--benchmark", "AAPL", "--data", "sp500_daily_2013_2018"]
+    res = CliRunner().invoke(app, [*args, "--out", str(out)], env=env)
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "Rolling beta to the benchmark" in page and "MAE and MFE per trade" in page
+    assert '"name":"anomaly"' in page and '"type":"rect"' in page
+    by_id = run_dir.parent / "by_id.html"
+    res = CliRunner().invoke(
+        app, ["report", runs.run_ids[0], "--db", runs.db, "--out", str(by_id)], env=env
+    )
+    assert res.exit_code == 0, res.output
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert _cell(by_id.read_text(), "Sharpe") == f"{s['sharpe']:.2f}"
+
+
+def test_compare_page(runs: Runs) -> None:
+    out = runs.root / "compare.html"
+    res = CliRunner().invoke(
+        app, ["compare", *(str(runs.dir(x)) for x in runs.labels), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "<th>sma_cross</th><th>mean_reversion</th>" in page
+    assert "Correlation of per-bar returns" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("summary.json", "{bad", "summary.json: line 1: invalid JSON"),
+        ("equity.csv", "timestamp,equity\n2015-01-02,1\nnot-a-date,2\n", "row 3: timestamp"),
+    ],
+)
+def test_bad_run_folder_is_one_line_exit_2(
+    runs: Runs,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str,
+    message: str,
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(runs.dir("sma_cross"), broken)
+    (broken / name).write_text(content)
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(broken), "--out", str(tmp_path / "x.html")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
