@@ -42,6 +42,9 @@ def backtest(
     db: Annotated[
         str | None, typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL")
     ] = None,
+    compiled: Annotated[
+        bool, typer.Option("--compiled", help="run in the numba kernel (engine: compiled)")
+    ] = False,
 ) -> None:
     """Run every strategy of CONFIG on one shared data feed; write results to OUT."""
     from alphapulse.config import load_config
@@ -71,7 +74,12 @@ def backtest(
             progress.update(tasks[label], completed=done)
 
         tables: dict[str, Tables] = {}
-        results = run_backtest(cfg, panel, workers=workers, progress=report, tables=tables)
+        if compiled or cfg.engine == "compiled":
+            from alphapulse.sweep.compiled import run_compiled_backtest
+
+            results = run_compiled_backtest(cfg, panel)
+        else:
+            results = run_backtest(cfg, panel, workers=workers, progress=report, tables=tables)
     from alphapulse.analytics.run_robustness import sweep_inputs
 
     equities = [r.equity for r in results.values()]
