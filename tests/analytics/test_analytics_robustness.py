@@ -91,3 +91,14 @@ def test_fill_inputs_from_panel() -> None:
     assert notional.tolist() == [110.0, 110.0]
     assert part[0] == pytest.approx(0.05) and math.isnan(part[1])
     assert sigma[0] == pytest.approx(np.std([0.1, 10 / 11 - 1], ddof=1))
+
+
+def test_sweep_inputs_carry_trials_and_pbo() -> None:
+    from alphapulse.analytics.run_robustness import sweep_inputs
+
+    rng = np.random.default_rng(5)
+    equities = [1e6 * np.cumprod(1 + rng.normal(0, 0.01, 400)) for _ in range(6)]
+    inp = sweep_inputs(equities, None, None)
+    assert inp.n_trials == 6 and inp.trial_sharpes is not None and len(inp.trial_sharpes) == 6
+    assert inp.pbo is not None and 0.0 <= inp.pbo["pbo"] <= 1.0
+    assert sweep_inputs(equities[:1], None, None).pbo is None

@@ -15,6 +15,8 @@
   percentile of the bootstrap maximum drawdown (a drawdown past its 99th percentile) and
   the 1st percentile of the per-bar return.
 * ``capacity``: ``analytics.capacity`` (None when the run's market data is not given).
+* ``pbo`` (added by ``run_robustness``): the probability of backtest overfitting of the
+  set of runs tried together (a config's strategies, an optimisation's grid), else None.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import kurtosis, skew
@@ -49,13 +52,26 @@ def trade_order_drawdowns(
     pnl: FloatArray, initial_cash: float, n_resamples: int = 1000, seed: int = 0
 ) -> FloatArray:
     """Max drawdown of ``initial_cash + cumsum(pnl)`` for ``n_resamples`` random orders."""
-    rng = np.random.default_rng(seed)
-    perm = np.argsort(rng.random((n_resamples, len(pnl))), axis=1)
-    path = initial_cash + np.cumsum(pnl[perm], axis=1)
-    peak = np.maximum(np.maximum.accumulate(path, axis=1), initial_cash)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.where(peak > 0, path / peak - 1.0, -1.0)
-    out: FloatArray = np.minimum(dd.min(axis=1), 0.0)
+    return _shuffled_drawdowns(np.asarray(pnl, dtype=np.float64), initial_cash, n_resamples, seed)
+
+
+@numba.njit(cache=True)
+def _shuffled_drawdowns(pnl: FloatArray, start: float, n: int, seed: int) -> FloatArray:
+    """Fisher-Yates shuffle of ``pnl`` per resample and one pass for its max drawdown."""
+    np.random.seed(seed)
+    out = np.empty(n)
+    work = pnl.copy()
+    for k in range(n):
+        for i in range(len(work) - 1, 0, -1):
+            j = np.random.randint(0, i + 1)
+            work[i], work[j] = work[j], work[i]
+        wealth, peak, worst = start, start, 0.0
+        for x in work:
+            wealth += x
+            peak = max(peak, wealth)
+            dd = wealth / peak - 1.0 if peak > 0 else -1.0
+            worst = min(worst, dd)
+        out[k] = worst
     return out
 
 

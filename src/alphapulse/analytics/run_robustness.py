@@ -12,10 +12,12 @@ import pandas as pd
 
 from alphapulse.analytics.capacity import capacity_estimate, fill_inputs
 from alphapulse.analytics.metrics import simple_returns
+from alphapulse.analytics.overfitting import pbo
 from alphapulse.analytics.robustness import robustness
 from alphapulse.model.orders import Fill
 
 FloatArray = npt.NDArray[np.float64]
+PBO_BLOCKS = 16
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class RobustnessInputs:
     impact_coefficient: float = 1.0
     n_resamples: int = 1000
     seed: int = 0
+    pbo: dict[str, float] | None = None
 
 
 def run_robustness(
@@ -45,7 +48,7 @@ def run_robustness(
     inp = inputs or RobustnessInputs()
     pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.empty(0)
     cap = _capacity(equity, fills, initial_cash, inp)
-    return robustness(
+    out = robustness(
         simple_returns(np.asarray(equity, dtype=np.float64)),
         ppy,
         trade_pnl=pnl,
@@ -56,6 +59,8 @@ def run_robustness(
         seed=inp.seed,
         capacity=cap,
     )
+    out["pbo"] = inp.pbo
+    return out
 
 
 def _capacity(
@@ -82,16 +87,22 @@ def _capacity(
 def sweep_inputs(
     equities: Sequence[FloatArray], volume: FloatArray | None, close: FloatArray | None
 ) -> RobustnessInputs:
-    """Inputs for runs that were tried together: each run's trials are all of them, with
-    their per-bar Sharpe ratios."""
+    """Inputs for runs that were tried together on one time axis: each run's trials are
+    all of them, with their per-bar Sharpe ratios and (for two or more runs over at least
+    ``PBO_BLOCKS`` bars) the probability of backtest overfitting of the set."""
+    rets = [simple_returns(np.asarray(eq, dtype=np.float64)) for eq in equities]
     sharpes = []
-    for eq in equities:
-        r = simple_returns(np.asarray(eq, dtype=np.float64))
+    for r in rets:
         std = float(r.std(ddof=1)) if len(r) > 1 else 0.0
         sharpes.append(float(r.mean()) / std if std > 0 else np.nan)
+    same = len({len(r) for r in rets}) == 1
+    overfit = None
+    if len(rets) >= 2 and same and len(rets[0]) >= PBO_BLOCKS:
+        overfit = pbo(np.column_stack(rets), n_blocks=PBO_BLOCKS)
     return RobustnessInputs(
         n_trials=max(len(equities), 1),
         trial_sharpes=np.array(sharpes, dtype=np.float64),
         volume=volume,
         close=close,
+        pbo=overfit,
     )

@@ -41,6 +41,7 @@ def test_report_numbers_equal_summary(runs: Runs) -> None:
             "Max DD 95% CI low": f"{rob['bootstrap']['max_drawdown']['ci_low'] * 100:.2f}%",
             "Deflated Sharpe (P[true SR > luck])": f"{rob['deflated_sharpe']['value']:.3f}",
             "Trials behind the result": "2",
+            "Probability of backtest overfitting": f"{rob['pbo']['pbo']:.3f}",
             "Kill switch: live drawdown beyond": f"{rob['kill_switch']['max_drawdown'] * 100:.2f}%",
         }
         for key, text in expected.items():
