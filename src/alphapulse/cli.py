@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from alphapulse.cli_anomalies import anomalies_app
 from alphapulse.cli_data import data_app
 from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
@@ -22,6 +23,7 @@ from alphapulse.core.errors import AlphaPulseError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
 app.add_typer(data_app, name="data")
+app.add_typer(anomalies_app, name="anomalies")
 app.command("train")(train)
 app.command("research")(research)
 app.command("serve")(serve)

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sklearn.ensemble import IsolationForest
 
-from alphapulse.anomaly import AnomalyConfig, AnomalyDetector, Severity, scan, to_frame
+from alphapulse.anomaly import AnomalyConfig, Severity
 from alphapulse.anomaly.config import PatternConfig, Thresholds
-from alphapulse.anomaly.detector import scan_arrays
+from alphapulse.anomaly.detector import AnomalyDetector, scan, scan_arrays
 from alphapulse.anomaly.evaluate import Bars
 from alphapulse.anomaly.kernels import TYPES
 from alphapulse.anomaly.pattern import fit_forest, squash, training_rows
-from alphapulse.anomaly.records import severities, thresholds
+from alphapulse.anomaly.records import severities, thresholds, to_frame
 from alphapulse.data.panel import Panel
 
 CFG = AnomalyConfig(pattern={"window": 60, "refit_every": 120, "n_estimators": 10})

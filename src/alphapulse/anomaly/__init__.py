@@ -1,19 +1,10 @@
 """Market anomaly detection (``docs/anomalies.md``): causal detectors over cross-sections
 (price, volume, stale, bad ticks, divergence, IsolationForest patterns), severities,
-alerts and sinks."""
+alerts and sinks. Only the config is imported here (run configs load it); the detectors
+live in ``anomaly.detector``."""
 
 from __future__ import annotations
 
 from alphapulse.anomaly.config import AnomalyConfig, Severity
-from alphapulse.anomaly.detector import AnomalyDetector, scan, scan_panel
-from alphapulse.anomaly.records import Anomaly, to_frame
 
-__all__ = [
-    "Anomaly",
-    "AnomalyConfig",
-    "AnomalyDetector",
-    "Severity",
-    "scan",
-    "scan_panel",
-    "to_frame",
-]
+__all__ = ["AnomalyConfig", "Severity"]

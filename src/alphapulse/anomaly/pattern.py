@@ -5,13 +5,16 @@ for one cross-section)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import IsolationForest
 
 from alphapulse.anomaly.config import PatternConfig
 from alphapulse.anomaly.kernels import iforest_scores
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import IsolationForest
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -79,6 +82,8 @@ def fit_forest(x: FloatArray, cfg: PatternConfig) -> Forest | None:
     """IsolationForest on rows ``x`` (None when there are too few rows)."""
     if len(x) < max(32, cfg.max_samples // 4):
         return None
+    from sklearn.ensemble import IsolationForest
+
     model = IsolationForest(
         n_estimators=cfg.n_estimators,
         max_samples=min(cfg.max_samples, len(x)),

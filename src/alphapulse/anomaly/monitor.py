@@ -1,0 +1,61 @@
+"""Real-time anomaly monitoring for paper trading: per bar, detect, count, publish every
+anomaly on the bus and send the alerts the rules pass to the sinks. Plug ``on_bar`` into
+``PaperRuntime(on_step=...)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alphapulse.anomaly.alerts import AlertRules
+from alphapulse.anomaly.config import AnomalyConfig
+from alphapulse.anomaly.detector import AnomalyDetector
+from alphapulse.anomaly.metrics import AnomalyMetrics
+from alphapulse.anomaly.records import Anomaly
+from alphapulse.anomaly.sinks import AlertSink, BusSink, LogSink, WebhookSink
+from alphapulse.engine.bars import BarSlice
+
+
+class AnomalyMonitor:
+    """Detector + metrics + bus + alert rules + sinks for one live universe."""
+
+    def __init__(
+        self,
+        cfg: AnomalyConfig,
+        symbols: tuple[str, ...],
+        *,
+        bus: Any = None,
+        metrics: AnomalyMetrics | None = None,
+        run: str = "",
+    ) -> None:
+        self.detector = AnomalyDetector(cfg, symbols)
+        self.metrics = metrics if metrics is not None else AnomalyMetrics()
+        self.bus = BusSink(bus) if bus is not None else None
+        self.rules = AlertRules(cfg.alerts) if cfg.alerts is not None else None
+        self.sinks: list[AlertSink] = []
+        if cfg.alerts is not None:
+            if cfg.alerts.log:
+                self.sinks.append(LogSink(self.metrics))
+            if cfg.alerts.webhook is not None:
+                self.sinks.append(WebhookSink(cfg.alerts.webhook, self.metrics, run))
+        self.bars = 0
+
+    def on_bar(self, bar: BarSlice) -> list[Anomaly]:
+        """This bar's anomalies (at the config's minimum severity), after routing them."""
+        found = self.detector.update(bar.ts_ns, bar.open, bar.close, bar.volume)
+        self.bars += 1
+        if not found:
+            return found
+        self.metrics.detected(found)
+        if self.bus is not None:
+            self.bus.send(found)
+        if self.rules is not None:
+            alerts = self.rules.filter(found, self.bars - 1)
+            if alerts:
+                self.metrics.alerted(alerts)
+                for sink in self.sinks:
+                    sink.send(alerts)
+        return found
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
