@@ -60,6 +60,8 @@ def test_research_report(shared_data: Path, tmp_path: Path) -> None:
     html = (tmp_path / "report.html").read_text()
     assert all(s in html for s in STRATEGIES) and "Per fold" in html
     assert json.loads((tmp_path / "report.json").read_text())["name"] == "ml_research"
+    assert report["leakage"]["ok"] and report["summary"].startswith("leakage checks passed")
+    assert {c["check"] for c in report["leakage"]["checks"]} == {"canary", "future_ic", "accuracy"}
 
 
 def test_research_cli_and_errors(shared_data: Path, tmp_path: Path) -> None:

@@ -60,6 +60,8 @@ def test_train_register_and_load_round_trip(shared_data: Path, tmp_path: Path) -
     meta = out["metadata"]
     assert meta["train_end"] == "2014-12-31"
     assert meta["max_label_end"] <= "2014-12-31"
+    assert meta["leakage"]["ok"] and not meta["leakage"]["override"]
+    assert meta["max_label_end_ns"] <= meta["train_end_ns"]
     model, loaded_meta = reg.load("test_lgbm", 1)
     assert loaded_meta["data_hash"] == meta["data_hash"]
     assert loaded_meta["params"]["label"]["horizon"] == 5

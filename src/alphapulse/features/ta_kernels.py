@@ -7,7 +7,7 @@ state on each valid bar (``valid[t, i]``) and writes the value at that bar into
 Batch computation is one call on the whole history, incremental computation is one call
 per new row with the same state: both run the same compiled code, so they agree exactly.
 The recursions reproduce TA-Lib's (seeding, ``TA_IS_ZERO`` guards) on the symbol's
-series of valid bars; ``tests/features/test_features_talib.py`` checks them against it.
+series of valid bars; ``tests/features/test_features_reference.py`` checks them against it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ walk-forward's purged training times, per symbol), and its decisions at a_k - 1 
 a_{k+1} - 2 fill and earn inside fold k. The baselines run in the same engine with the
 same costs, gated to start deciding at the same bar (``Gated``), so every strategy holds
 cash until the out-of-sample span begins. Metrics: ``ml.report``.
+
+Before the engine runs, the leakage gate (``ml.leakage_gate``) checks the ML strategy's
+feature set (canary, future-vs-past IC); after it, the out-of-sample prediction hit
+rate. The verdict heads the report; a failure stops the run unless overridden.
 """
 
 from __future__ import annotations
@@ -31,8 +35,15 @@ from alphapulse.engine.loop import RunResult
 from alphapulse.engine.outputs import write_outputs
 from alphapulse.engine.runner import load_data, make_engine, run_backtest
 from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.features import compute_features
 from alphapulse.ml.cv import PurgedWalkForward
 from alphapulse.ml.drift import drift_events_frame, write_drift_events
+from alphapulse.ml.leakage_gate import (
+    LeakageConfig,
+    LeakageVerdict,
+    check_accuracy,
+    check_features,
+)
 from alphapulse.ml.report import metrics_frame, prediction_metrics, window_metrics, write_report
 from alphapulse.ml.training import NEVER, make_labels, target_values
 from alphapulse.model.signals import Signals
@@ -103,6 +114,7 @@ class ResearchConfig(BaseModel):
     risk: RiskConfig | None = None  # every strategy's risk stage (ML exits added)
     baselines: list[StrategyConfig] = Field(default_factory=_default_baselines)
     baseline_portfolio: PortfolioConfig | None = None  # None: EqualSlot (the default)
+    leakage: LeakageConfig = Field(default_factory=LeakageConfig)
 
     @model_validator(mode="after")
     def _check_ml(self) -> ResearchConfig:
@@ -180,8 +192,19 @@ def run_research(
     ``out`` when given and returns it (``report.json``'s content)."""
     t_start = time.perf_counter()
     panel = panel if panel is not None else load_data(cfg.backtest(cfg.baselines, False))
-    label_spec = MLStrategy.Params.model_validate(cfg.ml).label
+    ml_params = MLStrategy.Params.model_validate(cfg.ml)
+    label_spec = ml_params.label
     y, label_end = make_labels(panel, label_spec)
+    realised = target_values(y, label_spec, "regressor")  # the label the model ranks
+    verdict = LeakageVerdict(cfg.leakage.override)
+    fs = MLStrategy(ml_params).feature_set
+
+    def features(p: Panel) -> tuple[tuple[str, ...], np.ndarray]:
+        fm = compute_features(p, fs, ml_params.benchmark)
+        return fm.names, fm.values
+
+    check_features(verdict, features, panel, realised, label_end, cfg.leakage)
+    verdict.enforce()  # before the engine runs
     blocks = folds(cfg, panel, label_end)
     a0, test_size = blocks[0][0], blocks[0][1] - blocks[0][0]
     if a0 < 1:
@@ -200,7 +223,6 @@ def run_research(
     ]
     results = {"ml": ml_result, **run_backtest(cfg.backtest(gated, False), panel)}
     score = strat.predictions
-    realised = target_values(y, label_spec, "regressor")  # the label the model ranks
     idx = panel.index()
     rows: list[dict[str, Any]] = []
     windows = [(str(k), a, b) for k, (a, b, _) in enumerate(blocks)]
@@ -213,10 +235,16 @@ def run_research(
                 m.update(prediction_metrics(score, realised, a, b))
             rows.append(m)
     metrics = metrics_frame(rows)
+    overall = next(r for r in rows if r["fold"] == "overall" and r["strategy"] == "ml")
+    check_accuracy(
+        verdict, "ml pred_hit_rate", float(overall.get("pred_hit_rate") or np.nan), cfg.leakage
+    )
+    verdict.enforce()
     report = {
         "name": cfg.name,
+        "leakage": verdict.as_dict(),
         "summary": (
-            f"{panel.n_symbols} symbols; out of sample {idx[a0].date()} to "
+            f"{verdict.line()}. {panel.n_symbols} symbols; out of sample {idx[a0].date()} to "
             f"{idx[blocks[-1][1] - 1].date()} ({blocks[-1][1] - a0} bars, {len(blocks)} "
             f"folds, {cfg.walk_forward.mode}); all figures after commission and slippage."
         ),

@@ -27,6 +27,7 @@ from alphapulse.config import DataConfig, format_validation_error
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.features import FeatureSetConfig
+from alphapulse.ml.leakage_gate import LeakageConfig, LeakageVerdict, check_accuracy, check_features
 from alphapulse.ml.models.base import Model
 from alphapulse.ml.models.spec import ModelSpec, build_model
 from alphapulse.ml.models.windows import window_rows
@@ -253,6 +254,7 @@ class TrainConfig(BaseModel):
     test_end: str | None = None  # holdout (train_end, test_end] for metrics; None: none
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     tuning: TuningSpec | None = None  # tune model.params on the training window first
+    leakage: LeakageConfig = Field(default_factory=LeakageConfig)
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -475,6 +477,7 @@ def run_training(
     idx = panel.index()
     t_end = _bar(idx, cfg.train_end)
     t0 = 0 if cfg.train_start is None else _bar(idx, cfg.train_start, first=True)
+    verdict = _leakage_gate(cfg, fs, panel, y, label_end, t_end)
     spec, tuned = cfg.model, None
     if cfg.tuning is not None:
         spec, tuned = tune_spec(
@@ -500,6 +503,8 @@ def run_training(
     for prefix, rows in (("train", window & ok), ("test", ok & after & realised_by_end)):
         m = evaluate(model, fm.values, target, y, rows, spec.window)
         metrics.update({f"{prefix}_{k}": v for k, v in m.items()})
+    check_accuracy(verdict, "holdout hit_rate", metrics.get("test_hit_rate", np.nan), cfg.leakage)
+    verdict.enforce()
     params = {
         "model": spec.model_dump(mode="json"),  # with the tuned params, if any
         "label": cfg.label.model_dump(mode="json"),
@@ -522,12 +527,41 @@ def run_training(
         "train_start_ns": int(panel.timestamps[fitted.first_row]),
         "train_end_ns": int(panel.timestamps[t_end]),
         "max_label_end_ns": int(panel.timestamps[fitted.max_label_end]),
+        "leakage": verdict.as_dict(),
     }
     if tuned is not None:
         meta["tuning"] = tuned
     reg = registry or ModelRegistry(cfg.registry.tracking_uri, root=cfg.registry.root)
     version = reg.register(model, cfg.name, meta)
     return {"name": cfg.name, "version": version, "metrics": metrics, "metadata": meta}
+
+
+def _leakage_gate(
+    cfg: TrainConfig,
+    fs: FeatureSetConfig,
+    panel: Panel,
+    y: FloatArray,
+    label_end: IntArray,
+    t_end: int,
+) -> LeakageVerdict:
+    """The leakage checks of the feature set on the training window (bars up to
+    ``t_end``, labels realised by then); raises on a failure unless overridden."""
+    from alphapulse.features import compute_features
+
+    def features(p: Panel) -> tuple[tuple[str, ...], FloatArray]:
+        fm = compute_features(p, fs, cfg.benchmark)
+        return fm.names, fm.values
+
+    n = t_end + 1
+    window = Panel(panel.timestamps[:n], panel.symbols, {k: v[:n] for k, v in panel.fields.items()})
+    ends = label_end[:n]
+    realised = np.where(ends <= t_end, target_values(y, cfg.label, "regressor")[:n], np.nan)
+    verdict = LeakageVerdict(cfg.leakage.override)
+    check_features(
+        verdict, features, window, realised, np.where(ends <= t_end, ends, NEVER), cfg.leakage
+    )
+    verdict.enforce()
+    return verdict
 
 
 def _code_version() -> str:
