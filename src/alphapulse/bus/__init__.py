@@ -5,6 +5,7 @@ See ``docs/bus.md``.
 
 from alphapulse.bus.base import Bus, BusError, Delivery, Subscription
 from alphapulse.bus.codec import MessageError, decode, encode
+from alphapulse.bus.dedup import Deduplicator, MemoryKeys, RedisKeys
 from alphapulse.bus.factory import make_bus
 from alphapulse.bus.ingest import BarIngestor
 from alphapulse.bus.memory import InProcessBus
@@ -29,12 +30,15 @@ __all__ = [
     "Bus",
     "BusError",
     "CrossSectionMsg",
+    "Deduplicator",
     "Delivery",
     "FillMsg",
     "InProcessBus",
+    "MemoryKeys",
     "Message",
     "MessageError",
     "OrderMsg",
+    "RedisKeys",
     "RedisStreamsBus",
     "RiskMsg",
     "SignalMsg",

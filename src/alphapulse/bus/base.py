@@ -9,6 +9,8 @@ Semantics shared by every implementation:
   crashed or hangs) to another consumer, and a new subscription under a consumer name
   first re-delivers that name's own pending messages. Consumers must tolerate
   duplicates (messages carry their natural keys, e.g. symbol and ``ts_ns``).
+- Idempotency keys: ``publish(..., key=)`` sends a key with the message (``Delivery.key``);
+  ``bus.dedup.Deduplicator`` processes each key once.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Delivery:
     id: str
     message: Message
     redelivered: bool = False
+    key: str | None = None  # the publisher's idempotency key, if it gave one
 
 
 class Subscription(Protocol):
@@ -69,8 +72,8 @@ class Subscription(Protocol):
 class Bus(Protocol):
     """A message bus of named topics."""
 
-    def publish(self, topic: str, message: Message) -> str:
-        """Append ``message`` to ``topic``; returns its id."""
+    def publish(self, topic: str, message: Message, key: str | None = None) -> str:
+        """Append ``message`` to ``topic`` (with idempotency ``key``); returns its id."""
         ...
 
     def subscribe(self, topic: str, group: str, consumer: str) -> Subscription:

@@ -2,7 +2,8 @@
 
 Storing first means a subscriber never sees a bar that is not in the store. Both steps
 are safe to repeat: ``upsert_bars`` is idempotent and consumers tolerate duplicates, so
-a feed can replay after a failure between the two.
+a feed can replay after a failure between the two. Messages carry idempotency keys
+(``<topic>@<symbol>@<timeframe>@<ts>``, ``<topic>@<ts>``) for ``bus.dedup``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class BarIngestor:
             }
         )
         self.store.upsert_bars(frame, self.timeframe)
-        return self.bus.publish(self.bar_topic, bar)
+        key = f"{self.bar_topic}@{bar.symbol}@{self.timeframe}@{bar.ts_ns}"
+        return self.bus.publish(self.bar_topic, bar, key=key)
 
     def on_cross_section(self, bars: CrossSectionMsg) -> str:
         """Store the bars present (close not NaN) and publish the cross-section."""
@@ -74,7 +76,7 @@ class BarIngestor:
                 }
             )
             self.store.upsert_bars(frame, self.timeframe)
-        return self.bus.publish(self.cross_topic, bars)
+        return self.bus.publish(self.cross_topic, bars, key=f"{self.cross_topic}@{bars.ts_ns}")
 
     def ingest(self, item: BarMsg | CrossSectionMsg) -> str:
         """``on_bar`` or ``on_cross_section``, by type."""

@@ -19,11 +19,12 @@ class _Pending:
     message: Message
     consumer: str
     since: float  # time.monotonic() of the last delivery
+    key: str | None = None
 
 
 @dataclass(slots=True)
 class _Group:
-    queue: deque[tuple[str, Message]]
+    queue: deque[tuple[str, Message, str | None]]
     pending: dict[str, _Pending] = field(default_factory=dict)
 
 
@@ -46,14 +47,14 @@ class InProcessBus:
         self._topics: dict[str, _Topic] = {}
         self._closed = False
 
-    def publish(self, topic: str, message: Message) -> str:
+    def publish(self, topic: str, message: Message, key: str | None = None) -> str:
         with self._cond:
             self._check_open()
             state = self._topics.setdefault(topic, _Topic())
             state.seq += 1
             msg_id = str(state.seq)
             for group in state.groups.values():
-                group.queue.append((msg_id, message))
+                group.queue.append((msg_id, message, key))
             self._cond.notify_all()
         return msg_id
 
@@ -119,9 +120,11 @@ class InProcessSubscription:
             out: list[Delivery] = []
             queue, pending = self._state.queue, self._state.pending
             while queue and len(out) < max_count:
-                msg_id, message = queue.popleft()
-                pending[msg_id] = _Pending(message, self._consumer, now)
-                out.append(Delivery(self._topic, self._group, self._consumer, msg_id, message))
+                msg_id, message, key = queue.popleft()
+                pending[msg_id] = _Pending(message, self._consumer, now, key)
+                out.append(
+                    Delivery(self._topic, self._group, self._consumer, msg_id, message, key=key)
+                )
             return out
 
     def ack(self, delivery: Delivery) -> None:
@@ -148,7 +151,9 @@ class InProcessSubscription:
         for msg_id in ids:
             p = self._state.pending[msg_id]
             p.consumer, p.since = self._consumer, now
-            out.append(Delivery(self._topic, self._group, self._consumer, msg_id, p.message, True))
+            out.append(
+                Delivery(self._topic, self._group, self._consumer, msg_id, p.message, True, p.key)
+            )
         return out
 
     def _check_open(self) -> None:

@@ -30,6 +30,7 @@ from alphapulse.bus.messages import Message
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _FIELD = b"m"
+_KEY = b"k"  # the idempotency key, when the publisher gave one
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +93,13 @@ class RedisStreamsBus:
         """The stream key of ``topic``."""
         return f"{self._prefix}{topic}"
 
-    def publish(self, topic: str, message: Message) -> str:
-        payload = encode(message)
-        key = self.key(topic)
+    def publish(self, topic: str, message: Message, key: str | None = None) -> str:
+        fields: dict[Any, Any] = {_FIELD: encode(message)}
+        if key is not None:
+            fields[_KEY] = key.encode()
+        stream = self.key(topic)
         msg_id = self.call(
-            lambda: self._client.xadd(key, {_FIELD: payload}, maxlen=self._maxlen, approximate=True)
+            lambda: self._client.xadd(stream, fields, maxlen=self._maxlen, approximate=True)
         )
         return _text(msg_id)
 
@@ -251,9 +254,13 @@ class RedisStreamsSubscription:
                 log.warning("dropping entry %s of %s: %s", msg_id, self._key, exc)
                 self._xack(msg_id)
                 continue
+            key = fields.get(_KEY)
             out.append(
-                Delivery(self._topic, self._group, self._consumer, msg_id, message, redelivered)
-            )
+                Delivery(
+                    self._topic, self._group, self._consumer, msg_id, message, redelivered,
+                    None if key is None else _text(key),
+                )
+            )  # fmt: skip
         return out
 
     def _xack(self, msg_id: str) -> None:
