@@ -28,13 +28,18 @@ def paper(
         str | None,
         typer.Option("--bus", help="message bus: memory or redis://host:port/db (paper.bus)"),
     ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", help="session name (paper.session; default: the config name)"),
+    ] = None,
     metrics_port: Annotated[
         int | None,
         typer.Option("--metrics-port", help="serve Prometheus metrics on 127.0.0.1:PORT"),
     ] = None,
 ) -> None:
     """Paper-trade every strategy of CONFIG on one live feed until it ends or SIGINT/SIGTERM;
-    restarting with the same CONFIG resumes from the database."""
+    restarting with the same CONFIG resumes from the database (another config, or a
+    second process on the session, is refused: exit code 2)."""
     from alphapulse.config import load_config, parse_config
     from alphapulse.live.session import run_session
 
@@ -43,7 +48,7 @@ def paper(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     console = Console(stderr=True)
     cfg = load_config(config)
-    update: dict[str, Any] = {"speed": speed, "bus": bus}
+    update: dict[str, Any] = {"speed": speed, "bus": bus, "session": session}
     update = {k: v for k, v in update.items() if v is not None}
     if update:  # validated like the file's own keys
         raw = cfg.model_dump(mode="json", exclude_unset=True)

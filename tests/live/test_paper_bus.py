@@ -44,9 +44,10 @@ class RecordingBus:
         self.inner = inner
         self.log: list[tuple[str, Message]] = []
 
-    def publish(self, topic: str, message: Message) -> str:
+    def publish(self, topic: str, message: Message, key: str | None = None) -> str:
+        assert key, (topic, message)  # every paper message carries an idempotency key
         self.log.append((topic, message))
-        return self.inner.publish(topic, message)
+        return self.inner.publish(topic, message, key=key)
 
     def subscribe(self, topic: str, group: str, consumer: str) -> Subscription:
         return self.inner.subscribe(topic, group, consumer)

@@ -97,10 +97,10 @@ def test_network_session_resumes_from_stored_bars(
     else:  # the process dies inside step 12: its bars are stored, the step is not
         commit = RunJournal.commit
 
-        def dying_commit(self: RunJournal, ts_ns: int) -> None:
+        def dying_commit(self: RunJournal, ts_ns: int, messages: Any = ()) -> None:
             if ts_ns == CRASH:
                 raise Crash
-            commit(self, ts_ns)
+            commit(self, ts_ns, messages)
 
         monkeypatch.setattr(RunJournal, "commit", dying_commit)
         with pytest.raises(Crash):

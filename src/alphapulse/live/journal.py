@@ -8,6 +8,10 @@ A step is in the database entirely or not at all, so the latest snapshot's time 
 last step the strategy completed: on a restart the runtime re-runs the deterministic
 engine over the bars up to that time with writing off (:attr:`resume_ts`), then journals
 again from the next bar. Rewriting a step would be a no-op anyway (the keys).
+
+With an ``outbox`` (the session name) the step's bus messages (``live/outbox.py``) are
+written in the same transaction: the signals handed to :meth:`RunJournal.commit` and the
+delta's orders, fills and risk events.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -22,6 +27,7 @@ from sqlalchemy import Connection, func, select
 from alphapulse.engine.loop import Engine
 from alphapulse.engine.stages import RiskEvent
 from alphapulse.live.delta import Delta, DeltaTracker
+from alphapulse.live.outbox import Envelope, delta_envelopes, write_outbox
 from alphapulse.model.orders import Fill, Order
 from alphapulse.store import Store, runs
 from alphapulse.store.engine import run_tx
@@ -62,31 +68,48 @@ def order_row(o: Order) -> dict[str, Any]:
 
 
 class RunJournal:
-    """Journals one engine's steps to ``store`` under ``run_id``."""
+    """Journals one engine's steps to ``store`` under ``run_id`` (and, with ``outbox``,
+    strategy ``label``'s bus messages to that session's outbox)."""
 
-    def __init__(self, store: Store, run_id: str, engine: Engine) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        engine: Engine,
+        *,
+        label: str = "",
+        outbox: str | None = None,
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.engine = engine
+        self.label = label
+        self.outbox = outbox
         self.resume_ts = last_step_ts(store, run_id)
         self.writes = 0
         self._tracker = DeltaTracker(engine)
+        self._held: list[Envelope] = []  # messages of steps whose write failed
 
     def catching_up(self, ts_ns: int) -> bool:
         """True while re-running steps the database already holds."""
         return self.resume_ts is not None and ts_ns <= self.resume_ts
 
-    def commit(self, ts_ns: int) -> None:
-        """Write what the engine did since the last commit (nothing while catching up,
-        where only the bookkeeping advances). A failed write leaves the bookkeeping as
-        it was, so the next commit carries the same events again."""
+    def commit(self, ts_ns: int, messages: Sequence[Envelope] = ()) -> None:
+        """Write what the engine did since the last commit, with ``messages`` (nothing
+        while catching up, where only the bookkeeping advances). A failed write leaves
+        the bookkeeping as it was, so the next commit carries the same events again."""
         delta = self._tracker.peek()
         if not self.catching_up(ts_ns):
-            self._write(delta)
+            held = self._held + list(messages)
+            if self.outbox is not None:
+                self._held = held  # until written
+                held = held + delta_envelopes(self.label, ts_ns, delta)
+            self._write(delta, held)
+            self._held = []
         self._tracker.advance(delta)
 
-    def _write(self, d: Delta) -> None:
-        if not d:
+    def _write(self, d: Delta, messages: list[Envelope]) -> None:
+        if not d and not messages:
             return
         rid = self.run_id
         order_rows = [{**order_row(o), "run_id": rid} for o in d.orders]
@@ -105,6 +128,8 @@ class RunJournal:
             runs.insert_fills(conn, rid, fill_rows)
             runs.upsert(conn, TABLES["risk_events"], event_rows, ["run_id", "seq"])
             runs.upsert(conn, TABLES["portfolio_snapshots"], snaps, ["run_id", "ts"])
+            if self.outbox is not None and messages:
+                write_outbox(conn, self.outbox, messages)
 
         run_tx(self.store.engine, write)
         self.writes += 1

@@ -8,46 +8,45 @@
 
 Topics: ``bars.cross`` and ``signals`` (``SignalMsg.source`` = strategy label) are
 shared; orders, fills and risk events go to ``orders.<label>``, ``fills.<label>`` and
-``risk.<label>`` (their messages do not name the strategy).
+``risk.<label>`` (their messages do not name the strategy). Every message has an
+idempotency key (``live/outbox.py``).
+
+With a ``publisher`` (a persisted session) nothing is sent directly: the cross-section
+goes to the outbox through ``bus`` (an ``OutboxBus``), the strategies' messages are
+written by their journals (:meth:`Outlets.signal_messages`) and :meth:`Outlets.flush`
+sends the outbox after each step.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from alphapulse.bus.base import Bus
 from alphapulse.bus.ingest import BarIngestor
-from alphapulse.bus.messages import (
-    CrossSectionMsg,
-    FillMsg,
-    OrderMsg,
-    RiskMsg,
-    SignalMsg,
-    Topic,
-)
+from alphapulse.bus.messages import CrossSectionMsg, RiskMsg, Topic
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.loop import Engine
 from alphapulse.engine.stages import RiskEvent
 from alphapulse.live.delta import DeltaTracker
+from alphapulse.live.outbox import (
+    Envelope,
+    OutboxPublisher,
+    delta_envelopes,
+    signal_envelopes,
+    strategy_topic,
+)
 from alphapulse.model.orders import OrderStatus
 
 if TYPE_CHECKING:
     from alphapulse.api.metrics import Metrics
     from alphapulse.store import Store
 
+__all__ = ["Outlets", "StrategyControl", "strategy_topic"]
 log = logging.getLogger(__name__)
-_NONE = np.empty(0, dtype=np.int64)
-
-
-def strategy_topic(topic: Topic, label: str) -> str:
-    """The per-strategy topic of orders, fills and risk events: ``<topic>.<label>``."""
-    return f"{topic.value}.{label}"
 
 
 class Outlets:
@@ -66,6 +65,7 @@ class Outlets:
         metrics: Metrics | None = None,
         bar_ns: int | None = None,
         quiet_until: int | None = None,
+        publisher: OutboxPublisher | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.symbols = symbols
@@ -77,7 +77,24 @@ class Outlets:
         self.bar_ns = bar_ns  # a live feed's bar length: feed lag = now - bar end
         self.quiet_until = quiet_until
         self.wall_ns = wall_ns
+        self.publisher = publisher
         self.trackers = {label: DeltaTracker(e) for label, e in engines.items()}
+
+    @property
+    def journaled(self) -> bool:
+        """Whether the journals write the strategies' messages (to the outbox)."""
+        return self.publisher is not None
+
+    def signal_messages(self, label: str, bar: BarSlice) -> list[Envelope]:
+        """Strategy ``label``'s signals of this step, for its journal."""
+        if not self.journaled or self.quiet(bar.ts_ns):
+            return []
+        signals = self.engines[label].last_signals
+        return signal_envelopes(label, bar.ts_ns, signals, self.symbols)
+
+    def flush(self) -> int:
+        """Send the outbox (a persisted session); messages sent."""
+        return 0 if self.publisher is None else self.publisher.flush()
 
     def quiet(self, ts_ns: int) -> bool:
         return self.quiet_until is not None and ts_ns < self.quiet_until
@@ -90,7 +107,7 @@ class Outlets:
         if self.ingestor is not None:
             self.ingestor.on_cross_section(msg)
         else:
-            self.bus.publish(Topic.CROSS_SECTIONS, msg)
+            self.bus.publish(Topic.CROSS_SECTIONS, msg, key=f"{Topic.CROSS_SECTIONS}@{bar.ts_ns}")
 
     def strategy_step(self, label: str, bar: BarSlice) -> None:
         """Publish and count what strategy ``label`` did this step (even if it fails,
@@ -104,13 +121,12 @@ class Outlets:
             m.portfolio_value(label, engine.ledger.equity)
         if self.quiet(bar.ts_ns):
             return
-        signals = engine.last_signals
-        idx = np.flatnonzero(~np.isnan(signals.direction)) if signals is not None else _NONE
+        signals = signal_envelopes(label, bar.ts_ns, engine.last_signals, self.symbols)
         rejected = [o for o in delta.orders if o.status == OrderStatus.REJECTED]
         if m is not None:
             m.bar_processed(label)
-            if len(idx):
-                m.signal(label, len(idx))
+            if signals:
+                m.signal(label, len(signals))
             if delta.new_orders:
                 m.order(label, delta.new_orders)
             if delta.fills:
@@ -118,28 +134,17 @@ class Outlets:
             for o in rejected:
                 m.rejection(label, o.reason.split(":", 1)[0] or "rejected")
         bus = self.bus
-        if bus is None:
+        if bus is None or self.journaled:
             return
-        ts = bar.ts_ns
-        if signals is not None:
-            conf = signals.confidence
-            for i in idx.tolist():
-                c = None if conf is None or not math.isfinite(conf[i]) else float(conf[i])
-                d = float(signals.direction[i])
-                bus.publish(Topic.SIGNALS, SignalMsg(ts, label, self.symbols[i], d, c))
-        orders = strategy_topic(Topic.ORDERS, label)
-        for o in sorted(delta.orders, key=lambda o: o.id):
-            bus.publish(orders, OrderMsg.from_order(o, ts))
-        fills = strategy_topic(Topic.FILLS, label)
-        for f in delta.fills:
-            bus.publish(fills, FillMsg.from_fill(f))
-        for ev in delta.events:
-            self.risk_event(label, ev)
+        for env in signals + delta_envelopes(label, bar.ts_ns, delta):
+            bus.publish(env.topic, env.message, key=env.key)
 
     def risk_event(self, label: str, event: RiskEvent) -> None:
-        """Publish one risk event of strategy ``label`` (also the runtime's errors)."""
+        """Publish a runtime error of strategy ``label`` as a risk event."""
         if self.bus is not None:
-            self.bus.publish(strategy_topic(Topic.RISK, label), RiskMsg.from_event(event))
+            topic = strategy_topic(Topic.RISK, label)
+            key = f"{topic}@runtime@{event.ts_ns}@{uuid.uuid4().hex}"
+            self.bus.publish(topic, RiskMsg.from_event(event), key=key)
 
     def step_done(self, bar: BarSlice, latency_s: float | None) -> None:
         """The step's decision latency and, for live feeds, the feed lag."""

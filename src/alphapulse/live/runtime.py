@@ -5,7 +5,8 @@ stop lets the current step finish and be written before returning.
 Per step: strategies switched off through the API are paused (``control``), every
 engine steps, the cross-section is stored and published, the journals commit, then
 each strategy's signals, orders, fills and risk events are published and counted
-(``outlets``). Bus and database errors are logged and recorded, never raised."""
+(``outlets``; a persisted session writes them with the journal rows to the outbox and
+sends the outbox last). Bus and database errors are logged and recorded, never raised."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ class PaperRuntime:
                 self._error(bar, "feed", "bus_error", exc)
         for label, journal in self.journals.items():
             try:
-                journal.commit(bar.ts_ns)
+                journal.commit(bar.ts_ns, out.signal_messages(label, bar) if out else ())
             except Exception as exc:  # retried with the next step's commit
                 self._error(bar, label, "journal_error", exc)
         if out is not None:
@@ -111,6 +112,10 @@ class PaperRuntime:
                 except Exception as exc:
                     self._error(bar, label, "bus_error", exc)
             out.step_done(bar, latency)
+            try:
+                out.flush()
+            except Exception as exc:  # the outbox keeps them: sent once the bus is back
+                self._error(bar, "outbox", "bus_error", exc)
         self.steps += 1
 
     def _error(self, bar: BarSlice, label: str, kind: str, exc: Exception) -> None:

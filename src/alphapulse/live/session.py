@@ -1,7 +1,11 @@
 """A paper session from a run configuration: the feed, one engine per strategy, the
 journals (resuming from the database where a run already has steps), the bus, metrics
 and API switches (``live.outlets``) and the end-of-run outputs. ``run_session`` is what
-``alphapulse paper`` calls."""
+``alphapulse paper`` calls.
+
+A persisted session is locked to one process (``live.lock``), keeps the config it was
+started with (``live.identity``: a restart with another one is refused) and publishes
+through its outbox (``live.outbox``)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,10 @@ from alphapulse.engine.loop import Engine, RunResult, Venue
 from alphapulse.engine.outputs import summary, trades_frame, write_outputs
 from alphapulse.engine.runner import make_engine
 from alphapulse.live.feed import LiveFeed
+from alphapulse.live.identity import check_session_config
 from alphapulse.live.journal import RunJournal, run_id_for
+from alphapulse.live.lock import SessionLock
+from alphapulse.live.outbox import OutboxBus, OutboxPublisher
 from alphapulse.live.outlets import Outlets, StrategyControl
 from alphapulse.live.polling import TIMEFRAME_NS
 from alphapulse.live.recovery import PrefixedSource, step_times, stored_rows
@@ -96,7 +103,12 @@ def run_session(
     store = open_store(db_url or p.db_url) if persist else None
     own_bus = bus is None
     server = None
+    lock = SessionLock(store, session) if store is not None else None
+    publisher: OutboxPublisher | None = None
     try:
+        if store is not None and lock is not None:
+            lock.acquire()
+            check_session_config(store, session, cfg)
         resume = _resume_point(store, run_ids) if store is not None else None
         source, symbols, fields = build_source(cfg, stop, resume)
         if live and store is not None and resume is not None:  # replay the stored bars
@@ -113,7 +125,9 @@ def run_session(
             )
             if store is not None:
                 open_run(store, cfg, scfg.label, rid)
-                journals[scfg.label] = RunJournal(store, rid, engines[scfg.label])
+                journals[scfg.label] = RunJournal(
+                    store, rid, engines[scfg.label], label=scfg.label, outbox=session
+                )
         for label, j in journals.items():
             if j.resume_ts is not None:
                 log.info("%s: resuming after the stored step at %d", label, j.resume_ts)
@@ -129,10 +143,14 @@ def run_session(
             server, _ = start_http_server(metrics_port, "127.0.0.1", metrics.registry)
             log.info("metrics on http://127.0.0.1:%d/metrics", server.server_port)
         timeframe = p.timeframe if live else cfg.data.timeframe
+        sink: Bus = bus
+        if store is not None:  # the journal is the source of truth: publish from it
+            sink = OutboxBus(store, session, bus)
+            publisher = OutboxPublisher(store, session, bus)
         outlets = Outlets(
-            symbols, engines, timeframe, bus=bus, metrics=metrics, quiet_until=resume,
-            ingestor=BarIngestor(store, bus, timeframe) if live and store is not None else None,
-            bar_ns=TIMEFRAME_NS[p.timeframe] if live else None,
+            symbols, engines, timeframe, bus=sink, metrics=metrics, quiet_until=resume,
+            ingestor=BarIngestor(store, sink, timeframe) if live and store is not None else None,
+            bar_ns=TIMEFRAME_NS[p.timeframe] if live else None, publisher=publisher,
         )  # fmt: skip
         control = None if store is None else StrategyControl(store, labels, p.control_interval)
         runtime = PaperRuntime(
@@ -140,6 +158,7 @@ def run_session(
             control=control,
         )  # fmt: skip
         results = runtime.run()
+        _last_flush(publisher)
         if store is not None:
             _finish(store, run_ids, results, runtime.completed)
         if out is not None:
@@ -153,8 +172,20 @@ def run_session(
             server.server_close()
         if own_bus and bus is not None:
             bus.close()
+        if lock is not None:
+            lock.release()
         if store is not None:
             store.close()
+
+
+def _last_flush(publisher: OutboxPublisher | None) -> None:
+    """One more try to send the outbox at the end (what stays is sent on the next start)."""
+    if publisher is None:
+        return
+    try:
+        publisher.flush(force=True)
+    except Exception as exc:
+        log.error("bus_error at the end: %s; the outbox keeps the rest for the next start", exc)
 
 
 def _resume_point(store: Store, run_ids: dict[str, str]) -> int | None:
