@@ -106,3 +106,26 @@ def test_real_sparse_one_minute(data_dir: Path) -> None:
     frame = pd.read_csv(data_dir / "intraday_1min_2024" / "TPL_1min_2024.csv.gz", sep=";")
     index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], unit="ms", utc=True))
     assert periods_per_year(index) == pytest.approx(RTH_MINUTE, rel=0.1)
+
+
+def test_sparse_minutes_annualise_like_their_daily_equity(data_dir: Path) -> None:
+    """TPL's sparse 1-minute closes: annualised volatility from the bars present is
+    within 15% of the daily-resampled series'; the nominal 390 x 252 bars per year
+    inflated it about 1.5x."""
+    from alphapulse.analytics.frequency import observed_periods_per_year
+    from alphapulse.analytics.metrics import compute_metrics
+
+    frame = pd.read_csv(data_dir / "intraday_1min_2024" / "TPL_1min_2024.csv.gz", sep=";")
+    index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], unit="ms", utc=True))
+    close = pd.Series(frame["close"].to_numpy(dtype=float), index=index)
+    no_trades = pd.DataFrame({"pnl": pd.Series(dtype=float)})
+    daily = close.resample("1D").last().dropna()
+    vol_daily = compute_metrics(daily, no_trades)["volatility"]
+    vol_min = compute_metrics(close, no_trades)["volatility"]
+    nominal = compute_metrics(close, no_trades, periods_per_year=periods_per_year(index))
+    ppy = observed_periods_per_year(index)
+    assert ppy == pytest.approx(len(index), rel=1e-9)  # 252 days, each with bars
+    assert ppy < 0.3 * periods_per_year(index)
+    assert vol_min == pytest.approx(vol_daily, rel=0.15)
+    assert nominal["volatility"] > 1.4 * vol_daily
+    assert observed_periods_per_year(daily.index) == periods_per_year(daily.index) == 252.0

@@ -9,7 +9,10 @@ bars per year, ``years`` = calendar time between the first and last timestamp, i
 * cagr: ``(final / first) ** (1 / years) - 1``. quantstats 0.0.86 uses ``years =
   len(r) / ppy`` instead; the two agree for a gap-free series whose ``ppy`` is exact
   and differ slightly otherwise (e.g. 252 vs 251.8 daily bars per calendar year).
-* volatility: ``std(r, ddof=1) * sqrt(ppy)``.
+* volatility: ``std(r, ddof=1) * sqrt(ppy)``. Inferred ``ppy`` counts the bars actually
+  present (``frequency.observed_periods_per_year``): daily bars 252 (or 365), intraday
+  bars the mean bars per trading day present x trading days, so sparse 1-minute data is
+  annualised like its daily-resampled equity (about 65,000 bars a year, not 100,548).
 * sharpe: ``mean(x) / std(x, ddof=1) * sqrt(ppy)`` with ``x = r - rf_bar`` and
   ``rf_bar = (1 + risk_free) ** (1 / ppy) - 1`` (``risk_free`` is annual), as quantstats.
 * sortino: as quantstats: ``mean(x) / sqrt(sum(min(x, 0) ** 2) / len(x)) * sqrt(ppy)``.
@@ -45,7 +48,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.analytics.drawdown import drawdown, drawdown_spans
-from alphapulse.analytics.frequency import periods_per_year as infer_periods_per_year
+from alphapulse.analytics.frequency import observed_periods_per_year
 
 FloatArray = npt.NDArray[np.float64]
 MetricValue = float | int | None
@@ -205,7 +208,7 @@ def _resolve_ppy(ppy: float | None, index: pd.Index) -> float | None:
         if not (ppy > 0 and math.isfinite(ppy)):
             raise ValueError(f"periods_per_year must be positive, got {ppy}")
         return float(ppy)
-    return infer_periods_per_year(pd.DatetimeIndex(index)) if len(index) >= 2 else None
+    return observed_periods_per_year(pd.DatetimeIndex(index)) if len(index) >= 2 else None
 
 
 def _utc_index(equity: pd.Series) -> pd.DatetimeIndex:
