@@ -17,7 +17,7 @@ from alphapulse.ml.models import (
     RidgeBaseline,
     StackingEnsemble,
 )
-from alphapulse.ml.registry import ModelRegistry
+from alphapulse.ml.registry import SHA_TAG, ModelRegistry, artifact_sha256
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,54 @@ def test_default_store_is_a_local_sqlite_folder(tmp_path: Path, monkeypatch) -> 
     assert reg.tracking_uri == f"sqlite:///{tmp_path / 'mlruns' / 'mlruns.db'}"
     custom = ModelRegistry("sqlite:////elsewhere/x.db")
     assert custom.tracking_uri == "sqlite:////elsewhere/x.db"
+
+
+# -- artifact integrity: loaded only when the recorded SHA-256 matches -------------------
+def _register_sha(registry: ModelRegistry) -> None:
+    if not registry.versions("sha"):
+        X = np.random.default_rng(1).normal(size=(200, 3))
+        registry.register(RidgeBaseline().fit(X, X[:, 0]), "sha", meta())
+
+
+def test_hash_is_recorded_and_checked(registry: ModelRegistry) -> None:
+    _register_sha(registry)
+    tag = registry.client.get_model_version("sha", "1").tags[SHA_TAG]
+    assert len(tag) == 64 and registry.load("sha")[1]["data_hash"] == "sha256:abc"
+
+
+@pytest.mark.parametrize("in_model", [True, False])
+def test_tampered_artifacts_are_not_loaded(registry: ModelRegistry, in_model: bool) -> None:
+    _register_sha(registry)
+    run_id = registry.client.get_model_version("sha", "1").run_id
+    files = [
+        p for p in (registry.root / "artifacts").rglob("*") if p.is_file() and run_id in p.parts
+    ]
+    target = next(p for p in sorted(files) if (p.parent.name == "model") == in_model)
+    original = target.read_bytes()
+    target.write_bytes(original + b"\n")
+    try:
+        with pytest.raises(ValueError, match=r"artifact SHA-256 .* differs from the recorded"):
+            registry.load("sha", 1)
+    finally:
+        target.write_bytes(original)
+    assert registry.load("sha", 1)[1]["data_hash"] == "sha256:abc"
+
+
+def test_a_version_without_a_hash_is_refused(registry: ModelRegistry) -> None:
+    _register_sha(registry)
+    tag = registry.client.get_model_version("sha", "1").tags[SHA_TAG]
+    registry.client.delete_model_version_tag("sha", "1", SHA_TAG)
+    try:
+        with pytest.raises(ValueError, match="no recorded artifact SHA-256"):
+            registry.load("sha")
+    finally:
+        registry.client.set_model_version_tag("sha", "1", SHA_TAG, tag)
+
+
+def test_digest_covers_names_and_contents(tmp_path: Path) -> None:
+    (tmp_path / "a").write_bytes(b"xy")
+    first = artifact_sha256(tmp_path)
+    (tmp_path / "a").rename(tmp_path / "b")
+    assert artifact_sha256(tmp_path) != first
+    (tmp_path / "b").write_bytes(b"xz")
+    assert len({first, artifact_sha256(tmp_path)}) == 2

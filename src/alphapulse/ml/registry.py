@@ -10,7 +10,9 @@ another store.
 ``model/`` and the full metadata as ``metadata.json``) and creates a new version of the
 registered model ``name``: versions start at 1 and increase by one. ``load`` downloads
 the artifacts and rebuilds the model with :func:`~alphapulse.ml.models.base.load_model`,
-so predictions are bit-identical to the registered model's.
+so predictions are bit-identical to the registered model's. Loading unpickles (joblib),
+which can run code: ``register`` records the SHA-256 of the artifacts as the version's
+``artifact_sha256`` tag and ``load`` refuses artifacts whose hash differs (or is missing).
 
 MLflow is kept quiet and offline: telemetry is disabled (``MLFLOW_DISABLE_TELEMETRY``,
 ``DO_NOT_TRACK``) and the artifact progress bars are off, unless the caller set those
@@ -20,6 +22,8 @@ environment variables; mlflow is only imported when a registry is first used.
 from __future__ import annotations
 
 import builtins
+import hashlib
+import hmac
 import json
 import logging
 import math
@@ -50,6 +54,8 @@ _QUIET_ENV = {
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
 _MAX_PARAM = 6000
+#: Model-version tag holding the SHA-256 of the artifacts, recorded at registration.
+SHA_TAG = "artifact_sha256"
 
 
 class ModelMetadata(BaseModel):
@@ -163,6 +169,8 @@ class ModelRegistry:
             with tempfile.TemporaryDirectory(prefix="alphapulse-model-") as tmp:
                 model.save(Path(tmp) / "model")
                 (Path(tmp) / "metadata.json").write_text(json.dumps(meta, indent=1))
+                tags[SHA_TAG] = artifact_sha256(Path(tmp))
+                client.set_tag(run_id, SHA_TAG, tags[SHA_TAG])
                 client.log_batch(
                     run_id,
                     metrics=[
@@ -193,10 +201,22 @@ class ModelRegistry:
     def load(
         self, name: str, version: int | Literal["latest"] = "latest"
     ) -> tuple[Model, dict[str, Any]]:
-        """The model and its metadata (JSON types) of ``name`` at ``version``."""
+        """The model and its metadata (JSON types) of ``name`` at ``version``. The
+        artifacts are deserialized (joblib/pickle may run code) only when their SHA-256
+        equals the one recorded at registration; otherwise ``ValueError``."""
         entry = self._version(name, version)
+        what = f"model {name!r} version {entry.version}"
+        recorded = self.client.get_model_version(name, str(entry.version)).tags.get(SHA_TAG)
+        if not recorded:
+            raise ValueError(f"{what} has no recorded artifact SHA-256; register it again")
         with tempfile.TemporaryDirectory(prefix="alphapulse-model-") as tmp:
             local = Path(self.client.download_artifacts(entry.run_id, "", tmp))
+            found = artifact_sha256(local)
+            if not hmac.compare_digest(found, recorded):
+                raise ValueError(
+                    f"{what}: artifact SHA-256 {found[:16]}... differs from the recorded "
+                    f"{recorded[:16]}...; the artifacts changed after registration, not loaded"
+                )
             model = load_model(local / "model")
             meta = json.loads((local / "metadata.json").read_text())
         return model, meta
@@ -232,6 +252,18 @@ class ModelRegistry:
                 meta = json.loads(Path(path).read_text())
             out.append(RegistryEntry(entry.name, entry.version, entry.run_id, entry.created, meta))
         return out
+
+
+def artifact_sha256(folder: Path) -> str:
+    """SHA-256 over every file under ``folder``: relative path and content, sorted."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix().encode()
+        digest.update(len(rel).to_bytes(8, "big") + rel + path.stat().st_size.to_bytes(8, "big"))
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def _check_name(name: str) -> None:
