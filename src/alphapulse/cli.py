@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
+from typer.exceptions import TyperException
 
 from alphapulse.cli_anomalies import anomalies_app
-from alphapulse.cli_data import data_app
+from alphapulse.cli_data import DbOpt, data_app
 from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
 from alphapulse.cli_report import compare, report
@@ -41,9 +44,7 @@ def backtest(
     html_report: Annotated[
         bool, typer.Option("--report", help="write report.html per strategy")
     ] = False,
-    db: Annotated[
-        str | None, typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL")
-    ] = None,
+    db: DbOpt = None,
     compiled: Annotated[
         bool, typer.Option("--compiled", help="run in the numba kernel (engine: compiled)")
     ] = False,
@@ -159,14 +160,21 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except AlphaPulseError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        _error(str(exc))
     except typer.Abort:
         sys.exit(1)
+    except DBAPIError as exc:  # the database cannot be reached or refused the session
+        _error("database: " + (str(exc.orig or exc).strip().splitlines() or ["?"])[0])
     except Exception as exc:  # click usage errors
         import click
 
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, click.ClickException | TyperException) and hasattr(exc, "show"):
             exc.show()
-            sys.exit(exc.exit_code)
+            sys.exit(int(getattr(exc, "exit_code", 2)))
         raise
+
+
+def _error(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr (no markup is read from it) and exit 2."""
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(2)

@@ -13,9 +13,63 @@ from rich.table import Table
 
 data_app = typer.Typer(no_args_is_help=True, help="Import, inspect, validate and fetch bars.")
 
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def check_db_url(url: str | None, *, reading: bool = False) -> str | None:
+    """``url`` if it names a database: a ``sqlite://`` or ``postgresql`` URL, or a path to a
+    SQLite file (``.sqlite``/``.sqlite3``/``.db``, or an existing file); with ``reading``
+    the SQLite file must exist. typer.BadParameter (one line, exit 2) otherwise."""
+    if url is None:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from alphapulse.store.engine import resolve_url
+
+    hint = "give sqlite:///path.sqlite, a .sqlite/.db file or postgresql+psycopg://user@host/db"
+    try:
+        sa_url = make_url(resolve_url(url))
+    except ArgumentError:
+        raise typer.BadParameter(f"{url!r} is not a database URL; {hint}") from None
+    backend = sa_url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise typer.BadParameter(f"unsupported database {backend!r} in {url!r}; {hint}")
+    if backend == "sqlite" and sa_url.database not in (None, "", ":memory:"):
+        path = Path(str(sa_url.database)).expanduser()
+        if not path.exists() and (reading or path.suffix.lower() not in SQLITE_SUFFIXES):
+            why = "does not exist" if reading else "does not look like a database file"
+            raise typer.BadParameter(f"SQLite database {str(path)!r} {why}; {hint}")
+        if not path.exists() and not path.parent.is_dir():
+            raise typer.BadParameter(f"folder {str(path.parent)!r} of the database does not exist")
+    return url
+
+
+def _check_read_db(url: str | None) -> str | None:
+    return check_db_url(url, reading=True)
+
+
+def _check_write_db(url: str | None) -> str | None:
+    return check_db_url(url)
+
+
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL (default: SQLite file)"),
+    typer.Option(
+        "--db",
+        envvar="ALPHAPULSE_DB_URL",
+        help="database URL (default: SQLite file)",
+        callback=_check_write_db,
+    ),
+]
+DbReadOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="ALPHAPULSE_DB_URL",
+        help="database URL (default: SQLite file)",
+        callback=_check_read_db,
+    ),
 ]
 SymbolsOpt = Annotated[list[str] | None, typer.Option("--symbol", help="symbol (repeatable)")]
 
@@ -70,7 +124,7 @@ def _rule_table(counts: dict[str, int], title: str) -> Table:
 
 
 @data_app.command("list")
-def list_(db: DbOpt = None, stored: bool = typer.Option(False, help="only the store")) -> None:
+def list_(db: DbReadOpt = None, stored: bool = typer.Option(False, help="only the store")) -> None:
     """Datasets of the catalog and the symbols in the store."""
     from alphapulse.data.catalog import dataset_symbols, list_datasets
     from alphapulse.store import open_store
@@ -99,7 +153,7 @@ def show(
     start: str | None = None,
     end: str | None = None,
     rows: int = 10,
-    db: DbOpt = None,
+    db: DbReadOpt = None,
 ) -> None:
     """Print stored bars of one symbol in [start, end)."""
     from alphapulse.store import open_store

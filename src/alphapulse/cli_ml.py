@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+T = TypeVar("T")
 
 
 def train(config: Annotated[Path, typer.Argument(help="YAML training configuration")]) -> None:
     """Train one model on the configured window, register it, print its metrics."""
     from alphapulse.ml.training import load_train_config, run_training
 
-    cfg = load_train_config(config)
+    cfg = _load(load_train_config, config)
     out = run_training(cfg)
     console = Console()
     table = Table(title=f"{out['name']} v{out['version']}")
@@ -44,13 +47,25 @@ def research(
     """Purged walk-forward of the ML strategy vs baselines, out of sample, after costs."""
     from alphapulse.ml.research import load_research_config, run_research
 
-    cfg = load_research_config(config)
+    cfg = _load(load_research_config, config)
     console = Console(stderr=True)
     console.print(f"[bold]{cfg.name}[/]: walk-forward research, report to {out}")
     report = run_research(cfg, out)
     Console(width=max(Console().width, 150)).print(_overall_table(report["metrics"]))
     console.print(report["summary"])
     console.print(f"report: {out / 'report.html'} ({report['seconds']['total']} s)")
+
+
+def _load(loader: Callable[[Path], T], path: Path) -> T:
+    """``loader(path)``, with YAML syntax errors as one ConfigError naming the line."""
+    import yaml
+
+    from alphapulse.config import yaml_error
+
+    try:
+        return loader(path)
+    except yaml.YAMLError as exc:
+        raise yaml_error(path, exc) from None
 
 
 def _overall_table(rows: list[dict[str, Any]]) -> Table:

@@ -11,6 +11,10 @@ class ConfigError(AlphaPulseError):
     """A configuration key or value is wrong; the message names it."""
 
 
+class SettingError(ConfigError, ValueError):
+    """A setting that does not fit the data (e.g. more folds than times); a ValueError too."""
+
+
 class DataError(AlphaPulseError):
     """Input data is unusable; carries the file, row and rule when known."""
 

@@ -21,6 +21,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.core.errors import SettingError
+
 IntArray = npt.NDArray[np.int64]
 Split = tuple[IntArray, IntArray]
 
@@ -78,7 +80,9 @@ class PurgedWalkForward:
         test = self.test_size or n_times // (self.n_splits + 1)
         first = n_times - self.n_splits * test
         if test < 1 or first < 1:
-            raise ValueError(f"{n_times} times are too few for {self.n_splits} test blocks")
+            raise SettingError(
+                f"n_splits: {n_times} times are too few for {self.n_splits} test blocks"
+            )
         size = self.train_size or first
         for j in range(self.n_splits):
             a = first + j * test
@@ -106,7 +110,7 @@ class PurgedKFold:
     def split(self, n_times: int, label_end: npt.ArrayLike | None = None) -> Iterator[Split]:
         end = time_label_end(label_end, n_times)
         if n_times < self.n_splits:
-            raise ValueError(f"{n_times} times are too few for {self.n_splits} folds")
+            raise SettingError(f"n_splits: {n_times} times are too few for {self.n_splits} folds")
         bounds = np.linspace(0, n_times, self.n_splits + 1).astype(np.int64)
         t = np.arange(n_times, dtype=np.int64)
         for a, b in itertools.pairwise(bounds.tolist()):

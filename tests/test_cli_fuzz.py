@@ -1,0 +1,228 @@
+"""Every bad input gets one clear line: random mutations of configs and data files fed to
+the commands in-process (``cli.main``) end in success or exit 2 with an ``error:`` line,
+never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from alphapulse.cli import main
+
+BACKTEST = {
+    "name": "fuzz",
+    "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "KO"],
+             "start": "2015-01-01", "end": "2015-04-30"},
+    "initial_cash": 100000,
+    "execution": {"commission": {"model": "per_share", "per_share": 0.005},
+                  "slippage": {"model": "fixed_bps", "bps": 2}},
+    "strategies": [{"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}},
+                   {"strategy": "mean_reversion", "params": {"window": 10}}],
+}  # fmt: skip
+TRAIN = {
+    "name": "fuzz_train",
+    "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "KO"],
+             "start": "2015-01-01", "end": "2015-12-31"},
+    "label": {"kind": "forward_return", "horizon": 5},
+    "model": {"kind": "logistic"},
+    "train_start": "2015-01-01", "train_end": "2015-09-30", "test_end": "2015-12-31",
+}  # fmt: skip
+RESEARCH = {
+    "name": "fuzz_research",
+    "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "KO"],
+             "start": "2015-01-01", "end": "2015-12-31"},
+    "walk_forward": {"n_splits": 2, "test_size": 40},
+    "ml": {"model": {"kind": "logistic"}, "min_train_rows": 50},
+    "baselines": [{"strategy": "buy_and_hold"}],
+}  # fmt: skip
+CSV = (
+    "timestamp,open,high,low,close,volume\n2024-01-02,10,11,9.5,10.5,100\n"
+    "2024-01-03,10.5,12,10,11.5,120\n2024-01-04,11.5,11.8,11,11.2,90\n"
+    "2024-01-05,11.2,11.6,11,11.4,80\n"
+)
+ODD = st.sampled_from(
+    [None, 0, -1, 10**12, 1e308, math.inf, -math.inf, math.nan, "", "garbage", "[x]", "2999-01-01",
+     "1600-01-01", [], {}, True, "1e309", "$(rm -rf /)", "!!python/object:os.system"]
+)  # fmt: skip
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    """(exit code, stderr) of ``alphapulse argv``; any escaping exception fails the test."""
+    err, out = io.StringIO(), io.StringIO()
+    rc = 0
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            main(argv)
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else 1
+    return rc, err.getvalue()
+
+
+def assert_clean(rc: int, stderr: str, *, report: bool = False) -> None:
+    """Success or exit 2 with one error line (``report``: or a report of the errors)."""
+    assert "Traceback" not in stderr, stderr
+    assert rc in (0, 2), (rc, stderr)
+    if rc == 2 and not (report and not stderr.strip()):
+        lines = [ln for ln in stderr.splitlines() if ln.startswith(("error:", "Error:"))]
+        assert len(lines) == 1, stderr  # one clear line (earlier progress output allowed)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for k, v in items:
+        out += _paths(v, (*prefix, k))
+    return out
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: dict[str, Any]) -> str:
+    """YAML text of ``base`` with one to three keys deleted or set to odd values, or broken."""
+    cfg = yaml.safe_load(yaml.safe_dump(base))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(cfg)))
+        parent: Any = cfg
+        try:
+            for k in path[:-1]:
+                parent = parent[k]
+            if draw(st.booleans()) and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            else:
+                parent[path[-1]] = draw(ODD)
+        except (KeyError, IndexError, TypeError):
+            continue
+    text = yaml.safe_dump(cfg, allow_unicode=True)
+    if draw(st.integers(0, 9)) == 0:  # broken YAML: cut and splice in syntax characters
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(st.sampled_from([": :", "[", "{a: ", "\t- x", "'", "&a *b"]))
+    return text
+
+
+FUZZ = settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no slow shrinking
+)
+
+
+@pytest.fixture
+def work(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@FUZZ
+@given(text=mutated(BACKTEST))
+def test_backtest_config_mutations(work: Path, text: str) -> None:
+    (work / "c.yaml").write_text(text)
+    assert_clean(*run(["backtest", str(work / "c.yaml"), "--out", str(work / "o"), "--no-record"]))
+
+
+@settings(FUZZ, max_examples=3)
+@given(text=mutated(TRAIN))
+def test_train_config_mutations(work: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALPHAPULSE_MLRUNS", str(work / "mlruns"))
+    (work / "t.yaml").write_text(text)
+    assert_clean(*run(["train", str(work / "t.yaml")]))
+
+
+@settings(FUZZ, max_examples=3)
+@given(text=mutated(RESEARCH))
+def test_research_config_mutations(work: Path, text: str) -> None:
+    (work / "r.yaml").write_text(text)
+    assert_clean(*run(["research", str(work / "r.yaml"), "--out", str(work / "o")]))
+
+
+@st.composite
+def mutated_csv(draw: st.DrawFn) -> str:
+    rows = [line.split(",") for line in CSV.strip().splitlines()]
+    for _ in range(draw(st.integers(1, 3))):
+        r, c = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, 5))
+        action = draw(st.integers(0, 3))
+        if action == 0 and len(rows) > 1:
+            rows.pop(r)
+        elif action == 1 and c < len(rows[r]):
+            rows[r].pop(c)
+        else:
+            cell = draw(st.one_of(ODD.map(str), st.text(max_size=8), st.floats().map(repr)))
+            if c < len(rows[r]):
+                rows[r][c] = cell.replace("\n", " ")
+    return "\n".join(",".join(r) for r in rows) + "\n"
+
+
+@FUZZ
+@given(text=mutated_csv(), quarantine=st.booleans())
+def test_data_file_mutations(tmp_path_factory: pytest.TempPathFactory, text: str,
+                             quarantine: bool) -> None:  # fmt: skip
+    work = tmp_path_factory.mktemp("csv")
+    path = work / "XYZ.csv"
+    path.write_text(text)
+    assert_clean(*run(["data", "validate", str(path)]), report=True)
+    on_bad = "quarantine" if quarantine else "reject"
+    db = f"sqlite:///{work / 'f.sqlite'}"
+    argv = ["data", "import", str(path), "--timeframe", "1d", "--on-bad", on_bad, "--db", db]
+    assert_clean(*run(argv))
+
+
+CASES = {  # every fault of the issue: (command line with {dir}, words the message must hold)
+    "start 2999": (["backtest", "{dir}/y2999.yaml", "--no-record"], "data.start"),
+    "bad start": (["backtest", "{dir}/badstart.yaml", "--no-record"], "data.start"),
+    "cash inf": (["backtest", "{dir}/inf.yaml", "--no-record"], "initial_cash"),
+    "yaml train": (["train", "{dir}/broken.yaml"], "line 2"),
+    "yaml research": (["research", "{dir}/broken.yaml"], "line 2"),
+    "yaml backtest": (["backtest", "{dir}/broken.yaml"], "line 2"),
+    "n_splits": (["research", "{dir}/splits.yaml", "--out", "{dir}/o"], "n_splits"),
+    "db down": (["data", "show", "X", "--db", "postgresql://u@127.0.0.1:1/x"], "database"),
+    "db garbage": (["data", "list", "--stored", "--db", "garbage://zz"], "--db"),
+    "db not a file": (["data", "import", "{dir}/f.csv", "--db", "notaurl"], "--db"),
+    "db missing": (["data", "show", "X", "--db", "{dir}/none.sqlite"], "does not exist"),
+    "csv 2999": (["data", "validate", "{dir}/y.csv"], "line 3"),
+    "csv 1600 quarantine": (
+        [
+            "data",
+            "import",
+            "{dir}/o.csv",
+            "--on-bad",
+            "quarantine",
+            "--timeframe",
+            "1d",
+            "--db",
+            "{dir}/q.sqlite",
+        ],
+        "line 3",
+    ),
+}
+
+
+def test_each_fault_is_one_clear_line(tmp_path: Path, shared_data: Path) -> None:
+    base = yaml.safe_dump(BACKTEST)
+    (tmp_path / "y2999.yaml").write_text(base.replace("2015-01-01", "2999-01-01"))
+    (tmp_path / "badstart.yaml").write_text(base.replace("2015-01-01", "not a date"))
+    (tmp_path / "inf.yaml").write_text(base.replace("100000", ".inf"))
+    (tmp_path / "broken.yaml").write_text("name: [\n  x: : :\n")
+    (tmp_path / "splits.yaml").write_text(
+        yaml.safe_dump({**RESEARCH, "walk_forward": {"n_splits": 100000}})
+    )
+    (tmp_path / "f.csv").write_text(CSV)
+    (tmp_path / "y.csv").write_text(CSV.replace("2024-01-03", "2999-01-03"))
+    (tmp_path / "o.csv").write_text(CSV.replace("2024-01-03", "1600-01-03"))
+    for name, (argv, needle) in CASES.items():
+        rc, err = run([a.replace("{dir}", str(tmp_path)) for a in argv])
+        assert rc == 2, (name, err)
+        assert_clean(rc, err)
+        assert needle in err, (name, err)
+        assert not (tmp_path / "notaurl").exists()
