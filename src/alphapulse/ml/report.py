@@ -4,7 +4,8 @@ Per strategy and window (a walk-forward fold's test bars, or all of them):
 sharpe, total_return, max_drawdown, volatility (``analytics.metrics.compute_metrics`` on
 the equity curve from the close before the window's first bar to its last bar, so the
 first bar's return counts), turnover (notional traded in the window / mean equity /
-years), hit_rate (winning round trips closed in the window / decided ones), fees. For
+years), hit_rate (winning round trips closed in the window / decided ones), exposure
+(mean gross exposure / equity), fees. For
 the ML strategy also ic (Spearman rank correlation of the prediction with the realised
 label, cross-sectionally demeaned when the label spec says so, per cross-section with
 at least ``MIN_IC_NAMES`` names, averaged over bars), ic_ir (mean / std of those), and
@@ -13,7 +14,6 @@ pred_hit_rate (side of the prediction vs sign of that label).
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from pathlib import Path
@@ -31,7 +31,7 @@ from alphapulse.engine.loop import RunResult
 FloatArray = npt.NDArray[np.float64]
 MIN_IC_NAMES = 5
 METRIC_COLUMNS = (
-    "sharpe", "total_return", "max_drawdown", "volatility", "turnover", "hit_rate",
+    "sharpe", "total_return", "max_drawdown", "volatility", "turnover", "hit_rate", "exposure",
     "n_trades", "fees", "ic", "ic_ir", "pred_hit_rate",
 )  # fmt: skip
 
@@ -51,7 +51,10 @@ def window_metrics(r: RunResult, start: int, stop: int, ppy: float = 252.0) -> d
         exit_ns = pd.DatetimeIndex(trades["exit_time"]).as_unit("ns").asi8
         trades = trades[(exit_ns >= t0) & (exit_ns <= t1)]
     notional = float(sum(f.quantity * f.price for f in fills))
-    m = compute_metrics(eq, trades, periods_per_year=ppy, turnover_notional=notional)
+    gross = pd.Series(r.gross_exposure[lo:stop], index=eq.index)
+    m = compute_metrics(
+        eq, trades, periods_per_year=ppy, turnover_notional=notional, exposure=gross
+    )
     return {
         "sharpe": m["sharpe"],
         "total_return": m["total_return"],
@@ -59,6 +62,7 @@ def window_metrics(r: RunResult, start: int, stop: int, ppy: float = 252.0) -> d
         "volatility": m["volatility"],
         "turnover": m["turnover"],
         "hit_rate": m["win_rate"],
+        "exposure": m["exposure"],
         "n_trades": m["n_trades"],
         "fees": float(sum(f.fee for f in fills)),
     }
@@ -113,50 +117,11 @@ def metrics_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df[cols + [c for c in METRIC_COLUMNS if c in df.columns]]
 
 
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4f}"
-    return html.escape(str(v))
-
-
-def _table(df: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-_CSS = (
-    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}"
-)
-
-
 def write_report(out: Path, report: dict[str, Any], metrics: pd.DataFrame) -> None:
-    """report.json, metrics.csv and report.html in ``out``."""
+    """report.json, metrics.csv and report.html in ``out`` (charts read ``out/runs``)."""
+    from alphapulse.analytics.report.research_page import research_html
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     metrics.to_csv(out / "metrics.csv", index=False)
-    overall = metrics[metrics["fold"] == "overall"].drop(columns=["fold"])
-    folds = metrics[metrics["fold"] != "overall"]
-    drift = pd.DataFrame(report.get("drift_events", []))
-    params = html.escape(json.dumps(report.get("config", {}), indent=2, default=str))
-    parts = [
-        f"<html><head><meta charset='utf-8'><title>{html.escape(report['name'])}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>ML research: {html.escape(report['name'])}</h1>",
-        f"<p>{html.escape(report.get('summary', ''))}</p>",
-        "<h2>Out of sample, after costs: overall</h2>",
-        _table(overall),
-        "<h2>Per fold</h2>",
-        _table(folds),
-        f"<h2>Drift events ({len(drift)})</h2>",
-        _table(drift.head(200)) if len(drift) else "<p>none</p>",
-        "<h2>Configuration</h2>",
-        f"<pre>{params}</pre></body></html>",
-    ]
-    (out / "report.html").write_text("\n".join(parts))
+    (out / "report.html").write_text(research_html(out / "runs", report, metrics))

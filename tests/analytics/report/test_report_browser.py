@@ -62,3 +62,10 @@ def test_comparison_renders_in_chromium(browser, runs: Runs) -> None:  # type: i
     args = ["compare", *(str(runs.dir(x)) for x in runs.labels), "--out", str(out)]
     assert CliRunner().invoke(app, args).exit_code == 0
     _open(browser, out, "compare.png")
+
+
+def test_research_report_renders_in_chromium(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.analytics.report.test_research_page import research_fixture
+
+    research_fixture(tmp_path)
+    _open(browser, tmp_path / "report.html", "research.png")

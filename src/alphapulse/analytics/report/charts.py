@@ -31,7 +31,7 @@ def log_toggle(fig: go.Figure) -> go.Figure:
 def lines(series: dict[str, pd.Series], title: str, yformat: str = "") -> go.Figure:
     fig = go.Figure()
     for name, s in series.items():
-        fig.add_trace(go.Scattergl(x=s.index, y=s.to_numpy(), name=name, mode="lines"))
+        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=name, mode="lines"))
     fig.update_layout(title=title, yaxis_tickformat=yformat, hovermode="x unified")
     return fig
 
@@ -70,7 +70,7 @@ def _regime_bands(fig: go.Figure, regimes: pd.DataFrame) -> None:
 def underwater(dd: dict[str, pd.Series]) -> go.Figure:
     fig = go.Figure()
     for name, s in dd.items():
-        fig.add_trace(go.Scattergl(x=s.index, y=s.to_numpy(), name=name, fill="tozeroy"))
+        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=name, fill="tozeroy"))
     fig.update_layout(title="Underwater (drawdown from peak)", yaxis_tickformat=".0%")
     return fig
 
@@ -113,7 +113,7 @@ def scatter(
     x: np.ndarray, y: np.ndarray, color: np.ndarray, title: str, labels: tuple[str, str]
 ) -> go.Figure:
     fig = go.Figure(
-        go.Scattergl(
+        go.Scatter(
             x=x,
             y=y,
             mode="markers",
