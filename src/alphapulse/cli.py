@@ -105,7 +105,13 @@ def backtest(
 
         digest = data_hash(panel)
         with open_store(db) as store:
-            ids = [record_run(store, cfg, k, r, summaries[k], digest) for k, r in results.items()]
+            ids = [
+                record_run(
+                    store, cfg, k, r, summaries[k], digest,
+                    anomalies=tables.get(k, {}).get("anomalies"),
+                )
+                for k, r in results.items()
+            ]  # fmt: skip
         console.print(f"runs recorded in {store!r}: {', '.join(ids)}")
 
 

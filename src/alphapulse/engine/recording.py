@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from alphapulse.config import BacktestConfig
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
@@ -34,9 +36,11 @@ def record_run(
     *,
     run_id: str | None = None,
     started_at: datetime | None = None,
+    anomalies: pd.DataFrame | None = None,
 ) -> str:
     """Store one strategy's run; returns the run id (``run_id``: fill in a run row
-    created earlier, e.g. by the API when it accepted the job)."""
+    created earlier, e.g. by the API when it accepted the job; ``anomalies``: the run's
+    anomalies.csv frame, for the ``anomalies`` table)."""
     config = cfg.model_dump(mode="json")
     config["strategies"] = [
         s for s in config["strategies"] if (s.get("name") or s["strategy"]) == label
@@ -59,5 +63,9 @@ def record_run(
         equity_frame(result),
         events if len(events) else None,
     )
+    if anomalies is not None and len(anomalies):
+        from alphapulse.anomaly.sinks import store_frame
+
+        store.record_anomalies(run_id, store_frame(anomalies))
     store.finish_run(run_id, metrics=summary)
     return run_id

@@ -94,13 +94,24 @@ def make_engine(
         venue=venue if venue is not None else SimulatedVenue(cfg.execution, symbols),
         initial_cash=cfg.initial_cash,
         constructor=constructor,
-        risk=build_risk(cfg.risk, symbols, cfg.execution) if cfg.risk is not None else None,
+        risk=_risk(cfg, symbols),
         fill_at=cfg.fill_at,
         lot_size=lot,
         clock=clock,
         name=scfg.label,
         planner=planner,
     )
+
+
+def _risk(cfg: BacktestConfig, symbols: tuple[str, ...]) -> Any:
+    """The configured risk stage (None: pass-through); ``anomalies.reaction`` lives in it."""
+    if cfg.risk is None:
+        if cfg.anomalies is not None and cfg.anomalies.reaction is not None:
+            from alphapulse.core.errors import ConfigError
+
+            raise ConfigError("anomalies.reaction: needs a risk: block (risk: {} for defaults)")
+        return None
+    return build_risk(cfg.risk, symbols, cfg.execution, cfg.anomalies)
 
 
 def run_strategy(
@@ -185,6 +196,12 @@ def run_backtest(
                     results[futures[f]], extra[futures[f]] = f.result()
             _drain(queue, progress)
     if tables is not None:
+        if cfg.anomalies is not None:  # anomalies.csv: one batch scan of the shared data
+            from alphapulse.anomaly.detector import scan_panel
+
+            found = scan_panel(panel, cfg.anomalies)
+            for t in extra.values():
+                t["anomalies"] = found
         tables.update(extra)
     return {s.label: results[s.label] for s in cfg.strategies}
 

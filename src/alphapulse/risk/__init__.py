@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.risk.config import RiskConfig
 from alphapulse.risk.manager import StandardRiskManager
@@ -11,9 +12,17 @@ __all__ = ["RiskConfig", "StandardRiskManager", "build_risk"]
 
 
 def build_risk(
-    cfg: RiskConfig, symbols: tuple[str, ...], execution: ExecutionConfig
+    cfg: RiskConfig,
+    symbols: tuple[str, ...],
+    execution: ExecutionConfig,
+    anomalies: AnomalyConfig | None = None,
 ) -> StandardRiskManager:
-    """The risk stage of ``cfg`` for ``symbols``, sharing the venue's shorting and lots."""
+    """The risk stage of ``cfg`` for ``symbols``, sharing the venue's shorting and lots
+    (``anomalies``: the run's anomaly config, for its ``reaction``)."""
     return StandardRiskManager(
-        cfg, symbols, allow_short=execution.allow_short, lot_size=execution.lot_size
+        cfg,
+        symbols,
+        allow_short=execution.allow_short,
+        lot_size=execution.lot_size,
+        anomalies=anomalies,
     )

@@ -10,9 +10,12 @@ guard wants closed) and ``amend_orders`` (trailing stops, bracket reconciliation
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
@@ -25,6 +28,9 @@ from alphapulse.risk.config import RiskConfig
 from alphapulse.risk.guards import PortfolioGuards
 from alphapulse.risk.measures import RiskMeasures
 from alphapulse.risk.stops import ExtremeTracker, bracket_prices, reconcile, trail
+
+if TYPE_CHECKING:
+    from alphapulse.risk.anomaly_reaction import AnomalyReaction
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -39,6 +45,7 @@ class StandardRiskManager:
         *,
         allow_short: bool = False,
         lot_size: float = 1.0,
+        anomalies: AnomalyConfig | None = None,
     ) -> None:
         n = len(symbols)
         self.cfg = cfg
@@ -65,6 +72,7 @@ class StandardRiskManager:
         self._capped_at = np.full(n, np.nan)  # last reported capped target per symbol
         self._atr: tuple[int, FloatArray] | None = None
         self._uses_atr = _uses_atr(cfg)
+        self.anomaly = _anomaly_reaction(anomalies, symbols)
 
     # -- RiskManager protocol ---------------------------------------------------------
     def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
@@ -74,6 +82,10 @@ class StandardRiskManager:
         action, events, flatten = self.guards.on_bar(bar, ctx, rejected)
         self._events.extend(events)
         self._flatten = flatten
+        if self.anomaly is not None:  # anomalies.reaction: block / flatten (risk/anomaly_reaction)
+            events, flat = self.anomaly.on_bar(bar)
+            self._events.extend(events)
+            self._flatten.extend(s for s in flat if s not in self._flatten)
         if self.measures is not None:
             self.measures.update(ctx)
         return action
@@ -83,6 +95,8 @@ class StandardRiskManager:
         symbol cools down; stale symbols may only shrink."""
         w = np.array(targets.weights, dtype=np.float64)
         cooling = (self._cooldown_until >= ctx.t) & (ctx.positions == 0.0)
+        if self.anomaly is not None:  # blocked symbols keep what they hold (or exit)
+            w[self.anomaly.frozen(ctx.t, w)] = np.nan
         w[cooling & ~np.isnan(w) & (w != 0.0)] = np.nan
         stale = self.guards.stale
         if stale.any():  # stale symbols: only reductions (none while a flatten works)
@@ -205,6 +219,8 @@ class StandardRiskManager:
             return "stale_data"
         if self._cooldown_until[sid] >= ctx.t:
             return "stop_cooldown"
+        if self.anomaly is not None and self.anomaly.blocked_until[sid] >= ctx.t:
+            return "anomaly_block"
         return None
 
     def _atr_now(self, ctx: Context) -> FloatArray:
@@ -236,6 +252,16 @@ class StandardRiskManager:
                 still.append(o)
         self._tracked = still
         return n
+
+
+def _anomaly_reaction(
+    cfg: AnomalyConfig | None, symbols: tuple[str, ...]
+) -> AnomalyReaction | None:
+    if cfg is None or cfg.reaction is None:
+        return None
+    from alphapulse.risk.anomaly_reaction import AnomalyReaction
+
+    return AnomalyReaction(cfg, symbols)
 
 
 def _uses_atr(cfg: RiskConfig) -> bool:
