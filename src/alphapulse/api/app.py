@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from alphapulse import __version__
-from alphapulse.api import errors, routes_ops, routes_runs, routes_strategies
+from alphapulse.api import errors, routes_anomalies, routes_ops, routes_runs, routes_strategies
 from alphapulse.api.control import ensure_table
 from alphapulse.api.guard import Guard
 from alphapulse.api.jobs import RunManager
@@ -78,5 +78,6 @@ def create_app(settings: ApiSettings, metrics: Metrics | None = None) -> FastAPI
     auth = [Depends(require_token)]
     app.include_router(routes_ops.build_router())
     app.include_router(routes_runs.build_router(), dependencies=auth)
+    app.include_router(routes_anomalies.build_router(), dependencies=auth)
     app.include_router(routes_strategies.build_router(), dependencies=auth)
     return app
