@@ -20,7 +20,7 @@ from alphapulse.cli_anomalies import anomalies_app
 from alphapulse.cli_data import DbOpt, data_app
 from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
-from alphapulse.cli_report import compare, report
+from alphapulse.cli_report import compare, optimize, report
 from alphapulse.cli_serve import serve
 from alphapulse.core.errors import AlphaPulseError
 
@@ -33,6 +33,7 @@ app.command("serve")(serve)
 app.command("paper")(paper)
 app.command("report")(report)
 app.command("compare")(compare)
+app.command("optimize")(optimize)
 
 
 @app.command()

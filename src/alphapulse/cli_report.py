@@ -87,3 +87,41 @@ def compare(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_comparison(loaded), encoding="utf-8")
     Console(stderr=True).print(f"comparison written to {out}")
+
+
+def optimize(
+    config: Annotated[Path, typer.Argument(help="optimisation YAML (docs/reports.md)")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/optimize"),
+    workers: Annotated[int | None, typer.Option(help="parallel processes")] = None,
+) -> None:
+    """Walk-forward parameter search; writes optimize.json, oos_equity.csv, optimize.html."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from alphapulse.analytics.optimize import optimize as run_optimize
+    from alphapulse.analytics.optimize_config import load_optimize_config
+    from alphapulse.analytics.report.optimize_page import optimize_html
+    from alphapulse.engine.runner import load_data
+
+    cfg = load_optimize_config(config)
+    panel = load_data(cfg.backtest_config([{}]))
+    console = Console(stderr=True)
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress("parameter sets", *columns, console=console) as bar:
+        task = bar.add_task("sets", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_optimize(cfg, panel, workers=workers, progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "optimize.json").write_text(json.dumps(result, indent=2) + "\n")
+    pd.DataFrame(result["oos_equity"]).to_csv(out / "oos_equity.csv", index=False)
+    (out / "optimize.html").write_text(optimize_html(result), encoding="utf-8")
+    oos = result["oos"]
+    console.print(
+        f"{result['n_sets']} sets, {len(result['windows'])} windows; out of sample: "
+        f"Sharpe {oos['sharpe']}, deflated Sharpe {oos['deflated_sharpe']}, PBO {oos['pbo']}"
+    )
+    console.print(f"outputs written to {out}")

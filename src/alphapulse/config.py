@@ -168,14 +168,18 @@ def parse_config(data: Any, source: str = "<config>") -> BacktestConfig:
 
 
 def load_config(path: str | Path) -> BacktestConfig:
+    return parse_config(read_yaml(path), str(path))
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML of ``path``; a missing file or bad syntax is one ConfigError line."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text())
+        return yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
         raise yaml_error(p, exc) from None
-    return parse_config(data, str(p))
 
 
 def yaml_error(path: str | Path, exc: yaml.YAMLError) -> ConfigError:

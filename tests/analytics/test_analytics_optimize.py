@@ -1,0 +1,160 @@
+"""Walk-forward optimisation: windows, selection on in-sample bars only, stitching, the
+optuna path, config errors and the CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from alphapulse.analytics import optimize as opt
+from alphapulse.analytics.optimize_config import OptimizeConfig, Range, load_optimize_config
+from alphapulse.cli import app
+from alphapulse.core.errors import ConfigError
+from alphapulse.data.panel import Panel
+
+N = 400
+BACKTEST = {"data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL"]}}
+
+
+def _panel() -> Panel:
+    ts = pd.date_range("2015-01-01", periods=N + 1, freq="B", tz="UTC").as_unit("ns").asi8
+    ones = np.ones((N + 1, 1))
+    return Panel(ts, ("AAPL",), {k: ones for k in ("open", "high", "low", "close", "volume")})
+
+
+def _fake_returns(fast: int) -> np.ndarray:
+    """fast=5 earns in the first half, fast=10 in the second, fast=15 never."""
+    rng = np.random.default_rng(fast)
+    r = rng.normal(0.0, 0.001, N)
+    half = N // 2
+    if fast == 5:
+        r[:half] += 0.002
+    if fast == 10:
+        r[half:] += 0.002
+    return r
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+
+    def run_backtest(cfg: Any, panel: Panel, workers: Any = None) -> dict[str, Any]:
+        out = {}
+        for s in cfg.strategies:
+            calls.append(s.params["fast"])
+            eq = np.cumprod(np.r_[1e6, 1.0 + _fake_returns(s.params["fast"])])
+            out[s.label] = SimpleNamespace(equity=eq)
+        return out
+
+    monkeypatch.setattr(opt, "run_backtest", run_backtest)
+    return calls
+
+
+def _cfg(**over: Any) -> OptimizeConfig:
+    base = {
+        "backtest": BACKTEST,
+        "strategy": "sma_cross",
+        "fixed": {"slow": 50},
+        "params": {"fast": [5, 10, 15]},
+        "walk_forward": {"train_bars": 100, "test_bars": 50},
+    }
+    return OptimizeConfig.model_validate({**base, **over})
+
+
+def test_windows_roll_by_the_test_length() -> None:
+    assert opt.windows(10, 4, 3) == [(0, 4, 7), (3, 7, 10)]
+    assert opt.windows(11, 4, 4) == [(0, 4, 8), (4, 8, 11)]  # 3 >= 4 // 2 kept
+    w = opt.windows(400, 100, 50)
+    assert w[0] == (0, 100, 150) and all(
+        b2 == c1 for (_, _, c1), (_, b2, _) in itertools.pairwise(w)
+    )
+    assert w[-1][2] == 400
+    with pytest.raises(ValueError):
+        opt.windows(50, 100, 10)
+
+
+def test_grid_chooses_in_sample_best_and_stitches(fake_engine: list[int]) -> None:
+    res = opt.optimize(_cfg(), _panel())
+    chosen = [w["params"]["fast"] for w in res["windows"]]
+    # training data entirely in the first half -> 5; entirely in the second -> 10
+    assert chosen[0] == 5 and chosen[-1] == 10
+    assert sorted(set(fake_engine)) == [5, 10, 15] and len(fake_engine) == 3  # each set once
+    stitched = np.concatenate(
+        [_fake_returns(w["params"]["fast"])[b:c] for w, (_, b, c) in
+         zip(res["windows"], opt.windows(N, 100, 50), strict=True)]
+    )  # fmt: skip
+    eq = np.asarray(res["oos_equity"]["equity"])
+    assert np.allclose(eq[1:] / eq[:-1] - 1.0, stitched)
+    assert 0.0 <= res["oos"]["pbo"] <= 1.0 and 0.0 <= res["oos"]["deflated_sharpe"] <= 1.0
+
+
+def test_choice_ignores_bars_after_the_training_window(
+    fake_engine: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ev = opt.Evaluations(_cfg(), _panel())
+    first = opt._choose(ev, 0, 100, 252.0, 0)
+    for key, r in ev.returns.items():  # rewrite the future of every set
+        r[100:] = -0.05 if dict(key)["fast"] == first["fast"] else 0.05
+    assert opt._choose(ev, 0, 100, 252.0, 0) == first
+
+
+def test_optuna_path(fake_engine: list[int]) -> None:
+    res = opt.optimize(_cfg(method="optuna", n_trials=8), _panel())
+    tried = sorted(set(fake_engine))
+    assert res["n_sets"] == len(tried) and len(fake_engine) == len(tried)  # each set once
+    for w, (a, b, _) in zip(res["windows"], opt.windows(N, 100, 50), strict=True):
+        scores = {f: opt.objective(_fake_returns(f)[a:b], "sharpe", 252.0) for f in tried}
+        assert w["params"]["fast"] == max(scores, key=scores.__getitem__)
+
+
+def test_config_values_and_errors(tmp_path: Path) -> None:
+    assert Range(low=40, high=100, step=30).values() == [40, 70, 100]
+    assert Range(low=0.5, high=1.0, step=0.25).values() == [0.5, 0.75, 1.0]
+    cfg = _cfg(fixed={}, params={"fast": [10, 60], "slow": [50]})
+    with pytest.raises(ConfigError, match="fewer than two valid"):
+        cfg.grid()
+    path = tmp_path / "o.yaml"
+    path.write_text(yaml.safe_dump({"backtest": BACKTEST, "strategy": "sma_cross",
+                                    "params": {"fsat": [1, 2]}}))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['fsat'\]"):
+        load_optimize_config(path)
+    path.write_text(yaml.safe_dump({"backtest": BACKTEST, "strategy": "sma_cross",
+                                    "params": {"fast": [1, 2]}, "methd": "grid"}))  # fmt: skip
+    with pytest.raises(ConfigError, match="methd"):
+        load_optimize_config(path)
+
+
+def test_optimize_cli_real_data(shared_data: Path, tmp_path: Path) -> None:
+    cfg = {
+        "backtest": {
+            "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "MSFT"],
+                     "start": "2015-01-01", "end": "2016-12-31"},
+            "initial_cash": 100000,
+        },
+        "strategy": "sma_cross",
+        "params": {"fast": [5, 10], "slow": [30, 60]},
+        "walk_forward": {"train_bars": 200, "test_bars": 100},
+    }  # fmt: skip
+    path = tmp_path / "o.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    env = {"ALPHAPULSE_DATA": str(shared_data)}
+    res = CliRunner().invoke(
+        app, ["optimize", str(path), "--out", str(out), "--workers", "1"], env=env
+    )
+    assert res.exit_code == 0, res.output
+    result = json.loads((out / "optimize.json").read_text())
+    assert result["n_sets"] == 4 and len(result["windows"]) == 3
+    page = (out / "optimize.html").read_text()
+    assert "Parameter stability" in page
+    assert f"<td>{result['oos']['deflated_sharpe']:.3f}</td>" in page
+    assert len(pd.read_csv(out / "oos_equity.csv")) == result["oos"]["n_bars"] + 1
