@@ -63,6 +63,7 @@ def _cfg(**over: Any) -> OptimizeConfig:
     base = {
         "backtest": BACKTEST,
         "strategy": "sma_cross",
+        "engine": "event",
         "fixed": {"slow": 50},
         "params": {"fast": [5, 10, 15]},
         "walk_forward": {"train_bars": 100, "test_bars": 50},
@@ -154,6 +155,7 @@ def test_optimize_cli_real_data(shared_data: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     result = json.loads((out / "optimize.json").read_text())
     assert result["n_sets"] == 4 and len(result["windows"]) == 3
+    assert result["engine"] == "compiled"  # sma_cross with default costs: the numba kernel
     page = (out / "optimize.html").read_text()
     assert "Parameter stability" in page
     assert f"<td>{result['oos']['deflated_sharpe']:.3f}</td>" in page

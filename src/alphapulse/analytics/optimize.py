@@ -1,11 +1,12 @@
 """Walk-forward parameter optimisation of one strategy.
 
-Every parameter set runs once over the whole panel in the event engine (causal, so its
-returns up to bar t are what a run that stopped at t would give). The bars are cut into
-windows of ``train_bars`` followed by ``test_bars``, rolled by ``test_bars``; in each
-window the set with the best in-sample objective (grid: all sets; optuna: a TPE study of
-``n_trials`` sets over the same space) is chosen and its out-of-sample returns are
-stitched into one equity curve. The chosen sets are judged by the deflated Sharpe of the
+Every parameter set runs once over the whole panel (causal, so its returns up to bar t
+are what a run that stopped at t would give): in the numba kernel of ``sweep.compiled``
+when it supports the strategy and settings (``engine: auto``), else in the event engine.
+The bars are cut into windows of ``train_bars`` followed by ``test_bars``, rolled by
+``test_bars``; in each window the set with the best in-sample objective (grid: all sets;
+optuna: a TPE study of ``n_trials`` sets over the same space) is chosen and its
+out-of-sample returns are stitched into one equity curve. The chosen sets are judged by the deflated Sharpe of the
 stitched curve (trials: every set evaluated) and the PBO (CSCV) of all evaluated sets.
 """
 
@@ -25,6 +26,7 @@ from alphapulse.analytics.metrics import simple_returns
 from alphapulse.analytics.optimize_config import OptimizeConfig, Range
 from alphapulse.analytics.overfitting import deflated_sharpe, pbo
 from alphapulse.analytics.robustness import return_shape
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.engine.runner import run_backtest
 
@@ -41,18 +43,34 @@ class Evaluations:
     workers: int | None = None
     progress: Progress | None = None
     returns: dict[tuple[tuple[str, Any], ...], FloatArray] = field(default_factory=dict)
+    engine: str = "event"
 
     def run(self, sets: list[dict[str, Any]]) -> None:
         todo = [p for p in sets if _key(p) not in self.returns]
         for i in range(0, len(todo), 8):  # in batches, so progress moves
             batch = todo[i : i + 8]
-            results = run_backtest(
-                self.cfg.backtest_config(batch), self.panel, workers=self.workers
-            )
+            results = self._run(batch)
             for p, r in zip(batch, results.values(), strict=True):
                 self.returns[_key(p)] = simple_returns(np.asarray(r.equity, dtype=np.float64))
             if self.progress is not None:
                 self.progress(len(self.returns), len(self.returns) + len(todo) - i - len(batch))
+
+    def _run(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        """The numba kernel (``sweep.compiled``) when it supports the strategy and
+        execution settings (engine auto/compiled), else the event engine."""
+        cfg = self.cfg.backtest_config(batch)
+        if self.cfg.engine != "event":
+            from alphapulse.sweep.compiled import run_compiled_backtest
+
+            try:
+                results = run_compiled_backtest(cfg, self.panel)
+                self.engine = "compiled"
+                return dict(results)
+            except ConfigError:
+                if self.cfg.engine == "compiled":
+                    raise
+        self.engine = "event"
+        return dict(run_backtest(cfg, self.panel, workers=self.workers))
 
     def get(self, params: dict[str, Any]) -> FloatArray:
         self.run([params])
@@ -163,6 +181,7 @@ def optimize(
         "method": cfg.method,
         "objective": cfg.objective,
         "n_sets": len(ev.returns),
+        "engine": ev.engine,
         "windows": rows,
         "oos": _oos_stats(stitched, ppy, ev),
         "oos_equity": {"timestamp": [t.isoformat() for t in eq_index], "equity": equity.tolist()},

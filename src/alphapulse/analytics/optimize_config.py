@@ -59,6 +59,7 @@ class OptimizeConfig(_Strict):
     fixed: dict[str, Any] = Field(default_factory=dict)
     params: dict[str, list[Scalar] | Range] = Field(min_length=1)
     method: Literal["grid", "optuna"] = "grid"
+    engine: Literal["auto", "event", "compiled"] = "auto"
     n_trials: int = Field(30, ge=2, le=10_000)
     objective: Literal["sharpe", "total_return", "calmar"] = "sharpe"
     walk_forward: WalkForward = Field(default_factory=WalkForward)
