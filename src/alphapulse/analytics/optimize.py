@@ -6,8 +6,9 @@ when it supports the strategy and settings (``engine: auto``), else in the event
 The bars are cut into windows of ``train_bars`` followed by ``test_bars``, rolled by
 ``test_bars``; in each window the set with the best in-sample objective (grid: all sets;
 optuna: a TPE study of ``n_trials`` sets over the same space) is chosen and its
-out-of-sample returns are stitched into one equity curve. The chosen sets are judged by the deflated Sharpe of the
-stitched curve (trials: every set evaluated) and the PBO (CSCV) of all evaluated sets.
+out-of-sample returns are stitched into one equity curve. The choice is judged by the
+deflated Sharpe of the stitched curve (trials: every set evaluated) and the PBO (CSCV) of
+all evaluated sets.
 """
 
 from __future__ import annotations
