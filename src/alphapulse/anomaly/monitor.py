@@ -1,18 +1,26 @@
 """Real-time anomaly monitoring for paper trading: per bar, detect, count, publish every
-anomaly on the bus and send the alerts the rules pass to the sinks. Plug ``on_bar`` into
-``PaperRuntime(on_step=...)``."""
+anomaly on the bus and send the alerts the rules pass to the sinks. ``chain`` plugs it
+into ``PaperRuntime(on_step=...)``; a monitor failure is logged, never raised."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
+
+import pandas as pd
+from prometheus_client import CollectorRegistry
 
 from alphapulse.anomaly.alerts import AlertRules
 from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.anomaly.detector import AnomalyDetector
 from alphapulse.anomaly.metrics import AnomalyMetrics
-from alphapulse.anomaly.records import Anomaly
+from alphapulse.anomaly.records import Anomaly, to_frame
 from alphapulse.anomaly.sinks import AlertSink, BusSink, LogSink, WebhookSink
 from alphapulse.engine.bars import BarSlice
+
+log = logging.getLogger(__name__)
+StepHook = Callable[[BarSlice], None]
 
 
 class AnomalyMonitor:
@@ -25,10 +33,11 @@ class AnomalyMonitor:
         *,
         bus: Any = None,
         metrics: AnomalyMetrics | None = None,
+        registry: CollectorRegistry | None = None,
         run: str = "",
     ) -> None:
         self.detector = AnomalyDetector(cfg, symbols)
-        self.metrics = metrics if metrics is not None else AnomalyMetrics()
+        self.metrics = metrics if metrics is not None else AnomalyMetrics(registry)
         self.bus = BusSink(bus) if bus is not None else None
         self.rules = AlertRules(cfg.alerts) if cfg.alerts is not None else None
         self.sinks: list[AlertSink] = []
@@ -38,6 +47,7 @@ class AnomalyMonitor:
             if cfg.alerts.webhook is not None:
                 self.sinks.append(WebhookSink(cfg.alerts.webhook, self.metrics, run))
         self.bars = 0
+        self.found: list[Anomaly] = []
 
     def on_bar(self, bar: BarSlice) -> list[Anomaly]:
         """This bar's anomalies (at the config's minimum severity), after routing them."""
@@ -45,6 +55,7 @@ class AnomalyMonitor:
         self.bars += 1
         if not found:
             return found
+        self.found.extend(found)
         self.metrics.detected(found)
         if self.bus is not None:
             self.bus.send(found)
@@ -55,6 +66,25 @@ class AnomalyMonitor:
                 for sink in self.sinks:
                     sink.send(alerts)
         return found
+
+    def chain(self, after: StepHook | None = None) -> StepHook:
+        """A step hook that runs the monitor, then ``after``; errors are logged."""
+
+        def hook(bar: BarSlice) -> None:
+            try:
+                self.on_bar(bar)
+            except Exception as exc:  # monitoring must not stop trading
+                log.error(
+                    "anomaly monitor failed at %d: %s: %s", bar.ts_ns, type(exc).__name__, exc
+                )
+            if after is not None:
+                after(bar)
+
+        return hook
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``{"anomalies": frame}`` for ``write_outputs`` (what the session found)."""
+        return {"anomalies": to_frame(self.found)}
 
     def close(self) -> None:
         for sink in self.sinks:

@@ -34,6 +34,7 @@ from alphapulse.live.sources import build_source
 from alphapulse.store import Store, open_store
 
 if TYPE_CHECKING:
+    from alphapulse.anomaly.monitor import AnomalyMonitor
     from alphapulse.api.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def run_session(
     server = None
     lock = SessionLock(store, session) if store is not None else None
     publisher: OutboxPublisher | None = None
+    monitor: AnomalyMonitor | None = None
     try:
         if store is not None and lock is not None:
             lock.acquire()
@@ -153,6 +155,12 @@ def run_session(
             bar_ns=TIMEFRAME_NS[p.timeframe] if live else None, publisher=publisher,
         )  # fmt: skip
         control = None if store is None else StrategyControl(store, labels, p.control_interval)
+        if cfg.anomalies is not None:  # real-time anomalies (docs/anomalies.md)
+            from alphapulse.anomaly.monitor import AnomalyMonitor
+
+            reg = metrics.registry if metrics is not None else None
+            monitor = AnomalyMonitor(cfg.anomalies, symbols, bus=bus, registry=reg, run=session)
+            on_step = monitor.chain(on_step)
         runtime = PaperRuntime(
             feed, engines, journals=journals, stop=stop, on_step=on_step, outlets=outlets,
             control=control,
@@ -164,9 +172,11 @@ def run_session(
         if out is not None:
             for label, r in results.items():
                 if len(r.timestamps):
-                    write_outputs(r, out / label)
+                    write_outputs(r, out / label, monitor.tables() if monitor else None)
         return SessionResult(results, run_ids, runtime)
     finally:
+        if monitor is not None:
+            monitor.close()
         if server is not None:
             server.shutdown()
             server.server_close()
