@@ -3,13 +3,12 @@ opposite cross (ties count as "not above", see ``indicators.TIE_TOL``)."""
 
 from collections.abc import Mapping
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
 from alphapulse.strategies.base import Strategy, StrategyParams
-from alphapulse.strategies.indicators import crossed_above, sma
+from alphapulse.strategies.step_kernels import sma_cross_last
 from alphapulse.sweep.signals import FloatArray, VectorSignals, sma_cross_directions
 
 
@@ -25,10 +24,9 @@ class SmaCross(Strategy):
             return self
 
     def on_bar(self, ctx: Context) -> Signals:
-        close = ctx.prices(self.p.slow + 1)
-        fast, slow = sma(close, self.p.fast), sma(close, self.p.slow)
-        up, down = crossed_above(fast, slow), crossed_above(slow, fast)
-        return Signals(np.where(up, 1.0, np.where(down, 0.0, np.nan)))
+        """The crossing at this bar: one compiled call computing exactly what
+        ``indicators.sma`` / ``crossed_above`` compute (see ``step_kernels``)."""
+        return Signals(sma_cross_last(ctx.prices(self.p.slow + 1), self.p.fast, self.p.slow))
 
     def vectorized_signals(
         self, prices: FloatArray, fields: Mapping[str, FloatArray]

@@ -1,0 +1,48 @@
+"""Compiled per-step indicator kernels for the built-in strategies' ``on_bar``.
+
+Each kernel computes, for the last row of a trailing window only, exactly what the
+numpy expressions in :mod:`alphapulse.strategies.indicators` compute (same summation
+order: pairwise for one symbol's contiguous ``[w, 1]`` column, row after row for a
+cross-section ``[w, N > 1]``; same ``TIE_TOL`` tie rule), in one call instead of a
+dozen numpy calls per bar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from alphapulse.sweep.kernels import _state
+from alphapulse.sweep.signals import window_sum
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@njit(cache=True, error_model="numpy")
+def _mean_at(x: FloatArray, end: int, window: int, pairwise: bool) -> float:
+    """Mean of ``x[end - window:end]`` (NaN when the window is incomplete)."""
+    if end < window:
+        return np.nan
+    return window_sum(x, end - window, window, pairwise) / window
+
+
+@njit(cache=True, error_model="numpy")
+def sma_cross_last(x: FloatArray, fast: int, slow: int) -> FloatArray:
+    """``SmaCross.on_bar``'s directions for the last row of ``x`` ([rows, N], oldest
+    first): 1 where the fast SMA crossed above the slow one, 0 where it crossed below,
+    NaN otherwise."""
+    n, m = x.shape
+    pairwise = m == 1
+    out = np.full(m, np.nan)
+    for j in range(m):
+        col = x[:, j]
+        now = _state(_mean_at(col, n, fast, pairwise), _mean_at(col, n, slow, pairwise))
+        prev = _state(
+            _mean_at(col, n - 1, fast, pairwise), _mean_at(col, n - 1, slow, pairwise)
+        )
+        if now > 0 and prev <= 0:
+            out[j] = 1.0
+        elif now < 0 and prev >= 0:
+            out[j] = 0.0
+    return out
