@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from alphapulse.model.orders import Fill
+from alphapulse.sweep.kernels import pairwise_sum
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -75,7 +77,7 @@ class Ledger:
 
     @property
     def equity(self) -> float:
-        return self._cash + self.market_value
+        return self._cash + _net_gross(self.qty, self.last_price)[0]
 
     @property
     def gross_exposure(self) -> float:
@@ -87,9 +89,8 @@ class Ledger:
 
     def totals(self) -> tuple[float, float, float, float]:
         """(equity, cash, gross exposure, net exposure) from one marking pass."""
-        mv = self.market_values()
-        net = float(mv.sum())
-        return self._cash + net, self._cash, float(np.abs(mv).sum()), net
+        net, gross = _net_gross(self.qty, self.last_price)
+        return self._cash + net, self._cash, gross, net
 
     def unrealized(self) -> FloatArray:
         return np.where(self.qty != 0.0, (self.last_price - self.avg_price) * self.qty, 0.0)
@@ -101,3 +102,17 @@ class Ledger:
     @property
     def total_realized(self) -> float:
         return float(self.realized.sum())
+
+
+@njit(cache=True, error_model="numpy")
+def _net_gross(qty: FloatArray, last: FloatArray) -> tuple[float, float]:
+    """``market_values()`` summed, and its absolute values summed, in numpy's pairwise
+    order (bit-identical to ``mv.sum()`` and ``np.abs(mv).sum()``) in one compiled pass."""
+    n = qty.shape[0]
+    mv = np.empty(n)
+    gross = np.empty(n)
+    for i in range(n):
+        v = qty[i] * last[i] if qty[i] != 0.0 else 0.0
+        mv[i] = v
+        gross[i] = abs(v)
+    return pairwise_sum(mv, 0, n), pairwise_sum(gross, 0, n)
