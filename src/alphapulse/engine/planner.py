@@ -26,6 +26,7 @@ from alphapulse.model.orders import Order, OrderType, Side
 from alphapulse.model.signals import Targets
 
 _EPS = 1e-12
+_NONE: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
 
 
 class OrderPlanner:
@@ -45,6 +46,9 @@ class OrderPlanner:
     def plan(self, targets: Targets, ctx: Context, next_id: Callable[[], int]) -> list[Order]:
         """Orders that move the book towards ``targets``; sells come before buys."""
         w = targets.weights
+        if np.isnan(w).all():  # no opinion anywhere: nothing changes, nothing to plan
+            self.replanned = _NONE
+            return []
         pos = ctx.positions
         changed = ~np.isnan(w) & (np.isnan(self._last) | (np.abs(w - self._last) > _EPS))
         if self.mode == "always":
