@@ -6,9 +6,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.analytics.drawdown import drawdown
+
+FloatArray = npt.NDArray[np.float64]
 
 
 def returns(equity: pd.Series) -> pd.Series:
@@ -107,24 +110,50 @@ def monthly_turnover(fills: pd.DataFrame, equity: pd.Series) -> pd.Series:
 def excursions(trades: pd.DataFrame, prices: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Maximum adverse and favourable excursion of each trade, as returns from its entry
     price, from the symbol's lows and highs between entry and exit (trades whose symbol
-    has no prices are left out)."""
-    rows = []
-    for t in trades.to_dict("records"):
-        bars = prices.get(str(t["symbol"]))
-        if bars is None:
+    has no prices, or no bar in that span, are left out)."""
+    parts = []
+    for symbol, group in trades.groupby(trades["symbol"].astype(str), sort=False):
+        bars = prices.get(str(symbol))
+        if bars is None or not len(bars):
             continue
-        window = bars.loc[t["entry_time"] : t["exit_time"]]
-        if not len(window):
+        ts = pd.DatetimeIndex(bars.index).as_unit("ns").asi8
+        lo_i = np.searchsorted(ts, _ns(group["entry_time"]), side="left")
+        hi_i = np.searchsorted(ts, _ns(group["exit_time"]), side="right")
+        ok = hi_i > lo_i
+        if not ok.any():
             continue
-        lo, hi = float(window["low"].min()), float(window["high"].max())
-        sign = 1.0 if str(t["side"]) == "long" else -1.0
-        worst, best = (lo, hi) if sign > 0 else (hi, lo)
-        entry = float(t["entry_price"])
-        rows.append(
-            {
-                "mae": sign * (worst / entry - 1.0),
-                "mfe": sign * (best / entry - 1.0),
-                "pnl": float(t["pnl"]),
-            }
+        lows = _span_reduce(bars["low"].to_numpy(dtype=np.float64), lo_i[ok], hi_i[ok], np.fmin)
+        highs = _span_reduce(bars["high"].to_numpy(dtype=np.float64), lo_i[ok], hi_i[ok], np.fmax)
+        g = group[ok]
+        sign = np.where(g["side"].astype(str).to_numpy() == "long", 1.0, -1.0)
+        entry = g["entry_price"].to_numpy(dtype=np.float64)
+        worst = np.where(sign > 0, lows, highs)
+        best = np.where(sign > 0, highs, lows)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "mae": sign * (worst / entry - 1.0),
+                    "mfe": sign * (best / entry - 1.0),
+                    "pnl": g["pnl"].to_numpy(dtype=np.float64),
+                }
+            )
         )
-    return pd.DataFrame(rows, columns=["mae", "mfe", "pnl"])
+    if not parts:
+        return pd.DataFrame(columns=["mae", "mfe", "pnl"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _ns(col: pd.Series) -> npt.NDArray[np.int64]:
+    return pd.DatetimeIndex(pd.to_datetime(col, utc=True)).as_unit("ns").asi8
+
+
+def _span_reduce(
+    x: FloatArray, start: npt.NDArray[np.int64], stop: npt.NDArray[np.int64], op: np.ufunc
+) -> FloatArray:
+    """``op`` over ``x[start[i]:stop[i]]`` for every i (all spans non-empty), vectorised
+    with ``reduceat`` on interleaved bounds (a sentinel keeps ``stop`` in range)."""
+    padded = np.append(x, np.nan)
+    idx = np.empty(2 * len(start), dtype=np.int64)
+    idx[0::2], idx[1::2] = start, stop
+    out: FloatArray = op.reduceat(padded, idx)[0::2]
+    return out
