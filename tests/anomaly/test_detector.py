@@ -113,3 +113,34 @@ def test_bad_tick_is_told_from_a_market_move(panel: Panel, bars: Bars) -> None:
     assert not any(s == "MSFT" and k == "bad_tick" and t in (500, 501) for t, s, k in got)
     bt = df[(df.type == "bad_tick") & (df.symbol == "AAPL")].iloc[0]
     assert bt.severity == "CRITICAL" and "reverted" in bt.message
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 6),
+    holes=st.floats(0.0, 0.3),
+    profile=st.booleans(),
+)
+def test_batch_equals_bar_by_bar_on_random_bars(
+    seed: int, n: int, holes: float, profile: bool
+) -> None:
+    """Gaps in the data, repeated prices, jumps, one or many symbols: same scores."""
+    rng = np.random.default_rng(seed)
+    T = 90
+    close = 50 * np.exp(np.cumsum(rng.standard_t(3, (T, n)) * 0.02, axis=0))
+    close[rng.random((T, n)) < 0.1] = np.nan  # missing bars
+    close[30:40, 0] = close[29, 0] if np.isfinite(close[29, 0]) else 50.0  # a stale run
+    open_ = close * np.exp(rng.normal(0, 0.01, (T, n)))
+    volume = rng.lognormal(10, 1, (T, n))
+    volume[rng.random((T, n)) < holes] = np.nan
+    ts = np.arange(T, dtype=np.int64) * 60_000_000_000 * 7  # 7-minute bars
+    cfg = AnomalyConfig(
+        min_periods=5,
+        volume_profile=profile,
+        pattern={"window": 20, "refit_every": 25, "n_estimators": 5, "max_samples": 32},
+    )
+    res = scan_arrays(cfg, ts, open_, close, volume)
+    b = Bars(open_, close, close, close, volume)
+    _, scores = _incremental(cfg, tuple(f"S{i}" for i in range(n)), ts, b)
+    np.testing.assert_array_equal(scores, res.score)
