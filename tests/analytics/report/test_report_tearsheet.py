@@ -65,7 +65,8 @@ def test_report_has_every_section(runs: Runs) -> None:
 def test_report_with_benchmark_run_id_and_regimes(runs: Runs, shared_data: Path) -> None:
     run_dir = runs.dir("sma_cross")
     (run_dir / "regimes.csv").write_text(
-        "timestamp,regime\n2015-01-02,calm\n2015-08-20,stress\n2015-10-01,calm\n"
+        "timestamp,symbol,regime\n2015-07-02,SPY,calm\n2015-08-20,SPY,stress\n"
+        "2015-10-01,SPY,calm\n2015-08-21,QQQ,stress\n"
     )
     (run_dir / "anomalies.csv").write_text("timestamp,symbol,score\n2015-08-24,AAPL,4.2\n")
     out = run_dir.parent / "bench.html"
@@ -75,7 +76,8 @@ def test_report_with_benchmark_run_id_and_regimes(runs: Runs, shared_data: Path)
     assert res.exit_code == 0, res.output
     page = out.read_text()
     assert "Rolling beta to the benchmark" in page and "MAE and MFE per trade" in page
-    assert '"name":"anomaly"' in page and '"type":"rect"' in page
+    assert '"name":"anomaly"' in page
+    assert page.count('"type":"rect"') == 3  # SPY's three regime spans only
     by_id = run_dir.parent / "by_id.html"
     res = CliRunner().invoke(
         app, ["report", runs.run_ids[0], "--db", runs.db, "--out", str(by_id)], env=env

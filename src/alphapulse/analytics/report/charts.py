@@ -57,6 +57,8 @@ def equity(
 
 def _regime_bands(fig: go.Figure, regimes: pd.DataFrame) -> None:
     frame = regimes.sort_values("timestamp")
+    if "symbol" in frame.columns and frame["symbol"].nunique() > 1:  # one series: the first
+        frame = frame[frame["symbol"] == frame["symbol"].iloc[0]]
     label = frame["regime"].astype(str).to_numpy()
     ts = pd.DatetimeIndex(frame["timestamp"])
     change = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])
