@@ -23,10 +23,12 @@ import numpy as np
 import numpy.typing as npt
 
 from alphapulse.engine.context import Context
+from alphapulse.risk import measures_kernels as mk
 
 FloatArray = npt.NDArray[np.float64]
 
 LEVELS = (0.95, 0.99)
+_QS = np.array([1.0 - a for a in LEVELS])
 _Z = {0.95: -1.6448536269514722, 0.99: -2.3263478740408408}  # Phi^-1(1 - a)
 COLUMNS = (
     "var_hist_95", "cvar_hist_95", "var_hist_99", "cvar_hist_99",
@@ -94,31 +96,46 @@ class RiskMeasures:
         return row
 
     def _benchmark_return(self, prices: FloatArray) -> float:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = prices[1] / prices[0] - 1.0
         if self.benchmark is not None:
-            return float(r[self.benchmark])
-        ok = np.isfinite(r)
-        return float(r[ok].mean()) if ok.any() else math.nan
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return float(prices[1, self.benchmark] / prices[0, self.benchmark] - 1.0)
+        return float(mk.mean_return(prices[0], prices[1]))
 
     def _row(self, ctx: Context) -> dict[str, float]:
         row = dict.fromkeys(COLUMNS, math.nan)
-        gross, net, largest, hhi = concentration(ctx.weights())
+        gross, net, largest, hhi = mk.concentration_of(ctx.positions, ctx.last_prices, ctx.equity)
         row.update(gross_leverage=gross, net_leverage=net, max_weight=largest, hhi=hhi)
         m = min(self._n, self.window)
         if m < self.min_periods:
             return row
-        r, b = self._r[:m], self._b[:m]
-        mu, sigma = float(r.mean()), float(r.std(ddof=1))
-        for level in LEVELS:
+        mu, sigma, beta, hist = _window_measures(self._r[:m], self._b[:m])
+        for level, var_cvar in zip(LEVELS, hist, strict=True):
             tag = f"{round(level * 100)}"
-            row[f"var_hist_{tag}"], row[f"cvar_hist_{tag}"] = historical_var_cvar(r, level)
+            row[f"var_hist_{tag}"], row[f"cvar_hist_{tag}"] = var_cvar
             row[f"var_param_{tag}"], row[f"cvar_param_{tag}"] = gaussian_var_cvar(mu, sigma, level)
-        var_b = float(b.var(ddof=1))
-        if var_b > 0:
-            row["beta"] = float(((r - mu) * (b - b.mean())).sum() / (m - 1)) / var_b
+        row["beta"] = beta
         return row
 
     def columns(self) -> dict[str, FloatArray]:
         arr = np.array(self._rows, dtype=np.float64).reshape(-1, len(COLUMNS))
         return {c: arr[:, j].copy() for j, c in enumerate(COLUMNS)}
+
+
+def _window_measures(
+    r: FloatArray, b: FloatArray
+) -> tuple[float, float, float, list[tuple[float, float]]]:
+    """(mean, std, beta, [(VaR, CVaR) per level]) of a window of returns: one compiled
+    call (bit-identical) for finite returns, the numpy expressions otherwise."""
+    st = mk.window_stats(r, b, _QS)
+    if len(st):
+        hist = []
+        for k in range(len(LEVELS)):
+            q, tail = float(st[3 + 2 * k]), float(st[4 + 2 * k])
+            hist.append((-q, -q if math.isnan(tail) else -tail))
+        return float(st[0]), float(st[1]), float(st[2]), hist
+    mu, sigma = float(r.mean()), float(r.std(ddof=1))
+    var_b = float(b.var(ddof=1))
+    beta = math.nan
+    if var_b > 0:
+        beta = float(((r - mu) * (b - b.mean())).sum() / (len(r) - 1)) / var_b
+    return mu, sigma, beta, [historical_var_cvar(r, level) for level in LEVELS]
