@@ -26,7 +26,8 @@ def test_scan_writes_csv_and_counts(
     assert _scan([*args, "--root", str(shared_data), "--out", str(out)]) == 0
     df = pd.read_csv(out)
     assert list(df.columns) == ["timestamp", "symbol", "type", "severity", "score", "message"]
-    assert len(df) > 0 and set(df["symbol"]) <= {"AAPL", "MSFT", "XOM"}
+    assert len(df) > 0 and set(df["symbol"].dropna()) <= {"AAPL", "MSFT", "XOM"}
+    assert df.loc[df["symbol"].isna(), "type"].eq("market_move").all()  # market-wide: no symbol
     assert set(df["severity"]) <= {"MEDIUM", "HIGH", "CRITICAL"}
     assert df["timestamp"].min() >= "2014-01-01"
     printed = capsys.readouterr().out

@@ -24,21 +24,24 @@ CFG = AnomalyConfig(pattern={"window": 60, "refit_every": 120, "n_estimators": 1
 
 def _incremental(cfg: AnomalyConfig, symbols: tuple[str, ...], ts, b: Bars):
     det = AnomalyDetector(cfg, symbols)
-    rows, scores = [], []
+    rows, scores, market = [], [], []
     for t in range(len(ts)):
         rows += det.update(int(ts[t]), b.open[t], b.close[t], b.volume[t])
         scores.append(det.score[0].copy())
-    return rows, np.stack(scores)
+        market.append(det.market_score[0].copy())
+    return rows, np.stack(scores), np.stack(market)
 
 
 def test_batch_equals_bar_by_bar(panel: Panel, bars: Bars) -> None:
     res = scan_arrays(CFG, panel.timestamps, bars.open, bars.close, bars.volume)
-    rows, scores = _incremental(CFG, panel.symbols, panel.timestamps, bars)
+    rows, scores, market = _incremental(CFG, panel.symbols, panel.timestamps, bars)
     np.testing.assert_array_equal(scores, res.score)
+    np.testing.assert_array_equal(market, res.market)
     assert np.isfinite(res.score[:, TYPES.index("pattern")]).any()
     batch = to_frame(scan(CFG, panel.symbols, panel.timestamps, bars.open, bars.close, bars.volume))
     pd.testing.assert_frame_equal(to_frame(rows), batch)
-    assert set(batch["type"]) >= {"price_jump", "gap", "volume_spike", "pattern"}
+    assert set(batch["type"]) >= {"price_jump", "gap", "volume_spike", "pattern", "market_move"}
+    assert (batch.loc[batch["type"] == "market_move", "symbol"] == "").all()
 
 
 def test_no_lookahead(panel: Panel, bars: Bars) -> None:
@@ -142,5 +145,6 @@ def test_batch_equals_bar_by_bar_on_random_bars(
     )
     res = scan_arrays(cfg, ts, open_, close, volume)
     b = Bars(open_, close, close, close, volume)
-    _, scores = _incremental(cfg, tuple(f"S{i}" for i in range(n)), ts, b)
+    _, scores, market = _incremental(cfg, tuple(f"S{i}" for i in range(n)), ts, b)
     np.testing.assert_array_equal(scores, res.score)
+    np.testing.assert_array_equal(market, res.market)

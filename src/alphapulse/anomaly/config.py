@@ -123,6 +123,7 @@ class AnomalyConfig(_Strict):
     gap: Thresholds = _z(5.0, 6.0, 8.0, 12.0)
     volume: Thresholds = _z(4.0, 5.0, 6.0, 8.0)
     divergence: Thresholds = _z(5.0, 6.0, 8.0, 12.0)
+    market: Thresholds = _z(3.0, 4.0, 5.0, 8.0)  # |z| of the cross-sectional median return
     bad_tick: Thresholds = _z(5.0, 6.0, 8.0, 12.0)
     bad_tick_revert: float = Field(0.25, gt=0, lt=1)  # |c_t/c_{t-2}| <= this x the jump
     stale: Thresholds = _z(5, 10, 20, 50)

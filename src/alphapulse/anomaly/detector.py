@@ -12,7 +12,7 @@ import pandas as pd
 from alphapulse.anomaly import kernels as K
 from alphapulse.anomaly.config import AnomalyConfig, Severity
 from alphapulse.anomaly.pattern import Forest, fit_forest, training_rows
-from alphapulse.anomaly.records import Anomaly, from_arrays, thresholds, to_frame
+from alphapulse.anomaly.records import Anomaly, from_arrays, market_rows, thresholds, to_frame
 from alphapulse.data.panel import Panel
 
 FloatArray = npt.NDArray[np.float64]
@@ -69,6 +69,7 @@ class AnomalyDetector(_Base):
         self.v1 = np.full_like(self.score, np.nan)
         self.v2 = np.full_like(self.score, np.nan)
         self._feat = np.full((n, K.N_FEATURES), np.nan)
+        self.market_score = np.full((1, 3), np.nan)  # |z|, return, sigma of the market move
 
     def update(
         self,
@@ -97,11 +98,13 @@ class AnomalyDetector(_Base):
             a[: K.N_KERNEL],
             b[: K.N_KERNEL],
             self._feat,
+            self.market_score[0],
         )
         self._pattern(sc, a, b)
         ms = self.min_severity if min_severity is None else min_severity
         ts = np.array([ts_ns], dtype=np.int64)
-        return from_arrays(ts, self.symbols, self.score, self.v1, self.v2, self.levels, ms)
+        rows = from_arrays(ts, self.symbols, self.score, self.v1, self.v2, self.levels, ms)
+        return rows + market_rows(ts, self.market_score, self.cfg.market.levels(), ms)
 
     def _pattern(self, sc: FloatArray, a: FloatArray, b: FloatArray) -> None:
         p = self.cfg.pattern
@@ -122,10 +125,13 @@ class AnomalyDetector(_Base):
 
 
 class BatchResult:
-    """Scores of a whole history: ``score``/``v1``/``v2`` [T, len(TYPES), n]."""
+    """Scores of a whole history: ``score``/``v1``/``v2`` [T, len(TYPES), n] and the
+    market move ``market`` [T, 3] (|z|, return, sigma)."""
 
-    def __init__(self, ts: IntArray, score: FloatArray, v1: FloatArray, v2: FloatArray) -> None:
-        self.ts, self.score, self.v1, self.v2 = ts, score, v1, v2
+    def __init__(
+        self, ts: IntArray, score: FloatArray, v1: FloatArray, v2: FloatArray, market: FloatArray
+    ) -> None:
+        self.ts, self.score, self.v1, self.v2, self.market = ts, score, v1, v2, market
 
 
 def scan_arrays(
@@ -144,6 +150,7 @@ def scan_arrays(
     v1 = np.full_like(score, np.nan)
     v2 = np.full_like(score, np.nan)
     feat = np.full((T, n, K.N_FEATURES), np.nan)
+    mk = np.full((T, 3), np.nan)
     K.run_batch(
         np.ascontiguousarray(open_, dtype=np.float64),
         c,
@@ -158,6 +165,7 @@ def scan_arrays(
         v1[:, : K.N_KERNEL],
         v2[:, : K.N_KERNEL],
         feat,
+        mk,
     )
     p = cfg.pattern
     if p.enabled:
@@ -173,7 +181,7 @@ def scan_arrays(
             )
             v1[t0:t1, PATTERN] = block[..., 0]
             v2[t0:t1, PATTERN] = block[..., 2]
-    return BatchResult(ts, score, v1, v2)
+    return BatchResult(ts, score, v1, v2, mk)
 
 
 def scan(
@@ -188,7 +196,8 @@ def scan(
     """Anomalies of a whole history at or above ``min_severity`` (default: config's)."""
     res = scan_arrays(cfg, ts, open_, close, volume)
     ms = int(Severity.parse(cfg.min_severity)) if min_severity is None else min_severity
-    return from_arrays(res.ts, tuple(symbols), res.score, res.v1, res.v2, thresholds(cfg), ms)
+    rows = from_arrays(res.ts, tuple(symbols), res.score, res.v1, res.v2, thresholds(cfg), ms)
+    return rows + market_rows(res.ts, res.market, cfg.market.levels(), ms)
 
 
 def scan_panel(panel: Panel, cfg: AnomalyConfig, min_severity: int | None = None) -> pd.DataFrame:

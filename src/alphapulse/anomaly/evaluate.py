@@ -119,7 +119,7 @@ def _apply(b: Bars, kind: str, t: int, sid: int, sign: float, sd: float, size: f
 def _keys(rows: list[Anomaly], symbols: tuple[str, ...], ts: npt.NDArray[np.int64]) -> dict:
     pos = {int(x): i for i, x in enumerate(ts)}
     sid = {s: i for i, s in enumerate(symbols)}
-    return {(pos[r.ts_ns], sid[r.symbol], r.type): int(r.severity) for r in rows}
+    return {(pos[r.ts_ns], sid[r.symbol], r.type): int(r.severity) for r in rows if r.symbol}
 
 
 def evaluate(

@@ -83,9 +83,11 @@ def step(
     v1: FloatArray,
     v2: FloatArray,
     feat: FloatArray,
+    mk: FloatArray,
 ) -> None:
-    """Score one bar into ``score``/``v1``/``v2`` [N_KERNEL, n] and ``feat`` [n, F]
-    (NaN = nothing), then fold the bar into the state."""
+    """Score one bar into ``score``/``v1``/``v2`` [N_KERNEL, n], ``feat`` [n, F] and the
+    market move ``mk`` (|z|, return, sigma of the cross-sectional median return; NaN =
+    nothing), then fold the bar into the state."""
     n = c.size
     alpha, minp, wz = params[P_ALPHA], params[P_MINP], params[P_WINSOR]
     score[:] = np.nan
@@ -106,6 +108,11 @@ def step(
     m = _market(ret)
     var_m, n_m = market[0], market[1]
     zm = m / np.sqrt(var_m) if n_m >= minp and var_m > 0 else np.nan
+    mk[:] = np.nan
+    if np.isfinite(zm):
+        mk[0] = abs(zm)
+        mk[1] = np.expm1(m)
+        mk[2] = np.sqrt(var_m)
     for i in range(n):
         ci = c[i]
         if not (np.isfinite(ci) and ci > 0):
@@ -232,8 +239,9 @@ def run_batch(
     v1: FloatArray,
     v2: FloatArray,
     feat: FloatArray,
+    mk: FloatArray,
 ) -> None:
-    """``step`` over every row of [T, n] arrays into [T, N_KERNEL, n] / [T, n, F]."""
+    """``step`` over every row of [T, n] arrays into [T, N_KERNEL, n] / [T, n, F] / [T, 3]."""
     for t in range(c.shape[0]):
         step(
             o[t],
@@ -249,6 +257,7 @@ def run_batch(
             v1[t],
             v2[t],
             feat[t],
+            mk[t],
         )
 
 

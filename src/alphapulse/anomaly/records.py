@@ -23,7 +23,10 @@ VALUE_NAMES: dict[str, tuple[str, str]] = {
     "bad_tick": ("print", "close"),
     "divergence": ("return", "market_return"),
     "pattern": ("return_z", "volume_z"),
+    "market_move": ("market_return", "sigma"),
 }
+MARKET = "market_move"  # a market-wide anomaly: symbol ''
+
 COLUMNS = ["timestamp", "symbol", "type", "severity", "score", "message", "values"]
 
 
@@ -78,11 +81,12 @@ def message(kind: str, symbol: str, score: float, a: float, b: float) -> str:
         )
     if kind == "divergence":
         return f"{symbol} moved {a:+.2%} against the market {b:+.2%}, {score:.1f} sigma residual"
+    if kind == MARKET:
+        return f"market moved {a:+.2%} (median of the symbols), {score:.1f} sigma (vol {b:.2%})"
     return f"{symbol} multivariate outlier (IsolationForest score {score:.3f}, ret z {a:+.1f})"
 
 
-def make(ts_ns: int, symbol: str, k: int, sev: int, score: float, a: float, b: float) -> Anomaly:
-    kind = TYPES[k]
+def make(ts_ns: int, symbol: str, kind: str, sev: int, score: float, a: float, b: float) -> Anomaly:
     names = VALUE_NAMES[kind]
     return Anomaly(
         int(ts_ns),
@@ -129,6 +133,18 @@ def from_arrays(
     sev = severities(score, levels)
     t_idx, k_idx, s_idx = np.nonzero(sev >= max(min_severity, 1))
     return [
-        make(ts[t], symbols[s], k, sev[t, k, s], score[t, k, s], v1[t, k, s], v2[t, k, s])
+        make(ts[t], symbols[s], TYPES[k], sev[t, k, s], score[t, k, s], v1[t, k, s], v2[t, k, s])
         for t, k, s in zip(t_idx.tolist(), k_idx.tolist(), s_idx.tolist(), strict=True)
+    ]
+
+
+def market_rows(
+    ts: npt.NDArray[np.int64], mk: FloatArray, levels: tuple[float, ...], min_severity: int
+) -> list[Anomaly]:
+    """Market-wide moves (``mk`` [T, 3]: |z|, return, sigma) at or above ``min_severity``."""
+    with np.errstate(invalid="ignore"):
+        sev = (mk[:, :1] >= np.asarray(levels)[None, :]).sum(axis=1)
+    return [
+        make(ts[t], "", MARKET, int(sev[t]), mk[t, 0], mk[t, 1], mk[t, 2])
+        for t in np.flatnonzero(sev >= max(min_severity, 1)).tolist()
     ]

@@ -36,8 +36,8 @@ class AnomalyReaction:
         flatten: list[int] = []
         kind = "anomaly_" + self.cfg.action
         for a in found:
-            if self.types is not None and a.type not in self.types:
-                continue
+            if not a.symbol or (self.types is not None and a.type not in self.types):
+                continue  # market-wide moves name no symbol to block
             sid = self._sid[a.symbol]
             fresh = self.blocked_until[sid] < bar.t
             self.blocked_until[sid] = max(self.blocked_until[sid], bar.t + self.cfg.bars - 1)
