@@ -32,9 +32,13 @@ def prob(v: Any) -> str:
     return f"{float(v):.3f}"
 
 
+def date(v: Any) -> str:
+    return str(v)[:10]
+
+
 def show(value: Any, formatter: Formatter) -> str:
     """``formatter(value)``, or an en dash for a missing/undefined value."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    if _missing(value) or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return formatter(value)
 

@@ -14,7 +14,13 @@ from alphapulse.analytics.report.loader import RunData
 from alphapulse.analytics.report.page import Page
 
 ROLLING_BARS = 126
-DRAWDOWN_FORMATS: dict[str, fmt.Formatter] = {"depth": fmt.pct, "days": fmt.money}
+DRAWDOWN_FORMATS: dict[str, fmt.Formatter] = {
+    "peak": fmt.date,
+    "trough": fmt.date,
+    "recovery": fmt.date,
+    "depth": fmt.pct,
+    "days": fmt.money,
+}
 
 
 def build_report(
@@ -28,7 +34,8 @@ def build_report(
     eq = run.equity_series
     ppy = float(s.get("periods_per_year") or 252.0)
     page = Page(f"{run.name}: backtest tearsheet")
-    page.note(f"{s.get('start')} to {s.get('end')}; all figures after fees and slippage.")
+    span = f"{str(s.get('start'))[:10]} to {str(s.get('end'))[:10]}"
+    page.note(f"{span}; all figures after fees and slippage.")
     page.heading("Metrics")
     page.html(f"<table id='metrics'><tbody>{fmt.rows_html([s], fmt.METRICS)}</tbody></table>")
     page.heading("Robustness")
