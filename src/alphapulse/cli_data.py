@@ -84,29 +84,42 @@ def import_(
     symbol: SymbolsOpt = None,
     timeframe: Annotated[str | None, typer.Option(help="1m, 5m, 1h, 1d ...")] = None,
     on_bad: Annotated[str, typer.Option("--on-bad", help="reject | quarantine")] = "reject",
+    on_conflict: Annotated[
+        str,
+        typer.Option(
+            "--on-conflict", help="bars differing from stored ones: reject | replace | skip"
+        ),
+    ] = "reject",
     adjust: Annotated[bool, typer.Option(help="back-adjust for splits/dividends")] = False,
     start: str | None = None,
     end: str | None = None,
     db: DbOpt = None,
 ) -> None:
-    """Validate and store bars; bad rows reject the file or go to quarantine."""
+    """Validate and store bars; bad rows reject the file or go to quarantine; bars that
+    differ from stored ones refuse the import, are skipped or replace them."""
     from alphapulse.core.errors import ConfigError
     from alphapulse.data.importer import import_source
     from alphapulse.store import open_store
+    from alphapulse.store.conflicts import ON_CONFLICT
 
     if on_bad not in ("reject", "quarantine"):
         raise ConfigError(f"--on-bad must be reject or quarantine, not {on_bad!r}")
+    if on_conflict not in ON_CONFLICT:
+        raise ConfigError(f"--on-conflict must be reject, replace or skip, not {on_conflict!r}")
     with open_store(db) as store:
         res = import_source(
             store, source, symbol, timeframe=timeframe, on_bad=on_bad,  # type: ignore[arg-type]
-            adjust=adjust, start=start, end=end,
+            on_conflict=on_conflict, adjust=adjust, start=start, end=end,
         )  # fmt: skip
     s = res.summary
     table = Table(title=f"import {s.import_id} ({s.timeframe}) from {source}")
-    for col in ("symbols", "rows read", "written", "quarantined", "actions", "warnings"):
+    cols = ("symbols", "rows read", "written", "conflicts", "quarantined", "actions", "warnings")
+    for col in cols:
         table.add_column(col, justify="right")
+    done = {"replace": "replaced", "skip": "skipped"}.get(on_conflict, "")
     table.add_row(
         str(len(s.symbols)), f"{s.rows_read:,}", f"{s.rows_written:,}",
+        f"{s.conflicts:,} {done}" if s.conflicts else "0",
         f"{s.rows_quarantined:,}", str(res.actions), str(len(res.report.warnings)),
     )  # fmt: skip
     _out().print(table)
@@ -266,7 +279,8 @@ def fetch(
         named = {s.replace("/", ""): f for s, f in frames.items()}
         actions = pd.concat([actions_frame(s, f) for s, f in named.items()], ignore_index=True)
         with open_store(db) as st:
-            st.import_bars((long_frame(s, f) for s, f in named.items()), timeframe, source=provider)
+            long = (long_frame(s, f) for s, f in named.items())  # refetched bars replace
+            st.import_bars(long, timeframe, source=provider, on_conflict="replace")
             if len(actions):
                 st.record_corporate_actions(actions)
     _out().print(f"{provider}: {n:,} bars for {', '.join(symbol)}")

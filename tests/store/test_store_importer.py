@@ -4,6 +4,8 @@ rows; re-imports are idempotent; backtest runs are recorded and read back."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +159,101 @@ def test_cli_import_reject_and_validate(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     res = _cli(["data", "show", "BAD", "--db", db], tmp_path)
     assert "BAD 1d: 3 bars" in res.stdout
+
+
+def _bar_rows(n: int, start: int = 0, bump: range = range(0)) -> list[str]:
+    """``n`` daily rows from day ``start``; rows whose day is in ``bump`` get new prices."""
+    rows = []
+    for day in range(start, start + n):
+        date = (pd.Timestamp("2020-01-01") + pd.Timedelta(days=day)).date()
+        p = 100 + day + (0.5 if day in bump else 0.0)
+        rows.append(f"{date},{p},{p + 1},{p - 1},{p + 0.25},{1000 + day}")
+    return rows
+
+
+def _conflict_setup(store: Store, tmp_path: Path, *, descending: bool = False) -> Path:
+    """100 stored bars (days 0-99) and a file of days 20-119: 20 identical, 60 with other
+    prices (days 40-99, file lines 22-81) and 20 new."""
+    import_source(store, str(_csv(tmp_path / "XYZ.csv", _bar_rows(100))), timeframe="1d")
+    rows = _bar_rows(100, start=20, bump=range(40, 100))
+    folder = tmp_path / "new"
+    folder.mkdir()
+    return _csv(folder / "XYZ.csv", rows[::-1] if descending else rows)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_conflict_reject_names_first_line_and_changes_nothing(
+    store: Store, tmp_path: Path, descending: bool
+) -> None:
+    path = _conflict_setup(store, tmp_path, descending=descending)
+    before = store.read_bars("XYZ", "1d")
+    with pytest.raises(DataError) as exc:
+        import_source(store, str(path), timeframe="1d")  # reject is the default
+    msg = str(exc.value)
+    # the first conflicting line is 22: day 40 (ascending) or day 99 (newest first)
+    line, day, old = (22, 99, 199.0) if descending else (22, 40, 140.0)
+    when = pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(days=day)
+    assert f"file {path}, line {line}, rule conflict: 60 bars differ" in msg
+    assert f"XYZ {when}: stored open={old:g} " in msg
+    assert f"vs new open={old + 0.5:g} " in msg
+    assert "\n" not in msg
+    pd.testing.assert_frame_equal(store.read_bars("XYZ", "1d"), before)  # nor the 20 new bars
+    failed = store.read_imports().iloc[-1]
+    assert failed["status"] == "failed"
+    assert failed["detail"] == {"on_conflict": "reject", "conflicts": 60}
+
+
+def test_conflict_skip_keeps_stored_bars_and_stores_new_ones(store: Store, tmp_path: Path) -> None:
+    path = _conflict_setup(store, tmp_path)
+    before = store.read_bars("XYZ", "1d")
+    res = import_source(store, str(path), timeframe="1d", on_conflict="skip")
+    assert (res.summary.rows_read, res.summary.rows_written, res.summary.conflicts) == (100, 20, 60)
+    after = store.read_bars("XYZ", "1d")
+    assert len(after) == 120
+    pd.testing.assert_frame_equal(after.iloc[:100], before)
+    assert after["open"].iloc[100:].tolist() == [100.0 + d for d in range(100, 120)]
+    row = store.read_imports().iloc[-1]
+    assert row["status"] == "completed" and row["detail"]["conflicts"] == 60
+    assert row["detail"]["on_conflict"] == "skip"
+
+
+def test_conflict_replace_overwrites_and_counts(store: Store, tmp_path: Path) -> None:
+    path = _conflict_setup(store, tmp_path)
+    res = import_source(store, str(path), timeframe="1d", on_conflict="replace")
+    assert (res.summary.rows_written, res.summary.conflicts) == (80, 60)
+    after = store.read_bars("XYZ", "1d")
+    expected = [100.0 + d + (0.5 if 40 <= d < 100 else 0.0) for d in range(120)]
+    assert after["open"].tolist() == expected
+    assert store.read_imports().iloc[-1]["detail"]["on_conflict"] == "replace"
+    again = import_source(store, str(path), timeframe="1d")  # identical now: no conflict
+    assert (again.summary.rows_written, again.summary.conflicts) == (0, 0)
+
+
+def _main(argv: list[str]) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``alphapulse argv`` run in-process."""
+    from alphapulse.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(argv)
+        except SystemExit as exc:
+            return int(exc.code or 0), out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+def test_cli_on_conflict(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.sqlite")
+    path = _csv(tmp_path / "XYZ.csv", _bar_rows(3))
+    argv = ["data", "import", str(path), "--timeframe", "1d", "--db", db]
+    assert _main(argv)[0] == 0
+    _csv(path, _bar_rows(4, bump=range(1, 2)))
+    rc, _, err = _main(argv)
+    assert rc == 2 and "Traceback" not in err
+    assert err.count("\n") == 1 and f"file {path}, line 3, rule conflict: 1 bar differs" in err
+    rc, _, err = _main([*argv, "--on-conflict", "maybe"])
+    assert rc == 2 and "--on-conflict must be reject, replace or skip" in err
+    rc, out, _ = _main([*argv, "--on-conflict", "skip"])
+    assert rc == 0 and "conflicts" in out and "1 skipped" in out
+    rc, out, _ = _main(["data", "show", "XYZ", "--db", db])
+    assert "XYZ 1d: 4 bars" in out

@@ -11,9 +11,16 @@ import pandas as pd
 
 from alphapulse.core.errors import DataError
 from alphapulse.data.adjustments import back_adjust
-from alphapulse.data.catalog import load_checked
+from alphapulse.data.catalog import load_checked, read_source
 from alphapulse.data.validation import ValidationReport
 from alphapulse.store import Store
+from alphapulse.store.conflicts import (
+    BarConflictError,
+    Conflicts,
+    OnConflict,
+    check_on_conflict,
+    conflict_message,
+)
 from alphapulse.store.imports import ImportSummary
 
 OnBad = Literal["reject", "quarantine"]
@@ -86,6 +93,26 @@ def quarantine_rows(report: ValidationReport) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def conflict_error(
+    conflicts: Conflicts, source: str, symbols: Sequence[str] | None = None
+) -> DataError:
+    """The reject error, naming the file and line of the first conflicting row in file
+    order (rows are looked up again in ``source``: only on this error path)."""
+    keys = zip(conflicts.symbols, conflicts.ts.tolist(), strict=True)
+    index = {key: i for i, key in enumerate(keys)}
+    hits: list[tuple[str, int, int]] = []  # (file, line, index into conflicts)
+    for parts in read_source(source, symbols).values():
+        for part in parts:
+            for pos, t in enumerate(pd.DatetimeIndex(part.frame.index).asi8):
+                if (i := index.get((part.symbol, int(t)))) is not None:
+                    hits.append((part.path, int(part.lines[pos]), i))
+                    break  # lines grow within a file: later rows cannot come first
+    if not hits:
+        return DataError(conflict_message(conflicts, 0), path=source, rule="conflict")
+    path, line, i = min(hits)
+    return DataError(conflict_message(conflicts, i), path=path, row=line, rule="conflict")
+
+
 def import_source(
     store: Store,
     source: str,
@@ -93,22 +120,34 @@ def import_source(
     *,
     timeframe: str | None = None,
     on_bad: OnBad = "reject",
+    on_conflict: OnConflict = "reject",
     adjust: bool = False,
     start: str | None = None,
     end: str | None = None,
 ) -> ImportResult:
     """Import a dataset or file. ``reject`` stores nothing when any row breaks a rule
     (DataError naming file, row and rule); ``quarantine`` stores the clean rows and the
-    bad ones with their reasons. Re-running an import is idempotent."""
+    bad ones with their reasons. Bars that differ from stored ones follow ``on_conflict``:
+    ``reject`` refuses the whole import (DataError naming the file, the first conflicting
+    line, symbol, time, stored and new values), ``skip`` keeps the stored bars, ``replace``
+    overwrites them; the summary counts them. Re-running an import is idempotent."""
+    policy = check_on_conflict(on_conflict)
     loaded = load_checked(source, symbols, start=start, end=end, policy=on_bad)
     if not loaded.frames:
         raise DataError(f"{source}: no bars to import")
     first = next(iter(loaded.frames.values()))
     tf = timeframe_of(first, timeframe)
     frames = {s: back_adjust(f) if adjust else f for s, f in loaded.frames.items()}
-    summary = store.import_bars(
-        (long_frame(s, f) for s, f in frames.items()), tf, source=source, path=source
-    )
+    try:
+        summary = store.import_bars(
+            (long_frame(s, f) for s, f in frames.items()),
+            tf,
+            source=source,
+            path=source,
+            on_conflict=policy,
+        )
+    except BarConflictError as exc:
+        raise conflict_error(exc.conflicts, source, symbols) from None
     actions = pd.concat([actions_frame(s, f) for s, f in loaded.frames.items()], ignore_index=True)
     n_actions = store.record_corporate_actions(actions) if len(actions) else 0
     bad = quarantine_rows(loaded.report)
@@ -118,6 +157,7 @@ def import_source(
             **{k: getattr(summary, k) for k in summary.__dataclass_fields__},
             "rows_quarantined": len(loaded.quarantined),
             "detail": {
+                **summary.detail,
                 "issues": loaded.report.counts(),
                 "warnings": len(loaded.report.warnings),
                 "adjusted": adjust,

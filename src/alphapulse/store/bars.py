@@ -1,8 +1,9 @@
 """Bar writes: the fast, idempotent bulk upsert into ``bars``.
 
-Conflict policy: ``ON CONFLICT (symbol, timeframe, ts) DO UPDATE`` — the last write wins
-(a corrected vendor file replaces what was stored), but only rows whose values actually
-differ are rewritten, so repeating an import changes nothing and reports 0 rows. Optional
+``write_bars``: ``ON CONFLICT (symbol, timeframe, ts) DO UPDATE`` — the last write wins,
+but only rows whose values actually differ are rewritten, so repeating a write changes
+nothing and reports 0 rows. ``import_batch`` first finds the bars that differ from stored
+ones and applies the import's policy (reject, skip or replace; ``store.conflicts``). Optional
 columns (``vwap``, ``trade_count``) are only written when the batch carries them.
 
 Per batch, in the caller's transaction: register the symbols in ``instruments``, upsert
@@ -22,6 +23,7 @@ SQL text is assembled only from the fixed column names below; values are always 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import repeat
 from types import MappingProxyType
 from typing import Any, Final
@@ -33,6 +35,7 @@ from sqlalchemy import Connection, Table, bindparam, case, delete, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alphapulse.store import blocks, pgcopy
+from alphapulse.store.conflicts import Conflicts, OnConflict, find_conflicts, take
 from alphapulse.store.engine import driver_connection, is_postgres
 from alphapulse.store.schema import TABLES
 from alphapulse.store.validate import BarBatch, timeframe_ns
@@ -67,6 +70,33 @@ def write_bars(conn: Connection, batch: BarBatch) -> int:
         return 0
     _register_instruments(conn, batch.symbols)
     _touch_series(conn, batch)
+    return _write(conn, batch)
+
+
+@dataclass(frozen=True)
+class BatchWrite:
+    """Rows written and the conflicts met (replaced, skipped or, for reject, refused)."""
+
+    written: int
+    conflicts: Conflicts
+
+
+def import_batch(conn: Connection, batch: BarBatch, on_conflict: OnConflict) -> BatchWrite:
+    """Write a batch under a conflict policy (see ``store.conflicts``), in the caller's
+    transaction; with ``reject`` and any conflict nothing is written (the caller raises)."""
+    if not len(batch):
+        return BatchWrite(0, Conflicts.empty())
+    _register_instruments(conn, batch.symbols)
+    _touch_series(conn, batch)  # the series lock first: no writer slips in between
+    mask, found = find_conflicts(conn, batch)
+    if len(found) and on_conflict == "reject":
+        return BatchWrite(0, found)
+    if len(found) and on_conflict == "skip":
+        batch = take(batch, ~mask)
+    return BatchWrite(_write(conn, batch) if len(batch) else 0, found)
+
+
+def _write(conn: Connection, batch: BarBatch) -> int:
     written = _pg_write(conn, batch) if is_postgres(conn) else _sqlite_write(conn, batch)
     _invalidate_blocks(conn, batch)
     return written

@@ -12,7 +12,14 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from alphapulse.core.errors import DataError
-from alphapulse.store.bars import write_bars
+from alphapulse.store.bars import import_batch
+from alphapulse.store.conflicts import (
+    BarConflictError,
+    Conflicts,
+    OnConflict,
+    check_on_conflict,
+    find_conflicts,
+)
 from alphapulse.store.frames import Col, frame_records, json_safe
 from alphapulse.store.runs import upsert, utc_now
 from alphapulse.store.schema import TABLES
@@ -48,6 +55,17 @@ class ImportSummary:
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+    @property
+    def conflicts(self) -> int:
+        """Bars that differed from stored ones (replaced, skipped, or refusing the import)."""
+        return int(self.detail.get("conflicts", 0))
+
+    @property
+    def on_conflict(self) -> str | None:
+        """The conflict policy the import ran under."""
+        value = self.detail.get("on_conflict")
+        return None if value is None else str(value)
 
     @staticmethod
     def coerce(summary: ImportSummary | Mapping[str, Any]) -> ImportSummary:
@@ -102,18 +120,34 @@ def quarantine(conn: Connection, rows_df: pd.DataFrame, import_id: str) -> int:
 
 
 def import_bars(
-    conn: Connection, frames: Iterable[pd.DataFrame], timeframe: str, summary: ImportSummary
+    conn: Connection,
+    frames: Iterable[pd.DataFrame],
+    timeframe: str,
+    summary: ImportSummary,
+    on_conflict: OnConflict = "reject",
 ) -> ImportSummary:
-    """Write every batch of ``frames`` and the summary inside the caller's transaction."""
+    """Write every batch of ``frames`` and the summary inside the caller's transaction.
+
+    Bars that differ from stored ones follow ``on_conflict``; under ``reject`` every batch
+    is still checked (nothing more written) and ``BarConflictError`` names them all."""
     tf = check_timeframe(timeframe)
+    policy = check_on_conflict(on_conflict)
     started = summary.started_at or utc_now()
     read = written = 0
     symbols: set[str] = set()
+    conflicts = Conflicts.empty()
     for frame in frames:
         batch = bar_batch(frame, tf)
         read += len(batch)
         symbols.update(batch.symbols)
-        written += write_bars(conn, batch)
+        if policy == "reject" and len(conflicts):
+            conflicts += find_conflicts(conn, batch)[1]
+            continue
+        res = import_batch(conn, batch, policy)
+        written += res.written
+        conflicts += res.conflicts
+    if policy == "reject" and len(conflicts):
+        raise BarConflictError(conflicts)
     done = replace(
         summary,
         timeframe=tf,
@@ -121,6 +155,7 @@ def import_bars(
         rows_read=read,
         rows_written=written,
         symbols=tuple(sorted(symbols)),
+        detail={**summary.detail, "on_conflict": policy, "conflicts": len(conflicts)},
         started_at=started,
         finished_at=utc_now(),
     )

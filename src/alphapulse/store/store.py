@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from alphapulse.core.errors import DataError
 from alphapulse.store import bars_read, imports, migrate, reference, runs
 from alphapulse.store.bars import write_bars
+from alphapulse.store.conflicts import BarConflictError, OnConflict
 from alphapulse.store.engine import create_store_engine, resolve_url, run_tx
 from alphapulse.store.frames import frame_records
 from alphapulse.store.imports import ImportSummary
@@ -102,9 +103,12 @@ class Store:
         import_id: str | None = None,
         source: str | None = None,
         path: str | None = None,
+        on_conflict: OnConflict = "reject",
     ) -> ImportSummary:
         """Write all batches and the import summary atomically: an import that fails
-        half-way stores nothing (and is recorded as ``failed``); re-running completes it."""
+        half-way stores nothing (and is recorded as ``failed``); re-running completes it.
+        Bars differing from stored ones are refused (``BarConflictError``), kept (``skip``)
+        or overwritten (``replace``); the summary's ``detail`` counts them."""
         summary = ImportSummary(
             import_id=check_name(import_id or uuid.uuid4().hex, field="import_id"),
             source=source,
@@ -116,12 +120,13 @@ class Store:
         try:
             return run_tx(
                 self._engine,
-                lambda conn: imports.import_bars(conn, frames, timeframe, summary),
+                lambda conn: imports.import_bars(conn, frames, timeframe, summary, on_conflict),
                 attempts=1,
             )
         except BaseException as exc:
             failed = replace(
                 summary,
+                detail=_failure_detail(exc, on_conflict),
                 status="failed",
                 error=f"{type(exc).__name__}: {exc}"[:2000],
                 finished_at=runs.utc_now(),
@@ -373,6 +378,12 @@ class Store:
             return runs.upsert(conn, TABLES[table], rows, ["run_id", *keys])
 
         return run_tx(self._engine, write)
+
+
+def _failure_detail(exc: BaseException, on_conflict: str) -> dict[str, Any]:
+    if isinstance(exc, BarConflictError):
+        return {"on_conflict": on_conflict, "conflicts": len(exc.conflicts)}
+    return {"on_conflict": on_conflict}
 
 
 def _require_run(conn: Connection, run_id: str) -> None:
