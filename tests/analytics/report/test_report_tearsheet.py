@@ -102,7 +102,18 @@ def test_compare_page(runs: Runs) -> None:
     ("name", "content", "message"),
     [
         ("summary.json", "{bad", "summary.json: line 1: invalid JSON"),
-        ("equity.csv", "timestamp,equity\n2015-01-02,1\nnot-a-date,2\n", "row 3: timestamp"),
+        (
+            "equity.csv",
+            "timestamp,equity,exposure\n2015-01-02,1,0\nnot-a-date,2,0\n",
+            "row 3: timestamp",
+        ),
+        ("equity.csv", "timestamp,equity\n2015-01-02,1\n", "equity.csv: missing column 'exposure'"),
+        (
+            "trades.csv",
+            "symbol,side,entry_time,exit_time,entry_price,exit_price,quantity,pnl,"
+            "bars_held\nA,long,2015-01-02,2015-01-05,1,1,1,abc,1\n",
+            "row 2: pnl: not a number",
+        ),
     ],
 )
 def test_bad_run_folder_is_one_line_exit_2(

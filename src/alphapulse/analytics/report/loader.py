@@ -22,6 +22,15 @@ _TIME_COLUMNS = {
 }
 
 
+#: Numeric columns each table must have (when it has rows).
+_NUMERIC = {
+    "equity": ("equity", "exposure"),
+    "trades": ("entry_price", "exit_price", "quantity", "pnl", "bars_held"),
+    "fills": ("quantity", "price", "fee"),
+}
+_TEXT = {"trades": ("symbol", "side"), "fills": ("symbol",), "risk_events": ("kind",)}
+
+
 @dataclass
 class RunData:
     """One run's outputs; absent optional tables are empty frames."""
@@ -90,4 +99,21 @@ def _read(path: Path, name: str, *, required: bool = False) -> pd.DataFrame:
                 f"{file}: row {row}: {col}: not a timestamp", path=str(file), row=row, field=col
             )
         frame[col] = parsed
+    if len(frame):
+        _check_columns(file, frame, name)
     return frame
+
+
+def _check_columns(file: Path, frame: pd.DataFrame, name: str) -> None:
+    for col in _TEXT.get(name, ()) + _NUMERIC.get(name, ()):
+        if col not in frame.columns:
+            raise DataError(f"{file}: missing column {col!r}", path=str(file), field=col)
+    for col in _NUMERIC.get(name, ()):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = values.isna() & frame[col].notna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax()) + 2
+            raise DataError(
+                f"{file}: row {row}: {col}: not a number", path=str(file), row=row, field=col
+            )
+        frame[col] = values.astype(float)
