@@ -56,3 +56,17 @@ def test_row_statistics_match_direct_formulas() -> None:
     )
     assert math.isclose(bs.cagr_rows(r, 4.0)[0], wealth[-1] - 1.0)
     assert bs.percentile_ci(np.array([np.nan])) == (None, None)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    r=st.lists(st.floats(-0.2, 0.2), min_size=3, max_size=80),
+    seed=st.integers(0, 1000),
+)
+def test_resampled_statistics_are_bounded_and_ordered(r: list[float], seed: int) -> None:
+    sample = bs.resample(np.array(r), 50, seed=seed)
+    assert set(np.unique(sample)) <= set(r)  # resamples only reuse observed returns
+    dd = bs.max_drawdown_rows(sample)
+    assert np.all((dd <= 0.0) & (dd >= -1.0))
+    lo, hi = bs.percentile_ci(dd)
+    assert lo is not None and hi is not None and lo <= hi
