@@ -21,6 +21,7 @@ from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.executor.config import ExecutorConfig
 from alphapulse.portfolio.config import PortfolioConfig
 from alphapulse.risk.config import RiskConfig
 from alphapulse.strategies.registry import strategy_class
@@ -132,6 +133,7 @@ class BacktestConfig(_Strict):
     anomalies: AnomalyConfig | None = None  # None: no detectors; {} = defaults
     strategies: list[StrategyConfig] = Field(min_length=1)
     workers: int | None = Field(None, ge=1)
+    executor: ExecutorConfig | None = None  # None: local processes (docs/scaling.md)
     # "compiled": strategies with vectorised signals run in the numba kernel (same results)
     engine: Literal["event", "compiled"] = "event"
     paper: PaperConfig | None = None  # settings of ``alphapulse paper`` (default: replay)

@@ -1,13 +1,11 @@
 """Backtest runner: one shared data feed, one independent engine (ledger, venue, risk)
-per strategy, strategies run in parallel worker processes."""
+per strategy, strategies run in parallel through the configured executor (local
+worker processes by default, or Ray: ``alphapulse.executor``)."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from queue import Empty
 from typing import Any
 
 import pandas as pd
@@ -20,6 +18,8 @@ from alphapulse.engine.feed import PanelFeed
 from alphapulse.engine.loop import Engine, RunResult, Venue
 from alphapulse.engine.planner import OrderPlanner
 from alphapulse.execution.venue import SimulatedVenue
+from alphapulse.executor import Executor, get_executor
+from alphapulse.executor.local import LocalExecutor
 from alphapulse.portfolio.factory import build_constructor
 from alphapulse.risk import build_risk
 from alphapulse.strategies.base import Strategy
@@ -141,25 +141,12 @@ def run_strategy(
     return result
 
 
-# Worker-process state, set once per worker by the pool initializer (fork shares the
-# panel copy-on-write, so the data is loaded once in the parent).
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(panel: Panel, queue: Any) -> None:
-    _WORKER["panel"] = panel
-    _WORKER["queue"] = queue
-
-
-def _run_in_worker(cfg: BacktestConfig, scfg: StrategyConfig) -> tuple[RunResult, Tables]:
-    queue = _WORKER["queue"]
-
-    def report(label: str, done: int, total: int) -> None:
-        queue.put((label, done, total))
-
+def _strategy_task(
+    panel: Panel, job: tuple[BacktestConfig, StrategyConfig], report: ProgressFn | None
+) -> tuple[RunResult, Tables]:
+    """One strategy on the shared panel (an executor task)."""
     tables: Tables = {}
-    fn = report if queue is not None else None
-    return run_strategy(cfg, scfg, _WORKER["panel"], fn, tables), tables
+    return run_strategy(job[0], job[1], panel, report, tables), tables
 
 
 def run_backtest(
@@ -176,25 +163,16 @@ def run_backtest(
     panel = panel if panel is not None else load_data(cfg)
     n = workers or cfg.workers or min(len(cfg.strategies), os.cpu_count() or 1)
     extra: dict[str, Tables] = {s.label: {} for s in cfg.strategies}
-    if n <= 1 or len(cfg.strategies) == 1:
-        results = {
-            s.label: run_strategy(cfg, s, panel, progress, extra[s.label]) for s in cfg.strategies
-        }
+    executor: Executor
+    if cfg.executor is None or cfg.executor.kind == "local":
+        executor = LocalExecutor(n if len(cfg.strategies) > 1 else 1)
     else:
-        results = {}
-        ctx = mp.get_context("fork")
-        queue = ctx.Queue() if progress is not None else None
-        with ProcessPoolExecutor(
-            n, mp_context=ctx, initializer=_init_worker, initargs=(panel, queue)
-        ) as pool:
-            futures = {pool.submit(_run_in_worker, cfg, s): s.label for s in cfg.strategies}
-            pending: set[Future[tuple[RunResult, Tables]]] = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                _drain(queue, progress)
-                for f in done:
-                    results[futures[f]], extra[futures[f]] = f.result()
-            _drain(queue, progress)
+        executor = get_executor(cfg.executor)
+    jobs = [(cfg, s) for s in cfg.strategies]
+    outs = executor.map(_strategy_task, jobs, panel, progress)
+    results: dict[str, RunResult] = {}
+    for scfg, (result, more) in zip(cfg.strategies, outs, strict=True):
+        results[scfg.label], extra[scfg.label] = result, more
     if tables is not None:
         if cfg.anomalies is not None:  # anomalies.csv: one batch scan of the shared data
             from alphapulse.anomaly.detector import scan_panel
@@ -204,14 +182,3 @@ def run_backtest(
                 t["anomalies"] = found
         tables.update(extra)
     return {s.label: results[s.label] for s in cfg.strategies}
-
-
-def _drain(queue: Any, progress: ProgressFn | None) -> None:
-    if queue is None or progress is None:
-        return
-    while True:
-        try:
-            label, done, total = queue.get_nowait()
-        except Empty:
-            return
-        progress(label, done, total)

@@ -17,9 +17,10 @@ and every parameter set of the grid is simulated by the numba kernels in
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +31,7 @@ import pandas as pd
 from alphapulse.analytics.frequency import periods_per_year as infer_periods_per_year
 from alphapulse.data.panel import Panel
 from alphapulse.engine.feed import forward_fill
+from alphapulse.executor.base import Executor, Report
 from alphapulse.sweep import kernels
 from alphapulse.sweep.metrics import sharpe_ratios, total_returns
 
@@ -247,6 +249,47 @@ class _PpyCache:
         return self._full
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """How each symbol of a sweep runs (picklable: shipped to executor workers)."""
+
+    run: Callable[[SymbolBars], SweepRuns]
+    costs: Costs
+    align: Align
+    periods_per_year: float | None
+
+
+def _chunk_task(
+    panel: Panel, job: tuple[_Chunk, list[str]], report: Report
+) -> list[dict[str, npt.NDArray[np.generic]]]:
+    """The result rows of one chunk of symbols (an executor task)."""
+    spec, names = job
+    ppy = _PpyCache(panel, spec.periods_per_year)
+    parts = []
+    for sym in names:
+        bars = SymbolBars.from_panel(panel, sym, spec.align)
+        parts.append(_rows(spec.run(bars), spec.costs, ppy(bars)))
+    return parts
+
+
+def _symbol_parts(
+    panel: Panel, names: list[str], spec: _Chunk, executor: Executor | None
+) -> list[dict[str, npt.NDArray[np.generic]]]:
+    """Rows per symbol in ``names`` order, in this process or as executor chunks
+    (about two per worker)."""
+    if executor is None or len(names) < 2:
+        return _chunk_task(panel, (spec, names), None)
+    n = min(len(names), 2 * executor.workers)
+    chunks = [names[i::n] for i in range(n)]
+    out = executor.map(_chunk_task, [(spec, c) for c in chunks], panel)
+    by_symbol = {
+        sym: part
+        for c, parts in zip(chunks, out, strict=True)
+        for sym, part in zip(c, parts, strict=True)
+    }
+    return [by_symbol[sym] for sym in names]
+
+
 def _frame(
     params: Mapping[str, Sequence[object]], parts: list[dict[str, npt.NDArray[np.generic]]]
 ) -> pd.DataFrame:
@@ -267,11 +310,13 @@ def sweep_sma(
     symbols: Sequence[str] | None = None,
     align: Align = "own",
     periods_per_year: float | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """SMA crossover over the grid ``fast x slow`` (pairs with fast >= slow skipped) for
-    each symbol (all of the panel's by default). One row per (symbol, fast, slow):
-    final_equity, total_return, sharpe (per-bar returns, ``periods_per_year`` inferred
-    per symbol when None), n_fills, fees."""
+        each symbol (all of the panel's by default). One row per (symbol, fast, slow):
+        final_equity, total_return, sharpe (per-bar returns, ``periods_per_year`` inferred
+        per symbol when None), n_fills, fees. ``executor``: symbols run in chunks there
+    (``alphapulse.executor``; same rows as a run in this process)."""
     costs = Costs(initial_cash, commission_rate, slippage_bps)
     pairs = [
         (f, s)
@@ -280,12 +325,8 @@ def sweep_sma(
     ]
     fa, sl = [p[0] for p in pairs], [p[1] for p in pairs]
     names = list(panel.symbols if symbols is None else symbols)
-    ppy = _PpyCache(panel, periods_per_year)
-    parts = []
-    for sym in names:
-        bars = SymbolBars.from_panel(panel, sym, align)
-        runs = run_sma_cross(bars, fa, sl, costs, curves=True)
-        parts.append(_rows(runs, costs, ppy(bars)))
+    run = functools.partial(run_sma_cross, fast=fa, slow=sl, costs=costs, curves=True)
+    parts = _symbol_parts(panel, names, _Chunk(run, costs, align, periods_per_year), executor)
     params: dict[str, Sequence[object]] = {
         "symbol": [s for s in names for _ in pairs],
         "fast": fa * len(names),
@@ -306,6 +347,7 @@ def sweep_mean_reversion(
     symbols: Sequence[str] | None = None,
     align: Align = "own",
     periods_per_year: float | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Long-only mean reversion (``strategies.mean_reversion``, ``short: false``) over the
     grid ``window x entry_z x exit_z``; one row per (symbol, window, entry_z, exit_z)
@@ -320,12 +362,10 @@ def sweep_mean_reversion(
     )
     win, ez, xz = [s[0] for s in sets], [s[1] for s in sets], [s[2] for s in sets]
     names = list(panel.symbols if symbols is None else symbols)
-    ppy = _PpyCache(panel, periods_per_year)
-    parts = []
-    for sym in names:
-        bars = SymbolBars.from_panel(panel, sym, align)
-        runs = run_mean_reversion(bars, win, ez, xz, costs, curves=True)
-        parts.append(_rows(runs, costs, ppy(bars)))
+    run = functools.partial(
+        run_mean_reversion, window=win, entry_z=ez, exit_z=xz, costs=costs, curves=True
+    )
+    parts = _symbol_parts(panel, names, _Chunk(run, costs, align, periods_per_year), executor)
     params: dict[str, Sequence[object]] = {
         "symbol": [s for s in names for _ in sets],
         "window": win * len(names),

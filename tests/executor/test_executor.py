@@ -1,0 +1,115 @@
+"""The executor abstraction: local processes and Ray give the same results as a run in
+this process; on Ray the shared panel is put into the object store once per map."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from alphapulse.config import parse_config
+from alphapulse.data.catalog import load_panel
+from alphapulse.data.panel import Panel
+from alphapulse.engine.runner import run_backtest
+from alphapulse.executor import ExecutorConfig, Report, get_executor
+from alphapulse.executor.local import LocalExecutor, _start_method
+from alphapulse.sweep.grid import sweep_mean_reversion, sweep_sma
+
+SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "GE"]
+STRATEGIES = [
+    {"strategy": "buy_and_hold"},
+    {"strategy": "sma_cross", "name": "sma", "params": {"fast": 10, "slow": 40}},
+]
+
+
+@pytest.fixture(scope="module")
+def panel(shared_data: Path) -> Panel:
+    return load_panel(
+        "sp500_daily_2013_2018", SYMBOLS, start="2015-01-01", end="2016-12-31", root=shared_data
+    )
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Any]:
+    """One local Ray (2 CPUs) for the whole module: it takes seconds to start."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def _cfg(executor: dict[str, Any] | None) -> Any:
+    raw: dict[str, Any] = {
+        "name": "exec",
+        "data": {"source": "sp500_daily_2013_2018", "symbols": SYMBOLS},
+        "strategies": STRATEGIES,
+    }
+    if executor is not None:
+        raw["executor"] = executor
+    return parse_config(raw)
+
+
+def _same_results(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert list(a) == list(b)
+    for label in a:
+        np.testing.assert_array_equal(a[label].equity, b[label].equity)
+        assert len(a[label].fills) == len(b[label].fills) > 0 or label == "buy_and_hold"
+        assert [f.price for f in a[label].fills] == [f.price for f in b[label].fills]
+
+
+def _square(shared: int, item: int, report: Report) -> int:
+    if report is not None:
+        report("sq", item)
+    return shared + item * item
+
+
+def test_local_map_is_in_order_with_progress() -> None:
+    seen: list[tuple[str, int]] = []
+    out = LocalExecutor(2).map(_square, list(range(7)), 100, lambda *a: seen.append(a))
+    assert out == [100 + i * i for i in range(7)]
+    assert sorted(i for _, i in seen) == list(range(7))
+
+
+def test_config_rejects_bad_values() -> None:
+    for bad in ({"kind": "spark"}, {"address": "http://x:1"}, {"num_cpus": 0}, {"x": 1}):
+        with pytest.raises(ValidationError):
+            ExecutorConfig.model_validate(bad)
+    assert ExecutorConfig.model_validate({"address": "ray://head.local:10001"}).kind == "local"
+
+
+def test_local_processes_equal_in_process(panel: Panel) -> None:
+    inline = run_backtest(_cfg(None), panel, workers=1)
+    pooled = run_backtest(_cfg({"kind": "local", "num_cpus": 2}), panel, workers=2)
+    _same_results(inline, pooled)
+
+
+def test_no_fork_after_numba_threads(panel: Panel) -> None:
+    """The sweep kernels start OpenMP threads; forking after that would crash workers."""
+    assert len(sweep_mean_reversion(panel, [10], [1.0], [0.0])) == len(SYMBOLS)
+    assert _start_method() == "forkserver"
+
+
+def test_ray_equals_local(panel: Panel, ray_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    puts: list[type] = []
+    real_put = ray_cluster.put
+
+    def counting_put(value: Any, **kw: Any) -> Any:
+        puts.append(type(value))
+        return real_put(value, **kw)
+
+    monkeypatch.setattr(ray_cluster, "put", counting_put)
+    local = run_backtest(_cfg(None), panel, workers=1)
+    on_ray = run_backtest(_cfg({"kind": "ray"}), panel)
+    _same_results(local, on_ray)
+    assert puts == [Panel]  # the panel went into the object store once for 2 tasks
+
+    executor = get_executor(ExecutorConfig(kind="ray"))
+    assert executor.workers == 2
+    expected = sweep_sma(panel, [5, 10, 20], [30, 60])
+    assert len(expected) == len(SYMBOLS) * 6
+    assert expected.equals(sweep_sma(panel, [5, 10, 20], [30, 60], executor=executor))
+    assert puts == [Panel, Panel]  # one for the sweep, whatever the number of chunks
