@@ -14,6 +14,7 @@ from alphapulse.core.errors import DataError
 from alphapulse.data.fields import PRICE_FIELDS
 from alphapulse.data.parsing import IntArray, parse_timestamps, to_float
 from alphapulse.data.raw import RawBars
+from alphapulse.data.sources.sniff import find_header
 from alphapulse.data.spec import DatasetSpec
 
 _READ_ERRORS = (
@@ -63,23 +64,41 @@ def _wanted(spec: DatasetSpec) -> set[str]:
     return names
 
 
+def _required(spec: DatasetSpec) -> list[list[str]]:
+    """Groups of column names; a header holds one name of each."""
+    groups = [[spec.timestamp.column], *(spec.candidates(f) for f in PRICE_FIELDS)]
+    extra = [spec.timestamp.time_column, spec.symbol.column]
+    return groups + [[c] for c in extra if c is not None]
+
+
 def read_csv_table(spec: DatasetSpec, path: Path) -> tuple[pd.DataFrame, IntArray]:
-    """The needed columns of a CSV file as text/number cells, and each row's 1-based line."""
+    """The needed columns of a CSV file as text/number cells, and each row's 1-based line.
+
+    With a header, its line and separator are found in the file (``sniff.find_header``):
+    the spec's ``skip_rows``/``separator`` are the first guess, names match in any case."""
     wanted = _wanted(spec)
+    if spec.header:
+        found = find_header(
+            path, _required(spec), wanted, separator=spec.separator, skip_rows=spec.skip_rows
+        )
+        skip, sep, rename = found.skip_rows, found.separator, found.rename
+    else:
+        skip, sep, rename = spec.skip_rows, spec.separator, {}
     try:
         df = pd.read_csv(
             path,
-            sep=spec.separator,
-            skiprows=spec.skip_rows,
+            sep=sep,
+            skiprows=skip,
             header=0 if spec.header else None,
             names=None if spec.header else spec.names,
-            usecols=lambda c: c in wanted,
+            usecols=lambda c: str(c).strip() in wanted or str(c).strip() in rename,
             skip_blank_lines=False,
             engine="c",
         )
     except _READ_ERRORS as exc:
         raise DataError(f"cannot read CSV: {exc}", path=str(path)) from exc
-    first = spec.skip_rows + (2 if spec.header else 1)
+    df.columns = [rename.get(str(c).strip(), str(c).strip()) for c in df.columns]
+    first = skip + (2 if spec.header else 1)
     lines = np.arange(first, first + len(df), dtype=np.int64)
     blank = df.isna().all(axis=1).to_numpy()
     if blank.any():

@@ -6,7 +6,6 @@ through the same parsing (and the same row-level errors) as the shipped datasets
 
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -18,11 +17,10 @@ from alphapulse.core.errors import DataError
 from alphapulse.data.parsing import guess_epoch_unit, outside_range
 from alphapulse.data.raw import RawBars
 from alphapulse.data.sources.dataset import read_csv_table, table_to_raw
+from alphapulse.data.sources.sniff import SAMPLE_LINES, SEPARATORS, head_lines
 from alphapulse.data.spec import DatasetSpec, PriceBasis, SymbolSpec, TimestampSpec
 
 SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
-SEPARATORS = (",", ";", "\t", "|")
-SAMPLE_LINES = 64
 
 #: canonical field -> accepted names, compared lower-case with non-alphanumerics removed.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -90,20 +88,6 @@ def symbol_from_name(path: Path) -> str:
             name = name[: -len(suffix)]
             break
     return name.strip().upper()
-
-
-def _open_text(path: Path) -> list[str]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            lines = []
-            for line in fh:
-                lines.append(line.rstrip("\r\n"))
-                if len(lines) >= SAMPLE_LINES:
-                    break
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise DataError(f"cannot read file: {exc}", path=str(path)) from exc
-    return lines
 
 
 def _sniff_separator(lines: list[str], path: Path) -> tuple[str, int]:
@@ -192,7 +176,7 @@ def sniff_csv(
     path: Path, *, timezone: str = "UTC", stamp: Literal["start", "end"] = "start"
 ) -> DatasetSpec:
     """A DatasetSpec describing one CSV file, guessed from its first lines."""
-    lines = _open_text(path)
+    lines = head_lines(path)
     if not [ln for ln in lines if ln.strip()]:
         raise DataError("file is empty", path=str(path))
     sep, n = _sniff_separator(lines, path)
