@@ -21,6 +21,7 @@ from alphapulse.cli_data import DbOpt, data_app
 from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
 from alphapulse.cli_report import compare, optimize, report
+from alphapulse.cli_regimes import ablation, regimes
 from alphapulse.cli_serve import serve
 from alphapulse.core.errors import AlphaPulseError
 
@@ -34,6 +35,8 @@ app.command("paper")(paper)
 app.command("report")(report)
 app.command("compare")(compare)
 app.command("optimize")(optimize)
+app.command("regimes")(regimes)
+app.command("ablation")(ablation)
 
 
 @app.command()

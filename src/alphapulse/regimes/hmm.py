@@ -1,0 +1,192 @@
+"""Gaussian HMM regimes with *filtered* state probabilities.
+
+Features per bar: ``[100 r_t, log(100 rv_t)]`` (log return, ``window``-bar realised vol).
+The model (hmmlearn ``GaussianHMM``, diagonal covariances) is refitted every
+``refit_every`` bars on the feature rows up to that bar only (the last ``train_window``
+of them), warm-started from the previous fit. The probability used at t is
+P(state_t | x_1..x_t), from our own forward recursion on the fitted startprob, transmat,
+means and covars, one bar at a time (never hmmlearn's predict/predict_proba: those are
+Viterbi or smoothed and look ahead). States are labelled from their own statistics
+(``state_labels``): the highest mean volatility is ``high_vol``; the others rank by mean
+return (``trend_up`` > ``chop`` > ``trend_down``; with 2 states the other is ``calm``),
+so a label means the same thing after every refit and probabilities are kept per label.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from hmmlearn.hmm import GaussianHMM
+
+from alphapulse.regimes.base import Detector, FloatArray, IntArray, RegimeSeries
+from alphapulse.regimes.base import series_from_states as _series
+from alphapulse.regimes.vol import realised_vol, rv_last
+
+LABELS: dict[int, tuple[str, ...]] = {
+    2: ("calm", "high_vol"),
+    3: ("trend_up", "chop", "high_vol"),
+    4: ("trend_up", "chop", "trend_down", "high_vol"),
+}
+_LOG2PI = float(np.log(2.0 * np.pi))
+
+
+def state_labels(means: FloatArray) -> IntArray:
+    """For each label (``LABELS[K]`` order) the fitted state it names: the highest mean
+    log-vol (column 1) is high_vol, the rest by mean return (column 0), highest first."""
+    k = len(means)
+    hv = int(np.argmax(means[:, 1]))
+    rest = [s for s in np.argsort(-means[:, 0], kind="stable").tolist() if s != hv]
+    if k == 2:
+        return np.array([rest[0], hv], dtype=np.int64)
+    if k == 3:
+        return np.array([rest[0], rest[1], hv], dtype=np.int64)
+    return np.array([rest[0], rest[1], rest[2], hv], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fit in label order: log start/transition probabilities, means, variances."""
+
+    log_start: FloatArray
+    trans: FloatArray
+    means: FloatArray
+    var: FloatArray
+    model: GaussianHMM
+
+    def log_emission(self, x: FloatArray) -> FloatArray:
+        """log N(x | state) for rows x [T, 2] -> [T, K] (diagonal Gaussian)."""
+        d = x[:, None, :] - self.means[None, :, :]
+        return -0.5 * np.sum(_LOG2PI + np.log(self.var)[None] + d * d / self.var[None], axis=2)
+
+
+def forward_step(alpha: FloatArray | None, fit: Fitted, logb: FloatArray) -> FloatArray:
+    """P(state_t | x_1..t) from the previous filtered probabilities (None: the start)."""
+    prior = np.exp(fit.log_start) if alpha is None else alpha @ fit.trans
+    w = prior * np.exp(logb - logb.max())
+    s = w.sum()
+    return w / s if s > 0 and np.isfinite(s) else prior
+
+
+def fit_hmm(x: FloatArray, k: int, prev: Fitted | None, n_iter: int, seed: int) -> Fitted:
+    """Fit on rows ``x`` (all known at the fit bar), warm-started from ``prev``."""
+    m = GaussianHMM(k, "diag", n_iter=n_iter, random_state=seed, min_covar=1e-4)
+    if prev is not None:
+        m.init_params = ""
+        m.startprob_ = prev.model.startprob_
+        m.transmat_ = prev.model.transmat_
+        m.means_ = prev.model.means_
+        m.covars_ = np.array([np.diag(c) for c in prev.model.covars_])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(x)
+    order = state_labels(m.means_)
+    start = np.clip(m.startprob_[order], 1e-12, None)
+    var = np.array([np.diag(c) for c in m.covars_])[order]
+    trans = m.transmat_[np.ix_(order, order)]
+    return Fitted(np.log(start / start.sum()), trans, m.means_[order], var, m)
+
+
+def features(r: FloatArray, window: int) -> FloatArray:
+    """[T, 2] rows ``[100 r, log(100 rv)]``; NaN where not yet defined."""
+    rv = realised_vol(r, window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.stack([100.0 * r, np.log(100.0 * rv)], axis=1)
+    x[~np.isfinite(x).all(axis=1)] = np.nan
+    return x
+
+
+class HMMRegime(Detector):
+    """See the module docstring; ``min_train`` valid rows before the first fit."""
+
+    def __init__(
+        self,
+        n_states: int = 2,
+        window: int = 20,
+        min_train: int = 250,
+        refit_every: int = 63,
+        train_window: int | None = 1000,
+        n_iter: int = 30,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if n_states not in LABELS:
+            raise ValueError("n_states must be 2, 3 or 4")
+        self.labels = LABELS[n_states]
+        self.k, self.window, self.min_train = n_states, window, min_train
+        self.refit_every, self.train_window = refit_every, train_window
+        self.n_iter, self.seed = n_iter, seed
+        self.fit: Fitted | None = None
+        self.n_fits = 0
+        self._r: list[float] = []
+        self._x: list[FloatArray] = []
+        self._alpha: FloatArray | None = None
+        self._valid = 0  # valid feature rows seen
+        self._next_fit = min_train
+
+    def _train_rows(self, x: FloatArray) -> FloatArray:
+        ok = x[np.isfinite(x).all(axis=1)]
+        return ok if self.train_window is None else ok[-self.train_window :]
+
+    def due(self) -> bool:
+        """A refit is due at this bar (after ``update`` counted its row)."""
+        return self._valid >= self._next_fit
+
+    def refit(self) -> None:
+        """Fit on every feature row so far (off the decision path in paper mode: a
+        caller may run it between bars and time it on its own)."""
+        self.fit = fit_hmm(
+            self._train_rows(np.array(self._x)), self.k, self.fit, self.n_iter, self.seed
+        )
+        self.n_fits += 1
+        self._next_fit = self._valid + self.refit_every
+
+    def _step(self, r: float) -> tuple[int, FloatArray]:
+        self._r.append(r)
+        rv = rv_last(self._r, self.window)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.array([100.0 * r, np.log(100.0 * rv)])
+        ok = bool(np.isfinite(x).all())
+        self._x.append(x if ok else np.full(2, np.nan))
+        self._valid += ok
+        if ok and self.due():
+            self.refit()
+        if self.fit is None:
+            return -1, np.full(self.k, np.nan)
+        if ok:
+            self._alpha = forward_step(self._alpha, self.fit, self.fit.log_emission(x[None])[0])
+        if self._alpha is None:
+            return -1, np.full(self.k, np.nan)
+        return int(np.argmax(self._alpha)), self._alpha.copy()
+
+    def detect(self, returns: FloatArray) -> RegimeSeries:
+        """Batch: emissions per fit segment at once, then the same forward recursion."""
+        x = features(np.asarray(returns, dtype=np.float64), self.window)
+        ok: npt.NDArray[np.bool_] = np.asarray(np.isfinite(x).all(axis=1))
+        valid = np.cumsum(ok)
+        t_n = len(x)
+        state = np.full(t_n, -1, dtype=np.int64)
+        probs = np.full((t_n, self.k), np.nan)
+        fit: Fitted | None = None
+        alpha: FloatArray | None = None
+        nxt, t = self.min_train, 0
+        while t < t_n:
+            hit = np.flatnonzero(ok[t:] & (valid[t:] >= nxt))
+            stop = t + int(hit[0]) if len(hit) else t_n  # the next refit bar
+            if fit is not None:
+                logb = fit.log_emission(np.nan_to_num(x[t:stop]))
+                for i in range(t, stop):
+                    if ok[i]:
+                        alpha = forward_step(alpha, fit, logb[i - t])
+                    if alpha is not None:
+                        probs[i], state[i] = alpha, int(np.argmax(alpha))
+            if stop == t_n:
+                break
+            fit = fit_hmm(self._train_rows(x[: stop + 1]), self.k, fit, self.n_iter, self.seed)
+            nxt = int(valid[stop]) + self.refit_every
+            alpha = forward_step(alpha, fit, fit.log_emission(x[stop][None])[0])
+            probs[stop], state[stop] = alpha, int(np.argmax(alpha))
+            t = stop + 1
+        return _series(self.labels, state, probs)

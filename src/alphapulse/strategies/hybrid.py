@@ -1,0 +1,207 @@
+"""``hybrid``: a regime-gated mixture of experts.
+
+Per bar: the detector (``regimes``) takes the market proxy's log return (a symbol of the
+universe, or the cross-sectional mean) and answers the regime; every expert (any
+registered strategy, ``ml`` and ``sentiment`` included) sees the same Context and its
+standing directions enter its shadow book (``fusion.shadow``). Every
+``rebalance_every`` bars the hybrid decides: the rule of the current regime (``regimes:``
+in the params; ``default`` in warmup or without a detector) gives the expert weights,
+the fuser (vote, confidence average, risk budget, stacking) fuses the standing
+directions, and the rule's limits size the result: each non-flat name gets
+``min(max_position, gross / active names)`` of equity (via the default EqualSlot
+construction: confidence = that weight x N, at most 1), a position ``stop`` beyond its
+entry is closed and stays flat until the fused view changes, and ``execution: limit``
+sends passive DAY limit orders at the close (less/plus ``limit_offset_bps``) instead of
+market targets. A regime change takes effect at the next decision and is kept as an
+event. Outputs: ``regimes.csv``, ``regime_events.csv``, ``fusion_weights.csv`` (the
+weights used at each decision) and the experts' own tables prefixed by their name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from alphapulse.engine.context import Context
+from alphapulse.fusion.config import HybridParams, RegimeRule
+from alphapulse.fusion.fusers import confidence_average, majority_vote, risk_budget_weights
+from alphapulse.fusion.shadow import ShadowBooks
+from alphapulse.fusion.stacking import StackingFuser
+from alphapulse.model.orders import OrderType, Side, TimeInForce
+from alphapulse.model.signals import OrderRequest, Signals
+from alphapulse.regimes.base import WARMUP, Detector
+from alphapulse.strategies.base import Strategy
+from alphapulse.strategies.registry import load_strategy
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Hybrid(Strategy):
+    Params = HybridParams
+
+    def __init__(self, params: HybridParams | None = None, **kwargs: Any) -> None:
+        super().__init__(params, **kwargs)
+        p: HybridParams = self.p
+        self.names = p.expert_names
+        self.experts = [load_strategy(e.strategy, e.params) for e in p.experts]
+        self.detector: Detector | None = p.detector.build() if p.detector else None
+        self.stacker = StackingFuser(**p.stacking.model_dump()) if p.fuser == "stacking" else None
+        self.books: ShadowBooks | None = None
+        self.regime = WARMUP  # in force (changes at decisions)
+        self._conf: FloatArray | None = None
+        self._stopped: FloatArray | None = None
+        self._proxy_sid: int | None = None
+        self._rows: list[tuple[Any, ...]] = []
+        self._events: list[tuple[int, str, str, int]] = []
+        self._weights: list[tuple[Any, ...]] = []
+
+    # -- per bar ---------------------------------------------------------------------
+    def on_bar(self, ctx: Context) -> Signals | None:
+        n = ctx.n_symbols
+        if self.books is None:
+            self.books = ShadowBooks(len(self.experts), n, self.p.shadow_cost_bps)
+            self._conf = np.full((len(self.experts), n), np.nan)
+            self._stopped = np.zeros(n)
+        seen = self._detect(ctx)
+        dirs = np.full((len(self.experts), n), np.nan)
+        for i, ex in enumerate(self.experts):
+            sig = ex.on_bar(ctx)
+            if sig is not None:
+                dirs[i] = sig.direction
+                if sig.confidence is not None:
+                    assert self._conf is not None
+                    self._conf[i] = np.where(np.isnan(sig.direction), self._conf[i], sig.confidence)
+        close = ctx.prices(1)[-1]
+        self.books.update(close, dirs)
+        if self.stacker is not None:
+            self.stacker.observe(ctx.ts_ns, self.books.dirs, close)
+        if ctx.t % self.p.rebalance_every:
+            return None
+        if seen != self.regime:
+            self._events.append((ctx.ts_ns, self.regime, seen, ctx.t))
+            self.regime = seen
+        return self._decide(ctx)
+
+    def _detect(self, ctx: Context) -> str:
+        if self.detector is None:
+            return WARMUP
+        assert self.p.detector is not None
+        proxy = self.p.detector.proxy
+        px = ctx.prices(2)
+        if proxy == "mean":
+            r = _mean_log_return(px)
+            name = "market"
+        else:
+            if self._proxy_sid is None:
+                self._proxy_sid = ctx.symbols.index(proxy)
+            r = _mean_log_return(px[:, [self._proxy_sid]])
+            name = proxy
+        step = self.detector.update(r)
+        label = WARMUP if step.state < 0 else self.detector.labels[step.state]
+        self._rows.append((ctx.ts_ns, name, label, step.bars_since, *step.probs.tolist()))
+        return label
+
+    def _rule(self) -> RegimeRule:
+        rule = self.p.regimes.get(self.regime) if self.regime != WARMUP else None
+        return rule or self.p.default or RegimeRule(weights=dict.fromkeys(self.names, 1.0))
+
+    def _decide(self, ctx: Context) -> Signals:
+        assert self.books is not None and self._conf is not None
+        rule = self._rule()
+        w = np.array([rule.weights.get(nm, 0.0) for nm in self.names])
+        dirs = self.books.dirs
+        if self.p.fuser == "vote":
+            d, _ = majority_vote(dirs, w)
+        elif self.p.fuser == "confidence":
+            d, _ = confidence_average(dirs, self._conf, w, self.p.threshold)
+        elif self.p.fuser == "risk_budget":
+            w = risk_budget_weights(self.books.trailing_vol(self.p.vol_lookback), w)
+            d, _ = confidence_average(dirs, self._conf, w, self.p.threshold)
+        else:
+            assert self.stacker is not None
+            d, _ = self.stacker.fuse(ctx.ts_ns, np.where(w[:, None] > 0, dirs, np.nan))
+        self._weights.append((ctx.ts_ns, self.regime, *w.tolist()))
+        d = self._apply_stops(ctx, d, rule.stop)
+        active = int(np.count_nonzero(np.nan_to_num(d) != 0))
+        size = rule.gross / max(active, 1)
+        if rule.max_position is not None:
+            size = min(size, rule.max_position)
+        conf = np.full(len(d), min(1.0, size * ctx.n_symbols))
+        if rule.execution == "limit":
+            return self._limit_orders(ctx, d, size, rule.limit_offset_bps)
+        return Signals(d, conf)
+
+    def _apply_stops(self, ctx: Context, d: FloatArray, stop: float | None) -> FloatArray:
+        assert self._stopped is not None
+        self._stopped = np.where(np.nan_to_num(d) != self._stopped, 0.0, self._stopped)
+        if stop is not None:
+            pos, avg, px = ctx.positions, ctx.avg_prices, ctx.last_prices
+            with np.errstate(invalid="ignore"):
+                hit = ((pos > 0) & (px <= avg * (1 - stop))) | (
+                    (pos < 0) & (px >= avg * (1 + stop))
+                )
+            self._stopped = np.where(hit, np.sign(pos), self._stopped)
+        return np.where(self._stopped != 0, 0.0, d)
+
+    def _limit_orders(self, ctx: Context, d: FloatArray, size: float, bps: float) -> Signals:
+        px = ctx.last_prices
+        orders = []
+        for sid in np.flatnonzero(np.isfinite(d) & np.isfinite(px)).tolist():
+            want = np.floor(d[sid] * size * ctx.equity / px[sid])
+            delta = want - ctx.positions[sid]
+            if abs(delta) < 1:
+                continue
+            side = Side.BUY if delta > 0 else Side.SELL
+            limit = px[sid] * (1 - side * bps * 1e-4)
+            orders.append(
+                OrderRequest(
+                    sid,
+                    side,
+                    float(abs(delta)),
+                    OrderType.LIMIT,
+                    limit_price=float(limit),
+                    tif=TimeInForce.DAY,
+                    cancel_working=True,
+                    tag="hybrid_limit",
+                )
+            )
+        return Signals(np.full(len(d), np.nan), orders=tuple(orders))
+
+    # -- outputs ---------------------------------------------------------------------
+    def strategy_outputs(self) -> dict[str, pd.DataFrame]:
+        """regimes, regime_events, fusion_weights, and each expert's tables as
+        ``<expert>_<table>``."""
+        ts = _utc
+        out: dict[str, pd.DataFrame] = {}
+        if self.detector is not None:
+            cols = ["timestamp", "symbol", "regime", "bars_since"]
+            cols += [f"p_{lab}" for lab in self.detector.labels]
+            reg = pd.DataFrame(self._rows, columns=cols)
+            reg["timestamp"] = ts(reg["timestamp"])
+            ev = pd.DataFrame(self._events, columns=["timestamp", "from", "to", "bar"])
+            ev["timestamp"] = ts(ev["timestamp"])
+            out |= {"regimes": reg, "regime_events": ev}
+        wf = pd.DataFrame(self._weights, columns=["timestamp", "regime", *self.names])
+        wf["timestamp"] = ts(wf["timestamp"])
+        out["fusion_weights"] = wf
+        for name, ex in zip(self.names, self.experts, strict=True):
+            for stem, frame in ex.strategy_outputs().items():
+                out[f"{name}_{stem}".replace("-", "_").replace(".", "_")] = frame
+        return out
+
+
+def _utc(ns: pd.Series) -> pd.Series:
+    return pd.to_datetime(ns.astype("int64"), unit="ns", utc=True)
+
+
+def _mean_log_return(px: FloatArray) -> float:
+    """Mean log return of the columns between the last two rows (NaN: none)."""
+    if len(px) < 2:
+        return np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.log(px[-1] / px[-2])
+    r = r[np.isfinite(r)]
+    return float(r.mean()) if len(r) else np.nan
