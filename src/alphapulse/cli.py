@@ -20,9 +20,10 @@ from alphapulse.cli_anomalies import anomalies_app
 from alphapulse.cli_data import DbOpt, data_app
 from alphapulse.cli_ml import research, train
 from alphapulse.cli_paper import paper
-from alphapulse.cli_report import compare, optimize, report
 from alphapulse.cli_regimes import ablation, regimes
+from alphapulse.cli_report import compare, optimize, report
 from alphapulse.cli_serve import serve
+from alphapulse.cli_services import ingest, trade
 from alphapulse.core.errors import AlphaPulseError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
@@ -31,6 +32,8 @@ app.add_typer(anomalies_app, name="anomalies")
 app.command("train")(train)
 app.command("research")(research)
 app.command("serve")(serve)
+app.command("ingest")(ingest)
+app.command("trade")(trade)
 app.command("paper")(paper)
 app.command("report")(report)
 app.command("compare")(compare)

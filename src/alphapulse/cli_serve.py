@@ -33,11 +33,14 @@ def serve(
 
     from alphapulse.api import ApiSettings, create_app
     from alphapulse.api.logs import uvicorn_log_config
+    from alphapulse.api.metrics import Metrics
+    from alphapulse.services.health import service_registry
 
     settings = ApiSettings.from_env(env_file, db_url=db, max_jobs=max_jobs)
+    metrics = Metrics(service_registry("api"))  # + process CPU and memory
     token = settings.token.get_secret_value()
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, metrics),
         host=host,
         port=port,
         log_level=log_level,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from alphapulse.core.clock import WallClock
 from alphapulse.engine.loop import Engine, RunResult, Venue
 from alphapulse.engine.outputs import summary, trades_frame, write_outputs
 from alphapulse.engine.runner import make_engine
-from alphapulse.live.feed import LiveFeed
+from alphapulse.live.feed import BarSource, LiveFeed
 from alphapulse.live.identity import check_session_config
 from alphapulse.live.journal import RunJournal, run_id_for
 from alphapulse.live.lock import SessionLock
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
     from alphapulse.api.metrics import Metrics
 
 log = logging.getLogger(__name__)
+#: ``(cfg, stop, resume_ts) -> (source, symbols, fields)``, like ``live.sources.build_source``.
+SourceFactory = Callable[
+    [BacktestConfig, threading.Event, int | None],
+    tuple[BarSource, tuple[str, ...], tuple[str, ...]],
+]
 
 
 @dataclass
@@ -88,19 +94,22 @@ def run_session(
     metrics: Metrics | None = None,
     metrics_port: int | None = None,
     on_step: StepHook | None = None,
+    source: SourceFactory | None = None,
 ) -> SessionResult:
     """Run every strategy of ``cfg`` on one live feed until it ends or ``stop`` is set.
 
     ``bus``: publish there (default: ``make_bus(paper.bus)``, closed at the end);
     ``metrics``/``metrics_port``: update these metrics (created when only a port is
-    given) and serve them on ``127.0.0.1:<metrics_port>`` while the session runs."""
+    given) and serve them on ``127.0.0.1:<metrics_port>`` while the session runs;
+    ``source``: where rows come from instead of ``paper.feed`` (a network feed, e.g. the
+    bus in ``alphapulse trade``: ``services.bus_source``)."""
     p = paper_settings(cfg)
     stop = stop or threading.Event()
     persist = p.persist if persist is None else persist
     session = p.session or cfg.name
     labels = [s.label for s in cfg.strategies]
     run_ids = {label: run_id_for(session, label) for label in labels}
-    live = p.feed != "replay"
+    live = p.feed != "replay" or source is not None
     store = open_store(db_url or p.db_url) if persist else None
     own_bus = bus is None
     server = None
@@ -112,11 +121,11 @@ def run_session(
             lock.acquire()
             check_session_config(store, session, cfg)
         resume = _resume_point(store, run_ids) if store is not None else None
-        source, symbols, fields = build_source(cfg, stop, resume)
+        source_, symbols, fields = (source or build_source)(cfg, stop, resume)
         if live and store is not None and resume is not None:  # replay the stored bars
             times = step_times(store, list(run_ids.values()), resume)
-            source = PrefixedSource(stored_rows(store, symbols, p.timeframe, times), source)
-        feed = LiveFeed(source, symbols, fields=fields, session_tz=cfg.data.session_tz)
+            source_ = PrefixedSource(stored_rows(store, symbols, p.timeframe, times), source_)
+        feed = LiveFeed(source_, symbols, fields=fields, session_tz=cfg.data.session_tz)
         engines: dict[str, Engine] = {}
         journals: dict[str, RunJournal] = {}
         for scfg in cfg.strategies:
