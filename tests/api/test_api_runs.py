@@ -162,3 +162,16 @@ def test_failed_backtest_is_recorded(client: TestClient, shared_data: Path) -> N
     assert wait_finished(client, ids) == ["failed", "failed"]
     run = client.get(f"/runs/{ids[0]}", headers=AUTH).json()
     assert "NOT_A_SYMBOL" in run["error"]
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    res = client.request("OPTIONS", "/runs", headers=AUTH)
+    assert res.status_code == 405 and res.headers["allow"] == "GET, POST"
+    assert client.delete("/runs/x", headers=AUTH).headers["allow"] == "GET"
+
+
+def test_schema_lists_datasets_and_strategies(client: TestClient) -> None:
+    defs = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "sp500_daily_2013_2018" in defs["RunData"]["properties"]["source"]["enum"]
+    assert "sma_cross" in defs["RunStrategy"]["properties"]["strategy"]["enum"]
+    assert "db_url" not in defs["RunData"]["properties"] and "paper" not in defs["RunRequest"]

@@ -11,12 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from alphapulse.api.security import redact_text
 
 log = logging.getLogger(__name__)
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
 _PREFIXES = ("Value error, ", "Assertion failed, ")
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 
 
 def error_response(
@@ -52,9 +54,22 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return invalid(exc.errors())
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path (a 405's ``Allow``)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m
+        for m in _METHODS
+        if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    )
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed(request)}
+    return error_response(exc.status_code, str(exc.detail), headers=headers)
 
 
 async def _database(request: Request, exc: Exception) -> JSONResponse:

@@ -9,9 +9,17 @@ is a 422 naming the field."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+)
 
 from alphapulse.config import SAFE_NAME, BacktestConfig
 from alphapulse.execution.costs import ExecutionConfig
@@ -28,6 +36,27 @@ Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Label = Annotated[str, StringConstraints(pattern=SAFE_NAME.pattern)]
 
 
+def _datasets() -> list[str]:
+    from alphapulse.data.catalog import list_datasets
+
+    return list_datasets()
+
+
+def _strategies() -> list[str]:
+    from alphapulse.strategies.registry import available_strategies
+
+    return available_strategies()
+
+
+def _enum(values: Callable[[], list[str]]) -> Callable[[dict[str, JsonValue]], None]:
+    """A JSON-schema hook listing the server's ``values`` (read when the schema is built)."""
+
+    def extra(schema: dict[str, JsonValue]) -> None:
+        schema["enum"] = list[JsonValue](values())
+
+    return extra
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -36,7 +65,10 @@ class RunData(_Strict):
     """Bars from a dataset of the server's catalog (names in ``docs/data.md``); the
     other fields as in a config file's ``data``."""
 
-    source: Short = Field(description="dataset name of the server's data catalog")
+    source: Short = Field(
+        description="dataset name of the server's data catalog",
+        json_schema_extra=_enum(_datasets),
+    )
     symbols: list[Short] | None = Field(None, max_length=MAX_SYMBOLS)
     start: Short | None = None
     end: Short | None = None
@@ -46,9 +78,7 @@ class RunData(_Strict):
     @field_validator("source")
     @classmethod
     def _catalog_name(cls, source: str) -> str:
-        from alphapulse.data.catalog import list_datasets
-
-        if source not in list_datasets():
+        if source not in _datasets():
             raise ValueError(f"unknown dataset {source!r} (not a name of the server's catalog)")
         return source
 
@@ -74,16 +104,17 @@ def _server_only(value: Any, path: str) -> str | None:
 class RunStrategy(_Strict):
     """A registered strategy (``GET /strategies``) with its parameters."""
 
-    strategy: Short = Field(description="registered strategy name (GET /strategies)")
+    strategy: Short = Field(
+        description="registered strategy name (GET /strategies)",
+        json_schema_extra=_enum(_strategies),
+    )
     name: Label | None = Field(None, description="label of the run; default the strategy")
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("strategy")
     @classmethod
     def _registered(cls, name: str) -> str:
-        from alphapulse.strategies.registry import available_strategies
-
-        if name not in available_strategies():
+        if name not in _strategies():
             raise ValueError(f"unknown strategy {name!r}; the API runs registered strategies")
         return name
 
