@@ -8,6 +8,11 @@ its peak RSS (``resource.getrusage``), e.g. for 1e6 vs 1e7 bars.
 
 .venv/bin/python benchmarks/bench_engine_long.py [--bars 1000000] [--repeat 3]
     [--risk both|none|default] [--rss 1000000,10000000] [--json out.json]
+    [--compare benchmarks/results/engine.json]
+
+``--compare`` prints each case's CPU time against a saved result file and flags a
+slow-down of more than 20% (``REGRESSION``, exit code 1); compare runs with the same
+``--bars``.
 """
 
 from __future__ import annotations
@@ -88,6 +93,23 @@ def peak_rss_mb(n_bars: int, risk: bool) -> float:
     return int(out.stdout.split()[-1]) / 1024.0
 
 
+def compare(now: dict[str, Any], path: str, tolerance: float = 0.20) -> bool:
+    """Print each case's CPU time against the saved figures; flag > ``tolerance`` slower
+    (returns False when any case is)."""
+    with open(path) as f:
+        saved = json.load(f)
+    if saved.get("bars") != now["bars"]:
+        print(f"note: {path} was measured on {saved.get('bars')} bars, this run {now['bars']}")
+    ok = True
+    for name in ("pass_through", "default_risk"):
+        if name in now and name in saved:
+            old, new = saved[name]["us_per_step"], now[name]["us_per_step"]
+            flag = "REGRESSION" if new > old * (1 + tolerance) else "ok"
+            print(f"{name}: {old:.2f} -> {new:.2f} µs/step ({new / old - 1:+.0%}) {flag}")
+            ok = ok and flag == "ok"
+    return ok
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bars", type=int, default=1_000_000)
@@ -95,9 +117,15 @@ def main() -> None:
     ap.add_argument("--risk", choices=("both", "none", "default"), default="both")
     ap.add_argument("--rss", default="", help="comma-separated bar counts, e.g. 1000000,10000000")
     ap.add_argument("--json", default="", help="write the figures to this file")
+    ap.add_argument("--compare", default="", help="a saved --json file to compare with")
     args = ap.parse_args()
-    panel = stitched_panel(args.bars)
     out: dict[str, Any] = {"bars": args.bars}
+    # RSS first: Linux carries a process's peak RSS across fork + exec into the child,
+    # so the children must start before this process holds a big panel.
+    for n in [int(x) for x in args.rss.split(",") if x]:
+        mb = out.setdefault("peak_rss_mb", {})[str(n)] = peak_rss_mb(n, False)
+        print(f"peak RSS, {n:,} bars, pass-through: {mb:,.0f} MiB")
+    panel = stitched_panel(args.bars)
     cases = {"both": (False, True), "none": (False,), "default": (True,)}[args.risk]
     for risk in cases:
         name = "default_risk" if risk else "pass_through"
@@ -107,14 +135,13 @@ def main() -> None:
             f"{r['cpu_s']:.3f} s CPU, {r['us_per_step']:.2f} µs/step, "
             f"{r['bars_per_s']:,.0f} bars/s, {r['fills']} fills"
         )
-    for n in [int(x) for x in args.rss.split(",") if x]:
-        mb = out.setdefault("peak_rss_mb", {})[str(n)] = peak_rss_mb(n, False)
-        print(f"peak RSS, {n:,} bars, pass-through: {mb:,.0f} MiB")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"(this process: peak RSS {own:,.0f} MiB)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
+    if args.compare and not compare(out, args.compare):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
