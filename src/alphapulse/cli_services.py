@@ -45,7 +45,7 @@ def ingest(
     bus_prefix: PrefixOpt = "alphapulse:",
     db: DbOpt = None,
     host: HostOpt = "127.0.0.1",
-    port: PortOpt = 9101,
+    port: PortOpt = 9102,
     stale_after: StaleOpt = 120.0,
 ) -> None:
     """Store CONFIG's live feed (paper.feed) and publish it on the bus until the feed
@@ -74,7 +74,7 @@ def trade(
     db: DbOpt = None,
     session: SessionOpt = None,
     host: HostOpt = "127.0.0.1",
-    port: PortOpt = 9102,
+    port: PortOpt = 9103,
     stale_after: StaleOpt = 120.0,
 ) -> None:
     """Paper-trade every strategy of CONFIG on the bars ``ingest`` publishes until
