@@ -1,6 +1,7 @@
 """Every bad input gets one clear line: random mutations of configs and data files fed to
 the commands in-process (``cli.main``) end in success or exit 2 with an ``error:`` line,
-never a traceback."""
+never a traceback. Configs read a tiny two-symbol folder (``tiny``), so a mutation that
+drops the symbols or the dates still runs in milliseconds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
@@ -17,19 +20,21 @@ from hypothesis import strategies as st
 
 from alphapulse.cli import main
 
+TINY = "TINY_DATA"  # replaced by the folder of the ``tiny`` fixture
 BACKTEST = {
     "name": "fuzz",
-    "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "KO"],
+    "data": {"source": TINY, "symbols": ["AAA", "BBB"],
              "start": "2015-01-01", "end": "2015-04-30"},
     "initial_cash": 100000,
     "execution": {"commission": {"model": "per_share", "per_share": 0.005},
                   "slippage": {"model": "fixed_bps", "bps": 2}},
     "strategies": [{"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}},
-                   {"strategy": "mean_reversion", "params": {"window": 10}}],
+                   {"strategy": "buy_and_hold"}],
+    "workers": 1,
 }  # fmt: skip
 TRAIN = {
     "name": "fuzz_train",
-    "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "KO"],
+    "data": {"source": TINY, "symbols": ["AAA", "BBB"],
              "start": "2015-01-01", "end": "2015-12-31"},
     "label": {"kind": "forward_return", "horizon": 5},
     "model": {"kind": "logistic"},
@@ -37,7 +42,7 @@ TRAIN = {
 }  # fmt: skip
 RESEARCH = {
     "name": "fuzz_research",
-    "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "KO"],
+    "data": {"source": TINY, "symbols": ["AAA", "BBB"],
              "start": "2015-01-01", "end": "2015-12-31"},
     "walk_forward": {"n_splits": 2, "test_size": 40},
     "ml": {"model": {"kind": "logistic"}, "min_train_rows": 50},
@@ -120,31 +125,54 @@ FUZZ = settings(
 )
 
 
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two symbols of daily bars over 2015 (random walks), one CSV each."""
+    folder = tmp_path_factory.mktemp("tiny")
+    days = pd.bdate_range("2015-01-01", "2015-12-31")
+    rng = np.random.default_rng(7)
+    for symbol in ("AAA", "BBB"):
+        close = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, len(days))))
+        open_ = close * (1 + rng.normal(0, 0.002, len(days)))
+        pd.DataFrame(
+            {"timestamp": days.strftime("%Y-%m-%d"), "open": open_,
+             "high": np.maximum(open_, close) * 1.01, "low": np.minimum(open_, close) * 0.99,
+             "close": close, "volume": rng.integers(1_000, 5_000, len(days))}
+        ).to_csv(folder / f"{symbol}.csv", index=False)  # fmt: skip
+    return folder
+
+
 @pytest.fixture
-def work(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
+
+
+def config(path: Path, text: str, tiny: Path) -> str:
+    """Write a config text with the tiny folder as its data; the path as text."""
+    path.write_text(text.replace(TINY, str(tiny)))
+    return str(path)
 
 
 @FUZZ
 @given(text=mutated(BACKTEST))
-def test_backtest_config_mutations(work: Path, text: str) -> None:
-    (work / "c.yaml").write_text(text)
-    assert_clean(*run(["backtest", str(work / "c.yaml"), "--out", str(work / "o"), "--no-record"]))
+def test_backtest_config_mutations(work: Path, tiny: Path, text: str) -> None:
+    cfg = config(work / "c.yaml", text, tiny)
+    assert_clean(*run(["backtest", cfg, "--out", str(work / "o"), "--no-record"]))
 
 
-@settings(FUZZ, max_examples=3)
+@settings(FUZZ, max_examples=4)  # the first passing example starts MLflow (~5 s, once)
 @given(text=mutated(TRAIN))
-def test_train_config_mutations(work: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_config_mutations(
+    work: Path, tiny: Path, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ALPHAPULSE_MLRUNS", str(work / "mlruns"))
-    (work / "t.yaml").write_text(text)
-    assert_clean(*run(["train", str(work / "t.yaml")]))
+    assert_clean(*run(["train", config(work / "t.yaml", text, tiny)]))
 
 
-@settings(FUZZ, max_examples=3)
+@settings(FUZZ, max_examples=3)  # a passing example writes an HTML report (~1 s)
 @given(text=mutated(RESEARCH))
-def test_research_config_mutations(work: Path, text: str) -> None:
-    (work / "r.yaml").write_text(text)
-    assert_clean(*run(["research", str(work / "r.yaml"), "--out", str(work / "o")]))
+def test_research_config_mutations(work: Path, tiny: Path, text: str) -> None:
+    assert_clean(*run(["research", config(work / "r.yaml", text, tiny), "--out", str(work / "o")]))
 
 
 @st.composite
@@ -183,6 +211,7 @@ CASES = {  # every fault of the issue: (command line with {dir}, words the messa
     "bad start": (["backtest", "{dir}/badstart.yaml", "--no-record"], "data.start"),
     "cash inf": (["backtest", "{dir}/inf.yaml", "--no-record"], "initial_cash"),
     "yaml train": (["train", "{dir}/broken.yaml"], "line 2"),
+    "train_end": (["train", "{dir}/trainend.yaml"], "train_end"),
     "yaml research": (["research", "{dir}/broken.yaml"], "line 2"),
     "yaml backtest": (["backtest", "{dir}/broken.yaml"], "line 2"),
     "n_splits": (["research", "{dir}/splits.yaml", "--out", "{dir}/o"], "n_splits"),
@@ -208,15 +237,16 @@ CASES = {  # every fault of the issue: (command line with {dir}, words the messa
 }
 
 
-def test_each_fault_is_one_clear_line(tmp_path: Path, shared_data: Path) -> None:
-    base = yaml.safe_dump(BACKTEST)
+def test_each_fault_is_one_clear_line(tmp_path: Path, tiny: Path) -> None:
+    base = yaml.safe_dump(BACKTEST).replace(TINY, str(tiny))
     (tmp_path / "y2999.yaml").write_text(base.replace("2015-01-01", "2999-01-01"))
     (tmp_path / "badstart.yaml").write_text(base.replace("2015-01-01", "not a date"))
     (tmp_path / "inf.yaml").write_text(base.replace("100000", ".inf"))
     (tmp_path / "broken.yaml").write_text("name: [\n  x: : :\n")
     (tmp_path / "splits.yaml").write_text(
-        yaml.safe_dump({**RESEARCH, "walk_forward": {"n_splits": 100000}})
+        yaml.safe_dump({**RESEARCH, "walk_forward": {"n_splits": 100000}}).replace(TINY, str(tiny))
     )
+    (tmp_path / "trainend.yaml").write_text(yaml.safe_dump({**TRAIN, "train_end": "$(x)"}))
     (tmp_path / "f.csv").write_text(CSV)
     (tmp_path / "y.csv").write_text(CSV.replace("2024-01-03", "2999-01-03"))
     (tmp_path / "o.csv").write_text(CSV.replace("2024-01-03", "1600-01-03"))

@@ -21,11 +21,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alphapulse.config import DataConfig, format_validation_error
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
+from alphapulse.data.raw import utc_timestamp
 from alphapulse.features import FeatureSetConfig
 from alphapulse.ml.leakage_gate import LeakageConfig, LeakageVerdict, check_accuracy, check_features
 from alphapulse.ml.models.base import Model
@@ -255,6 +263,13 @@ class TrainConfig(BaseModel):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     tuning: TuningSpec | None = None  # tune model.params on the training window first
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+
+    @field_validator("train_start", "train_end", "test_end")
+    @classmethod
+    def _date(cls, v: str | None) -> str | None:
+        if v is not None:
+            utc_timestamp(v)  # ValueError: the field is named in one line
+        return v
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
