@@ -18,6 +18,7 @@ ALL = [
     "crypto_coinbase_btcusd_1h",
     "daily_adjusted_with_actions_1999_2020",
     "intraday_1min_2024",
+    "news_headlines_2021_2022",
     "sp500_daily_2013_2018",
     "spy_1min_2011_ninjatrader",
     "us_daily_long_1962_2017",

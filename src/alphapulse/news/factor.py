@@ -1,0 +1,139 @@
+"""Per-bar sentiment factor: items are assigned to the first bar whose decision time is
+at or after their ``known_at`` (plus ``lag_bars``), then a numba step turns the per-bar
+weighted sums into a decayed score, a count and a surprise. Row t uses items assigned
+to rows <= t only, so batch and bar-by-bar values are equal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from alphapulse.news.config import FactorConfig, GuardConfig
+from alphapulse.news.guard import burst_scale
+from alphapulse.news.items import session_close
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+NAMES = ("sent_score", "sent_count", "sent_surprise")
+
+
+def decision_times(timestamps: IntArray, bar: str = "1D", calendar: str = "XNYS") -> IntArray:
+    """UTC ns at which each bar's decision is taken: for daily bars (``bar`` >= 1D) the
+    session close of the bar's UTC date, else the end of the bar (stamp + ``bar``)."""
+    ts = np.asarray(timestamps, dtype=np.int64)
+    length = pd.Timedelta(bar)
+    if length < pd.Timedelta("1D"):
+        return ts + length.value
+    dates = pd.DatetimeIndex(ts.view("datetime64[ns]")).normalize()
+    return session_close(dates, calendar).as_unit("ns").asi8.astype(np.int64)
+
+
+def assign_bars(known_ns: IntArray, decisions: IntArray, lag_bars: int = 0) -> IntArray:
+    """Row of the first decision at or after each ``known_at``, plus ``lag_bars``; rows
+    past the end are ``len(decisions)`` (not usable yet)."""
+    rows = np.searchsorted(decisions, known_ns, side="left") + lag_bars
+    return np.minimum(rows, len(decisions)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class BarSums:
+    """Per-bar aggregates [T, N]: weighted score sum, weight sum, item count."""
+
+    wscore: FloatArray
+    weight: FloatArray
+    count: FloatArray
+
+
+def aggregate(
+    rows: IntArray,
+    sym_idx: IntArray,
+    scores: FloatArray,
+    weights: FloatArray,
+    shape: tuple[int, int],
+    guard: GuardConfig,
+) -> BarSums:
+    """Sum the usable items into their bars; bursts are damped per bar."""
+    t = shape[0]
+    ok = (rows < t) & (sym_idx >= 0) & np.isfinite(scores) & (weights > 0)
+    r, s = rows[ok], sym_idx[ok]
+    count = np.zeros(shape)
+    np.add.at(count, (r, s), 1.0)
+    wsum = np.zeros(shape)
+    wscore = np.zeros(shape)
+    np.add.at(wsum, (r, s), weights[ok])
+    np.add.at(wscore, (r, s), weights[ok] * scores[ok])
+    damp = burst_scale(count, guard)
+    return BarSums(wscore * damp, wsum * damp, count)
+
+
+@nb.njit(cache=True)
+def factor_step(
+    wscore: FloatArray,
+    weight: FloatArray,
+    count: FloatArray,
+    decay: float,
+    min_periods: int,
+    sums: FloatArray,
+    ring: FloatArray,
+    seen: IntArray,
+    out: FloatArray,
+) -> None:
+    """Advance the state (``sums`` [N, 2], ``ring`` [N, W], ``seen`` [N]) over rows [T, N],
+    writing score, count and surprise into ``out`` [T, N, 3]."""
+    t_rows, n = wscore.shape
+    w = ring.shape[1]
+    for t in range(t_rows):
+        for j in range(n):
+            sums[j, 0] = decay * sums[j, 0] + wscore[t, j]
+            sums[j, 1] = decay * sums[j, 1] + weight[t, j]
+            score = sums[j, 0] / sums[j, 1] if sums[j, 1] > 1e-12 else np.nan
+            k = min(seen[j], w)
+            surprise = np.nan
+            if k >= min_periods and not np.isnan(score):
+                mean = 0.0
+                for i in range(k):
+                    mean += ring[j, i]
+                mean /= k
+                var = 0.0
+                for i in range(k):
+                    var += (ring[j, i] - mean) ** 2
+                sd = np.sqrt(var / (k - 1))
+                if sd > 1e-12:
+                    surprise = (score - mean) / sd
+            out[t, j, 0] = score
+            out[t, j, 1] = count[t, j]
+            out[t, j, 2] = surprise
+            if not np.isnan(score):
+                ring[j, seen[j] % w] = score
+                seen[j] += 1
+
+
+class FactorState:
+    """Running factor state for N symbols; ``update`` takes rows of ``BarSums``."""
+
+    def __init__(self, n: int, cfg: FactorConfig) -> None:
+        self.decay = float(0.5 ** (1.0 / cfg.halflife))
+        self.min_periods = cfg.min_periods
+        self.sums = np.zeros((n, 2))
+        self.ring = np.full((n, cfg.window), np.nan)
+        self.seen = np.zeros(n, dtype=np.int64)
+
+    def update(self, bars: BarSums) -> FloatArray:
+        """Factor values [T, N, 3] (NAMES order) of the next rows."""
+        out = np.full((*bars.count.shape, 3), np.nan)
+        factor_step(
+            np.ascontiguousarray(bars.wscore),
+            np.ascontiguousarray(bars.weight),
+            np.ascontiguousarray(bars.count),
+            self.decay,
+            self.min_periods,
+            self.sums,
+            self.ring,
+            self.seen,
+            out,
+        )
+        return out

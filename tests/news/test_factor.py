@@ -1,0 +1,105 @@
+"""The factor is causal: later headlines never change earlier decisions; bar by bar
+equals batch; the lag and known_at rules hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.news.helpers import HEADLINES, HOUR, SYMBOLS, bar_stamps, scores_of, table
+
+from alphapulse.news.config import FactorConfig, GuardConfig
+from alphapulse.news.factor import assign_bars, decision_times
+from alphapulse.news.pipeline import factor_values, prepare
+from alphapulse.strategies.sentiment import decide
+
+N_BARS = 40
+CFG = FactorConfig(bar="1h", halflife=2, window=5, min_periods=2, guard=GuardConfig(burst_window=3))
+triples = st.tuples(
+    st.integers(0, N_BARS * 60), st.integers(0, 1), st.integers(0, len(HEADLINES) - 1)
+)
+
+
+def run(
+    specs: list[tuple[int, int, int]], cfg: FactorConfig = CFG
+) -> tuple[np.ndarray, np.ndarray]:
+    """Factor values [T, N, 3] and long/short decisions [T, N] on hourly bars."""
+    tab = table(specs)
+    prepared = prepare(tab, cfg, scores=scores_of(tab))
+    values = factor_values(prepared, SYMBOLS, bar_stamps(N_BARS), cfg)
+    dirs = np.array([decide(v, "surprise", 0.3, False).direction for v in values])
+    return values, dirs
+
+
+def same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(triples, min_size=1, max_size=25), st.data())
+def test_moving_a_headline_later_never_changes_earlier_decisions(specs, data) -> None:
+    k = data.draw(st.integers(0, len(specs) - 1))
+    old = specs[k][0]
+    new = data.draw(st.integers(old, N_BARS * 60 + 120))
+    moved = [*specs[:k], (new, *specs[k][1:]), *specs[k + 1 :]]
+    dropped = specs[:k] + specs[k + 1 :]
+    base_v, base_d = run(specs)
+    moved_v, moved_d = run(moved)
+    drop_v, drop_d = run(dropped)
+    decided = decision_times(bar_stamps(N_BARS), "1h")
+    start = pd.Timestamp("2022-03-01", tz="UTC").value
+    before_old = decided < start + old * 60 * 10**9
+    before_new = decided < start + new * 60 * 10**9
+    # before its old time the headline was unknown, and still is
+    assert same(moved_d[before_old], base_d[before_old])
+    assert same(moved_v[before_old], base_v[before_old])
+    # before its new time the run behaves as if the headline did not exist
+    assert same(moved_d[before_new], drop_d[before_new])
+    assert same(moved_v[before_new], drop_v[before_new])
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(triples, min_size=1, max_size=20))
+def test_bar_by_bar_equals_batch(specs) -> None:
+    tab = table(specs)
+    prepared = prepare(tab, CFG, scores=scores_of(tab))
+    full = factor_values(prepared, SYMBOLS, bar_stamps(N_BARS), CFG)
+    for t in (0, 7, 19, N_BARS - 1):
+        step = factor_values(prepared, SYMBOLS, bar_stamps(t + 1), CFG)[-1]
+        assert same(step, full[t])
+
+
+def test_item_is_used_at_first_decision_at_or_after_known_at_plus_lag() -> None:
+    decisions = np.array([10, 20, 30, 40], dtype=np.int64)
+    known = np.array([5, 10, 11, 30, 41], dtype=np.int64)
+    assert assign_bars(known, decisions).tolist() == [0, 0, 1, 2, 4]
+    assert assign_bars(known, decisions, lag_bars=1).tolist() == [1, 1, 2, 3, 4]
+
+
+def test_lag_bars_shifts_the_factor_by_whole_bars() -> None:
+    specs = [(m * 37 % (N_BARS * 60), m % 2, m % len(HEADLINES)) for m in range(30)]
+    base, _ = run(specs)
+    lagged, _ = run(specs, CFG.model_copy(update={"lag_bars": 2}))
+    assert same(lagged[2:], base[:-2])
+    assert np.all(lagged[:2, :, 1] == 0)
+
+
+def test_daily_bars_decide_at_the_session_close() -> None:
+    days = pd.DatetimeIndex(["2021-11-24", "2021-11-26", "2021-11-29"], tz="UTC")
+    got = pd.DatetimeIndex(decision_times(days.as_unit("ns").asi8).view("datetime64[ns]"))
+    want = ["2021-11-24 21:00", "2021-11-26 18:00", "2021-11-29 21:00"]  # early close on 26th
+    assert got.strftime("%Y-%m-%d %H:%M").tolist() == want
+    hourly = decision_times(bar_stamps(3), "1h")
+    assert (hourly - bar_stamps(3)).tolist() == [HOUR] * 3
+
+
+def test_count_and_score_of_one_bar() -> None:
+    specs = [(5, 1, 0), (10, 1, 1), (20, 0, 3)]  # all within the first hourly bar
+    values, _ = run(specs)
+    tab = table(specs)
+    tsla = scores_of(tab)[tab["symbol"].to_numpy() == "TSLA"]
+    assert values[0, 1, 1] == 2 and values[0, 0, 1] == 1
+    assert np.isclose(values[0, 1, 0], tsla.mean())
+    assert values[1, 1, 1] == 0 and np.isclose(values[1, 1, 0], tsla.mean())  # decays, same mean
+    assert np.isnan(values[0, 1, 2])  # no surprise before min_periods scores

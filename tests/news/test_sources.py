@@ -1,0 +1,62 @@
+"""The folder reader: known_at at the session close, one-line errors for bad rows."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from alphapulse.core.errors import DataError
+from alphapulse.news.sources import FolderNewsSource
+
+
+def write(folder, text: str, name: str = "TSLA_headlines.csv") -> None:
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_dated_headlines_are_known_at_the_session_close(tmp_path) -> None:
+    write(
+        tmp_path,
+        "date,symbol,headline\n"
+        "2021-11-26,TSLA,Tesla  deliveries up\n"  # early close 13:00 New York
+        "2021-04-02,TSLA,Markets closed for Good Friday\n"  # holiday: 16:00 New York
+        "2021-07-06,TSLA,Tesla falls\n",
+    )
+    table = FolderNewsSource(tmp_path).fetch(["tsla"])
+    got = table.set_index("headline")["known_at"].dt.strftime("%Y-%m-%d %H:%M").to_dict()
+    assert got == {
+        "Markets closed for Good Friday": "2021-04-02 20:00",
+        "Tesla falls": "2021-07-06 20:00",
+        "Tesla deliveries up": "2021-11-26 18:00",
+    }
+    assert table["published_at"].isna().all() and table["known_at"].is_monotonic_increasing
+    assert str(table["known_at"].dt.tz) == "UTC" and set(table["symbol"]) == {"TSLA"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,headline\n2021-01-05,ok\n2021-13-01,bad month\n", "line 3, field 'date'"),
+        ("date,headline\n2021-01-05,  \n", "line 2, field 'headline': empty headline"),
+        ("date,symbol,headline\n2021-01-05,MSFT,x\n", "field 'symbol': symbol is not TSLA"),
+        ("day,headline\n2021-01-05,x\n", "field 'date': missing column"),
+    ],
+)
+def test_bad_rows_name_file_line_and_field(tmp_path, text: str, message: str) -> None:
+    write(tmp_path, text)
+    with pytest.raises(DataError, match=message) as err:
+        FolderNewsSource(tmp_path).fetch(["TSLA"])
+    assert "TSLA_headlines.csv" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_missing_symbol_and_folder(tmp_path) -> None:
+    with pytest.raises(DataError, match="no headlines file for MSFT"):
+        FolderNewsSource(tmp_path).fetch(["MSFT"])
+    with pytest.raises(DataError, match="no such folder"):
+        FolderNewsSource(tmp_path / "nope")
+
+
+def test_real_folder_counts() -> None:
+    # PROVENANCE.md gives 2021-01-05 as the first date; the files start on 2021-01-06
+    table = FolderNewsSource("news_headlines_2021_2022").fetch(["MSFT", "TSLA"])
+    assert table["symbol"].value_counts().to_dict() == {"TSLA": 12694, "MSFT": 7359}
+    assert table["known_at"].min() == pd.Timestamp("2021-01-06 21:00", tz="UTC")
