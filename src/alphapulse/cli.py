@@ -19,6 +19,7 @@ from typer.exceptions import TyperException
 from alphapulse.cli_anomalies import anomalies_app
 from alphapulse.cli_data import DbOpt, data_app
 from alphapulse.cli_ml import research, train
+from alphapulse.cli_news import news_app
 from alphapulse.cli_paper import paper
 from alphapulse.cli_regimes import ablation, regimes
 from alphapulse.cli_report import compare, optimize, report
@@ -29,6 +30,7 @@ from alphapulse.core.errors import AlphaPulseError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
 app.add_typer(data_app, name="data")
 app.add_typer(anomalies_app, name="anomalies")
+app.add_typer(news_app, name="news")
 app.command("train")(train)
 app.command("research")(research)
 app.command("serve")(serve)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from alphapulse.news.config import FactorConfig
 from alphapulse.news.pipeline import Prepared, needs_embeddings, prepare
 from alphapulse.news.relevance import profile_text
-from alphapulse.news.scoring import EmbeddingCache, MiniLMEmbedder, embed_cached
+from alphapulse.news.scoring import EmbeddingCache, Matrix, MiniLMEmbedder, embed_cached
 from alphapulse.news.sources import FolderNewsSource
 
 
@@ -24,8 +26,12 @@ def load_prepared(
     table = FolderNewsSource(news).fetch(symbols)
     if not needs_embeddings(cfg):
         return prepare(table, cfg)
-    cache, model = EmbeddingCache(cache_dir), MiniLMEmbedder()
-    vectors = embed_cached(table["headline"].tolist(), model, cache)
+    vectors = embed_items(table, cache_dir)
     texts = [profile_text(s, cfg.relevance) for s in symbols]
-    prof = embed_cached(texts, model, cache)
+    prof = embed_cached(texts, MiniLMEmbedder(), EmbeddingCache(cache_dir))
     return prepare(table, cfg, vectors, dict(zip(symbols, prof, strict=True)))
+
+
+def embed_items(table: pd.DataFrame, cache_dir: str | Path | None = None) -> Matrix:
+    """MiniLM vectors of the table's headlines, through the cache."""
+    return embed_cached(table["headline"].tolist(), MiniLMEmbedder(), EmbeddingCache(cache_dir))
