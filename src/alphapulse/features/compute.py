@@ -55,6 +55,9 @@ class FeatureState:
             raise ValueError(f"benchmark {benchmark!r} is not among the symbols")
         self._bench = -1 if benchmark is None else self.symbols.index(benchmark)
         self._features: list[Feature] = [build(s) for s in cfg.features]
+        for feat in self._features:
+            if hasattr(feat, "bind"):  # features that need the symbol names (sentiment)
+                feat.bind(self.symbols)
         names: list[str] = []
         zcols: list[int] = []
         for spec, feat in zip(cfg.features, self._features, strict=True):

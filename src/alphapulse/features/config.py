@@ -127,6 +127,20 @@ class CalendarSpec(_Spec):
     normalize: bool = False
 
 
+class SentimentSpec(_Spec):
+    """``sent_score``, ``sent_count``, ``sent_surprise``: the news factor of
+    ``alphapulse.news`` (VADER; a headline is usable from its ``known_at``, a dated one
+    from that date's close, plus ``lag_bars``)."""
+
+    kind: Literal["sentiment"] = "sentiment"
+    news: str = "news_headlines_2021_2022"
+    bar: str = "1D"
+    halflife: float = Field(3.0, gt=0.0)
+    window: int = Field(60, ge=2)
+    min_periods: int = Field(20, ge=2)
+    lag_bars: int = Field(0, ge=0)
+
+
 FeatureSpec = Annotated[
     ReturnsSpec
     | RsiSpec
@@ -141,7 +155,8 @@ FeatureSpec = Annotated[
     | RollSpreadSpec
     | CorwinSchultzSpec
     | MarketSpec
-    | CalendarSpec,
+    | CalendarSpec
+    | SentimentSpec,
     Field(discriminator="kind"),
 ]
 

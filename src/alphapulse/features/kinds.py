@@ -29,6 +29,7 @@ from alphapulse.features.config import (
     ReturnsSpec,
     RollSpreadSpec,
     RsiSpec,
+    SentimentSpec,
     VolumeZSpec,
 )
 
@@ -109,6 +110,10 @@ def build(spec: FeatureSpec) -> Feature:
     """The runtime feature of a spec."""
     if isinstance(spec, CalendarSpec):
         return Calendar()
+    if isinstance(spec, SentimentSpec):
+        from alphapulse.news.feature import SentimentFeature
+
+        return SentimentFeature(spec)
     if isinstance(spec, ReturnsSpec):
         hz = np.array(sorted(set(spec.horizons)), dtype=np.int64)
         return _Simple(
