@@ -48,6 +48,9 @@ def test_pnl_decomposition_and_equity(stream: list) -> None:
         close[sid] = mark
         lg.mark(close)
         equity = lg.equity
+        vals = np.full((4, 2), np.nan)
+        lg.record(vals, 1)  # the engine's per-step row: exactly totals()
+        assert tuple(vals[:, 1]) == lg.totals() and vals[0, 1] == equity
         # cash + market value = equity
         assert np.isclose(lg.cash + float(np.nansum(lg.qty * lg.last_price)), equity)
         # realized + unrealized - fees = equity - initial cash

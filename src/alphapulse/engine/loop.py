@@ -20,7 +20,7 @@ and may set ``paused`` (a strategy switched off: steps 4-6 are skipped, no new o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -38,6 +38,7 @@ from alphapulse.engine.stages import (
     RiskManager,
     Verdict,
 )
+from alphapulse.engine.steprows import CASH, EQUITY, GROSS, NET, Row, StepRows
 from alphapulse.model.orders import Fill, Order, OrderStatus, Side
 from alphapulse.model.signals import OrderRequest, Signals
 from alphapulse.portfolio.construction import EqualSlot
@@ -118,12 +119,14 @@ class Engine:
         self.last_signals: Signals | None = None  # this step's signals (None: not called)
         self.fills: list[Fill] = []
         self.rejected: list[Order] = []  # orders the risk stage refused before the venue
-        self._rows: list[tuple[int, float, float, float, float]] = []
+        self._rows = StepRows()
 
     # -- public -----------------------------------------------------------------------
     def run(
         self, feed: Iterable[BarSlice], progress: Callable[[int], None] | None = None
     ) -> RunResult:
+        if isinstance(feed, Sized):  # a known number of steps: no buffer doubling
+            self._rows.reserve(self._rows.n + len(feed))
         for bar in feed:
             self.step(bar)
             if progress is not None:
@@ -150,16 +153,22 @@ class Engine:
         if self.fill_at == "close":
             self._book(self.venue.fill_market_at_close(bar, self.ledger))
             self.ledger.mark(bar.close)
-        self._rows.append((bar.ts_ns, *self.ledger.totals()))
+        rows = self._rows
+        n = rows.n
+        if n == len(rows.ts):
+            rows.grow()
+        rows.ts[n] = bar.ts_ns
+        self.ledger.record(rows.vals, n)
+        rows.n = n + 1
 
     @property
     def n_steps(self) -> int:
         """Steps completed so far."""
-        return len(self._rows)
+        return self._rows.n
 
-    def rows_since(self, start: int) -> list[tuple[int, float, float, float, float]]:
+    def rows_since(self, start: int) -> list[Row]:
         """Per-step (ts_ns, equity, cash, gross, net) rows from step ``start`` on."""
-        return self._rows[start:]
+        return self._rows.since(start)
 
     def context(self, bar: BarSlice) -> Context:
         return self._snapshot(bar.t, bar.ts_ns)
@@ -180,17 +189,16 @@ class Engine:
         )
 
     def result(self) -> RunResult:
-        rows = np.array(self._rows, dtype=np.float64).reshape(-1, 5)
-        lg = self.ledger
+        rows, lg = self._rows, self.ledger
         return RunResult(
             name=self.name,
             symbols=self.symbols,
             initial_cash=lg.initial_cash,
-            timestamps=np.array([r[0] for r in self._rows], dtype=np.int64),
-            equity=rows[:, 1].copy(),
-            cash=rows[:, 2].copy(),
-            gross_exposure=rows[:, 3].copy(),
-            net_exposure=rows[:, 4].copy(),
+            timestamps=rows.timestamps(),
+            equity=rows.column(EQUITY),
+            cash=rows.column(CASH),
+            gross_exposure=rows.column(GROSS),
+            net_exposure=rows.column(NET),
             orders=sorted([*self.venue.orders, *self.rejected], key=lambda o: o.id),
             fills=list(self.fills),
             risk_events=self.risk.events(),
@@ -318,7 +326,7 @@ class Engine:
 
     def _risk_columns(self) -> dict[str, npt.NDArray[np.float64]]:
         out = self.risk.risk_measures()
-        n = len(self._rows)
+        n = self._rows.n
         return {k: v for k, v in out.items() if len(v) == n}
 
 

@@ -35,14 +35,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphapulse.ml.models.base import Model, json_default, load_model
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from mlflow.tracking import MlflowClient
 
@@ -71,6 +71,17 @@ class ModelMetadata(BaseModel):
     data_hash: str
     metrics: dict[str, float] = Field(default_factory=dict)
     code_version: str | None = None
+
+
+class Artifact(Protocol):
+    """What ``register`` stores: a ``kind`` and a ``save(folder)`` (every ``Model``)."""
+
+    kind: str
+
+    def save(self, path: Path | str) -> None: ...
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,9 @@ class ModelRegistry:
             self._client = client
         return self._client
 
-    def register(self, model: Model, name: str, metadata: Mapping[str, Any] | ModelMetadata) -> int:
+    def register(
+        self, model: Artifact, name: str, metadata: Mapping[str, Any] | ModelMetadata
+    ) -> int:
         """Log ``model`` with ``metadata`` and add it as the next version of ``name``."""
         from mlflow.entities import Metric, Param, RunTag
         from mlflow.exceptions import MlflowException
@@ -204,6 +217,13 @@ class ModelRegistry:
         """The model and its metadata (JSON types) of ``name`` at ``version``. The
         artifacts are deserialized (joblib/pickle may run code) only when their SHA-256
         equals the one recorded at registration; otherwise ``ValueError``."""
+        return self.load_with(load_model, name, version)
+
+    def load_with(
+        self, loader: Callable[[Path], T], name: str, version: int | Literal["latest"] = "latest"
+    ) -> tuple[T, dict[str, Any]]:
+        """``load`` with another reader of the ``model/`` folder (e.g. RL policies), called
+        only after the artifacts' SHA-256 matched the recorded one."""
         entry = self._version(name, version)
         what = f"model {name!r} version {entry.version}"
         recorded = self.client.get_model_version(name, str(entry.version)).tags.get(SHA_TAG)
@@ -217,7 +237,7 @@ class ModelRegistry:
                     f"{what}: artifact SHA-256 {found[:16]}... differs from the recorded "
                     f"{recorded[:16]}...; the artifacts changed after registration, not loaded"
                 )
-            model = load_model(local / "model")
+            model = loader(local / "model")
             meta = json.loads((local / "metadata.json").read_text())
         return model, meta
 

@@ -92,6 +92,10 @@ class Ledger:
         net, gross = _net_gross(self.qty, self.last_price)
         return self._cash + net, self._cash, gross, net
 
+    def record(self, vals: FloatArray, n: int) -> None:
+        """Write ``totals()`` into column ``n`` of ``vals`` [4, capacity] (one compiled call)."""
+        _record(self.qty, self.last_price, self._cash, vals, n)
+
     def unrealized(self) -> FloatArray:
         return np.where(self.qty != 0.0, (self.last_price - self.avg_price) * self.qty, 0.0)
 
@@ -116,3 +120,13 @@ def _net_gross(qty: FloatArray, last: FloatArray) -> tuple[float, float]:
         mv[i] = v
         gross[i] = abs(v)
     return pairwise_sum(mv, 0, n), pairwise_sum(gross, 0, n)
+
+
+@njit(cache=True, error_model="numpy")
+def _record(qty: FloatArray, last: FloatArray, cash: float, vals: FloatArray, n: int) -> None:
+    """``totals()`` written to ``vals[:, n]`` (equity, cash, gross, net)."""
+    net, gross = _net_gross(qty, last)
+    vals[0, n] = cash + net
+    vals[1, n] = cash
+    vals[2, n] = gross
+    vals[3, n] = net
