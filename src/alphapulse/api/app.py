@@ -9,12 +9,22 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
-from alphapulse import __version__
-from alphapulse.api import errors, routes_anomalies, routes_ops, routes_runs, routes_strategies
+from alphapulse import __version__, dashboard
+from alphapulse.api import (
+    errors,
+    routes_anomalies,
+    routes_ops,
+    routes_runs,
+    routes_sessions,
+    routes_strategies,
+)
 from alphapulse.api.control import ensure_table
+from alphapulse.api.cookies import CookieSessions
 from alphapulse.api.guard import Guard
 from alphapulse.api.jobs import RunManager
 from alphapulse.api.metrics import HttpMetrics, Metrics
+from alphapulse.api.paper import PaperSessions
+from alphapulse.api.responses import PROTECTED
 from alphapulse.api.security import mask_url, redact_text, require_token
 from alphapulse.api.settings import ApiSettings
 from alphapulse.api.state import ApiState
@@ -53,10 +63,12 @@ def create_app(settings: ApiSettings, metrics: Metrics | None = None) -> FastAPI
         state.jobs = RunManager(
             state.store, url, state.metrics, max_jobs=settings.max_jobs, mode=settings.job_mode
         )
+        app.state.paper = PaperSessions(url, state.metrics)
         log.info("AlphaPulse API started; database %s", mask_url(url))
         try:
             yield
         finally:
+            app.state.paper.shutdown()
             state.jobs.shutdown()
             state.store.close()
             state.jobs = state.store = None
@@ -66,18 +78,22 @@ def create_app(settings: ApiSettings, metrics: Metrics | None = None) -> FastAPI
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs else None,
+        docs_url=None,  # served offline by the dashboard (alphapulse.dashboard)
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.api = state
     errors.install(app)
     token = settings.token.get_secret_value()
-    app.add_middleware(Guard, token=token, max_body=settings.max_body)  # before any route
+    app.state.cookie_sessions = CookieSessions(token)
+    app.add_middleware(  # before any route
+        Guard, token=token, max_body=settings.max_body, sessions=app.state.cookie_sessions
+    )
     app.add_middleware(HttpMetrics, metrics=state.metrics)
     auth = [Depends(require_token)]
     app.include_router(routes_ops.build_router())
-    app.include_router(routes_runs.build_router(), dependencies=auth)
-    app.include_router(routes_anomalies.build_router(), dependencies=auth)
-    app.include_router(routes_strategies.build_router(), dependencies=auth)
+    for module in (routes_runs, routes_anomalies, routes_strategies):
+        app.include_router(module.build_router(), dependencies=auth, responses=PROTECTED)
+    app.include_router(routes_sessions.build_router(), dependencies=auth)
+    dashboard.install(app, docs=settings.docs)
     return app

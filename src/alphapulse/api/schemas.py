@@ -86,3 +86,24 @@ class StrategyInfo(BaseModel):
 class StrategyState(BaseModel):
     name: str
     enabled: bool
+
+
+class SessionInfo(BaseModel):
+    name: str
+    status: str = Field(description="running | finished | stopped | failed")
+    steps: int = Field(description="bars processed by this server since the start")
+    strategies: list[str]
+    run_ids: dict[str, str] = Field(description="run id of each strategy")
+    error: str | None = None
+
+
+class MarkedPosition(BaseModel):
+    run_id: str
+    symbol: str
+    quantity: float
+    avg_price: float
+    realized_pnl: float
+    fees: float
+    price: float | None = Field(description="last close seen by the session")
+    market_value: float | None
+    unrealized_pnl: float | None = Field(description="(price - avg_price) x quantity")

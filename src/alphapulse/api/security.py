@@ -62,7 +62,10 @@ def token_matches(header: str | None, token: str) -> bool:
 
 
 def require_token(request: Request) -> None:
-    """FastAPI dependency: 401 unless the request carries the app's bearer token."""
+    """FastAPI dependency: 401 unless the request carries the app's bearer token (or the
+    guard accepted a dashboard session cookie for it, ``api.guard``)."""
+    if request.scope.get("alphapulse.session"):
+        return
     token = request.app.state.api.settings.token.get_secret_value()
     if token_matches(request.headers.get("authorization"), token):
         return
