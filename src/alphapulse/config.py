@@ -20,6 +20,7 @@ from pydantic import (
 from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.raw import utc_timestamp
+from alphapulse.execution.algos.config import AlgoConfig
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.executor.config import ExecutorConfig
 from alphapulse.portfolio.config import PortfolioConfig
@@ -62,6 +63,7 @@ class StrategyConfig(_Strict):
     strategy: str  # registry name (e.g. sma_cross) or "package.module:Class"
     name: str | None = None  # label in outputs (a directory name); default: the strategy
     params: dict[str, Any] = Field(default_factory=dict)
+    execution: AlgoConfig | None = None  # None: planner orders go to the venue as they are
 
     @field_validator("name")
     @classmethod

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +30,9 @@ import numpy.typing as npt
 from alphapulse.core.clock import Clock, SimulatedClock
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context, History
-from alphapulse.engine.planner import OrderPlanner
+from alphapulse.engine.planner import OrderPlanner, no_opinion
 from alphapulse.engine.stages import (
+    GuardAction,
     PassThroughRisk,
     PortfolioConstructor,
     RiskEvent,
@@ -39,12 +40,15 @@ from alphapulse.engine.stages import (
     Verdict,
 )
 from alphapulse.engine.steprows import CASH, EQUITY, GROSS, NET, Row, StepRows
+from alphapulse.execution.algos.stage import ExecutionAlgoStage
 from alphapulse.model.orders import Fill, Order, OrderStatus, Side
 from alphapulse.model.signals import OrderRequest, Signals
 from alphapulse.portfolio.construction import EqualSlot
 from alphapulse.portfolio.ledger import Ledger
 
 FillAt = Literal["next_open", "close"]
+FloatArray = npt.NDArray[np.float64]
+_NO_GUARD = GuardAction()  # what the pass-through risk stage answers on every bar
 
 
 class StrategyLike(Protocol):
@@ -82,6 +86,7 @@ class RunResult:
     total_realized: float
     traded_notional: float
     extra: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    executions: list[dict[str, Any]] = field(default_factory=list)  # parent-order records
 
 
 class Engine:
@@ -102,6 +107,7 @@ class Engine:
         clock: Clock | None = None,
         name: str = "",
         planner: OrderPlanner | None = None,
+        algo: ExecutionAlgoStage | None = None,
     ) -> None:
         self.name = name
         self.strategy = strategy
@@ -114,12 +120,15 @@ class Engine:
         self.fill_at = fill_at
         self.clock = clock or SimulatedClock()
         self.planner = planner or OrderPlanner(len(symbols), lot_size=lot_size)
+        self.algo = algo  # execution algorithms (None: planner orders go to the venue)
         self.halted = False
         self.paused = False  # skip the strategy (no new orders); matching, marks, risk go on
         self.last_signals: Signals | None = None  # this step's signals (None: not called)
         self.fills: list[Fill] = []
         self.rejected: list[Order] = []  # orders the risk stage refused before the venue
         self._rows = StepRows()
+        self._ctx = self._new_context()  # the decision's Context, refreshed every step
+        self._fill_ctx = self._new_context()  # the one fills are shown to the risk stage with
 
     # -- public -----------------------------------------------------------------------
     def run(
@@ -136,20 +145,28 @@ class Engine:
     def step(self, bar: BarSlice) -> None:
         """Process one cross-section of bars (the history must already include it)."""
         self.clock.advance_to(bar.ts_ns)
-        self._book(self.venue.process_bar(bar, self.ledger))
+        fills = self.venue.process_bar(bar, self.ledger)
+        if fills:
+            self._book(fills)
         self.ledger.mark(bar.close)
         ctx = self.context(bar)
-        guard = self.risk.on_bar(bar, ctx)
-        if guard.flatten:
-            self._flatten(ctx)
-        if guard.halt:
-            self.halted = True
-        self._risk_hooks(ctx)
+        if type(self.risk) is PassThroughRisk:  # no guards, hooks or amendments
+            guard = _NO_GUARD
+        else:
+            guard = self.risk.on_bar(bar, ctx)
+            if guard.flatten:
+                self._flatten(ctx)
+            if guard.halt:
+                self.halted = True
+            self._risk_hooks(ctx)
         self.last_signals = None
         if not (self.halted or self.paused):
             signals = self.last_signals = self.strategy.on_bar(ctx)
             if signals is not None:
                 self._trade(signals, ctx, reduce_only=guard.block_new_risk)
+        if self.algo is not None and not self.halted:
+            for child in self.algo.work(bar, ctx, self.venue.next_order_id, self.venue.cancel):
+                self._submit(child, ctx)
         if self.fill_at == "close":
             self._book(self.venue.fill_market_at_close(bar, self.ledger))
             self.ledger.mark(bar.close)
@@ -173,20 +190,19 @@ class Engine:
     def context(self, bar: BarSlice) -> Context:
         return self._snapshot(bar.t, bar.ts_ns)
 
-    def _snapshot(self, t: int, ts_ns: int) -> Context:
-        """A read-only view of the book now (copies of the ledger arrays)."""
+    def _snapshot(self, t: int, ts_ns: int, fills: bool = False) -> Context:
+        """The book now, in the engine's read-only Context (decision or ``fills`` one):
+        copies of the ledger arrays into its buffers, refreshed in place."""
+        ctx, bufs = self._fill_ctx if fills else self._ctx
         lg = self.ledger
-        return Context(
-            t=t,
-            ts_ns=ts_ns,
-            symbols=self.symbols,
-            history=self.history,
-            positions=lg.qty.copy(),
-            avg_prices=lg.avg_price.copy(),
-            last_prices=lg.last_price.copy(),
-            cash=lg.cash,
-            equity=lg.equity,
-        )
+        ctx._refresh(t, ts_ns, lg.cash, lg.snapshot_into(*bufs))
+        return ctx
+
+    def _new_context(self) -> tuple[Context, tuple[FloatArray, FloatArray, FloatArray]]:
+        n = len(self.symbols)
+        bufs = (np.zeros(n), np.zeros(n), np.full(n, np.nan))
+        lg = self.ledger
+        return Context(0, 0, self.symbols, self.history, *bufs, lg.cash, lg.equity), bufs
 
     def result(self) -> RunResult:
         rows, lg = self._rows, self.ledger
@@ -207,6 +223,7 @@ class Engine:
             total_realized=lg.total_realized,
             traded_notional=lg.traded_notional,
             extra=self._risk_columns(),
+            executions=self.algo.records() if self.algo is not None else [],
         )
 
     # -- internals --------------------------------------------------------------------
@@ -216,11 +233,20 @@ class Engine:
         if not fills:
             return
         self.fills.extend(fills)
-        ctx = self._snapshot(fills[0].bar_index, fills[0].ts_ns)
+        ctx = self._snapshot(fills[0].bar_index, fills[0].ts_ns, fills=True)
         for f in fills:
             self.risk.on_fill(f, ctx)
 
     def _trade(self, signals: Signals, ctx: Context, reduce_only: bool) -> None:
+        if (
+            not signals.orders
+            and type(self.constructor) is EqualSlot
+            and type(self.risk) is PassThroughRisk
+            and type(self.planner) is OrderPlanner
+            and no_opinion(signals.direction)
+        ):  # all-NaN targets: nothing to plan (what the full path would find)
+            self.planner.skip()
+            return
         targets = self.constructor.construct(signals, ctx)
         targets = self.risk.adjust_targets(targets, ctx)
         planned = self.planner.plan(targets, ctx, self.venue.next_order_id)
@@ -233,6 +259,9 @@ class Engine:
                 if o.parent_id is None and (int(sid) in renewed or not _bracketed(o)):
                     self.venue.cancel(o.id, "replaced")
         planned += [self._explicit(req, ctx) for req in signals.orders]
+        if self.algo is not None:  # parents kept by the algorithm; the rest goes on
+            cancel = self.venue.cancel
+            planned = self.algo.adopt(planned, self.planner.replanned, ctx, cancel, reduce_only)
         for order in planned:
             if reduce_only and not _reduces(order, ctx):
                 continue
@@ -284,6 +313,8 @@ class Engine:
 
     def _flatten(self, ctx: Context, sids: list[int] | None = None) -> None:
         """Cancel working orders and close positions: all, or only those of ``sids``."""
+        if self.algo is not None:
+            self.algo.cancel(sids, ctx, self.venue.cancel, "flatten")
         if sids is None:
             for o in self.venue.open_orders():
                 self.venue.cancel(o.id, "flatten")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphapulse.analytics.execution_quality import execution_frame, execution_summary
 from alphapulse.analytics.frequency import periods_per_year
 from alphapulse.analytics.metrics import compute_metrics
 from alphapulse.analytics.run_robustness import RobustnessInputs, run_robustness
@@ -173,6 +174,8 @@ def summary(
     out = {k: _clean(v) for k, v in out.items()}
     out["risk"] = risk_summary(r)
     out["robustness"] = run_robustness(r.equity, ppy, trades, r.fills, r.initial_cash, robustness)
+    if r.executions:  # execution algorithms ran: quality of their parent orders
+        out["execution"] = execution_summary(execution_frame(r.executions, r.fills))
     return out
 
 
@@ -185,7 +188,7 @@ def _clean(v: Any) -> Any:
     return v
 
 
-CORE_FILES = ("summary", "trades", "orders", "fills", "equity", "risk_events")
+CORE_FILES = ("summary", "trades", "orders", "fills", "equity", "risk_events", "executions")
 
 
 def write_outputs(
@@ -209,6 +212,8 @@ def write_outputs(
     fills_frame(r).to_csv(out_dir / "fills.csv", index=False)
     equity_frame(r).to_csv(out_dir / "equity.csv", index=False)
     risk_events_frame(r).to_csv(out_dir / "risk_events.csv", index=False)
+    if r.executions:
+        execution_frame(r.executions, r.fills).to_csv(out_dir / "executions.csv", index=False)
     for stem, frame in (tables or {}).items():
         frame.to_csv(out_dir / f"{stem}.csv", index=False)
     return s

@@ -87,8 +87,14 @@ def make_engine(
         rb = cfg.portfolio.rebalance
         if rb is not None:
             planner = OrderPlanner(len(symbols), lot, rb.min_trade_value, mode="always")
+    strategy = load_strategy(scfg.strategy, scfg.params)
+    algo = None
+    if scfg.execution is not None:
+        from alphapulse.execution.algos.stage import build_stage
+
+        algo = build_stage(scfg.execution, cfg.execution, symbols, cfg.data.session_tz, strategy)
     return Engine(
-        strategy=load_strategy(scfg.strategy, scfg.params),
+        strategy=strategy,
         symbols=symbols,
         history=history,
         venue=venue if venue is not None else SimulatedVenue(cfg.execution, symbols),
@@ -100,6 +106,7 @@ def make_engine(
         clock=clock,
         name=scfg.label,
         planner=planner,
+        algo=algo,
     )
 
 

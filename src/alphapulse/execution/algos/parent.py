@@ -1,0 +1,106 @@
+"""Parent order state: what an algorithm works over several bars, and its record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from alphapulse.model.orders import Order, OrderStatus, Side
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class ParentOrder:
+    """One parent: ``quantity`` units to trade from ``start_ns`` over ``horizon_ns``.
+
+    ``base_filled``/``sched_qty``/``start_ns`` anchor the schedule; a ``carry`` leftover
+    re-anchors them at the next session's open. ``cum_*_start`` snapshot the symbol's
+    cumulative volume and price x volume at the decision, for the interval VWAP."""
+
+    id: int
+    sid: int
+    symbol: str
+    side: Side
+    quantity: float
+    algo: str
+    urgency: str
+    decision_ns: int
+    decision_t: int
+    arrival_price: float
+    horizon_ns: int
+    start_ns: int
+    sched_qty: float
+    kappa_t: float = 0.0
+    curve: FloatArray | None = None  # VWAP cumulative share per minute of the horizon
+    cum_v_start: float = 0.0
+    cum_pv_start: float = 0.0
+    base_filled: float = 0.0
+    base_volume: float = 0.0  # POV: realised volume already counted before re-anchoring
+    fresh: bool = True  # not anchored yet (the decision bar is observed first)
+    status: str = "working"  # working | filled | cancelled | replaced | session_end | rejected
+    reason: str = ""
+    end_ns: int = 0
+    end_price: float = float("nan")
+    interval_volume: float = 0.0
+    interval_vwap: float = float("nan")
+    child: Order | None = None  # the working child (one at a time)
+    child_age: int = 0  # bars the working child has rested
+    children: list[Order] = field(default_factory=list)
+
+    @property
+    def filled(self) -> float:
+        return float(sum(c.filled_qty for c in self.children))
+
+    @property
+    def remaining(self) -> float:
+        return max(self.quantity - self.filled, 0.0)
+
+    @property
+    def is_working(self) -> bool:
+        return self.status == "working"
+
+    @property
+    def avg_price(self) -> float:
+        q = self.filled
+        if q <= 0:
+            return float("nan")
+        return float(sum(c.filled_qty * c.avg_fill_price for c in self.children) / q)
+
+    def child_done(self) -> bool:
+        """True when there is no working child (a closed one is let go)."""
+        c = self.child
+        if c is None:
+            return True
+        if c.status in (OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED):
+            return False
+        self.child = None
+        if c.status == OrderStatus.REJECTED and c.filled_qty == 0:
+            self.status, self.reason = "rejected", c.reason
+        return True
+
+    def record(self) -> dict[str, Any]:
+        """The journal/analytics row of this parent (plain values)."""
+        return {
+            "parent_id": self.id,
+            "sid": self.sid,
+            "symbol": self.symbol,
+            "side": int(self.side),
+            "algo": self.algo,
+            "urgency": self.urgency,
+            "quantity": self.quantity,
+            "filled": self.filled,
+            "decision_ns": self.decision_ns,
+            "end_ns": self.end_ns,
+            "arrival_price": self.arrival_price,
+            "avg_price": self.avg_price,
+            "end_price": self.end_price,
+            "interval_vwap": self.interval_vwap,
+            "interval_volume": self.interval_volume,
+            "status": self.status,
+            "reason": self.reason,
+            "children": [c.id for c in self.children],
+        }

@@ -1,0 +1,67 @@
+"""Causal minute-of-day volume profile for VWAP: the mean volume of each local minute
+over the last ``k`` complete sessions. The session in progress is never in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+MINUTES = 1440
+_MIN_NS = 60_000_000_000
+
+
+class LocalMinute:
+    """Local minute of the day; the UTC offset is looked up once per session."""
+
+    def __init__(self, tz: str = "UTC") -> None:
+        self._tz = ZoneInfo(tz)
+        self._session: int | None = None
+        self._offset = 0
+
+    def __call__(self, ts_ns: int, session: int) -> int:
+        if session != self._session:
+            self._session = session
+            when = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).astimezone(self._tz)
+            off = when.utcoffset()
+            self._offset = int(off.total_seconds() // 60) if off is not None else 0
+        return int((ts_ns // _MIN_NS + self._offset) % MINUTES)
+
+
+class VolumeProfile:
+    def __init__(self, n_symbols: int, sessions: int) -> None:
+        self._ring = np.zeros((sessions, n_symbols, MINUTES))
+        self._sum = np.zeros((n_symbols, MINUTES))
+        self._cur = np.zeros((n_symbols, MINUTES))
+        self._filled = 0
+        self._slot = 0
+        self._session: int | None = None
+
+    def observe(self, session: int, minute: int, volume: FloatArray) -> None:
+        """Add a bar's volumes at a local minute; a new session first closes the last."""
+        if session != self._session:
+            if self._session is not None:
+                self._push()
+            self._session = session
+        self._cur[:, minute] += np.nan_to_num(volume, nan=0.0)
+
+    def row(self, sid: int) -> FloatArray:
+        """Mean volume per minute of the complete sessions seen (zeros before any)."""
+        n = min(self._filled, len(self._ring))
+        return self._sum[sid] / n if n else self._sum[sid]
+
+    @property
+    def sessions(self) -> int:
+        return min(self._filled, len(self._ring))
+
+    def _push(self) -> None:
+        slot = self._slot
+        self._sum -= self._ring[slot]
+        self._ring[slot] = self._cur
+        self._sum += self._cur
+        self._cur.fill(0.0)
+        self._slot = (slot + 1) % len(self._ring)
+        self._filled += 1

@@ -1,0 +1,377 @@
+"""The execution-algorithm stage between the order planner and the venue.
+
+``adopt`` turns the planner's market orders (and explicit market orders tagged
+``algo:<name>``) into parent orders; ``work`` runs once per bar after the strategy and
+returns the child orders to submit. One child works per parent at a time; it is
+submitted at bar t's close and can fill from bar t+1 on, like any order. A changed
+target cancels the symbol's parent and its working child (cancel/replace).
+
+Session rule (with ``session`` hours): children are placed only when the next bar is
+inside the session; at the last such bar the leftover rule applies: ``cancel`` (the
+parent ends ``session_end``, the rest counts as opportunity cost), ``market`` (one last
+child for everything left; what it does not fill ends ``session_end``) or ``carry``
+(the rest is re-scheduled over a fresh horizon from the next session's open).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from alphapulse.engine.bars import BarSlice
+from alphapulse.engine.context import Context
+from alphapulse.execution.algos.children import (
+    child_size,
+    half_spread,
+    limit_price,
+    use_limit,
+)
+from alphapulse.execution.algos.config import ALGOS, AlgoConfig
+from alphapulse.execution.algos.parent import ParentOrder
+from alphapulse.execution.algos.profile import LocalMinute, VolumeProfile
+from alphapulse.execution.algos.schedules import (
+    is_fraction,
+    kappa_t,
+    pov_target,
+    twap_fraction,
+    vwap_curve,
+    vwap_fraction,
+)
+from alphapulse.execution.algos.state import MarketState
+from alphapulse.execution.costs import ExecutionConfig, FixedBpsSlippageConfig
+from alphapulse.execution.sizing import round_to_lot
+from alphapulse.model.orders import Order, OrderType, Side
+
+Cancel = Callable[[int, str], bool]
+NextId = Callable[[], int]
+TAG = "algo:"
+NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
+_MIN_NS = 60_000_000_000
+
+
+class AlgoChooser(Protocol):
+    """A strategy may pick the algorithm per target: ``execution_algo(sid, ctx)``
+    returns an algorithm name or None (the configured one)."""
+
+    def execution_algo(self, sid: int, ctx: Context) -> str | None: ...
+
+
+class ExecutionAlgoStage:
+    def __init__(
+        self,
+        cfg: AlgoConfig,
+        symbols: tuple[str, ...],
+        *,
+        lot_size: float = 1.0,
+        session_tz: str = "UTC",
+        spread_bps: float = 0.0,
+        chooser: AlgoChooser | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.symbols = symbols
+        self.chooser = chooser
+        self._lot = lot_size
+        self._spread_bps = spread_bps
+        self._state = MarketState(len(symbols))
+        wants_profile = cfg.algo == "vwap" or chooser is not None
+        self._profile = VolumeProfile(len(symbols), cfg.profile_sessions) if wants_profile else None
+        self._minute_of = LocalMinute(session_tz)
+        self._hours = cfg.session_minutes
+        self.parents: list[ParentOrder] = []
+        self._active: dict[int, ParentOrder] = {}  # sid -> working parent
+        self._seen_ts: int | None = None
+        self._dt_ns = _MIN_NS  # bar size: the smallest step seen (a minute until then)
+        self._steps = 0
+        self._minute = 0
+
+    # -- engine hooks -----------------------------------------------------------------
+    def adopt(
+        self,
+        orders: list[Order],
+        replanned: Any,
+        ctx: Context,
+        cancel: Cancel,
+        reduce_only: bool = False,
+    ) -> list[Order]:
+        """Parents from ``orders``; the orders not adopted are returned (to submit)."""
+        for sid in replanned:
+            parent = self._active.get(int(sid))
+            if parent is not None:
+                self._end(parent, "replaced", ctx, cancel)
+        keep: list[Order] = []
+        for o in orders:
+            algo = self._algo_for(o, ctx)
+            if algo is None or (reduce_only and not _reduces(o, ctx)):
+                keep.append(o)
+                continue
+            old = self._active.get(o.sid)
+            if old is not None:
+                self._end(old, "replaced", ctx, cancel)
+            parent = self._parent(o, algo, ctx)
+            if parent is not None:
+                self.parents.append(parent)
+                self._active[o.sid] = parent
+        return keep
+
+    def work(self, bar: BarSlice, ctx: Context, next_id: NextId, cancel: Cancel) -> list[Order]:
+        """Observe the bar, advance every working parent; the children to submit."""
+        self._observe(bar)
+        if not self._active:
+            return []
+        place, last_call = self._window(bar.ts_ns)
+        out: list[Order] = []
+        for parent in list(self._active.values()):
+            child = self._step(parent, bar, ctx, next_id, cancel, place, last_call)
+            if child is not None:
+                out.append(child)
+        return out
+
+    def cancel(self, sids: list[int] | None, ctx: Context, cancel: Cancel, why: str) -> None:
+        """End the parents of ``sids`` (all when None), e.g. on a risk flatten."""
+        for parent in list(self._active.values()):
+            if sids is None or parent.sid in sids:
+                self._end(parent, "cancelled", ctx, cancel, why)
+
+    def working(self) -> list[ParentOrder]:
+        return list(self._active.values())
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every parent's record, with the quoted spread the cost split uses."""
+        if self._seen_ts is not None:
+            for p in self._active.values():  # still working: measured up to now
+                self._measure(p, self._seen_ts, float(self._state.s[0, p.sid]))
+        return [{**p.record(), "spread_bps": self._spread_bps} for p in self.parents]
+
+    # -- internals --------------------------------------------------------------------
+    def _observe(self, bar: BarSlice) -> None:
+        if self._seen_ts == bar.ts_ns:
+            return
+        if self._seen_ts is not None:
+            step = bar.ts_ns - self._seen_ts
+            self._dt_ns = step if self._steps == 1 else min(self._dt_ns, step)
+        self._steps += 1
+        self._seen_ts = bar.ts_ns
+        self._state.update(bar.close, bar.high, bar.low, bar.volume)
+        self._minute = self._minute_of(bar.ts_ns, bar.session)
+        if self._profile is not None:
+            self._profile.observe(bar.session, self._minute, bar.volume)
+
+    def _window(self, ts_ns: int) -> tuple[bool, bool]:
+        """(a child placed now fills inside the session, this is the last such bar)."""
+        if self._hours is None:
+            return True, False
+        lo, hi = self._hours
+        dt_min = max(self._dt_ns // _MIN_NS, 1)
+        m = self._minute
+        place = lo <= m and m + dt_min < hi
+        return place, place and m + 2 * dt_min >= hi
+
+    def _algo_for(self, o: Order, ctx: Context) -> str | None:
+        if o.type != OrderType.MARKET or o.stop_loss is not None or o.take_profit is not None:
+            return None
+        if o.tag.startswith(TAG):
+            name = o.tag[len(TAG) :]
+            return name if name in ALGOS else None
+        if o.tag not in ("open", "rebalance", "close"):
+            return None
+        chosen = self.chooser.execution_algo(o.sid, ctx) if self.chooser is not None else None
+        return chosen if chosen in ALGOS else self.cfg.algo
+
+    def _parent(self, o: Order, algo: str, ctx: Context) -> ParentOrder | None:
+        price = float(ctx.last_prices[o.sid])
+        if not (math.isfinite(price) and price > 0):
+            return None
+        qty = o.quantity
+        if o.notional is not None:
+            qty = round_to_lot(o.notional / (price * (1 + NOTIONAL_BUFFER)), self._lot)
+        if qty <= 0:
+            return None
+        p = ParentOrder(
+            id=o.id,
+            sid=o.sid,
+            symbol=o.symbol,
+            side=o.side,
+            quantity=qty,
+            algo=algo,
+            urgency=self.cfg.urgency,
+            decision_ns=ctx.ts_ns,
+            decision_t=ctx.t,
+            arrival_price=price,
+            horizon_ns=self.cfg.horizon_ns,
+            start_ns=ctx.ts_ns,
+            sched_qty=qty,
+        )
+        return p  # anchored by ``work`` once this bar is observed
+
+    def _anchor(self, p: ParentOrder, ts_ns: int) -> None:
+        """(Re)start the schedule at ``ts_ns`` over what is left."""
+        if p.fresh:  # the interval of the quality figures starts after the decision bar
+            p.fresh = False
+            p.cum_v_start, p.cum_pv_start = self._state.cum(p.sid)
+        p.start_ns = ts_ns
+        p.base_filled = p.filled
+        p.sched_qty = p.remaining
+        p.base_volume = self._state.cum(p.sid)[0]
+        bars = p.horizon_ns / self._dt_ns
+        if p.algo == "is":
+            p.kappa_t = kappa_t(p.urgency, self._state.sigma(p.sid), bars)
+        if p.algo == "vwap" and self._profile is not None and self._profile.sessions:
+            n_min = max(p.horizon_ns // _MIN_NS, 1)
+            p.curve = vwap_curve(self._profile.row(p.sid), self._minute + 1, int(n_min))
+
+    def _fraction(self, p: ParentOrder, f: float) -> float:
+        if p.algo == "is":
+            return is_fraction(f, p.kappa_t)
+        if p.algo == "vwap" and p.curve is not None:
+            return vwap_fraction(p.curve, f)
+        return twap_fraction(f)  # twap; vwap before any profile
+
+    def _target(self, p: ParentOrder, ts_ns: int, last_call: bool) -> float:
+        """Units the parent should have done by the next bar."""
+        if p.algo == "market" or (last_call and self.cfg.leftover == "market"):
+            return p.quantity
+        if p.algo == "pov":
+            printed = self._state.cum(p.sid)[0] - p.base_volume
+            return p.base_filled + pov_target(self.cfg.max_participation, printed)
+        f = (ts_ns + self._dt_ns - p.start_ns) / p.horizon_ns
+        return p.base_filled + p.sched_qty * self._fraction(p, f)
+
+    def _step(
+        self,
+        p: ParentOrder,
+        bar: BarSlice,
+        ctx: Context,
+        next_id: NextId,
+        cancel: Cancel,
+        place: bool,
+        last_call: bool,
+    ) -> Order | None:
+        if p.fresh:
+            self._anchor(p, bar.ts_ns)
+        if p.child_done() and (not p.is_working or p.remaining < self._lot):
+            self._end(p, p.status if not p.is_working else "filled", ctx, cancel, p.reason)
+            return None
+        if not place:
+            self._off_session(p, ctx, cancel)
+            return None
+        if p.reason == "carry":  # back in session: re-schedule what is left
+            p.reason = ""
+            self._anchor(p, bar.ts_ns)
+        if p.child is not None and not self._repriced(p, cancel):
+            return None
+        if last_call:
+            p.reason = "last_call"
+        return self._child(p, bar, ctx, next_id, last_call)
+
+    def _repriced(self, p: ParentOrder, cancel: Cancel) -> bool:
+        """A child is working: cancel a passive one after its timeout (True: a new
+        child, priced afresh, may go now)."""
+        child = p.child
+        assert child is not None
+        p.child_age += 1
+        if child.type == OrderType.LIMIT and p.child_age >= self.cfg.limit_timeout:
+            cancel(child.id, "reprice")
+            p.child = None
+            return True
+        return False
+
+    def _child(
+        self, p: ParentOrder, bar: BarSlice, ctx: Context, next_id: NextId, last_call: bool
+    ) -> Order | None:
+        sid = p.sid
+        target = self._target(p, bar.ts_ns, last_call)
+        want = target - p.filled
+        # market and the last call take everything; POV's target is participation already
+        unlimited = p.algo in ("market", "pov") or (last_call and self.cfg.leftover == "market")
+        expected = self._state.volume(sid)
+        cap = self.cfg.max_participation * expected if math.isfinite(expected) else math.inf
+        qty = child_size(want, p.remaining, math.inf if unlimited else cap, self._lot)
+        if qty <= 0:
+            return None
+        last = float(ctx.last_prices[sid])
+        behind = unlimited or want > cap or bar.ts_ns + self._dt_ns >= p.start_ns + p.horizon_ns
+        half = half_spread(self._spread_bps, self._state.bar_range(sid))
+        passive = self.cfg.passive and use_limit(
+            p.urgency, half, self._state.sigma(sid), self.cfg.limit_timeout, behind
+        )
+        child = Order(
+            next_id(),
+            p.symbol,
+            sid,
+            p.side,
+            qty,
+            bar.ts_ns,
+            type=OrderType.LIMIT if passive else OrderType.MARKET,
+            limit_price=limit_price(p.side, last, half) if passive else None,
+            tag=f"{TAG}{p.id}",
+        )
+        p.child, p.child_age = child, 0
+        p.children.append(child)
+        return child
+
+    def _off_session(self, p: ParentOrder, ctx: Context, cancel: Cancel) -> None:
+        """Outside the session: apply the leftover rule once the last call has passed."""
+        if p.reason != "last_call":
+            return
+        if self.cfg.leftover == "carry":
+            if p.child is not None:
+                cancel(p.child.id, "session_end")
+                p.child_done()
+            p.reason = "carry"
+            return
+        self._end(p, "session_end", ctx, cancel)
+
+    def _end(
+        self, p: ParentOrder, status: str, ctx: Context, cancel: Cancel, reason: str = ""
+    ) -> None:
+        if p.child is not None:
+            cancel(p.child.id, status)
+            p.child_done()
+        if p.status != "rejected":
+            p.status = status
+        p.reason = reason if reason not in ("last_call", "carry") else ""
+        self._measure(p, ctx.ts_ns, float(ctx.last_prices[p.sid]))
+        self._active.pop(p.sid, None)
+
+    def _measure(self, p: ParentOrder, ts_ns: int, price: float) -> None:
+        """End time and price, interval volume and VWAP since the decision."""
+        p.end_ns, p.end_price = ts_ns, price
+        cv, cpv = self._state.cum(p.sid)
+        p.interval_volume = cv - p.cum_v_start
+        if p.interval_volume > 0:
+            p.interval_vwap = (cpv - p.cum_pv_start) / p.interval_volume
+
+
+def _reduces(order: Order, ctx: Context) -> bool:
+    pos = float(ctx.positions[order.sid])
+    closing = (pos > 0) == (order.side == Side.SELL)
+    return order.notional is None and pos != 0.0 and closing and order.quantity <= abs(pos)
+
+
+def quoted_spread_bps(execution: ExecutionConfig) -> float:
+    """The spread the cost model charges (fixed bps count as a half spread)."""
+    slip = execution.slippage
+    if isinstance(slip, FixedBpsSlippageConfig):
+        return 2.0 * slip.bps
+    return float(getattr(slip, "spread_bps", 0.0))
+
+
+def build_stage(
+    cfg: AlgoConfig,
+    execution: ExecutionConfig,
+    symbols: tuple[str, ...],
+    session_tz: str,
+    strategy: object,
+) -> ExecutionAlgoStage:
+    """The stage of a strategy's ``execution:`` block; a strategy with an
+    ``execution_algo(sid, ctx)`` method picks the algorithm per target."""
+    chooser = strategy if callable(getattr(strategy, "execution_algo", None)) else None
+    return ExecutionAlgoStage(
+        cfg,
+        symbols,
+        lot_size=execution.lot_size,
+        session_tz=session_tz,
+        spread_bps=quoted_spread_bps(execution),
+        chooser=chooser,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,64 @@
+"""Per-symbol market state an algorithm reads, updated once per bar in one numba pass:
+EWMAs of bar volume, squared log return and bar range (high - low) / close, and the
+cumulative volume and typical price x volume (interval VWAPs are differences)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+SPAN = 30
+
+
+@numba.njit(cache=True)
+def _update(
+    close: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    volume: FloatArray,
+    s: FloatArray,
+    alpha: float,
+) -> None:
+    # s rows: 0 last close, 1 var, 2 range, 3 volume, 4 cum volume, 5 cum price x volume
+    for i in range(close.shape[0]):
+        c = close[i]
+        if not (c > 0):
+            continue
+        last = s[0, i]
+        if last > 0:
+            r2 = np.log(c / last) ** 2
+            s[1, i] = r2 if np.isnan(s[1, i]) else alpha * r2 + (1 - alpha) * s[1, i]
+        s[0, i] = c
+        rng = (high[i] - low[i]) / c
+        if rng >= 0:
+            s[2, i] = rng if np.isnan(s[2, i]) else alpha * rng + (1 - alpha) * s[2, i]
+        v = volume[i]
+        if v > 0:
+            s[3, i] = v if np.isnan(s[3, i]) else alpha * v + (1 - alpha) * s[3, i]
+            s[4, i] += v
+            s[5, i] += v * (high[i] + low[i] + c) / 3.0
+
+
+class MarketState:
+    def __init__(self, n_symbols: int, span: int = SPAN) -> None:
+        self.s = np.full((6, n_symbols), np.nan)
+        self.s[4:] = 0.0
+        self._alpha = 2.0 / (span + 1.0)
+
+    def update(self, close: FloatArray, high: FloatArray, low: FloatArray, vol: FloatArray) -> None:
+        _update(close, high, low, vol, self.s, self._alpha)
+
+    def sigma(self, sid: int) -> float:
+        return float(np.sqrt(self.s[1, sid]))
+
+    def bar_range(self, sid: int) -> float:
+        return float(self.s[2, sid])
+
+    def volume(self, sid: int) -> float:
+        return float(self.s[3, sid])
+
+    def cum(self, sid: int) -> tuple[float, float]:
+        """Cumulative (volume, typical price x volume) of ``sid`` so far."""
+        return float(self.s[4, sid]), float(self.s[5, sid])

@@ -1,0 +1,237 @@
+"""Parent orders worked in the engine: schedules, partial fills, participation caps,
+session ends, passive re-pricing and cancel/replace (one flat synthetic symbol)."""
+
+from __future__ import annotations
+
+import pytest
+
+from alphapulse.model.orders import OrderStatus, OrderType
+from tests.execution.algos.harness import (
+    FREE,
+    MIN,
+    T0,
+    Scripted,
+    buy,
+    children,
+    minute_panel,
+    run,
+)
+
+
+@pytest.mark.parametrize(
+    ("algo", "qty", "horizon", "cap", "n_children", "done_by"),
+    [
+        ("market", 300, "30min", 0.1, 1, 1),  # one child for everything
+        ("twap", 300, "30min", 1.0, 30, 30),  # 10 a minute
+        ("twap", 300, "10min", 0.01, 30, 30),  # capped at 10 a bar: 30 bars, not 10
+        ("is", 300, "30min", 1.0, None, 30),  # front-loaded, done by the horizon
+        ("vwap", 300, "30min", 1.0, 30, 30),  # no past session yet: TWAP
+        ("pov", 300, "30min", 0.1, 3, 4),  # 10% of 1000 a bar
+    ],
+)
+def test_schedules_in_the_engine(
+    algo: str, qty: float, horizon: str, cap: float, n_children: int | None, done_by: int
+) -> None:
+    r, _ = run(
+        minute_panel(60),
+        Scripted(orders={0: [buy(qty, algo)]}),
+        algo="twap",
+        horizon=horizon,
+        max_participation=cap,
+        passive=False,
+    )
+    (rec,) = r.executions
+    kids = children(r, rec["parent_id"])
+    assert rec["status"] == "filled" and rec["filled"] == qty
+    assert sum(f.quantity for f in r.fills) == qty
+    if n_children is not None:
+        assert len(kids) == n_children
+    assert max(f.bar_index for f in r.fills) == done_by
+    assert all(o.created_ns > T0 - 1 and o.type == OrderType.MARKET for o in kids)
+    if algo != "market":
+        assert max(o.quantity for o in kids) <= cap * 1000 + 1e-9
+
+
+def test_is_front_loads_against_twap() -> None:
+    done = {}
+    for algo in ("twap", "is"):
+        r, _ = run(
+            minute_panel(60),
+            Scripted(orders={0: [buy(300, algo)]}),
+            horizon="30min",
+            max_participation=1.0,
+            urgency="high",
+            passive=False,
+        )
+        done[algo] = sum(f.quantity for f in r.fills if f.bar_index <= 10)
+    assert done["is"] > done["twap"] + 20
+
+
+def test_vwap_follows_past_sessions_volume() -> None:
+    """Day 1 trades only in its first 5 minutes' volume... the profile puts the VWAP
+    parent of day 2 where day 1's volume was."""
+    p = minute_panel(30, days=2)
+    vol = p.fields["volume"]
+    vol[:30, 0] = [1000.0] * 5 + [1.0] * 25  # day 1: volume in the first 5 minutes
+    r, _ = run(
+        p,
+        Scripted(orders={29: [buy(100, "vwap")]}),  # decided at day 1's last bar
+        horizon="30min",
+        max_participation=1.0,
+        passive=False,
+    )
+    (rec,) = r.executions
+    first = [f for f in r.fills if f.bar_index < 30 + 5]
+    assert rec["status"] == "filled"
+    assert sum(f.quantity for f in first) >= 90  # most of it where the volume was
+
+
+def test_pov_tracks_realised_volume_with_partial_fills() -> None:
+    p = minute_panel(20)
+    p.fields["volume"][:, 0] = [100.0, 500.0, 0.0, 2000.0] * 5
+    r, _ = run(p, Scripted(orders={0: [buy(10_000, "pov")]}), max_participation=0.1, passive=False)
+    (rec,) = r.executions
+    printed = p.fields["volume"][1:, 0].sum()
+    assert rec["status"] == "working"  # still going at the end of the data
+    assert rec["filled"] <= 0.1 * printed + 1e-9
+    assert rec["filled"] >= 0.1 * (printed - 2000.0) - 200.0  # lags one bar at most
+
+
+def test_venue_participation_cap_leaves_child_working() -> None:
+    r, _ = run(
+        minute_panel(10, volume=100.0),
+        Scripted(orders={0: [buy(50, "market")]}),
+        execution={"commission": {"model": "none"}, "slippage": {"model": "none"},
+                   "max_participation": 0.1},
+    )  # fmt: skip
+    (kid,) = children(r)
+    assert [f.quantity for f in r.fills] == [10.0] * 5
+    assert kid.status == OrderStatus.FILLED and r.executions[0]["status"] == "filled"
+
+
+@pytest.mark.parametrize(
+    ("leftover", "status", "last_child_min"),
+    [("cancel", "session_end", 28), ("market", "filled", 28), ("carry", "working", None)],
+)
+def test_session_end_rules(leftover: str, status: str, last_child_min: int | None) -> None:
+    """Session 14:30-15:00 UTC, bars to 15:29: no child fills after 14:59."""
+    r, _ = run(
+        minute_panel(60),
+        Scripted(orders={0: [buy(6000, "twap")]}),
+        horizon="60min",
+        max_participation=1.0,
+        passive=False,
+        session=("14:30", "15:00"),
+        leftover=leftover,
+    )
+    (rec,) = r.executions
+    kids = children(r)
+    assert rec["status"] == status
+    assert all(f.bar_index <= 29 for f in r.fills)  # 15:00 and later: nothing
+    assert max((o.created_ns - T0) // MIN for o in kids) == 28
+    if leftover == "market":  # the last call takes everything left
+        assert rec["filled"] == 6000 and kids[-1].quantity > 100
+    if leftover == "cancel":
+        assert 2800 <= rec["filled"] < 6000
+        assert kids[-1].status == OrderStatus.FILLED
+
+
+def test_carry_resumes_next_session() -> None:
+    r, _ = run(
+        minute_panel(40, days=2),
+        Scripted(orders={0: [buy(4000, "twap")]}),
+        horizon="20min",
+        max_participation=0.1,  # 100 a bar: 2900 on day 1
+        passive=False,
+        session=("14:30", "15:00"),
+        leftover="carry",
+    )
+    (rec,) = r.executions
+    day1 = sum(f.quantity for f in r.fills if f.bar_index < 40)
+    day2 = [f for f in r.fills if f.bar_index >= 40]
+    assert day1 == 2900 and rec["status"] == "filled" and rec["filled"] == 4000
+    assert min(f.bar_index for f in day2) == 41  # from day 2's second bar
+    assert all(f.bar_index <= 29 or 41 <= f.bar_index <= 69 for f in r.fills)
+
+
+def test_passive_child_times_out_and_is_repriced() -> None:
+    """Wide spread, low urgency: limit children; the low never reaches them."""
+    wide = {
+        "commission": {"model": "none"},
+        "slippage": {"model": "half_spread", "spread_bps": 100},
+    }
+    r, _ = run(
+        minute_panel(20, low=100.0),
+        Scripted(orders={0: [buy(300, "twap")]}),
+        execution=wide,
+        horizon="30min",
+        urgency="low",
+        limit_timeout=3,
+    )
+    kids = children(r)
+    assert kids[0].type == OrderType.LIMIT and kids[0].limit_price == pytest.approx(99.5)
+    assert kids[0].status == OrderStatus.CANCELLED and kids[0].reason == "reprice"
+    assert kids[1].created_ns - kids[0].created_ns == 3 * MIN
+    filled = {f.order_id for f in r.fills}
+    assert all(o.type == OrderType.MARKET for o in kids if o.id in filled)  # catching up
+    assert all(o.id not in filled for o in kids if o.type == OrderType.LIMIT)  # never touched
+
+
+def test_high_urgency_never_rests() -> None:
+    wide = {
+        "commission": {"model": "none"},
+        "slippage": {"model": "half_spread", "spread_bps": 100},
+    }
+    r, _ = run(
+        minute_panel(20),
+        Scripted(orders={0: [buy(300, "twap")]}),
+        execution=wide,
+        urgency="high",
+    )
+    assert {o.type for o in children(r)} == {OrderType.MARKET}
+
+
+def test_target_change_cancels_and_replaces() -> None:
+    """Long at step 0 (a VWAP parent), flat at step 5: the working child is cancelled,
+    the parent ends 'replaced' and a sell parent closes what was bought."""
+    slow = {**FREE, "latency_ns": 2 * MIN}  # children work for two bars before they fill
+    r, _ = run(minute_panel(40), Scripted(directions={0: 1.0, 5: 0.0}), execution=slow)
+    first, second = r.executions
+    assert first["status"] == "replaced" and 0 < first["filled"] < first["quantity"]
+    assert second["side"] == -1 and second["quantity"] == first["filled"]
+    assert second["status"] == "filled"
+    cancelled = [o for o in children(r, first["parent_id"]) if o.status == OrderStatus.CANCELLED]
+    assert len(cancelled) == 1 and cancelled[0].reason == "replaced"
+    assert r.final_positions[0] == 0.0
+
+
+def test_strategy_chooses_the_algo_per_target() -> None:
+    r, _ = run(
+        minute_panel(40),
+        Scripted(directions={0: 1.0}, chooser=lambda sid, ctx: "market"),
+        algo="twap",
+    )
+    (rec,) = r.executions
+    assert rec["algo"] == "market" and rec["children"] and len(rec["children"]) == 1
+
+
+def test_child_rejected_for_cash_ends_the_parent() -> None:
+    r, _ = run(
+        minute_panel(40),
+        Scripted(orders={0: [buy(1000, "twap")]}),
+        cash=5_000.0,
+        horizon="10min",
+        max_participation=1.0,
+        passive=False,
+    )
+    (rec,) = r.executions
+    assert rec["status"] == "rejected" and rec["reason"] == "insufficient_cash"
+    assert rec["filled"] <= 50
+
+
+def test_untagged_explicit_orders_bypass_the_algo() -> None:
+    from alphapulse.model.orders import Side
+    from alphapulse.model.signals import OrderRequest
+
+    r, _ = run(minute_panel(5), Scripted(orders={0: [OrderRequest(0, Side.BUY, 10)]}))
+    assert not r.executions and [f.quantity for f in r.fills] == [10.0]
