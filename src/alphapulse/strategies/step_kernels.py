@@ -38,9 +38,7 @@ def sma_cross_last(x: FloatArray, fast: int, slow: int) -> FloatArray:
     for j in range(m):
         col = x[:, j]
         now = _state(_mean_at(col, n, fast, pairwise), _mean_at(col, n, slow, pairwise))
-        prev = _state(
-            _mean_at(col, n - 1, fast, pairwise), _mean_at(col, n - 1, slow, pairwise)
-        )
+        prev = _state(_mean_at(col, n - 1, fast, pairwise), _mean_at(col, n - 1, slow, pairwise))
         if now > 0 and prev <= 0:
             out[j] = 1.0
         elif now < 0 and prev >= 0:
