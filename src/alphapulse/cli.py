@@ -23,6 +23,7 @@ from alphapulse.cli_news import news_app
 from alphapulse.cli_paper import paper
 from alphapulse.cli_regimes import ablation, regimes
 from alphapulse.cli_report import compare, optimize, report
+from alphapulse.cli_rl import rl_app
 from alphapulse.cli_serve import serve
 from alphapulse.cli_services import ingest, trade
 from alphapulse.core.errors import AlphaPulseError
@@ -31,6 +32,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse r
 app.add_typer(data_app, name="data")
 app.add_typer(anomalies_app, name="anomalies")
 app.add_typer(news_app, name="news")
+app.add_typer(rl_app, name="rl")
 app.command("train")(train)
 app.command("research")(research)
 app.command("serve")(serve)

@@ -1,0 +1,65 @@
+"""``alphapulse rl``: bad configs are one clear error (exit 2); evaluation folds and table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alphapulse.cli import main
+from alphapulse.core.errors import ConfigError
+from alphapulse.rl.config import parse_rl_config
+from alphapulse.rl.evaluate import fold_rows, summary_table
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("learn: {algo: sac}", "sac needs continuous actions"),
+        ("env: {reward: sharpe}", "env.reward"),
+        ("learn: {algos: ppo}", "learn.algos: unknown key"),
+    ],
+)
+def test_bad_config_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, needle: str
+) -> None:
+    path = tmp_path / "rl.yaml"
+    path.write_text(f'data: {{source: sp500_daily_2013_2018}}\ntrain_end: "2016-01-01"\n{body}\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["rl", "train", str(path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_example_config_parses() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = parse_rl_config(yaml.safe_load((root / "examples/rl_train.yaml").read_text()))
+    assert len(cfg.data.symbols or []) >= 10 and cfg.learn.algo == "ppo"
+
+
+def test_walk_forward_folds_are_disjoint_and_ordered() -> None:
+    cfg = parse_rl_config(
+        {"data": {"source": "x"}, "train_end": "2016-01-01",
+         "evaluate": {"folds": 3, "train_bars": 100, "valid_bars": 20, "test_bars": 30}}
+    )  # fmt: skip
+    folds = fold_rows(400, cfg)
+    assert folds[-1][2][1] == 400
+    for (tr, va, te), nxt in zip(folds, [*folds[1:], None], strict=True):
+        assert tr[1] == va[0] and va[1] == te[0] and tr[1] - tr[0] == 100
+        if nxt is not None:
+            assert nxt[2][0] == te[1]
+    with pytest.raises(ConfigError, match="need 210 bars; the data has 200"):
+        fold_rows(200, cfg)
+
+
+def test_summary_table_reports_intervals() -> None:
+    rng = np.random.default_rng(0)
+    series = {"a": rng.normal(0.001, 0.01, 300), "b": np.zeros(300)}
+    table = summary_table(series, 252.0, 200, 4).set_index("strategy")
+    a = table.loc["a"]
+    assert a["sharpe_lo95"] < a["sharpe"] < a["sharpe_hi95"]
+    assert table.loc["b", "total_return"] == 0.0 and (table["configs_tried"] == 4).all()
