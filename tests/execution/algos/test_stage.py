@@ -235,3 +235,21 @@ def test_untagged_explicit_orders_bypass_the_algo() -> None:
 
     r, _ = run(minute_panel(5), Scripted(orders={0: [OrderRequest(0, Side.BUY, 10)]}))
     assert not r.executions and [f.quantity for f in r.fills] == [10.0]
+
+
+def test_session_end_without_a_bar_at_the_last_call() -> None:
+    """Sparse bars (none at 14:58): the parent still ends at the close, not next day."""
+    p = minute_panel(60, days=2)
+    keep = [i for i in range(len(p.timestamps)) if i % 60 != 28]
+    sparse = type(p)(p.timestamps[keep], p.symbols, {k: v[keep] for k, v in p.fields.items()})
+    r, _ = run(
+        sparse,
+        Scripted(orders={0: [buy(6000, "twap")]}),
+        horizon="60min",
+        max_participation=1.0,
+        passive=False,
+        session=("14:30", "15:00"),
+    )
+    (rec,) = r.executions
+    assert rec["status"] == "session_end"
+    assert all(f.ts_ns < T0 + 30 * MIN for f in r.fills)

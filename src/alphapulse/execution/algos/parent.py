@@ -40,6 +40,7 @@ class ParentOrder:
     cum_pv_start: float = 0.0
     base_filled: float = 0.0
     base_volume: float = 0.0  # POV: realised volume already counted before re-anchoring
+    session: int | None = None  # the session it last placed children in
     fresh: bool = True  # not anchored yet (the decision bar is observed first)
     status: str = "working"  # working | filled | cancelled | replaced | session_end | rejected
     reason: str = ""

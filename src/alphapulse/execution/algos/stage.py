@@ -253,8 +253,9 @@ class ExecutionAlgoStage:
             self._end(p, p.status if not p.is_working else "filled", ctx, cancel, p.reason)
             return None
         if not place:
-            self._off_session(p, ctx, cancel)
+            self._off_session(p, bar.session, ctx, cancel)
             return None
+        p.session = bar.session
         if p.reason == "carry":  # back in session: re-schedule what is left
             p.reason = ""
             self._anchor(p, bar.ts_ns)
@@ -310,15 +311,20 @@ class ExecutionAlgoStage:
         p.children.append(child)
         return child
 
-    def _off_session(self, p: ParentOrder, ctx: Context, cancel: Cancel) -> None:
-        """Outside the session: apply the leftover rule once the last call has passed."""
-        if p.reason != "last_call":
+    def _off_session(self, p: ParentOrder, session: int, ctx: Context, cancel: Cancel) -> None:
+        """Outside the session: apply the leftover rule once the parent's session has
+        closed (its last call passed, the close reached, or a new session begun)."""
+        hours = self._hours
+        if p.session is None or p.reason == "carry" or hours is None:
+            return
+        closed = session != p.session or self._minute + self._dt_ns // _MIN_NS >= hours[1]
+        if p.reason != "last_call" and not closed:
             return
         if self.cfg.leftover == "carry":
             if p.child is not None:
                 cancel(p.child.id, "session_end")
                 p.child_done()
-            p.reason = "carry"
+            p.reason, p.session = "carry", None
             return
         self._end(p, "session_end", ctx, cancel)
 
