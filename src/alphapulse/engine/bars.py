@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -10,9 +10,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
-class BarSlice:
-    """All symbols' bars at time step ``t`` (arrays of length N; NaN where no bar)."""
+class BarSlice(NamedTuple):
+    """All symbols' bars at time step ``t`` (arrays of length N; NaN where no bar). A
+    named tuple: immutable and cheap to build once per step."""
 
     t: int
     ts_ns: int

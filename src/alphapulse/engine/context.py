@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
@@ -46,6 +44,12 @@ class History:
         return tuple(self._fields)
 
 
+def _read_only(arr: FloatArray) -> FloatArray:
+    view = np.asarray(arr, dtype=np.float64).view()
+    view.flags.writeable = False
+    return view
+
+
 class GrowingHistory(History):
     """A History a live feed appends rows to, one cross-section at a time. Capacity
     doubles when full (views handed out earlier stay valid); ``PRICES`` is carried
@@ -84,19 +88,79 @@ class GrowingHistory(History):
         self._ts = ts
 
 
-@dataclass(frozen=True)
 class Context:
-    """What a stage may read at time t: past and current bars, positions, cash, equity."""
+    """What a stage may read at time t: past and current bars, positions, cash, equity.
 
-    t: int
-    ts_ns: int
-    symbols: tuple[str, ...]
-    history: History
-    positions: FloatArray  # signed quantity per symbol (a copy)
-    avg_prices: FloatArray  # average entry price per symbol (a copy)
-    last_prices: FloatArray  # last known close per symbol (NaN before the first bar)
-    cash: float
-    equity: float
+    Read-only: the attributes are properties and the arrays are read-only views. The
+    engine keeps one Context per engine and refreshes it in place at each decision (its
+    arrays are the engine's snapshot buffers, rewritten at the next decision), so a stage
+    that keeps something for later steps keeps a copy."""
+
+    __slots__ = ("_avg", "_cash", "_equity", "_history", "_last", "_pos", "_symbols", "_t", "_ts")
+
+    def __init__(
+        self,
+        t: int,
+        ts_ns: int,
+        symbols: tuple[str, ...],
+        history: History,
+        positions: FloatArray,
+        avg_prices: FloatArray,
+        last_prices: FloatArray,
+        cash: float,
+        equity: float,
+    ) -> None:
+        self._symbols = symbols
+        self._history = history
+        self._pos, self._avg, self._last = (
+            _read_only(positions),
+            _read_only(avg_prices),
+            _read_only(last_prices),
+        )
+        self._refresh(t, ts_ns, cash, equity)
+
+    def _refresh(self, t: int, ts_ns: int, cash: float, equity: float) -> None:
+        """The engine's in-place update (the arrays' contents change with their owner)."""
+        self._t, self._ts, self._cash, self._equity = t, ts_ns, cash, equity
+
+    @property
+    def t(self) -> int:
+        return self._t
+
+    @property
+    def ts_ns(self) -> int:
+        return self._ts
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self._symbols
+
+    @property
+    def history(self) -> History:
+        return self._history
+
+    @property
+    def positions(self) -> FloatArray:
+        """Signed quantity per symbol."""
+        return self._pos
+
+    @property
+    def avg_prices(self) -> FloatArray:
+        """Average entry price per symbol."""
+        return self._avg
+
+    @property
+    def last_prices(self) -> FloatArray:
+        """Last known close per symbol (NaN before the first bar)."""
+        return self._last
+
+    @property
+    def cash(self) -> float:
+        return self._cash
+
+    @property
+    def equity(self) -> float:
+        return self._equity
 
     def close(self, lookback: int | None = None) -> FloatArray:
         return self.history.field("close", lookback)

@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from alphapulse.engine.context import Context
 from alphapulse.model.orders import Order, OrderType, Side
@@ -46,8 +47,8 @@ class OrderPlanner:
     def plan(self, targets: Targets, ctx: Context, next_id: Callable[[], int]) -> list[Order]:
         """Orders that move the book towards ``targets``; sells come before buys."""
         w = targets.weights
-        if np.isnan(w).all():  # no opinion anywhere: nothing changes, nothing to plan
-            self.replanned = _NONE
+        if no_opinion(w):  # no opinion anywhere: nothing changes, nothing to plan
+            self.skip()
             return []
         pos = ctx.positions
         changed = ~np.isnan(w) & (np.isnan(self._last) | (np.abs(w - self._last) > _EPS))
@@ -64,6 +65,10 @@ class OrderPlanner:
                 orders.append(order)
         orders.sort(key=lambda o: 0 if o.side == Side.SELL else 1)
         return orders
+
+    def skip(self) -> None:
+        """A step without a plan (no target anywhere): nothing was replanned."""
+        self.replanned = _NONE
 
     @staticmethod
     def close_order(
@@ -106,3 +111,12 @@ class OrderPlanner:
         return Order(
             next_id(), symbol, sid, side, qty, ctx.ts_ns, type=OrderType.MARKET, tag="rebalance"
         )
+
+
+@njit(cache=True)
+def no_opinion(w: npt.NDArray[np.float64]) -> bool:
+    """``np.isnan(w).all()`` (True when empty) without temporaries."""
+    for x in w:  # noqa: SIM110 (a compiled loop; no generator in numba)
+        if not np.isnan(x):
+            return False
+    return True

@@ -150,6 +150,8 @@ class SimulatedVenue:
         """Match working orders against this bar's OHLC; fills go to ``account``."""
         self._advance(bar)
         fills: list[Fill] = []
+        if not self._open:
+            return fills
         for order in list(self._open.values()):
             if not order.is_open or bar.ts_ns <= order.created_ns or bar.ts_ns < order.eligible_ns:
                 continue
@@ -381,6 +383,8 @@ class SimulatedVenue:
         self._bar_ts = bar.ts_ns
         self._used.clear()
         self._session = bar.session
+        if not self._day_session:
+            return
         for oid, session in list(self._day_session.items()):
             if session is None:
                 o = self._open[oid]

@@ -66,7 +66,7 @@ class Ledger:
     # -- marking ----------------------------------------------------------------------
     def mark(self, close: FloatArray) -> None:
         """Update last prices from a cross-section of closes (NaN = no bar, keep old)."""
-        np.copyto(self.last_price, close, where=~np.isnan(close))
+        _mark(self.last_price, close)
 
     def market_values(self) -> FloatArray:
         return np.where(self.qty != 0.0, self.qty * self.last_price, 0.0)
@@ -95,6 +95,13 @@ class Ledger:
     def record(self, vals: FloatArray, n: int) -> None:
         """Write ``totals()`` into column ``n`` of ``vals`` [4, capacity] (one compiled call)."""
         _record(self.qty, self.last_price, self._cash, vals, n)
+
+    def snapshot_into(self, qty: FloatArray, avg_price: FloatArray, last: FloatArray) -> float:
+        """Copy positions, average and last prices into the given buffers; returns
+        ``equity`` (one compiled call)."""
+        return self._cash + _snapshot(
+            self.qty, self.avg_price, self.last_price, qty, avg_price, last
+        )
 
     def unrealized(self) -> FloatArray:
         return np.where(self.qty != 0.0, (self.last_price - self.avg_price) * self.qty, 0.0)
@@ -130,3 +137,26 @@ def _record(qty: FloatArray, last: FloatArray, cash: float, vals: FloatArray, n:
     vals[1, n] = cash
     vals[2, n] = gross
     vals[3, n] = net
+
+
+@njit(cache=True)
+def _mark(last: FloatArray, close: FloatArray) -> None:
+    for i in range(last.shape[0]):
+        if not np.isnan(close[i]):
+            last[i] = close[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _snapshot(
+    qty: FloatArray,
+    avg: FloatArray,
+    last: FloatArray,
+    qty_out: FloatArray,
+    avg_out: FloatArray,
+    last_out: FloatArray,
+) -> float:
+    """Copies of the three arrays, and ``market_values().sum()`` (as ``_net_gross``)."""
+    qty_out[:] = qty
+    avg_out[:] = avg
+    last_out[:] = last
+    return _net_gross(qty, last)[0]
