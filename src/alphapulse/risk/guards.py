@@ -29,6 +29,8 @@ from collections import deque
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
+from numba import njit
 
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
@@ -56,7 +58,8 @@ class PortfolioGuards:
         self._day_blocked = False
         self._circuit = False
         self._missing = np.zeros(n_symbols, dtype=np.int64)
-        self.stale = np.zeros(n_symbols, dtype=bool)
+        self.stale = np.zeros(n_symbols, dtype=bool)  # updated in place each bar
+        self._new_stale = np.zeros(n_symbols, dtype=np.int64)
         self._rejections: deque[int] = deque()
         ad = cfg.auto_disable
         self._equity_window: deque[float] = deque(maxlen=(ad.window + 1) if ad else 1)
@@ -123,10 +126,11 @@ class PortfolioGuards:
         cfg = self.cfg.stale_data
         if cfg is None:
             return []
-        self._missing = np.where(np.isfinite(bar.close), 0, self._missing + 1)
-        now = (ctx.positions != 0.0) & (self._missing >= cfg.bars)
-        new = np.flatnonzero(now & ~self.stale)
-        self.stale = now
+        new = self._new_stale[
+            : _stale_step(
+                bar.close, ctx.positions, cfg.bars, self._missing, self.stale, self._new_stale
+            )
+        ]
         for sid in new:
             event(
                 "stale_data",
@@ -200,3 +204,26 @@ class PortfolioGuards:
         ok = np.isfinite(rel)
         bench = float(rel[ok].mean()) - 1.0 if ok.any() else 0.0
         return strat - bench
+
+
+@njit(cache=True)
+def _stale_step(
+    close: npt.NDArray[np.float64],
+    positions: npt.NDArray[np.float64],
+    bars: int,
+    missing: npt.NDArray[np.int64],
+    stale: npt.NDArray[np.bool_],
+    new: npt.NDArray[np.int64],
+) -> int:
+    """One bar of the stale-data guard, in place: ``missing`` counts steps without a bar,
+    ``stale`` = held and missing >= ``bars``; the symbols that just turned stale go to
+    ``new`` (ascending), their count is returned."""
+    k = 0
+    for i in range(close.shape[0]):
+        missing[i] = 0 if np.isfinite(close[i]) else missing[i] + 1
+        now = positions[i] != 0.0 and missing[i] >= bars
+        if now and not stale[i]:
+            new[k] = i
+            k += 1
+        stale[i] = now
+    return k

@@ -19,6 +19,7 @@ from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
+from alphapulse.engine.planner import no_opinion
 from alphapulse.engine.stages import GuardAction, OrderAmend, OrderCheck, RiskEvent, Verdict
 from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType
 from alphapulse.model.signals import Targets
@@ -77,7 +78,8 @@ class StandardRiskManager:
     # -- RiskManager protocol ---------------------------------------------------------
     def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
         self._book = StepBook.of(ctx)
-        self.extremes.update(ctx.positions, ctx.last_prices)
+        if self.cfg.stops.trailing:  # the extremes only move trailing stops
+            self.extremes.update(ctx.positions, ctx.last_prices)
         rejected = self._venue_rejections(bar)
         action, events, flatten = self.guards.on_bar(bar, ctx, rejected)
         self._events.extend(events)
@@ -94,6 +96,8 @@ class StandardRiskManager:
         """Cap targets to the position/group/gross limits; no re-entry while a stopped-out
         symbol cools down; stale symbols may only shrink."""
         w = np.array(targets.weights, dtype=np.float64)
+        if self.anomaly is None and no_opinion(w):  # nothing to block or cap
+            return Targets(w)
         cooling = (self._cooldown_until >= ctx.t) & (ctx.positions == 0.0)
         if self.anomaly is not None:  # blocked symbols keep what they hold (or exit)
             w[self.anomaly.frozen(ctx.t, w)] = np.nan
