@@ -27,7 +27,7 @@ class PaperRequest(RunRequest):
 
     session: Label | None = Field(None, description="session name; default the run name")
     speed: float = Field(
-        0.0, ge=0, le=1e6, description="replay pace: 0 = as fast as possible, k = k x real time"
+        0.0, ge=0, le=1e7, description="replay pace: 0 = as fast as possible, k = k x real time"
     )
 
     def to_paper_config(self) -> BacktestConfig:
