@@ -50,3 +50,15 @@ def test_exact_fit_hands_out_the_buffer_and_a_later_row_does_not_touch_it() -> N
     assert rows.vals[CASH, 0] == 1.0
     rows.reserve(2)  # smaller than now: nothing changes
     assert rows.capacity == 6 and np.array_equal(rows.timestamps(), [0, 1, 2, 3])
+
+
+def test_other_widths_grow_too() -> None:
+    rows = StepRows(1, width=13)  # e.g. the risk measures' columns
+    for i in range(5):
+        if rows.n == rows.capacity:
+            rows.grow()
+        rows.vals[:, rows.n] = np.arange(13) + i
+        rows.n += 1
+    assert rows.vals.shape == (13, 8)
+    assert rows.vals[12, :5].tolist() == [12.0, 13.0, 14.0, 15.0, 16.0]
+    assert [r[1:3] for r in rows.since(3)] == [(3.0, 4.0), (4.0, 5.0)]

@@ -13,13 +13,13 @@ EQUITY, CASH, GROSS, NET = range(4)
 
 
 class StepRows:
-    """Growable columns: ``ts`` (int64) and ``vals`` [4, capacity] (equity, cash, gross,
-    net); rows [0, n) are filled."""
+    """Growable columns: ``ts`` (int64) and ``vals`` [width, capacity] (by default 4:
+    equity, cash, gross, net); rows [0, n) are filled."""
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1024, width: int = 4) -> None:
         cap = max(int(capacity), 1)
         self.ts = np.zeros(cap, dtype=np.int64)
-        self.vals = np.zeros((4, cap))
+        self.vals = np.zeros((width, cap))
         self.n = 0
 
     @property
@@ -33,7 +33,7 @@ class StepRows:
         n = self.n
         ts = np.zeros(capacity, dtype=np.int64)
         ts[:n] = self.ts[:n]
-        vals = np.zeros((4, capacity))
+        vals = np.zeros((len(self.vals), capacity))
         vals[:, :n] = self.vals[:, :n]
         self.ts, self.vals = ts, vals
 
@@ -44,7 +44,7 @@ class StepRows:
     def since(self, start: int) -> list[Row]:
         """Rows ``start..n`` as (ts_ns, equity, cash, gross, net) tuples."""
         n = self.n
-        cols = [self.ts[start:n].tolist(), *(self.vals[k, start:n].tolist() for k in range(4))]
+        cols = [self.ts[start:n].tolist(), *(v[start:n].tolist() for v in self.vals)]
         return list(zip(*cols, strict=True))
 
     def column(self, k: int) -> FloatArray:

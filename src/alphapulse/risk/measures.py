@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alphapulse.engine.context import Context
+from alphapulse.engine.steprows import StepRows
 from alphapulse.risk import measures_kernels as mk
 
 FloatArray = npt.NDArray[np.float64]
@@ -35,6 +36,7 @@ COLUMNS = (
     "var_param_95", "cvar_param_95", "var_param_99", "cvar_param_99",
     "gross_leverage", "net_leverage", "max_weight", "hhi", "beta",
 )  # fmt: skip
+_GROSS, _BETA = COLUMNS.index("gross_leverage"), COLUMNS.index("beta")
 
 
 def historical_var_cvar(r: FloatArray, level: float) -> tuple[float, float]:
@@ -78,10 +80,10 @@ class RiskMeasures:
         self._b = np.zeros(window)
         self._n = 0  # returns seen (the buffer holds the last min(n, window))
         self._prev_equity = math.nan
-        self._rows: list[tuple[float, ...]] = []
+        self._rows = StepRows(width=len(COLUMNS))  # one column per step, COLUMNS order
 
-    def update(self, ctx: Context) -> dict[str, float]:
-        """Add this step's returns and record every measure; returns this step's row."""
+    def update(self, ctx: Context) -> None:
+        """Add this step's returns and record every measure."""
         eq = ctx.equity
         prices = ctx.prices(2)
         if math.isfinite(self._prev_equity) and self._prev_equity > 0 and prices.shape[0] == 2:
@@ -91,9 +93,12 @@ class RiskMeasures:
             self._b[i] = b if math.isfinite(b) else 0.0
             self._n += 1
         self._prev_equity = eq
-        row = self._row(ctx)
-        self._rows.append(tuple(row[c] for c in COLUMNS))
-        return row
+        rows = self._rows
+        n = rows.n
+        if n == rows.capacity:
+            rows.grow()
+        self._row(ctx, rows.vals, n)
+        rows.n = n + 1
 
     def _benchmark_return(self, prices: FloatArray) -> float:
         if self.benchmark is not None:
@@ -101,24 +106,25 @@ class RiskMeasures:
                 return float(prices[1, self.benchmark] / prices[0, self.benchmark] - 1.0)
         return float(mk.mean_return(prices[0], prices[1]))
 
-    def _row(self, ctx: Context) -> dict[str, float]:
-        row = dict.fromkeys(COLUMNS, math.nan)
+    def _row(self, ctx: Context, vals: FloatArray, n: int) -> None:
+        """This step's measures into ``vals[:, n]`` (COLUMNS order; NaN until
+        ``min_periods`` returns exist)."""
         gross, net, largest, hhi = mk.concentration_of(ctx.positions, ctx.last_prices, ctx.equity)
-        row.update(gross_leverage=gross, net_leverage=net, max_weight=largest, hhi=hhi)
+        vals[_GROSS : _GROSS + 4, n] = gross, net, largest, hhi
         m = min(self._n, self.window)
         if m < self.min_periods:
-            return row
+            vals[:_GROSS, n] = math.nan
+            vals[_BETA, n] = math.nan
+            return
         mu, sigma, beta, hist = _window_measures(self._r[:m], self._b[:m])
-        for level, var_cvar in zip(LEVELS, hist, strict=True):
-            tag = f"{round(level * 100)}"
-            row[f"var_hist_{tag}"], row[f"cvar_hist_{tag}"] = var_cvar
-            row[f"var_param_{tag}"], row[f"cvar_param_{tag}"] = gaussian_var_cvar(mu, sigma, level)
-        row["beta"] = beta
-        return row
+        for k, level in enumerate(LEVELS):  # var_hist, cvar_hist / var_param, cvar_param
+            vals[2 * k, n], vals[2 * k + 1, n] = hist[k]
+            vals[4 + 2 * k, n], vals[5 + 2 * k, n] = gaussian_var_cvar(mu, sigma, level)
+        vals[_BETA, n] = beta
 
     def columns(self) -> dict[str, FloatArray]:
-        arr = np.array(self._rows, dtype=np.float64).reshape(-1, len(COLUMNS))
-        return {c: arr[:, j].copy() for j, c in enumerate(COLUMNS)}
+        n = self._rows.n
+        return {c: self._rows.vals[j, :n].copy() for j, c in enumerate(COLUMNS)}
 
 
 def _window_measures(
