@@ -3,6 +3,7 @@ drift) and data (datasets, stored symbols, imports, quarantined rows)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import statistics
 from typing import Annotated, Any
@@ -64,22 +65,30 @@ def models() -> list[dict[str, Any]]:
     return out
 
 
+@functools.cache
+def describe_all() -> tuple[dict[str, Any], ...]:
+    """Every registered strategy's description and parameter schema (read once: the
+    registry does not change while the server runs; a broken plugin is listed)."""
+    from alphapulse.api.routes_strategies import _describe
+    from alphapulse.strategies.registry import available_strategies
+
+    out = []
+    for name in available_strategies():
+        try:
+            out.append(_describe(name, True))
+        except Exception as exc:
+            out.append({"name": name, "error": str(exc)})
+    return tuple(out)
+
+
 def build_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/ui/strategies", response_class=HTMLResponse)
     def strategies(request: Request) -> Response:
-        from alphapulse.api.routes_strategies import _describe
-        from alphapulse.strategies.registry import available_strategies
-
         store = store_of(request)
         states = strategy_states(store)
-        rows = []
-        for name in available_strategies():
-            try:
-                rows.append(_describe(name, states.get(name, True)))
-            except Exception as exc:  # a broken plugin is listed, not fatal
-                rows.append({"name": name, "enabled": states.get(name, True), "error": str(exc)})
+        rows = [{**d, "enabled": states.get(d["name"], True)} for d in describe_all()]
         return render(request, "strategies.html", rows=rows, perf=performance(store))
 
     @router.post("/ui/strategies/{name}/{action}", dependencies=[Depends(check_csrf)])

@@ -1,0 +1,127 @@
+"""Dashboard speed: time to first byte of every page with 200 runs in the database, and
+the delay from a paper fill being journaled to its row on screen (headless Chromium).
+
+    .venv/bin/python benchmarks/bench_dashboard.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.api.conftest import AUTH, TOKEN
+from tests.dashboard.server import serve
+
+WINDOW = {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "MSFT"],
+          "start": "2015-01-01", "end": "2015-12-31"}  # fmt: skip
+N_RUNS = 200
+
+
+def seed(base: str) -> str:
+    """One real backtest, then 199 copies of its run row (same outputs)."""
+    body = {"name": "bench", "data": WINDOW, "strategies": [{"strategy": "sma_cross"}]}
+    rid = httpx.post(f"{base}/runs", json=body, headers=AUTH).json()["runs"][0]["id"]
+    while httpx.get(f"{base}/runs/{rid}", headers=AUTH).json()["status"] == "running":
+        time.sleep(0.1)
+    return rid
+
+
+def copy_runs(db: Path, rid: str) -> None:
+    from alphapulse.store import open_store
+
+    with open_store(f"sqlite:///{db}") as store:
+        run = store.read_run(rid)
+        assert run is not None
+        for i in range(N_RUNS - 1):
+            new = store.record_run(f"bench-{i}/sma_cross", run["config"], status="running")
+            store.finish_run(new, status="finished", metrics=run["metrics"])
+
+
+def first_byte(client: httpx.Client, path: str, n: int = 20) -> float:
+    """Median ms from request to the first byte of the body."""
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with client.stream("GET", path) as r:
+            next(r.iter_raw())
+            out.append((time.perf_counter() - t0) * 1e3)
+            assert r.status_code == 200, path
+    return statistics.median(out)
+
+
+def live_latency(base: str, db: Path) -> list[float]:
+    """ms from a fill's row being committed to that row in the browser's fills table."""
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import create_engine, func, select
+
+    from alphapulse.store.schema import TABLES
+
+    fills = TABLES["fills"]
+    engine = create_engine(f"sqlite:///{db}")
+    seen: list[tuple[int, float]] = []
+    done = threading.Event()
+
+    def watch() -> None:  # the time each new fill count appears in the database
+        last = 0
+        while not done.is_set():
+            with engine.connect() as conn:
+                n = conn.execute(select(func.count()).select_from(fills)
+                                 .where(fills.c.run_id.like("paper:%"))).scalar_one()  # fmt: skip
+            if n != last:
+                seen.append((n, time.time() * 1e3))
+                last = n
+            time.sleep(0.005)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(base_url=base)
+        page.goto("/login")
+        page.fill("#token", TOKEN)
+        page.click("#login button")
+        threading.Thread(target=watch, daemon=True).start()
+        page.fill("input[name=name]", "bench-live")
+        page.fill("input[name=start]", WINDOW["start"])
+        page.fill("input[name=end]", "2015-06-30")
+        page.fill("input[name=params]", '{"fast": 2, "slow": 5}')
+        page.fill("input[name=speed]", str(86400 / 0.3))
+        page.click("#start-session button")
+        page.wait_for_url("**/ui/sessions/bench-live")
+        page.evaluate("""() => (window.shown = []) && new MutationObserver(() => {
+            const n = document.querySelectorAll('#fills tbody tr td:not(.empty)').length;
+            if (n) window.shown.push([Date.now(), document.getElementById('live')
+              .innerText.length]);
+          }).observe(document.getElementById('live'), {childList: true, subtree: true})""")
+        page.wait_for_selector("#session-status:has-text('finished')", timeout=120_000)
+        shown = [t for t, _ in page.evaluate("() => window.shown")]
+        browser.close()
+    done.set()
+    # each fill commit is followed by the first screen update after it
+    return [min(s for s in shown if s >= t) - t for _, t in seen[1:] if any(s >= t for s in shown)]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.sqlite"
+        with serve(f"sqlite:///{db}", TOKEN) as base:
+            rid = seed(base)
+            copy_runs(db, rid)
+            with httpx.Client(base_url=base, headers=AUTH) as client:
+                pages = ["/", "/ui/runs", f"/ui/runs/{rid}", f"/ui/compare?ids={rid}",
+                         "/ui/strategies", "/ui/models", "/ui/data", "/docs"]  # fmt: skip
+                for path in pages:
+                    print(f"first byte {path:<44} {first_byte(client, path):6.1f} ms (median, 20)")
+            lat = live_latency(base, db)
+            if lat:
+                print(f"live update after a fill: median {statistics.median(lat):.0f} ms, "
+                      f"max {max(lat):.0f} ms over {len(lat)} fills")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
