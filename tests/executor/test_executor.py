@@ -3,6 +3,7 @@ this process; on Ray the shared panel is put into the object store once per map.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.runner import run_backtest
 from alphapulse.executor import ExecutorConfig, Report, get_executor
-from alphapulse.executor.local import LocalExecutor, _start_method
+from alphapulse.executor.local import _POOLS, LocalExecutor, _start_method
 from alphapulse.sweep.grid import sweep_mean_reversion, sweep_sma
+from tests.executor._tasks import pid_plus
 
 SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "GE"]
 STRATEGIES = [
@@ -91,6 +93,26 @@ def test_no_fork_after_numba_threads(panel: Panel) -> None:
     """The sweep kernels start OpenMP threads; forking after that would crash workers."""
     assert len(sweep_mean_reversion(panel, [10], [1.0], [0.0])) == len(SYMBOLS)
     assert _start_method() == "forkserver"
+
+
+def test_fork_server_pool_is_kept_across_maps(panel: Panel) -> None:
+    """Once numba's threads run (previous test), workers come from a fork server and
+    re-import the package; the pool is kept, so a second map reuses the same workers,
+    each map gets its own shared object and all of its progress."""
+    if _start_method() != "forkserver":
+        sweep_mean_reversion(panel, [10], [1.0], [0.0])
+    ex = LocalExecutor(2)
+    seen: list[tuple[Any, ...]] = []
+    first = ex.map(pid_plus, list(range(6)), 100, lambda *a: seen.append(a))
+    pool = _POOLS[2][0]
+    workers = set(pool._processes)
+    second = ex.map(pid_plus, list(range(6)), 200, lambda *a: seen.append(a))
+    assert [v for v, _ in first] == [100 + i for i in range(6)]
+    assert [v for v, _ in second] == [200 + i for i in range(6)]
+    assert _POOLS[2][0] is pool
+    assert {p for _, p in first + second} <= workers == set(pool._processes)
+    assert os.getpid() not in workers
+    assert sorted(seen[:6]) == sorted(seen[6:]) == [("item", i) for i in range(6)]
 
 
 def test_ray_equals_local(panel: Panel, ray_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,15 +1,24 @@
-"""Local worker processes: a fork pool whose workers receive the shared object once
-(through the pool initializer; fork shares it copy-on-write). One worker or one item:
-everything runs in this process. After numba's parallel (OpenMP) threads started in this
-process a fork is unsafe, so the pool starts from a fork server instead (the shared
-object is then pickled once per worker)."""
+"""Local worker processes. One worker or one item: everything runs in this process.
+Otherwise a fork pool whose workers receive the shared object once (through the pool
+initializer; fork shares it copy-on-write). After numba's parallel (OpenMP) threads
+started in this process a fork is unsafe, so the workers start from a fork server and
+re-import the package (seconds): that pool is kept per process (created on first use,
+reused by every later map of the same width, closed at exit) and the shared object is
+pickled once per map into a file each worker reads once per map."""
 
 from __future__ import annotations
 
+import atexit
+import itertools
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Sequence
+import pickle
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
 from queue import Empty
 from typing import Any, TypeVar
 
@@ -21,6 +30,10 @@ R = TypeVar("R")
 
 # Worker-process state, set once per worker by the pool initializer.
 _WORKER: dict[str, Any] = {}
+# This process's persistent fork-server pools by width, with their progress queues.
+_POOLS: dict[int, tuple[ProcessPoolExecutor, Any]] = {}
+_POOLS_LOCK = threading.Lock()
+_MAP_IDS = itertools.count()
 
 
 def _init_worker(shared: Any, queue: Any) -> None:
@@ -37,8 +50,29 @@ def _run(fn: Callable[[Any, Any, Report], Any], item: Any) -> Any:
     return fn(_WORKER["shared"], item, report if queue is not None else None)
 
 
+def _run_pooled(
+    fn: Callable[[Any, Any, Report], Any], item: Any, map_id: int, path: str, progress: bool
+) -> Any:
+    """A task of a persistent pool: the map's shared object is read once per worker;
+    progress goes out tagged with the map, then one ``None`` marks the task's end."""
+    if _WORKER.get("map_id") != map_id:
+        _WORKER["shared"] = pickle.loads(Path(path).read_bytes())  # our own file
+        _WORKER["map_id"] = map_id
+    if not progress:
+        return fn(_WORKER["shared"], item, None)
+    queue = _WORKER["queue"]
+
+    def report(*args: Any) -> None:
+        queue.put((map_id, args))
+
+    try:
+        return fn(_WORKER["shared"], item, report)
+    finally:
+        queue.put((map_id, None))
+
+
 class LocalExecutor:
-    """``num_cpus`` forked worker processes (default: one per core)."""
+    """``num_cpus`` worker processes (default: one per core)."""
 
     def __init__(self, num_cpus: int | None = None) -> None:
         self._n = num_cpus or os.cpu_count() or 1
@@ -57,21 +91,121 @@ class LocalExecutor:
         n = min(self._n, len(items))
         if n <= 1:
             return [fn(shared, item, progress) for item in items]
-        results: dict[int, R] = {}
-        ctx = mp.get_context(_start_method())
+        if _start_method() == "forkserver":
+            return _map_persistent(n, fn, items, shared, progress)
+        ctx = mp.get_context("fork")
         queue = ctx.Queue() if progress is not None else None
         with ProcessPoolExecutor(
             n, mp_context=ctx, initializer=_init_worker, initargs=(shared, queue)
         ) as pool:
-            futures = {pool.submit(_run, fn, item): i for i, item in enumerate(items)}
-            pending: set[Future[Any]] = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                _drain(queue, progress)
-                for f in done:
-                    results[futures[f]] = f.result()
+            futures = [pool.submit(_run, fn, item) for item in items]
+            out = _collect(futures, lambda: _drain(queue, progress))
         _drain(queue, progress)  # after the workers exited: their queue feeders flushed
-        return [results[i] for i in range(len(items))]
+        return out
+
+
+def _map_persistent(
+    n: int,
+    fn: Callable[[S, T, Report], R],
+    items: Sequence[T],
+    shared: S,
+    progress: Callable[..., None] | None,
+) -> list[R]:
+    pool, queue = _pool(n)
+    map_id = next(_MAP_IDS)
+    relay = _Relay(queue, map_id, progress)
+    with _shared_file(shared) as path, _POOLS_LOCK:
+        futures = [
+            pool.submit(_run_pooled, fn, item, map_id, path, progress is not None) for item in items
+        ]
+        try:
+            out = _collect(futures, relay.drain)
+            relay.finish(len(items))
+        except BaseException:
+            _close(n)  # a broken or interrupted pool is not reused
+            raise
+    return out
+
+
+class _Relay:
+    """Forwards one map's progress from a persistent pool's queue (earlier maps' late
+    messages are dropped) and counts its finished tasks."""
+
+    def __init__(self, queue: Any, map_id: int, progress: Callable[..., None] | None) -> None:
+        self.queue, self.map_id, self.progress, self.done = queue, map_id, progress, 0
+
+    def _take(self, msg: tuple[int, tuple[Any, ...] | None]) -> None:
+        if msg[0] != self.map_id or self.progress is None:
+            return
+        if msg[1] is None:
+            self.done += 1
+        else:
+            self.progress(*msg[1])
+
+    def drain(self) -> None:
+        if self.progress is None:
+            return
+        while True:
+            try:
+                self._take(self.queue.get_nowait())
+            except Empty:
+                return
+
+    def finish(self, n_tasks: int) -> None:
+        """Wait for every task's end marker: all of its progress came before it."""
+        while self.progress is not None and self.done < n_tasks:
+            self._take(self.queue.get(timeout=30))
+
+
+def _pool(n: int) -> tuple[ProcessPoolExecutor, Any]:
+    """This process's fork-server pool of ``n`` workers (created on first use)."""
+    with _POOLS_LOCK:
+        if n not in _POOLS:
+            ctx = mp.get_context("forkserver")
+            queue = ctx.Queue()
+            pool = ProcessPoolExecutor(
+                n, mp_context=ctx, initializer=_init_worker, initargs=(None, queue)
+            )
+            _POOLS[n] = (pool, queue)
+        return _POOLS[n]
+
+
+def _close(n: int) -> None:
+    entry = _POOLS.pop(n, None)
+    if entry is not None:
+        entry[0].shutdown(wait=False, cancel_futures=True)
+
+
+@atexit.register
+def close_pools() -> None:
+    """Shut down this process's persistent pools (also run at exit)."""
+    for n in list(_POOLS):
+        pool, _ = _POOLS.pop(n)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _shared_file(shared: Any) -> Iterator[str]:
+    fd, path = tempfile.mkstemp(prefix="alphapulse-shared-", suffix=".pkl")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(shared, f, protocol=pickle.HIGHEST_PROTOCOL)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def _collect(futures: list[Future[Any]], drain: Callable[[], None]) -> list[Any]:
+    """The futures' results in order, calling ``drain`` (progress) while they run."""
+    index = {f: i for i, f in enumerate(futures)}
+    results: dict[int, Any] = {}
+    pending: set[Future[Any]] = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+        drain()
+        for f in done:
+            results[index[f]] = f.result()
+    return [results[i] for i in range(len(futures))]
 
 
 def _start_method() -> str:
