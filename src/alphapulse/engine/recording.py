@@ -1,5 +1,5 @@
 """Record backtest runs in the database (runs, orders, fills, trades, snapshots, risk
-events), next to the files."""
+events, executions of algorithm-worked parents), next to the files."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from alphapulse.analytics.execution_quality import execution_frame
 from alphapulse.config import BacktestConfig
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
@@ -18,7 +19,8 @@ from alphapulse.engine.outputs import (
     risk_events_frame,
     trades_frame,
 )
-from alphapulse.store import Store
+from alphapulse.store import Store, runs
+from alphapulse.store.engine import run_tx
 
 
 def data_hash(panel: Panel) -> str:
@@ -63,6 +65,11 @@ def record_run(
         equity_frame(result),
         events if len(events) else None,
     )
+    if result.executions:
+        rows = runs.execution_records(
+            execution_frame(result.executions, result.fills), run_id, label
+        )
+        run_tx(store.engine, lambda conn: runs.write_executions(conn, rows))
     if anomalies is not None and len(anomalies):
         from alphapulse.anomaly.sinks import store_frame
 

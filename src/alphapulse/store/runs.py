@@ -117,6 +117,29 @@ ANOMALY_COLS: Final = (
     Col("detail", "json"),
 )
 
+EXECUTION_KEY: Final = ("run_id", "strategy", "parent_id")
+_EXECUTION_FIGURES: Final = (
+    "duration_s", "fill_ratio", "avg_price", "end_price", "interval_vwap", "slippage_bps",
+    "vwap_slippage_bps", "participation", "fees", "spread_cost", "impact_cost", "timing_cost",
+    "opportunity_cost", "shortfall", "shortfall_bps",
+)  # fmt: skip
+EXECUTION_COLS: Final = (
+    Col("parent_id", "int", required=True),
+    Col("symbol", "symbol", required=True),
+    Col("side", "side", required=True),
+    Col("algo", "str", required=True),
+    Col("urgency", "str"),
+    Col("status", "str", required=True),
+    Col("reason", "str"),
+    Col("decision_ts", "ns", required=True, sources=("decision_time", "decision_ts")),
+    Col("end_ts", "ns", sources=("end_time", "end_ts")),
+    Col("quantity", "float", required=True),
+    Col("filled", "float", required=True),
+    Col("n_children", "int", required=True),
+    Col("arrival_price", "float", required=True),
+    *(Col(name, "float") for name in _EXECUTION_FIGURES),
+)
+
 
 # -- helpers ----------------------------------------------------------------------------
 def upsert(
@@ -246,6 +269,18 @@ def read_run(conn: Connection, run_id: str) -> dict[str, Any] | None:
     runs = TABLES["runs"]
     row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
     return dict(row) if row is not None else None
+
+
+# -- executions -------------------------------------------------------------------------
+def execution_records(df: pd.DataFrame | None, run_id: str, strategy: str) -> list[dict[str, Any]]:
+    """Validated ``executions`` rows of an ``executions.csv``-shaped frame."""
+    tag = {"run_id": run_id, "strategy": strategy}
+    return [{**r, **tag} for r in frame_records(df, EXECUTION_COLS, what="executions frame")]
+
+
+def write_executions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Upsert parent-order rows (the latest state of a parent wins)."""
+    return upsert(conn, TABLES["executions"], rows, EXECUTION_KEY)
 
 
 # -- fills and accounting ---------------------------------------------------------------

@@ -389,6 +389,46 @@ class RiskEvent(Base):
     detail: Mapped[Any | None] = mapped_column(json_type())
 
 
+class Execution(Base):
+    """One parent order of a run worked by an execution algorithm, with its quality
+    figures (the columns of ``executions.csv``; times in ns), keyed by strategy and
+    parent id. A paper session upserts the row while the parent works."""
+
+    __tablename__ = "executions"
+    __table_args__ = (UniqueConstraint("run_id", "strategy", "parent_id"),)
+    id: Mapped[int] = mapped_column(id_type(), primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = _run_id()
+    strategy: Mapped[str] = mapped_column(key_string(200))
+    parent_id: Mapped[int] = mapped_column(BigInteger)
+    symbol: Mapped[str] = _symbol()
+    side: Mapped[str] = mapped_column(String(4))
+    algo: Mapped[str] = mapped_column(String(16))
+    urgency: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decision_ts: Mapped[int] = mapped_column(BigInteger)
+    end_ts: Mapped[int | None] = mapped_column(BigInteger)
+    duration_s: Mapped[float | None] = mapped_column(Double)
+    quantity: Mapped[float] = mapped_column(Double)
+    filled: Mapped[float] = mapped_column(Double)
+    fill_ratio: Mapped[float | None] = mapped_column(Double)
+    n_children: Mapped[int] = mapped_column(Integer)
+    arrival_price: Mapped[float] = mapped_column(Double)
+    avg_price: Mapped[float | None] = mapped_column(Double)
+    end_price: Mapped[float | None] = mapped_column(Double)
+    interval_vwap: Mapped[float | None] = mapped_column(Double)
+    slippage_bps: Mapped[float | None] = mapped_column(Double)
+    vwap_slippage_bps: Mapped[float | None] = mapped_column(Double)
+    participation: Mapped[float | None] = mapped_column(Double)
+    fees: Mapped[float | None] = mapped_column(Double)
+    spread_cost: Mapped[float | None] = mapped_column(Double)
+    impact_cost: Mapped[float | None] = mapped_column(Double)
+    timing_cost: Mapped[float | None] = mapped_column(Double)
+    opportunity_cost: Mapped[float | None] = mapped_column(Double)
+    shortfall: Mapped[float | None] = mapped_column(Double)
+    shortfall_bps: Mapped[float | None] = mapped_column(Double)
+
+
 # -- paper sessions ---------------------------------------------------------------------
 class PaperSession(Base):
     """A paper session: the canonical config it was started with and that config's hash
@@ -433,4 +473,5 @@ RUN_TABLES = (
     "predictions",
     "anomalies",
     "risk_events",
+    "executions",
 )
