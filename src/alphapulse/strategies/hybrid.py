@@ -12,9 +12,12 @@ directions, and the rule's limits size the result: each non-flat name gets
 construction: confidence = that weight x N, at most 1), a position ``stop`` beyond its
 entry is closed and stays flat until the fused view changes, and ``execution: limit``
 sends passive DAY limit orders at the close (less/plus ``limit_offset_bps``) instead of
-market targets. A regime change takes effect at the next decision and is kept as an
-event. Outputs: ``regimes.csv``, ``regime_events.csv``, ``fusion_weights.csv`` (the
-weights used at each decision) and the experts' own tables prefixed by their name.
+market targets; at the first market decision after limits, names with a view go to
+their target with explicit market orders once (the planner did not see the limit
+fills, so an unchanged target would not trade). A regime change takes effect at the
+next decision and is kept as an event. Outputs: ``regimes.csv``, ``regime_events.csv``,
+``fusion_weights.csv`` (the weights used at each decision) and the experts' own tables
+prefixed by their name.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Hybrid(Strategy):
         self.regime = WARMUP  # in force (changes at decisions)
         self._conf: FloatArray | None = None
         self._stopped: FloatArray | None = None
+        self._resync: npt.NDArray[np.bool_] | None = None  # names traded by limits since
         self._proxy_sid: int | None = None
         self._rows: list[tuple[Any, ...]] = []
         self._events: list[tuple[int, str, str, int]] = []
@@ -65,6 +69,7 @@ class Hybrid(Strategy):
             self.books = ShadowBooks(len(self.experts), n, self.p.shadow_cost_bps)
             self._conf = np.full((len(self.experts), n), np.nan)
             self._stopped = np.zeros(n)
+            self._resync = np.zeros(n, dtype=bool)
         seen = self._detect(ctx)
         dirs = np.full((len(self.experts), n), np.nan)
         for i, ex in enumerate(self.experts):
@@ -130,9 +135,19 @@ class Hybrid(Strategy):
         if rule.max_position is not None:
             size = min(size, rule.max_position)
         conf = np.full(len(d), min(1.0, size * ctx.n_symbols))
+        assert self._resync is not None
         if rule.execution == "limit":
-            return self._limit_orders(ctx, d, size, rule.limit_offset_bps)
-        return Signals(d, conf)
+            self._resync[:] = True  # the planner does not see what limit orders do
+            return self._orders(ctx, d, size, OrderType.LIMIT, rule.limit_offset_bps)
+        # Back from limit: the planner's remembered targets are stale (an unchanged
+        # target would not trade), so those names go to their target explicitly once.
+        sync = self._resync & np.isfinite(d)
+        if not sync.any():
+            return Signals(d, conf)
+        self._resync &= ~sync
+        each = min(size, 1.0 / max(ctx.n_symbols, 1))  # EqualSlot's weight for ``conf``
+        req = self._orders(ctx, np.where(sync, d, np.nan), each, OrderType.MARKET, 0.0)
+        return Signals(np.where(sync, np.nan, d), conf, req.orders)
 
     def _apply_stops(self, ctx: Context, d: FloatArray, stop: float | None) -> FloatArray:
         assert self._stopped is not None
@@ -146,7 +161,11 @@ class Hybrid(Strategy):
             self._stopped = np.where(hit, np.sign(pos), self._stopped)
         return np.where(self._stopped != 0, 0.0, d)
 
-    def _limit_orders(self, ctx: Context, d: FloatArray, size: float, bps: float) -> Signals:
+    def _orders(
+        self, ctx: Context, d: FloatArray, size: float, kind: OrderType, bps: float
+    ) -> Signals:
+        """Explicit orders to ``d x size`` of equity per finite name: DAY limits at the
+        close less/plus ``bps`` (passive), or market orders (a resync after limits)."""
         px = ctx.last_prices
         orders = []
         for sid in np.flatnonzero(np.isfinite(d) & np.isfinite(px)).tolist():
@@ -156,16 +175,17 @@ class Hybrid(Strategy):
                 continue
             side = Side.BUY if delta > 0 else Side.SELL
             limit = px[sid] * (1 - side * bps * 1e-4)
+            passive = kind == OrderType.LIMIT
             orders.append(
                 OrderRequest(
                     sid,
                     side,
                     float(abs(delta)),
-                    OrderType.LIMIT,
-                    limit_price=float(limit),
-                    tif=TimeInForce.DAY,
+                    kind,
+                    limit_price=float(limit) if passive else None,
+                    tif=TimeInForce.DAY if passive else TimeInForce.GTC,
                     cancel_working=True,
-                    tag="hybrid_limit",
+                    tag="hybrid_limit" if passive else "hybrid_resync",
                 )
             )
         return Signals(np.full(len(d), np.nan), orders=tuple(orders))
