@@ -22,6 +22,7 @@ from alphapulse.services.health import Freshness, service_registry
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 APP_SERVICES = {"ingest", "trade", "api"}
+SCRAPE_LABELS = {"job", "instance"}  # added by Prometheus to every scraped sample
 
 
 def _compose() -> dict:
@@ -87,7 +88,8 @@ def test_prometheus_scrapes_the_compose_services() -> None:
     assert "service_alert_rules.yml" in native["rule_files"]
 
 
-def _exported() -> set[str]:
+def _exported() -> dict[str, set[str]]:
+    """Sample names -> their label names (and ``side`` values) from the trade service."""
     registry = service_registry("trade")
     Freshness(registry, 1.0)
     m = Metrics(registry)
@@ -95,8 +97,13 @@ def _exported() -> set[str]:
     m.fill("s")
     m.rejection("s", "r")
     m.portfolio_value("s", 1.0)
-    text = m.exposition().decode()
-    return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+    m.exposure("s", 1.5, -0.25)
+    out: dict[str, set[str]] = {}
+    for f in text_string_to_metric_families(m.exposition().decode()):
+        for s in f.samples:
+            out.setdefault(s.name, set()).update(s.labels)
+            out[s.name].update(f"{k}={v}" for k, v in s.labels.items() if k == "side")
+    return out
 
 
 def test_trading_dashboard_and_alerts_use_exported_metrics() -> None:
@@ -104,7 +111,7 @@ def test_trading_dashboard_and_alerts_use_exported_metrics() -> None:
     anomaly_rules = (DEPLOY / "alert_rules.yml").read_text()  # its own test checks those
     dash = json.loads((DEPLOY / "grafana/dashboards/trading.json").read_text())
     titles = " ".join(p["title"].lower() for p in dash["panels"])
-    for word in ("equity", "drawdown", "orders", "fills", "alerts", "memory", "cpu"):
+    for word in ("equity", "drawdown", "orders", "fills", "alerts", "memory", "cpu", "exposure"):
         assert word in titles
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
     rules = yaml.safe_load((DEPLOY / "service_alert_rules.yml").read_text())
@@ -112,6 +119,16 @@ def test_trading_dashboard_and_alerts_use_exported_metrics() -> None:
     for expr in exprs:
         for name in re.findall(r"\b(?:alphapulse|process)_[a-z_]+", expr):
             assert name in exported or name in anomaly_rules, f"{name} not exported ({expr})"
+        for name, sel in re.findall(r"\b(alphapulse_[a-z_]+)\{([^}]*)\}", expr):
+            for key, val in re.findall(r'([a-z_]+)="([^"]*)"', sel):
+                if name in exported:  # a label matcher names a label (and side) it has
+                    assert key in exported[name], f"{name} has no label {key}"
+                    assert key != "side" or f"side={val}" in exported[name], expr
+        grouped = {
+            x.strip() for by in re.findall(r"by \(([a-z_, ]+)\)", expr) for x in by.split(",")
+        }
+        for name in set(re.findall(r"\balphapulse_[a-z_]+", expr)) & set(exported):
+            assert grouped - SCRAPE_LABELS <= exported[name], f"{name} lacks one of {grouped}"
     stale = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "AlphaPulseDataStale"]
     assert stale and "alphapulse_feed_stale" in stale[0]["expr"]
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -59,6 +60,7 @@ def test_metrics_updated_each_step_and_served(shared_data: Path) -> None:
     assert _samples(mid)[("alphapulse_bars_processed_total", (("strategy", label0),))] == 50
     value = metrics.registry.get_sample_value
     steps = done.runtime.steps
+    gross_last: list[float] = []
     for label, r in done.results.items():
         s = {"strategy": label}
         assert value("alphapulse_bars_processed_total", s) == steps
@@ -66,6 +68,10 @@ def test_metrics_updated_each_step_and_served(shared_data: Path) -> None:
         assert value("alphapulse_fills_total", s) == len(r.fills) > 0
         assert (value("alphapulse_signals_total", s) or 0) > 0
         assert value("alphapulse_portfolio_value", s) == r.equity[-1]
+        for side, held in (("gross", r.gross_exposure), ("net", r.net_exposure)):
+            got = value("alphapulse_exposure", {**s, "side": side})
+            assert got == pytest.approx(held[-1] / r.equity[-1], rel=1e-12, abs=1e-15)
+        gross_last.append(value("alphapulse_exposure", {**s, "side": "gross"}))
         rejected = sum(o.status == OrderStatus.REJECTED for o in r.orders)
         families = text_string_to_metric_families(metrics.exposition().decode())
         counted = sum(
@@ -75,6 +81,7 @@ def test_metrics_updated_each_step_and_served(shared_data: Path) -> None:
             if x.name == "alphapulse_rejections_total" and x.labels["strategy"] == label
         )
         assert counted == rejected
+    assert max(gross_last) > 0  # a strategy held positions at the end
     assert value("alphapulse_decision_latency_seconds_count") == steps
     assert value("alphapulse_feed_lag_seconds") == 0.0  # a replay has no feed lag
     try:  # the server is gone with the session

@@ -39,6 +39,12 @@ class Metrics:
             "alphapulse_rejections", "Orders rejected", [*s, "reason"], registry=r
         )
         self._value = Gauge("alphapulse_portfolio_value", "Portfolio value (equity)", s, registry=r)
+        self._exposure = Gauge(
+            "alphapulse_exposure",
+            "Gross (sum |position value|) or net position value over equity",
+            [*s, "side"],
+            registry=r,
+        )
         self._latency = Histogram(
             "alphapulse_decision_latency_seconds",
             "Bar arrival to orders submitted",
@@ -87,6 +93,11 @@ class Metrics:
     def portfolio_value(self, strategy: str, value: float) -> None:
         """The current equity of ``strategy``'s portfolio."""
         self._value.labels(strategy).set(value)
+
+    def exposure(self, strategy: str, gross: float, net: float) -> None:
+        """``strategy``'s gross and net exposure as fractions of its equity."""
+        self._exposure.labels(strategy, "gross").set(gross)
+        self._exposure.labels(strategy, "net").set(net)
 
     def decision_latency(self, seconds: float) -> None:
         """Time from a bar's arrival to its orders being submitted."""

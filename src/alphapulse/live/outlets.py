@@ -118,7 +118,10 @@ class Outlets:
         tracker.advance(delta)
         m = self.metrics
         if m is not None:
-            m.portfolio_value(label, engine.ledger.equity)
+            equity, _, gross, net = engine.ledger.totals()
+            m.portfolio_value(label, equity)
+            scale = 1.0 / equity if equity > 0 else float("nan")
+            m.exposure(label, gross * scale, net * scale)
         if self.quiet(bar.ts_ns):
             return
         signals = signal_envelopes(label, bar.ts_ns, engine.last_signals, self.symbols)
