@@ -71,7 +71,7 @@ def test_metrics_updated_each_step_and_served(shared_data: Path) -> None:
         for side, held in (("gross", r.gross_exposure), ("net", r.net_exposure)):
             got = value("alphapulse_exposure", {**s, "side": side})
             assert got == pytest.approx(held[-1] / r.equity[-1], rel=1e-12, abs=1e-15)
-        gross_last.append(value("alphapulse_exposure", {**s, "side": "gross"}))
+        gross_last.append(value("alphapulse_exposure", {**s, "side": "gross"}) or 0.0)
         rejected = sum(o.status == OrderStatus.REJECTED for o in r.orders)
         families = text_string_to_metric_families(metrics.exposition().decode())
         counted = sum(
