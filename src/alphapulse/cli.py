@@ -120,6 +120,7 @@ def backtest(
                 record_run(
                     store, cfg, k, r, summaries[k], digest,
                     anomalies=tables.get(k, {}).get("anomalies"),
+                    regimes=tables.get(k, {}).get("regimes"),
                 )
                 for k, r in results.items()
             ]  # fmt: skip

@@ -1,5 +1,5 @@
 """Record backtest runs in the database (runs, orders, fills, trades, snapshots, risk
-events, executions of algorithm-worked parents), next to the files."""
+events, executions of algorithm-worked parents, strategy regimes), next to the files."""
 
 from __future__ import annotations
 
@@ -39,10 +39,12 @@ def record_run(
     run_id: str | None = None,
     started_at: datetime | None = None,
     anomalies: pd.DataFrame | None = None,
+    regimes: pd.DataFrame | None = None,
 ) -> str:
     """Store one strategy's run; returns the run id (``run_id``: fill in a run row
     created earlier, e.g. by the API when it accepted the job; ``anomalies``: the run's
-    anomalies.csv frame, for the ``anomalies`` table)."""
+    anomalies.csv frame, for the ``anomalies`` table; ``regimes``: the strategy's
+    regimes.csv frame, for the ``regimes`` table)."""
     config = cfg.model_dump(mode="json")
     config["strategies"] = [
         s for s in config["strategies"] if (s.get("name") or s["strategy"]) == label
@@ -70,6 +72,9 @@ def record_run(
             execution_frame(result.executions, result.fills), run_id, label
         )
         run_tx(store.engine, lambda conn: runs.write_executions(conn, rows))
+    if regimes is not None and len(regimes):
+        reg = runs.regime_records(regimes, run_id, label)
+        run_tx(store.engine, lambda conn: runs.write_regimes(conn, reg))
     if anomalies is not None and len(anomalies):
         from alphapulse.anomaly.sinks import store_frame
 

@@ -140,6 +140,15 @@ EXECUTION_COLS: Final = (
     *(Col(name, "float") for name in _EXECUTION_FIGURES),
 )
 
+REGIME_KEY: Final = ("run_id", "strategy", "ts", "symbol")
+REGIME_COLS: Final = (
+    Col("ts", "ns", required=True, sources=("timestamp", "ts")),
+    Col("symbol", "key", required=True),
+    Col("regime", "key", required=True),
+    Col("probabilities", "json"),
+    Col("bars_since_change", "int", required=True, sources=("bars_since", "bars_since_change")),
+)
+
 
 # -- helpers ----------------------------------------------------------------------------
 def upsert(
@@ -281,6 +290,29 @@ def execution_records(df: pd.DataFrame | None, run_id: str, strategy: str) -> li
 def write_executions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     """Upsert parent-order rows (the latest state of a parent wins)."""
     return upsert(conn, TABLES["executions"], rows, EXECUTION_KEY)
+
+
+# -- regimes ----------------------------------------------------------------------------
+def regime_records(df: pd.DataFrame | None, run_id: str, strategy: str) -> list[dict[str, Any]]:
+    """Validated ``regimes`` rows of a ``regimes.csv``-shaped frame (timestamp, symbol,
+    regime, bars_since, p_<label>...): the ``p_`` columns become one probabilities
+    object per row (null when every probability is NaN, i.e. warmup)."""
+    if df is None or df.empty:
+        return []
+    labels = [c for c in df.columns if str(c).startswith("p_")]
+    probs = df[labels].to_numpy(dtype=float, na_value=float("nan"))
+    names = [str(c)[2:] for c in labels]
+    objs = [
+        None if pd.isna(row).all() else dict(zip(names, row.tolist(), strict=True)) for row in probs
+    ]
+    frame = df.drop(columns=labels).assign(probabilities=pd.Series(objs, index=df.index))
+    tag = {"run_id": run_id, "strategy": strategy}
+    return [{**r, **tag} for r in frame_records(frame, REGIME_COLS, what="regimes frame")]
+
+
+def write_regimes(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Upsert regime rows (re-recording a run adds nothing)."""
+    return upsert(conn, TABLES["regimes"], rows, REGIME_KEY)
 
 
 # -- fills and accounting ---------------------------------------------------------------

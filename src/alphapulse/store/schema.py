@@ -429,6 +429,23 @@ class Execution(Base):
     shortfall_bps: Mapped[float | None] = mapped_column(Double)
 
 
+class RegimeRow(Base):
+    """A strategy's regime at one bar of a run (``regimes.csv`` of the hybrid):
+    ``symbol`` is the detector's series (a symbol, or ``market`` for the mean proxy),
+    ``probabilities`` maps each label to its filtered probability (null in warmup)."""
+
+    __tablename__ = "regimes"
+    __table_args__ = (UniqueConstraint("run_id", "strategy", "ts", "symbol"),)
+    id: Mapped[int] = mapped_column(id_type(), primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = _run_id()
+    strategy: Mapped[str] = mapped_column(key_string(200))
+    ts: Mapped[int] = mapped_column(BigInteger)
+    symbol: Mapped[str] = _symbol()
+    regime: Mapped[str] = mapped_column(String(32))
+    probabilities: Mapped[Any | None] = mapped_column(json_type())
+    bars_since_change: Mapped[int] = mapped_column(Integer)
+
+
 # -- paper sessions ---------------------------------------------------------------------
 class PaperSession(Base):
     """A paper session: the canonical config it was started with and that config's hash
@@ -474,4 +491,5 @@ RUN_TABLES = (
     "anomalies",
     "risk_events",
     "executions",
+    "regimes",
 )
