@@ -59,6 +59,16 @@ class DataConfig(_Strict):
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
+def params_errors(exc: ValidationError) -> str:
+    """A strategy's ``Params`` errors on one line (``params.fast: ...; params.x: unknown key``)."""
+    return "; ".join(
+        ".".join(["params", *(str(p) for p in e["loc"])])
+        + ": "
+        + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
+        for e in exc.errors()
+    )
+
+
 class StrategyConfig(_Strict):
     strategy: str  # registry name (e.g. sma_cross) or "package.module:Class"
     name: str | None = None  # label in outputs (a directory name); default: the strategy
@@ -84,14 +94,7 @@ class StrategyConfig(_Strict):
         try:
             cls.Params(**self.params)
         except ValidationError as exc:
-            raise ValueError(
-                "; ".join(
-                    ".".join(["params", *(str(p) for p in e["loc"])])
-                    + ": "
-                    + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
-                    for e in exc.errors()
-                )
-            ) from None
+            raise ValueError(params_errors(exc)) from None
         return self
 
     @property

@@ -173,5 +173,8 @@ def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
 def test_schema_lists_datasets_and_strategies(client: TestClient) -> None:
     defs = client.get("/openapi.json").json()["components"]["schemas"]
     assert "sp500_daily_2013_2018" in defs["RunData"]["properties"]["source"]["enum"]
-    assert "sma_cross" in defs["RunStrategy"]["properties"]["strategy"]["enum"]
+    branches = {b["properties"]["strategy"]["const"]: b for b in defs["RunStrategy"]["oneOf"]}
+    assert "sma_cross" in branches and "buy_and_hold" in branches
+    sma = branches["sma_cross"]["properties"]["params"]  # each strategy's own params
+    assert set(sma["properties"]) == {"fast", "slow"} and sma["additionalProperties"] is False
     assert "db_url" not in defs["RunData"]["properties"] and "paper" not in defs["RunRequest"]

@@ -3,16 +3,16 @@ severity and time, newest first."""
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated, Any, Literal
 
-import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Connection, func, select
 
 from alphapulse.api.queries import json_value
+from alphapulse.api.responses import declared
 from alphapulse.api.state import get_store
+from alphapulse.api.times import When, to_ns
 from alphapulse.store import Store
 from alphapulse.store.engine import run_tx
 from alphapulse.store.schema import TABLES
@@ -38,17 +38,6 @@ class AnomalyList(BaseModel):
     offset: int
 
 
-def _ns(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except ValueError:
-        raise HTTPException(422, f"{name}: not a date or time: {value!r}") from None
-    ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
-    return int(ts.value)
-
-
 def _item(row: Any) -> dict[str, Any]:
     detail = row.detail if isinstance(row.detail, dict) else {}
     return {
@@ -67,7 +56,12 @@ def build_router() -> APIRouter:
     """The ``/anomalies`` route."""
     router = APIRouter(tags=["anomalies"])
 
-    @router.get("/anomalies", response_model=AnomalyList, summary="Recorded anomalies")
+    @router.get(
+        "/anomalies",
+        response_model=AnomalyList,
+        responses=declared(422),
+        summary="Recorded anomalies",
+    )
     def get_anomalies(
         store: Annotated[Store, Depends(get_store)],
         run: Annotated[str | None, Query(max_length=64, description="run id")] = None,
@@ -77,8 +71,8 @@ def build_router() -> APIRouter:
             Literal["low", "medium", "high", "critical"] | None,
             Query(description="minimum severity"),
         ] = None,
-        start: Annotated[str | None, Query(max_length=40, description="from (ISO time)")] = None,
-        end: Annotated[str | None, Query(max_length=40, description="until (ISO time)")] = None,
+        start: Annotated[When, Query(description="from (ISO 8601, naive = UTC)")] = None,
+        end: Annotated[When, Query(description="until (ISO 8601, naive = UTC)")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     ) -> dict[str, Any]:
@@ -93,7 +87,7 @@ def build_router() -> APIRouter:
         if severity is not None:
             allowed = SEVERITIES[SEVERITIES.index(severity.upper()) :]
             where.append(t.c.detail["severity"].as_string().in_(allowed))
-        lo, hi = _ns(start, "start"), _ns(end, "end")
+        lo, hi = to_ns(start), to_ns(end)
         if lo is not None:
             where.append(t.c.ts >= lo)
         if hi is not None:

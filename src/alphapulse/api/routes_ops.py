@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from alphapulse.api.responses import declared
 from alphapulse.api.schemas import Health, Ready
 from alphapulse.api.security import redact_text, require_token
 from alphapulse.api.state import ApiState, api_state
@@ -35,14 +36,16 @@ def build_router() -> APIRouter:
     """Health, readiness and metrics routes."""
     router = APIRouter(tags=["operations"])
 
-    @router.get("/health", response_model=Health, summary="Liveness (no auth)")
+    @router.get(
+        "/health", response_model=Health, responses=declared(413), summary="Liveness (no auth)"
+    )
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @router.get(
         "/ready",
         response_model=Ready,
-        responses={503: {"model": Ready}},
+        responses={**declared(413), 503: {"model": Ready, "description": "not ready"}},
         summary="Readiness: database reachable and migrated (no auth)",
     )
     def ready(state: StateDep) -> Any:
@@ -54,6 +57,10 @@ def build_router() -> APIRouter:
         "/metrics",
         dependencies=[Depends(require_token)],
         response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **declared(401, 413),
+        },
         summary="Prometheus metrics",
     )
     def metrics(request: Request) -> Response:

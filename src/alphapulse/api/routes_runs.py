@@ -15,9 +15,9 @@ from alphapulse.api.queries import (
     run_and_cash,
     run_detail,
 )
+from alphapulse.api.responses import declared
 from alphapulse.api.run_request import RunRequest
 from alphapulse.api.schemas import (
-    ErrorBody,
     RunDetail,
     RunList,
     RunRows,
@@ -35,7 +35,7 @@ RunId = Annotated[
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="rows to skip")]
 StoreDep = Annotated[Store, Depends(get_store)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+NOT_FOUND = declared(404, 422)
 
 
 def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:
@@ -49,7 +49,9 @@ def build_router() -> APIRouter:
     """The ``/runs`` routes."""
     router = APIRouter(prefix="/runs", tags=["runs"])
 
-    @router.get("", response_model=RunList, summary="List runs, newest first")
+    @router.get(
+        "", response_model=RunList, responses=declared(422), summary="List runs, newest first"
+    )
     def get_runs(
         store: StoreDep,
         status: Literal["running", "finished", "failed", "cancelled"] | None = None,
@@ -63,10 +65,7 @@ def build_router() -> APIRouter:
         "",
         status_code=202,
         response_model=Submitted,
-        responses={
-            413: {"model": ErrorBody, "description": "body larger than the server's limit"},
-            422: {"model": ErrorBody, "description": "a field a client may not set, or invalid"},
-        },
+        responses=declared(400, 422),
         summary="Start a backtest (one run per strategy)",
     )
     def post_run(req: RunRequest, request: Request, response: Response) -> Any:
@@ -92,7 +91,7 @@ def build_router() -> APIRouter:
     @router.get(
         "/{run_id}/summary",
         response_model=RunSummary,
-        responses={**NOT_FOUND, 409: {"model": ErrorBody}},
+        responses=declared(404, 409, 422),
         summary="Metrics of a finished run",
     )
     def get_summary(run_id: RunId, store: StoreDep) -> dict[str, Any]:

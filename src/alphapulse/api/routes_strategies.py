@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from alphapulse.api.control import set_enabled, strategy_states
-from alphapulse.api.schemas import ErrorBody, StrategyInfo, StrategyState
+from alphapulse.api.responses import declared
+from alphapulse.api.schemas import StrategyInfo, StrategyState
 from alphapulse.api.state import get_store
 from alphapulse.core.errors import ConfigError
 from alphapulse.store import Store
@@ -41,7 +42,7 @@ def _known(name: str) -> str:
 def build_router() -> APIRouter:
     """The ``/strategies`` routes."""
     router = APIRouter(prefix="/strategies", tags=["strategies"])
-    not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+    not_found = declared(404, 422)
 
     @router.get("", response_model=list[StrategyInfo], summary="Registered strategies")
     def get_strategies(store: StoreDep) -> list[dict[str, Any]]:

@@ -9,19 +9,25 @@ is a 422 naming the field."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
     StringConstraints,
+    ValidationError,
+    field_serializer,
     field_validator,
+    model_validator,
 )
 
-from alphapulse.config import SAFE_NAME, BacktestConfig
+from alphapulse.api.run_schema import datasets, enum_of, per_strategy, strategies
+from alphapulse.api.times import When, clamped
+from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors
+from alphapulse.core.errors import ConfigError
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.portfolio.config import PortfolioConfig
 from alphapulse.risk.config import RiskConfig
@@ -36,27 +42,6 @@ Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Label = Annotated[str, StringConstraints(pattern=SAFE_NAME.pattern)]
 
 
-def _datasets() -> list[str]:
-    from alphapulse.data.catalog import list_datasets
-
-    return list_datasets()
-
-
-def _strategies() -> list[str]:
-    from alphapulse.strategies.registry import available_strategies
-
-    return available_strategies()
-
-
-def _enum(values: Callable[[], list[str]]) -> Callable[[dict[str, JsonValue]], None]:
-    """A JSON-schema hook listing the server's ``values`` (read when the schema is built)."""
-
-    def extra(schema: dict[str, JsonValue]) -> None:
-        schema["enum"] = list[JsonValue](values())
-
-    return extra
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -67,20 +52,26 @@ class RunData(_Strict):
 
     source: Short = Field(
         description="dataset name of the server's data catalog",
-        json_schema_extra=_enum(_datasets),
+        json_schema_extra=enum_of(datasets),
     )
     symbols: list[Short] | None = Field(None, max_length=MAX_SYMBOLS)
-    start: Short | None = None
-    end: Short | None = None
+    start: When = None
+    end: When = None
     session_tz: Short = "UTC"
     on_bad: Literal["reject", "quarantine"] | None = None
 
     @field_validator("source")
     @classmethod
     def _catalog_name(cls, source: str) -> str:
-        if source not in _datasets():
+        if source not in datasets():
             raise ValueError(f"unknown dataset {source!r} (not a name of the server's catalog)")
         return source
+
+    _bounds = field_validator("start", "end")(clamped)
+
+    @field_serializer("start", "end")
+    def _iso(self, when: date | datetime | None) -> str | None:
+        return None if when is None else when.isoformat()
 
 
 def _server_only(value: Any, path: str) -> str | None:
@@ -104,9 +95,11 @@ def _server_only(value: Any, path: str) -> str | None:
 class RunStrategy(_Strict):
     """A registered strategy (``GET /strategies``) with its parameters."""
 
+    model_config = ConfigDict(json_schema_extra=per_strategy(SERVER_ONLY))
+
     strategy: Short = Field(
         description="registered strategy name (GET /strategies)",
-        json_schema_extra=_enum(_strategies),
+        json_schema_extra=enum_of(strategies),
     )
     name: Label | None = Field(None, description="label of the run; default the strategy")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -114,7 +107,7 @@ class RunStrategy(_Strict):
     @field_validator("strategy")
     @classmethod
     def _registered(cls, name: str) -> str:
-        if name not in _strategies():
+        if name not in strategies():
             raise ValueError(f"unknown strategy {name!r}; the API runs registered strategies")
         return name
 
@@ -129,6 +122,21 @@ class RunStrategy(_Strict):
             raise ValueError("features: a file path is not accepted through the API")
         return params
 
+    @model_validator(mode="after")
+    def _params_as_json(self) -> RunStrategy:
+        """``params`` checked as the JSON they came in (strict: no ``false`` for a number,
+        no ``"5"`` for an integer), as the schema's per-strategy ``params`` say."""
+        from alphapulse.strategies.registry import strategy_class
+
+        try:
+            cls = strategy_class(self.strategy)
+            cls.Params.model_validate_json(json.dumps(self.params), strict=True)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        except ValidationError as exc:
+            raise ValueError(params_errors(exc)) from None
+        return self
+
 
 class RunRequest(_Strict):
     """The body of ``POST /runs`` (see module doc)."""
@@ -142,6 +150,15 @@ class RunRequest(_Strict):
     risk: RiskConfig | None = None
     strategies: list[RunStrategy] = Field(min_length=1, max_length=MAX_STRATEGIES)
     workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
+
+    @field_validator("strategies")
+    @classmethod
+    def _unique_labels(cls, runs: list[RunStrategy]) -> list[RunStrategy]:
+        labels = [r.name or r.strategy for r in runs]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"strategy names must be unique; repeated: {', '.join(dupes)}")
+        return runs
 
     def to_config(self) -> BacktestConfig:
         """The run's configuration (raises ``ValidationError`` like a config file)."""
