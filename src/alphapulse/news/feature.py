@@ -1,6 +1,6 @@
 """The ``sentiment`` feature kind: the news factor as ML features (sent_score,
-sent_count, sent_surprise). Each block recomputes the factor over every stamp seen so
-far and keeps the block's rows, so batch and row-by-row values are equal."""
+sent_count, sent_surprise). The state holds a ``FactorStream`` carried between blocks
+(linear in the rows seen), so batch and row-by-row values are equal."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from alphapulse.features.kinds import Block, Feature, State
 from alphapulse.news.config import FactorConfig
 from alphapulse.news.factor import NAMES
 from alphapulse.news.loader import load_prepared
-from alphapulse.news.pipeline import Prepared, factor_values
+from alphapulse.news.pipeline import Prepared
+from alphapulse.news.stream import FactorStream
 
 if TYPE_CHECKING:
     from alphapulse.features.config import SentimentSpec
@@ -43,12 +44,12 @@ class SentimentFeature(Feature):
         self._symbols = tuple(symbols)
 
     def init_state(self, n: int) -> State:
-        return [np.zeros(0, dtype=np.int64)]
+        return [np.full(1, None, dtype=object)]  # the stream, made at the first block
 
     def run(self, state: State, b: Block, out: FloatArray, col: int) -> None:
         if self._items is None:
             self._items = load_prepared(self.spec.news, self._symbols, self.cfg)
-        stamps = np.concatenate([state[0], b.timestamps])
-        values = factor_values(self._items, self._symbols, stamps, self.cfg)[len(state[0]) :]
+        if state[0][0] is None:
+            state[0][0] = FactorStream(self._items, self._symbols, self.cfg)
+        values = state[0][0].update(b.timestamps)
         out[:, :, col : col + 3] = np.where(b.valid[:, :, None], values, np.nan)
-        state[0] = stamps

@@ -18,7 +18,7 @@ from alphapulse.model.signals import FloatArray, Signals
 from alphapulse.news.config import FactorConfig
 from alphapulse.news.factor import NAMES
 from alphapulse.news.loader import load_prepared
-from alphapulse.news.pipeline import Prepared, factor_values
+from alphapulse.news.stream import FactorStream
 from alphapulse.strategies.base import Strategy, StrategyParams
 
 
@@ -40,14 +40,19 @@ class SentimentStrategy(Strategy):
 
     def __init__(self, params: StrategyParams | None = None, **kwargs: object) -> None:
         super().__init__(params, **kwargs)
-        self._items: Prepared | None = None
+        self._stream: FactorStream | None = None
+        self._done = 0
 
     def factor(self, ctx: Context) -> FloatArray:
-        """[N, 3] factor values at ctx's bar (see news.factor.NAMES)."""
-        if self._items is None:
-            self._items = load_prepared(self.p.news, ctx.symbols, self.p.factor, self.p.cache_dir)
+        """[N, 3] factor values at ctx's bar (see news.factor.NAMES); the stream takes
+        only the bars not seen yet, so a run is linear in its bars."""
         ts = ctx.history.timestamps()
-        values = factor_values(self._items, ctx.symbols, ts, self.p.factor, self.p.calendar)
+        if self._stream is None or len(ts) < self._done:  # first bar, or a new run
+            self._done = 0
+            items = load_prepared(self.p.news, ctx.symbols, self.p.factor, self.p.cache_dir)
+            self._stream = FactorStream(items, ctx.symbols, self.p.factor, self.p.calendar)
+        values = self._stream.update(ts[self._done :])
+        self._done = len(ts)
         return values[-1]
 
     def on_bar(self, ctx: Context) -> Signals:
