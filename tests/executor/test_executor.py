@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from alphapulse.config import parse_config
@@ -18,10 +19,12 @@ from alphapulse.data.panel import Panel
 from alphapulse.engine.runner import run_backtest
 from alphapulse.executor import ExecutorConfig, Report, get_executor
 from alphapulse.executor.local import _POOLS, LocalExecutor, _start_method
+from alphapulse.ml.research import ResearchConfig, run_research
 from alphapulse.sweep.grid import sweep_mean_reversion, sweep_sma
 from tests.executor._tasks import pid_plus
 
 SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "GE"]
+RESEARCH = Path(__file__).resolve().parents[2] / "examples" / "ml_research.yaml"
 STRATEGIES = [
     {"strategy": "buy_and_hold"},
     {"strategy": "sma_cross", "name": "sma", "params": {"fast": 10, "slow": 40}},
@@ -135,3 +138,24 @@ def test_ray_equals_local(panel: Panel, ray_cluster: Any, monkeypatch: pytest.Mo
     assert len(expected) == len(SYMBOLS) * 6
     assert expected.equals(sweep_sma(panel, [5, 10, 20], [30, 60], executor=executor))
     assert puts == [Panel, Panel]  # one for the sweep, whatever the number of chunks
+
+
+def test_research_walk_forward_on_ray_equals_local(
+    panel: Panel, shared_data: Path, ray_cluster: Any
+) -> None:
+    """The ML walk-forward (a refit per fold) and the gated baselines as Ray tasks give the
+    report of the default run: every fold's metrics, refits and drift events."""
+    raw = yaml.safe_load(RESEARCH.read_text())
+    raw["data"].update(symbols=SYMBOLS, end="2015-09-30", root=str(shared_data))
+    raw["walk_forward"].update(n_splits=2, test_size=42)
+    raw["ml"]["model"]["params"].update(n_estimators=10, num_leaves=7)
+    raw["ml"]["min_train_rows"] = 300
+    raw["baselines"] = [{"strategy": "buy_and_hold"}, {"strategy": "sma_cross"}]
+    local = run_research(ResearchConfig.model_validate(raw))
+    raw["executor"] = {"kind": "ray"}
+    on_ray = run_research(ResearchConfig.model_validate(raw))
+    assert len(local["folds"]) == 2 and len(local["retrains"]) >= 2
+    assert {m["strategy"] for m in local["metrics"]} == {"ml", "buy_and_hold", "sma_cross"}
+    for key in ("folds", "retrains", "metrics", "drift_events", "leakage"):
+        assert on_ray[key] == local[key], key
+    assert on_ray["config"]["executor"] == {"kind": "ray", "address": "auto", "num_cpus": None}

@@ -30,11 +30,10 @@ from alphapulse.config import BacktestConfig, DataConfig, StrategyConfig, format
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.engine.context import Context
-from alphapulse.engine.feed import PanelFeed
-from alphapulse.engine.loop import RunResult
 from alphapulse.engine.outputs import write_outputs
-from alphapulse.engine.runner import load_data, make_engine, run_backtest
+from alphapulse.engine.runner import load_data
 from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.executor import ExecutorConfig
 from alphapulse.features import compute_features
 from alphapulse.ml.cv import PurgedWalkForward
 from alphapulse.ml.drift import drift_events_frame, write_drift_events
@@ -45,6 +44,8 @@ from alphapulse.ml.leakage_gate import (
     check_features,
 )
 from alphapulse.ml.report import metrics_frame, prediction_metrics, window_metrics, write_report
+from alphapulse.ml.research_dispatch import MLRun, run_all
+from alphapulse.ml.research_dispatch import run_ml as run_ml
 from alphapulse.ml.training import NEVER, make_labels, target_values
 from alphapulse.model.signals import Signals
 from alphapulse.portfolio.config import PortfolioConfig
@@ -115,6 +116,7 @@ class ResearchConfig(BaseModel):
     baselines: list[StrategyConfig] = Field(default_factory=_default_baselines)
     baseline_portfolio: PortfolioConfig | None = None  # None: EqualSlot (the default)
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+    executor: ExecutorConfig | None = None  # None: ML here, baselines in local processes
 
     @model_validator(mode="after")
     def _check_ml(self) -> ResearchConfig:
@@ -151,6 +153,7 @@ class ResearchConfig(BaseModel):
             portfolio=self.portfolio if ml else self.baseline_portfolio,
             risk=risk,
             strategies=strategies,
+            executor=self.executor,
         )
 
 
@@ -174,15 +177,6 @@ def folds(cfg: ResearchConfig, panel: Panel, label_end: np.ndarray) -> list[tupl
     for train, test in cv.split(panel.n_bars, ends):
         out.append((int(test[0]), int(test[-1]) + 1, len(train)))
     return out
-
-
-def run_ml(cfg: BacktestConfig, panel: Panel) -> tuple[RunResult, MLStrategy]:
-    """The ML strategy in this process (its predictions and drift events are kept)."""
-    feed = PanelFeed(panel, cfg.data.session_tz)
-    engine = make_engine(cfg, cfg.strategies[0], panel.symbols, feed.history)
-    result = engine.run(feed)
-    assert isinstance(engine.strategy, MLStrategy)
-    return result, engine.strategy
 
 
 def run_research(
@@ -211,8 +205,6 @@ def run_research(
         raise ConfigError("walk_forward: the first test block must leave training bars")
     start = str(panel.index()[a0 - 1].isoformat())
     ml_cfg = StrategyConfig(strategy=ML_STRATEGY, name="ml", params=cfg.ml_params(start, test_size))
-    ml_result, strat = run_ml(cfg.backtest([ml_cfg], True), panel)
-    t_ml = time.perf_counter() - t_start
     gated = [
         StrategyConfig(
             strategy=GATED,
@@ -221,7 +213,12 @@ def run_research(
         )
         for b in cfg.baselines
     ]
-    results = {"ml": ml_result, **run_backtest(cfg.backtest(gated, False), panel)}
+    t_ml = time.perf_counter() - t_start  # + the ML run's own time (baselines may overlap)
+    strat, baselines = run_all(
+        cfg.executor, cfg.backtest([ml_cfg], True), cfg.backtest(gated, False), panel
+    )
+    t_ml += strat.seconds
+    results = {"ml": strat.result, **baselines}
     score = strat.predictions
     idx = panel.index()
     rows: list[dict[str, Any]] = []
@@ -285,7 +282,7 @@ def _retrain_info(r: RetrainRecord, idx: pd.DatetimeIndex) -> dict[str, Any]:
     }
 
 
-def _drift_records(strat: MLStrategy) -> list[dict[str, Any]]:
+def _drift_records(strat: MLRun) -> list[dict[str, Any]]:
     df = drift_events_frame(strat.drift_events)
     df["timestamp"] = df["timestamp"].astype(str)
     return [{str(k): v for k, v in row.items()} for row in df.to_dict(orient="records")]
