@@ -133,6 +133,8 @@ def test_regime_changes_take_effect_at_the_next_decision(panel: Panel) -> None:
         assert at["regime"].item() == row.to
         assert at["revert"].item() == RULES[row.to]["weights"]["revert"]
     assert len(reg) == len(r.timestamps)
+    fits = tables["regime_fits"]  # a backtest refits synchronously at the refit bar
+    assert len(fits) >= 2 and (fits["data_until"] == fits["used_from"]).all()
     limit = [o for o in r.orders if o.type == "limit"]
     assert limit, "high_vol trades with passive limit orders"
     assert all(

@@ -134,6 +134,9 @@ def run_session(
             engines[scfg.label] = make_engine(
                 cfg, scfg, symbols, feed.history, venue=venue, clock=WallClock()
             )
+            paper_mode = getattr(engines[scfg.label].strategy, "paper_mode", None)
+            if callable(paper_mode):  # e.g. the hybrid's HMM refits off the decision path
+                paper_mode()
             if store is not None:
                 open_run(store, cfg, scfg.label, rid)
                 journals[scfg.label] = RunJournal(

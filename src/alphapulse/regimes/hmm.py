@@ -10,11 +10,19 @@ Viterbi or smoothed and look ahead). States are labelled from their own statisti
 (``state_labels``): the highest mean volatility is ``high_vol``; the others rank by mean
 return (``trend_up`` > ``chop`` > ``trend_down``; with 2 states the other is ``calm``),
 so a label means the same thing after every refit and probabilities are kept per label.
+
+Backtests refit synchronously at the refit bar (deterministic). After ``background()``
+(paper mode) a due refit is submitted to an executor (a thread by default) on a copy of
+the rows up to that bar and the decision goes on with the model in force; the new model
+is swapped in at the first bar after the fit completes. ``fits`` records, per model,
+the bar whose data it was fitted on (t') and the first bar it was used at (t >= t').
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +39,7 @@ LABELS: dict[int, tuple[str, ...]] = {
     4: ("trend_up", "chop", "trend_down", "high_vol"),
 }
 _LOG2PI = float(np.log(2.0 * np.pi))
+log = logging.getLogger(__name__)
 
 
 def state_labels(means: FloatArray) -> IntArray:
@@ -60,6 +69,16 @@ class Fitted:
         """log N(x | state) for rows x [T, 2] -> [T, K] (diagonal Gaussian)."""
         d = x[:, None, :] - self.means[None, :, :]
         return -0.5 * np.sum(_LOG2PI + np.log(self.var)[None] + d * d / self.var[None], axis=2)
+
+
+@dataclass(frozen=True, slots=True)
+class FitRecord:
+    """A model's provenance: fitted on rows up to bar ``data_bar`` (t'), first used
+    at bar ``used_bar`` (t >= t'; equal in backtests), from ``n_rows`` rows."""
+
+    data_bar: int
+    used_bar: int
+    n_rows: int
 
 
 def forward_step(alpha: FloatArray | None, fit: Fitted, logb: FloatArray) -> FloatArray:
@@ -125,6 +144,14 @@ class HMMRegime(Detector):
         self._alpha: FloatArray | None = None
         self._valid = 0  # valid feature rows seen
         self._next_fit = min_train
+        self.fits: list[FitRecord] = []
+        self._pool: Executor | None = None  # set: refits off the decision path
+        self._pending: tuple[Future[Fitted], int, int] | None = None  # fit, t', rows
+
+    def background(self, executor: Executor | None = None) -> None:
+        """Refit off the decision path from now on (paper mode; see the module
+        docstring). ``executor``: where fits run (default: one worker thread)."""
+        self._pool = executor or ThreadPoolExecutor(1, thread_name_prefix="hmm-refit")
 
     def _train_rows(self, x: FloatArray) -> FloatArray:
         ok = x[np.isfinite(x).all(axis=1)]
@@ -135,13 +162,40 @@ class HMMRegime(Detector):
         return self._valid >= self._next_fit
 
     def refit(self) -> None:
-        """Fit on every feature row so far (off the decision path in paper mode: a
-        caller may run it between bars and time it on its own)."""
-        self.fit = fit_hmm(
-            self._train_rows(np.array(self._x)), self.k, self.fit, self.n_iter, self.seed
-        )
-        self.n_fits += 1
+        """Fit on every feature row so far, now (the backtest path; a caller may run it
+        between bars and time it on its own)."""
+        rows = self._train_rows(np.array(self._x))
+        self.fit = fit_hmm(rows, self.k, self.fit, self.n_iter, self.seed)
         self._next_fit = self._valid + self.refit_every
+        self._fitted(len(self._x) - 1, len(rows))
+
+    def _fitted(self, data_bar: int, n_rows: int) -> None:
+        self.n_fits += 1
+        self.fits.append(FitRecord(data_bar, len(self._x) - 1, n_rows))
+
+    def _submit(self) -> None:
+        """Start a fit on a copy of the rows so far; the decision does not wait."""
+        assert self._pool is not None
+        self._next_fit = self._valid + self.refit_every
+        if self._pending is not None:  # the previous fit is still running: skip this one
+            return
+        rows = self._train_rows(np.array(self._x))
+        job = self._pool.submit(fit_hmm, rows, self.k, self.fit, self.n_iter, self.seed)
+        self._pending = (job, len(self._x) - 1, len(rows))
+
+    def _swap(self) -> None:
+        """Take a completed background fit (a failed one is logged; the model stays)."""
+        assert self._pending is not None
+        job, data_bar, n_rows = self._pending
+        if not job.done():
+            return
+        self._pending = None
+        try:
+            self.fit = job.result()
+        except Exception:  # a fit that fails keeps the model in force
+            log.exception("HMM refit on rows up to bar %d failed", data_bar)
+            return
+        self._fitted(data_bar, n_rows)
 
     def _step(self, r: float) -> tuple[int, FloatArray]:
         self._r.append(r)
@@ -151,8 +205,13 @@ class HMMRegime(Detector):
         ok = bool(np.isfinite(x).all())
         self._x.append(x if ok else np.full(2, np.nan))
         self._valid += ok
+        if self._pending is not None:
+            self._swap()
         if ok and self.due():
-            self.refit()
+            if self._pool is None:
+                self.refit()
+            else:
+                self._submit()
         if self.fit is None:
             return -1, np.full(self.k, np.nan)
         if ok:

@@ -16,8 +16,9 @@ market targets; at the first market decision after limits, names with a view go 
 their target with explicit market orders once (the planner did not see the limit
 fills, so an unchanged target would not trade). A regime change takes effect at the
 next decision and is kept as an event. Outputs: ``regimes.csv``, ``regime_events.csv``,
-``fusion_weights.csv`` (the weights used at each decision) and the experts' own tables
-prefixed by their name.
+``regime_fits.csv`` (per HMM model: the last bar of its data, the first bar it was used
+at), ``fusion_weights.csv`` (the weights used at each decision) and the experts' own
+tables prefixed by their name.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from alphapulse.fusion.stacking import StackingFuser
 from alphapulse.model.orders import OrderType, Side, TimeInForce
 from alphapulse.model.signals import OrderRequest, Signals
 from alphapulse.regimes.base import WARMUP, Detector
+from alphapulse.regimes.hmm import HMMRegime
 from alphapulse.strategies.base import Strategy
 from alphapulse.strategies.registry import load_strategy
 
@@ -61,6 +63,12 @@ class Hybrid(Strategy):
         self._rows: list[tuple[Any, ...]] = []
         self._events: list[tuple[int, str, str, int]] = []
         self._weights: list[tuple[Any, ...]] = []
+
+    def paper_mode(self) -> None:
+        """Paper trading (called by the session before the first bar): HMM refits run
+        off the decision path and swap in when done (``regimes/hmm.py``)."""
+        if isinstance(self.detector, HMMRegime):
+            self.detector.background()
 
     # -- per bar ---------------------------------------------------------------------
     def on_bar(self, ctx: Context) -> Signals | None:
@@ -204,6 +212,12 @@ class Hybrid(Strategy):
             ev = pd.DataFrame(self._events, columns=["timestamp", "from", "to", "bar"])
             ev["timestamp"] = ts(ev["timestamp"])
             out |= {"regimes": reg, "regime_events": ev}
+        if isinstance(self.detector, HMMRegime):
+            at = [row[0] for row in self._rows]
+            fits = [(at[f.data_bar], at[f.used_bar], f.n_rows) for f in self.detector.fits]
+            fr = pd.DataFrame(fits, columns=["data_until", "used_from", "n_rows"])
+            fr[["data_until", "used_from"]] = fr[["data_until", "used_from"]].apply(ts)
+            out["regime_fits"] = fr
         wf = pd.DataFrame(self._weights, columns=["timestamp", "regime", *self.names])
         wf["timestamp"] = ts(wf["timestamp"])
         out["fusion_weights"] = wf
