@@ -1,5 +1,6 @@
 """The step journal: each step's new and changed orders, new fills (booked into the
-run's positions and cash), risk events and the equity snapshot of one strategy, written
+run's positions and cash), risk events, changed algorithm parents (``executions``: run id
++ strategy + parent id) and the equity snapshot of one strategy, written
 in ONE transaction per step with idempotency keys (orders: run id + order id; fills:
 run id + ``<order_id>@<ts>#<n>`` with n the fill's sequence number in the run; risk
 events: run id + sequence number; snapshots: run id + bar time).
@@ -28,6 +29,7 @@ from alphapulse.engine.loop import Engine
 from alphapulse.engine.stages import RiskEvent
 from alphapulse.live.delta import Delta, DeltaTracker
 from alphapulse.live.outbox import Envelope, delta_envelopes, write_outbox
+from alphapulse.live.parents import ParentTracker
 from alphapulse.model.orders import Fill, Order
 from alphapulse.store import Store, runs
 from alphapulse.store.engine import run_tx
@@ -88,6 +90,7 @@ class RunJournal:
         self.resume_ts = last_step_ts(store, run_id)
         self.writes = 0
         self._tracker = DeltaTracker(engine)
+        self._parents = ParentTracker(engine, run_id, label)
         self._held: list[Envelope] = []  # messages of steps whose write failed
 
     def catching_up(self, ts_ns: int) -> bool:
@@ -99,17 +102,20 @@ class RunJournal:
         while catching up, where only the bookkeeping advances). A failed write leaves
         the bookkeeping as it was, so the next commit carries the same events again."""
         delta = self._tracker.peek()
-        if not self.catching_up(ts_ns):
+        catching_up = self.catching_up(ts_ns)
+        parents, states = self._parents.peek(build=not catching_up)
+        if not catching_up:
             held = self._held + list(messages)
             if self.outbox is not None:
                 self._held = held  # until written
                 held = held + delta_envelopes(self.label, ts_ns, delta)
-            self._write(delta, held)
+            self._write(delta, held, parents)
             self._held = []
         self._tracker.advance(delta)
+        self._parents.advance(states)
 
-    def _write(self, d: Delta, messages: list[Envelope]) -> None:
-        if not d and not messages:
+    def _write(self, d: Delta, messages: list[Envelope], parents: list[dict[str, Any]]) -> None:
+        if not d and not messages and not parents:
             return
         rid = self.run_id
         order_rows = [{**order_row(o), "run_id": rid} for o in d.orders]
@@ -128,6 +134,7 @@ class RunJournal:
             runs.insert_fills(conn, rid, fill_rows)
             runs.upsert(conn, TABLES["risk_events"], event_rows, ["run_id", "seq"])
             runs.upsert(conn, TABLES["portfolio_snapshots"], snaps, ["run_id", "ts"])
+            runs.write_executions(conn, parents)
             if self.outbox is not None and messages:
                 write_outbox(conn, self.outbox, messages)
 

@@ -138,10 +138,13 @@ class ExecutionAlgoStage:
 
     def records(self) -> list[dict[str, Any]]:
         """Every parent's record, with the quoted spread the cost split uses."""
-        if self._seen_ts is not None:
-            for p in self._active.values():  # still working: measured up to now
-                self._measure(p, self._seen_ts, float(self._state.s[0, p.sid]))
-        return [{**p.record(), "spread_bps": self._spread_bps} for p in self.parents]
+        return [self.record(p) for p in self.parents]
+
+    def record(self, p: ParentOrder) -> dict[str, Any]:
+        """One parent's record (a working one measured up to the last bar seen)."""
+        if self._seen_ts is not None and self._active.get(p.sid) is p:
+            self._measure(p, self._seen_ts, float(self._state.s[0, p.sid]))
+        return {**p.record(), "spread_bps": self._spread_bps}
 
     # -- internals --------------------------------------------------------------------
     def _observe(self, bar: BarSlice) -> None:

@@ -1,0 +1,101 @@
+"""A paper session whose VWAP parent is working when the process dies (in-process crash
+after a journaled step) resumes it on restart: the database ends with the orders, fills
+and ``executions`` rows of an uninterrupted session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from alphapulse.analytics.execution_quality import execution_frame
+from alphapulse.config import parse_config
+from alphapulse.live import journal
+from alphapulse.live.journal import run_id_for
+from alphapulse.live.session import run_session
+from alphapulse.store import Store, open_store
+from alphapulse.store.schema import TABLES
+
+from .helpers import paper_cfg
+
+COMPARED = ("orders", "fills", "executions", "positions", "portfolio_cash", "portfolio_snapshots")
+CRASH_AFTER = 30  # journaled steps before the first working parent that may end the process
+
+
+class Crash(BaseException):
+    """The process dies (not an ``Exception``: nothing catches it)."""
+
+
+def _raw(session: str) -> dict[str, Any]:
+    raw = paper_cfg()
+    span = {"start": "2016-06-01", "end": "2016-09-30"}
+    raw["data"] = {**raw["data"], "symbols": ["AAPL", "MSFT", "KO"], **span}
+    raw["risk"] = {}
+    raw["strategies"] = [
+        {
+            "strategy": "sma_cross",
+            "name": "vwap",
+            "params": {"fast": 3, "slow": 10},
+            "execution": {"algo": "vwap", "horizon": "5d", "max_participation": 0.05},
+        }
+    ]
+    raw["paper"] = {**raw["paper"], "session": session}
+    return raw
+
+
+def _table(store: Store, table: str, run_id: str) -> pd.DataFrame:
+    df = store.read_table(table, run_id)
+    drop = [c for c in ("id", "run_id") if c in df.columns]
+    return df.drop(columns=drop).reset_index(drop=True)
+
+
+def _crash_mid_parent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the journal die after a commit that left a part-filled parent working."""
+    commit = journal.RunJournal.commit
+    seen: list[int] = []
+
+    def dying(self: journal.RunJournal, ts_ns: int, messages: Any = ()) -> None:
+        commit(self, ts_ns, messages)
+        seen.append(ts_ns)
+        algo = self.engine.algo
+        working = [p for p in algo.working() if 0 < p.filled < p.quantity] if algo else []
+        if len(seen) > CRASH_AFTER and working:
+            raise Crash(working[0].id)
+
+    monkeypatch.setattr(journal.RunJournal, "commit", dying)
+    return seen
+
+
+def test_working_parent_survives_a_restart(
+    db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = parse_config(_raw("crashed"))
+    rid = run_id_for("crashed", "vwap")
+    seen = _crash_mid_parent(monkeypatch)
+    with pytest.raises(Crash) as crash:
+        run_session(cfg, db_url=db_url)
+    parent_id = int(crash.value.args[0])
+    monkeypatch.undo()
+    with open_store(db_url) as store:
+        ex = TABLES["executions"]
+        query = select(ex.c.status, ex.c.filled, ex.c.quantity).where(
+            ex.c.run_id == rid, ex.c.parent_id == parent_id
+        )
+        with store.engine.connect() as conn:
+            status, filled, qty = conn.execute(query).one()
+        assert status == "working" and 0 < filled < qty  # journaled mid-parent
+    restarted = run_session(cfg, db_url=db_url).results["vwap"]
+    assert restarted.timestamps[-1] > seen[-1]  # it went on past the crash
+    ref = run_session(parse_config(_raw("reference")), db_url=db_url).results["vwap"]
+    with open_store(db_url) as store:
+        ref_id = run_id_for("reference", "vwap")
+        for table in COMPARED:
+            pd.testing.assert_frame_equal(_table(store, table, rid), _table(store, table, ref_id))
+        rows = _table(store, "executions", rid)
+    want = execution_frame(ref.executions, ref.fills)
+    assert len(rows) == len(want) > 5
+    assert rows.set_index("parent_id")["status"].loc[parent_id] != "working"
+    assert (rows["n_children"] > 1).any()
