@@ -9,11 +9,11 @@
    notional-weighted bps of the decided notional: fees, spread, impact, timing,
    opportunity and their sum, the implementation shortfall.
 2. Speed: a 50-symbol intraday backtest (the 14 symbols repeated under new names), SMA
-   crossover 30/120, without and with a VWAP ``execution:`` block: CPU seconds (best of
-   ``--repeat``) and the overhead.
+   crossover 30/120, without and with a VWAP ``execution:`` block (and with
+   ``min_child_notional``): CPU seconds (best of ``--repeat``) and the overhead.
 
 .venv/bin/python benchmarks/bench_exec_algos.py [--start 2024-01-02] [--end 2024-03-01]
-    [--speed-end 2024-01-31] [--repeat 3] [--skip-table] [--skip-speed]
+    [--speed-end 2024-01-31] [--repeat 3] [--skip-table] [--skip-speed] [--min-child 500000]
 """
 
 from __future__ import annotations
@@ -123,12 +123,17 @@ def fifty_symbols(end: str) -> Panel:
     return Panel(base.timestamps, names, fields)
 
 
-def speed(panel: Panel, repeat: int) -> None:
+def speed(panel: Panel, repeat: int, min_child: float) -> None:
     strat: dict[str, Any] = {"strategy": "sma_cross", "params": {"fast": 30, "slow": 120}}
     raw = {"data": {"source": DATASET, "session_tz": TZ}, "initial_cash": 1e8,
            "execution": COSTS, "strategies": [strat]}  # fmt: skip
     algo = {**strat, "execution": {"algo": "vwap", **ALGO, "horizon": "30min"}}
-    cases = {"no algo": parse_config(raw), "vwap": parse_config({**raw, "strategies": [algo]})}
+    sized = {**algo, "execution": {**algo["execution"], "min_child_notional": min_child}}
+    cases = {
+        "no algo": parse_config(raw),
+        "vwap": parse_config({**raw, "strategies": [algo]}),
+        f"vwap min child {min_child:,.0f}": parse_config({**raw, "strategies": [sized]}),
+    }
     best: dict[str, float] = {}
     for name, cfg in cases.items():
         times = []
@@ -138,10 +143,11 @@ def speed(panel: Panel, repeat: int) -> None:
             times.append(time.process_time() - t)
         best[name] = min(times)
         print(
-            f"{name:8s} {best[name]:7.2f} s CPU  {best[name] / panel.n_bars * 1e6:7.1f} µs/step"
+            f"{name:26s} {best[name]:7.2f} s CPU  {best[name] / panel.n_bars * 1e6:7.1f} µs/step"
             f"  orders {len(r.orders)}  fills {len(r.fills)}"
         )
-    print(f"overhead of the algorithms: {best['vwap'] / best['no algo'] - 1:+.1%}")
+    for name in list(cases)[1:]:
+        print(f"overhead of {name}: {best[name] / best['no algo'] - 1:+.1%}")
 
 
 def main() -> None:
@@ -152,6 +158,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-table", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--min-child", type=float, default=500_000.0, help="min_child_notional")
     a = ap.parse_args()
     if not a.skip_table:
         panel = load_panel(DATASET, start=a.start, end=a.end)
@@ -162,7 +169,7 @@ def main() -> None:
     if not a.skip_speed:
         panel = fifty_symbols(a.speed_end)
         print(f"speed: {panel.n_symbols} symbols x {panel.n_bars} one-minute steps")
-        speed(panel, a.repeat)
+        speed(panel, a.repeat, a.min_child)
 
 
 if __name__ == "__main__":

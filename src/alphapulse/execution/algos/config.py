@@ -38,6 +38,7 @@ class AlgoConfig(BaseModel):
     leftover: Literal["cancel", "carry", "market"] = "cancel"  # rule at the session end
     session: tuple[str, str] | None = None  # local HH:MM open/close; None: every bar
     profile_sessions: int = Field(20, ge=1, le=250)  # VWAP: past sessions in the profile
+    min_child_notional: float = Field(0.0, ge=0)  # on schedule: wait for this much to trade
 
     @field_validator("horizon")
     @classmethod

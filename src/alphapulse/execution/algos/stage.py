@@ -25,6 +25,7 @@ from alphapulse.execution.algos.children import (
     child_size,
     half_spread,
     limit_price,
+    too_small,
     use_limit,
 )
 from alphapulse.execution.algos.config import ALGOS, AlgoConfig
@@ -294,7 +295,11 @@ class ExecutionAlgoStage:
         if qty <= 0:
             return None
         last = float(ctx.last_prices[sid])
-        behind = unlimited or want > cap or bar.ts_ns + self._dt_ns >= p.start_ns + p.horizon_ns
+        ending = bar.ts_ns + self._dt_ns >= p.start_ns + p.horizon_ns
+        min_units = self.cfg.min_child_notional / last if last > 0 else 0.0
+        if not (unlimited or ending or last_call) and too_small(qty, min_units, p.remaining, cap):
+            return None  # on schedule with a small shortfall: let it grow
+        behind = unlimited or want > cap or ending
         half = half_spread(self._spread_bps, self._state.bar_range(sid))
         passive = self.cfg.passive and use_limit(
             p.urgency, half, self._state.sigma(sid), self.cfg.limit_timeout, behind
