@@ -26,7 +26,7 @@ from alphapulse.bus import (
     decode,
     encode,
 )
-from alphapulse.bus.messages import MESSAGE_TYPES
+from alphapulse.bus.messages import MESSAGE_TYPES, RegimeMsg
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.stages import RiskEvent
 from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side
@@ -64,6 +64,7 @@ def cross_sections(draw: st.DrawFn) -> CrossSectionMsg:
     return CrossSectionMsg(draw(I64), draw(TEXT), syms, *arrays)
 
 
+ARR4 = st.lists(F64, max_size=4).map(lambda v: np.array(v, dtype=np.float64))
 MESSAGES = st.one_of(
     st.builds(BarMsg, TEXT, TEXT, I64, F64, F64, F64, F64, F64),
     cross_sections(),
@@ -76,6 +77,7 @@ MESSAGES = st.one_of(
     st.builds(FillMsg, I64, TEXT, I64, I64, F64, F64, F64, I64, I64, TEXT, F64, TEXT),
     st.builds(RiskMsg, I64, TEXT, TEXT, TEXT, OPT_I, TEXT),
     st.builds(AnomalyMsg, I64, TEXT, TEXT, F64, TEXT),
+    st.builds(RegimeMsg, I64, TEXT, TEXT, TEXT, I64, st.tuples(TEXT, TEXT), ARR4, TEXT),
 )
 
 

@@ -32,6 +32,7 @@ class Topic(StrEnum):
     FILLS = "fills"
     RISK = "risk"
     ANOMALIES = "anomalies"
+    REGIMES = "regimes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +278,29 @@ class AnomalyMsg:
     detail: str = ""
 
 
-Message = BarMsg | CrossSectionMsg | SignalMsg | OrderMsg | FillMsg | RiskMsg | AnomalyMsg
+@dataclass(frozen=True, slots=True)
+class RegimeMsg:
+    """A strategy's regime at one bar: the detector's ``regime`` of series ``symbol``
+    (a symbol, or ``market``), ``probs`` per label of ``labels`` (NaN in warmup), bars
+    since it changed; ``previous`` is the regime in force before when the strategy's
+    regime changed at this bar ('' otherwise)."""
+
+    KIND: ClassVar[int] = 8
+    TOPIC: ClassVar[Topic] = Topic.REGIMES
+
+    ts_ns: int
+    source: str
+    symbol: str
+    regime: str
+    bars_since: int
+    labels: tuple[str, ...]
+    probs: FloatArray
+    previous: str = ""
+
+
+Message = (
+    BarMsg | CrossSectionMsg | SignalMsg | OrderMsg | FillMsg | RiskMsg | AnomalyMsg | RegimeMsg
+)
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     BarMsg,
     CrossSectionMsg,
@@ -286,4 +309,5 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     FillMsg,
     RiskMsg,
     AnomalyMsg,
+    RegimeMsg,
 )

@@ -25,7 +25,15 @@ from sqlalchemy import Connection, select, update
 
 from alphapulse.bus.base import Bus, BusError, Subscription
 from alphapulse.bus.codec import decode, encode
-from alphapulse.bus.messages import FillMsg, Message, OrderMsg, RiskMsg, SignalMsg, Topic
+from alphapulse.bus.messages import (
+    FillMsg,
+    Message,
+    OrderMsg,
+    RegimeMsg,
+    RiskMsg,
+    SignalMsg,
+    Topic,
+)
 from alphapulse.live.delta import Delta
 from alphapulse.model.signals import Signals
 from alphapulse.store import Store, runs
@@ -62,6 +70,17 @@ def signal_envelopes(
         msg = SignalMsg(ts, label, symbols[i], float(signals.direction[i]), c)
         out.append(Envelope(Topic.SIGNALS, f"signals@{label}@{ts}@{symbols[i]}", msg))
     return out
+
+
+def regime_envelopes(label: str, ts: int, strategy: object) -> list[Envelope]:
+    """A ``RegimeMsg`` for this step when the strategy reports regimes (``regime_state``
+    of the hybrid); a change of regime is the message with ``previous`` set."""
+    state = getattr(strategy, "regime_state", None)
+    row = state() if callable(state) else None
+    if row is None or row["ts_ns"] != ts:
+        return []
+    msg = RegimeMsg(**{**row, "source": label})
+    return [Envelope(Topic.REGIMES, f"regimes@{label}@{ts}@{row['symbol']}", msg)]
 
 
 def delta_envelopes(label: str, ts: int, d: Delta) -> list[Envelope]:

@@ -36,6 +36,7 @@ from alphapulse.live.outbox import (
     Envelope,
     OutboxPublisher,
     delta_envelopes,
+    regime_envelopes,
     signal_envelopes,
     strategy_topic,
 )
@@ -89,8 +90,9 @@ class Outlets:
         """Strategy ``label``'s signals of this step, for its journal."""
         if not self.journaled or self.quiet(bar.ts_ns):
             return []
-        signals = self.engines[label].last_signals
-        return signal_envelopes(label, bar.ts_ns, signals, self.symbols)
+        engine = self.engines[label]
+        signals = signal_envelopes(label, bar.ts_ns, engine.last_signals, self.symbols)
+        return signals + regime_envelopes(label, bar.ts_ns, engine.strategy)
 
     def flush(self) -> int:
         """Send the outbox (a persisted session); messages sent."""
@@ -139,7 +141,8 @@ class Outlets:
         bus = self.bus
         if bus is None or self.journaled:
             return
-        for env in signals + delta_envelopes(label, bar.ts_ns, delta):
+        regimes = regime_envelopes(label, bar.ts_ns, engine.strategy)
+        for env in signals + regimes + delta_envelopes(label, bar.ts_ns, delta):
             bus.publish(env.topic, env.message, key=env.key)
 
     def risk_event(self, label: str, event: RiskEvent) -> None:

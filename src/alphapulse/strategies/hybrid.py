@@ -198,6 +198,19 @@ class Hybrid(Strategy):
             )
         return Signals(np.full(len(d), np.nan), orders=tuple(orders))
 
+    def regime_state(self) -> dict[str, Any] | None:
+        """The last bar's regime row for the paper runtime's bus (None without a
+        detector or before the first bar): ts_ns, symbol, regime, bars_since, labels,
+        probs, and ``previous`` (the regime before, when it changed at this bar)."""
+        if self.detector is None or not self._rows:
+            return None
+        ts, symbol, regime, since, *probs = self._rows[-1]
+        ev = self._events[-1] if self._events else None
+        previous = ev[1] if ev is not None and ev[0] == ts else ""
+        labels, p = self.detector.labels, np.array(probs)
+        return {"ts_ns": ts, "symbol": symbol, "regime": regime, "bars_since": since,
+                "labels": labels, "probs": p, "previous": previous}  # fmt: skip
+
     # -- outputs ---------------------------------------------------------------------
     def strategy_outputs(self) -> dict[str, pd.DataFrame]:
         """regimes, regime_events, fusion_weights, and each expert's tables as
