@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -151,6 +152,7 @@ def test_research_walk_forward_on_ray_equals_local(
     raw["ml"]["model"]["params"].update(n_estimators=10, num_leaves=7)
     raw["ml"]["min_train_rows"] = 300
     raw["baselines"] = [{"strategy": "buy_and_hold"}, {"strategy": "sma_cross"}]
+    raw["leakage"] = {"canary": False}  # the gate's own tests cover it
     local = run_research(ResearchConfig.model_validate(raw))
     raw["executor"] = {"kind": "ray"}
     on_ray = run_research(ResearchConfig.model_validate(raw))
@@ -159,3 +161,25 @@ def test_research_walk_forward_on_ray_equals_local(
     for key in ("folds", "retrains", "metrics", "drift_events", "leakage"):
         assert on_ray[key] == local[key], key
     assert on_ray["config"]["executor"] == {"kind": "ray", "address": "auto", "num_cpus": None}
+
+
+def test_rl_evaluate_folds_on_ray_equal_in_process(ray_cluster: Any) -> None:
+    """Each walk-forward fold of ``rl evaluate`` (train, validate, test) as a Ray task gives
+    the table of the in-process run."""
+    pytest.importorskip("stable_baselines3")
+    from alphapulse.rl.evaluate import evaluate
+    from tests.rl.conftest import random_walk, rl_config
+
+    data = random_walk(200, 1, seed=3)
+    over: dict[str, Any] = {
+        "learn": {"total_timesteps": 256, "n_steps": 64, "eval_every": 128},
+        "evaluate": {"folds": 2, "train_bars": 100, "valid_bars": 20, "test_bars": 30,
+                     "bootstrap": 50, "baselines": [{"strategy": "buy_and_hold"}]},
+    }  # fmt: skip
+    logged: list[str] = []
+    here = evaluate(rl_config(data, 150, 170, **over), data, logged.append)
+    on_ray = evaluate(rl_config(data, 150, 170, executor={"kind": "ray"}, **over), data)
+    assert [s.startswith(f"fold {k}/2") for k, s in enumerate(logged[:2], 1)] == [True, True]
+    assert list(here["strategy"]) == ["rl_ppo", "buy_and_hold", "ml"]
+    assert (here["bars"] == 60).all()
+    pd.testing.assert_frame_equal(here, on_ray)

@@ -19,6 +19,7 @@ from alphapulse.config import (
 )
 from alphapulse.core.errors import ConfigError
 from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.executor import ExecutorConfig
 from alphapulse.features import FeatureSetConfig, load_feature_set
 from alphapulse.features.config import ReturnsSpec, RsiSpec
 from alphapulse.ml.training import RegistryConfig
@@ -117,6 +118,7 @@ class RLConfig(_Strict):
     learn: LearnConfig = Field(default_factory=LearnConfig)
     policy: PolicyRef = Field(default_factory=PolicyRef)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    executor: ExecutorConfig | None = None  # where evaluate's folds train (None: here)
 
     @model_validator(mode="after")
     def _check(self) -> RLConfig:

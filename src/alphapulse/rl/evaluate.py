@@ -25,16 +25,18 @@ from alphapulse.analytics.frequency import periods_per_year
 from alphapulse.config import StrategyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
+from alphapulse.executor import Report, get_executor
+from alphapulse.executor.local import LocalExecutor
 from alphapulse.rl.config import RLConfig
 from alphapulse.rl.env import TradingEnv
+from alphapulse.rl.observe import Obs
 from alphapulse.rl.train import panel_features, run_policy, train_policy
 
 FloatArray = npt.NDArray[np.float64]
+Rows = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # train, validation, test
 
 
-def fold_rows(
-    n_bars: int, cfg: RLConfig
-) -> list[tuple[tuple[int, int], tuple[int, int], tuple[int, int]]]:
+def fold_rows(n_bars: int, cfg: RLConfig) -> list[Rows]:
     """(train, validation, test) row ranges of each fold, oldest first."""
     ev = cfg.evaluate
     first_test = n_bars - ev.folds * ev.test_bars
@@ -56,6 +58,21 @@ def _returns(equity: FloatArray, start: float) -> FloatArray:
     return np.diff(np.concatenate(([start], equity))) / np.concatenate(([start], equity[:-1]))
 
 
+def _fold(
+    shared: tuple[Panel, RLConfig, Obs], item: tuple[int, int, Rows], report: Report
+) -> FloatArray:
+    """Fold k (an executor task): train on its window, run over its test rows; the
+    per-bar returns after costs."""
+    panel, cfg, feats = shared
+    k, n, (train_rows, valid_rows, test_rows) = item
+    result = train_policy(cfg, panel, train_rows, valid_rows, feats)
+    env = TradingEnv(panel, cfg.backtest(), cfg.env, test_rows, fixed_start=True, features=feats)
+    ret, equity = run_policy(result.policy, env)
+    if report is not None:
+        report(f"fold {k + 1}/{n}: {result.timesteps} steps, test return {ret:+.2%}")
+    return _returns(np.asarray(equity), cfg.initial_cash)
+
+
 def evaluate(cfg: RLConfig, panel: Panel | None = None, log: Any = None) -> pd.DataFrame:
     """The walk-forward table (see the module docstring); ``log(str)`` gets progress."""
     from alphapulse.engine.runner import load_data, run_strategy
@@ -65,15 +82,11 @@ def evaluate(cfg: RLConfig, panel: Panel | None = None, log: Any = None) -> pd.D
     feats = panel_features(panel, cfg)
     bt = cfg.backtest()
     test_mask = np.zeros(panel.n_bars, dtype=bool)
-    rl: list[FloatArray] = []
-    for k, (train_rows, valid_rows, test_rows) in enumerate(folds):
-        result = train_policy(cfg, panel, train_rows, valid_rows, feats)
-        env = TradingEnv(panel, bt, cfg.env, test_rows, fixed_start=True, features=feats)
-        ret, equity = run_policy(result.policy, env)
-        rl.append(_returns(np.asarray(equity), cfg.initial_cash))
+    for _, _, test_rows in folds:
         test_mask[test_rows[0] : test_rows[1]] = True
-        if log is not None:
-            log(f"fold {k + 1}/{len(folds)}: {result.timesteps} steps, test return {ret:+.2%}")
+    executor = get_executor(cfg.executor) if cfg.executor is not None else LocalExecutor(1)
+    items = [(k, len(folds), rows) for k, rows in enumerate(folds)]
+    rl = executor.map(_fold, items, (panel, cfg, feats), log)  # one task per fold
     series = {f"rl_{cfg.learn.algo}": np.concatenate(rl)}
     start = str(pd.Timestamp(panel.timestamps[folds[0][2][0]], tz="UTC").date())
     baselines = [*cfg.evaluate.baselines, StrategyConfig(strategy="ml", params={"start": start})]
