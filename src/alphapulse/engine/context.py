@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+_A = TypeVar("_A", bound=np.ndarray[Any, Any])
 PRICES = "close_ffill"  # History field: close carried forward over missing bars
 
 
@@ -18,6 +21,13 @@ class History:
         self._fields = fields
         self._ts = timestamps
         self._n = 0
+        self._views()
+
+    def _views(self) -> None:
+        """Read-only views of the whole arrays, made once: slices of them are read-only
+        too, so ``field`` hands out a slice without setting flags each call."""
+        self._ro = {k: _frozen_view(v) for k, v in self._fields.items()}
+        self._ro_ts = _frozen_view(self._ts)
 
     def advance(self, n: int) -> None:
         self._n = n
@@ -28,26 +38,27 @@ class History:
 
     def field(self, name: str, lookback: int | None = None) -> FloatArray:
         """Rows [max(0, n-lookback), n) of a field, shape [rows, N], read-only."""
-        arr = self._fields[name]
-        start = 0 if lookback is None else max(0, self._n - lookback)
-        view = arr[start : self._n]
-        view.flags.writeable = False
-        return view
+        n = self._n
+        start = 0 if lookback is None else max(0, n - lookback)
+        return self._ro[name][start:n]
 
     def timestamps(self, lookback: int | None = None) -> npt.NDArray[np.int64]:
         start = 0 if lookback is None else max(0, self._n - lookback)
-        view = self._ts[start : self._n]
-        view.flags.writeable = False
-        return view
+        return self._ro_ts[start : self._n]
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._fields)
 
 
-def _read_only(arr: FloatArray) -> FloatArray:
-    view = np.asarray(arr, dtype=np.float64).view()
+def _frozen_view(arr: _A) -> _A:
+    """A read-only view of ``arr`` (``arr`` itself stays writeable)."""
+    view = arr.view()
     view.flags.writeable = False
     return view
+
+
+def _read_only(arr: FloatArray) -> FloatArray:
+    return _frozen_view(np.asarray(arr, dtype=np.float64))
 
 
 class GrowingHistory(History):
@@ -86,6 +97,7 @@ class GrowingHistory(History):
         ts = np.zeros(cap, dtype=np.int64)
         ts[: len(self._ts)] = self._ts
         self._ts = ts
+        self._views()
 
 
 class Context:

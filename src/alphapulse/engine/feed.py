@@ -45,15 +45,8 @@ class PanelFeed:
     def __iter__(self) -> Iterator[BarSlice]:
         p = self.panel
         o, h, lo, c, v = (p.fields[k] for k in ("open", "high", "low", "close", "volume"))
-        for t in range(p.n_bars):
-            self.history.advance(t + 1)
-            yield BarSlice(
-                t=t,
-                ts_ns=int(p.timestamps[t]),
-                session=int(self._sessions[t]),
-                open=o[t],
-                high=h[t],
-                low=lo[t],
-                close=c[t],
-                volume=v[t],
-            )
+        advance = self.history.advance
+        rows = zip(p.timestamps, self._sessions, o, h, lo, c, v, strict=True)
+        for t, (ts, session, op, hi, low, close, vol) in enumerate(rows):  # views made in C
+            advance(t + 1)
+            yield BarSlice(t, int(ts), int(session), op, hi, low, close, vol)
