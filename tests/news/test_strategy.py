@@ -24,11 +24,12 @@ def panel():
     )
 
 
-def test_registered_and_vader_only() -> None:
+def test_registered_and_head_params_checked() -> None:
     assert "sentiment" in available_strategies()
     assert strategy_class("sentiment") is SentimentStrategy
-    with pytest.raises(ValidationError, match="scores with 'vader'"):
-        SentimentStrategy.Params(factor={"scorer": "head"})
+    assert SentimentStrategy.Params(factor={"scorer": "head"}).head.refit_every == 21
+    with pytest.raises(ValidationError, match="refit_every"):
+        SentimentStrategy.Params(factor={"scorer": "head"}, head={"refit_every": 0})
 
 
 def test_on_bar_equals_the_rule_on_the_batch_factor(panel) -> None:

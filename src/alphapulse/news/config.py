@@ -40,6 +40,15 @@ class GuardConfig(_Strict):
     default_source_weight: float = Field(1.0, ge=0.0)
 
 
+class HeadConfig(_Strict):
+    """The strategy's embedding head (``factor.scorer: head``): a ridge refitted every
+    ``refit_every`` bars on the items whose next-day labels are realised by then."""
+
+    refit_every: int = Field(21, ge=1, description="bars between refits")
+    min_items: int = Field(50, ge=2, description="labelled items needed for a fit")
+    alpha: float = Field(10.0, gt=0.0, description="ridge penalty")
+
+
 class FactorConfig(_Strict):
     """How item scores become per-bar values.
 

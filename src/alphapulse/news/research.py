@@ -16,6 +16,7 @@ from alphapulse.data.panel import Panel
 from alphapulse.ml.cv import PurgedWalkForward
 from alphapulse.news.config import FactorConfig
 from alphapulse.news.factor import NAMES, assign_bars, decision_times
+from alphapulse.news.head import fit_head
 from alphapulse.news.pipeline import Prepared, factor_values
 from alphapulse.news.scoring import Matrix
 
@@ -98,8 +99,6 @@ def head_scores(
     """Out-of-sample head score per item (NaN before the first test block) and that
     block's first row. A ridge on the embedding predicts the symbol's next-day return
     from the next open; trained per fold of the purged walk-forward on bars."""
-    from sklearn.linear_model import Ridge
-
     decisions = decision_times(panel.timestamps, cfg.bar)
     rows = assign_bars(items.known_ns, decisions, cfg.lag_bars)
     sym_idx = np.array([panel.symbols.index(s) for s in items.table["symbol"]], dtype=np.int64)
@@ -118,11 +117,7 @@ def head_scores(
         pred_rows = usable & np.isin(rows, test)
         if fit.sum() < 50 or not pred_rows.any():
             continue
-        y = target[fit]
-        model = Ridge(alpha=alpha).fit(vectors[fit], (y - y.mean()) / (y.std() or 1.0))
-        scale = float(np.std(model.predict(vectors[fit]))) or 1.0
-        pred = model.predict(vectors[pred_rows]) / scale
-        scores[pred_rows] = np.clip(pred, -3.0, 3.0) / 3.0
+        scores[pred_rows] = fit_head(vectors[fit], target[fit], alpha).score(vectors[pred_rows])
     return scores, first_test
 
 

@@ -4,6 +4,9 @@
 Headlines dated D are known at D's close, so with ``fill_at: next_open`` a decision on
 them trades at the next session at the earliest (set ``factor.lag_bars: 1`` with
 ``fill_at: close``). Confidence grows with the factor's distance past ``entry``.
+Items are scored by VADER, or with ``factor.scorer: head`` by the embedding head refitted
+in walk-forward on the labels realised so far (``news.head.OnlineHead``; items before
+its first fit have no score).
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+import pandas as pd
+from pydantic import Field
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import FloatArray, Signals
-from alphapulse.news.config import FactorConfig
+from alphapulse.news.config import FactorConfig, HeadConfig
 from alphapulse.news.factor import NAMES
-from alphapulse.news.loader import load_prepared
+from alphapulse.news.head import OnlineHead
+from alphapulse.news.loader import embed_items, load_prepared
 from alphapulse.news.stream import FactorStream
 from alphapulse.strategies.base import Strategy, StrategyParams
 
@@ -31,17 +36,28 @@ class SentimentStrategy(Strategy):
         calendar: str = "XNYS"
         cache_dir: str | None = None
         factor: FactorConfig = Field(default_factory=FactorConfig)
-
-        @model_validator(mode="after")
-        def _vader_only(self) -> SentimentStrategy.Params:
-            if self.factor.scorer != "vader":
-                raise ValueError("factor.scorer: the strategy scores with 'vader'")
-            return self
+        head: HeadConfig = Field(default_factory=HeadConfig)
 
     def __init__(self, params: StrategyParams | None = None, **kwargs: object) -> None:
         super().__init__(params, **kwargs)
         self._stream: FactorStream | None = None
+        self._head: OnlineHead | None = None
         self._done = 0
+        self._last: FloatArray = np.zeros(0)
+
+    def _start(self, ctx: Context) -> FactorStream:
+        """The stream (and the head when configured) of a new run."""
+        cfg = self.p.factor
+        vader = cfg.model_copy(update={"scorer": "vader"})
+        items = load_prepared(self.p.news, ctx.symbols, vader, self.p.cache_dir)
+        self._head = None
+        if cfg.scorer == "head":
+            vectors = embed_items(items.table, self.p.cache_dir)
+            sym = pd.Index(list(ctx.symbols)).get_indexer(pd.Index(items.table["symbol"]))
+            self._head = OnlineHead(vectors, sym.astype(np.int64), self.p.head, cfg.lag_bars)
+            scorer = self._head.score
+            return FactorStream(items, ctx.symbols, cfg, self.p.calendar, scorer)
+        return FactorStream(items, ctx.symbols, cfg, self.p.calendar)
 
     def factor(self, ctx: Context) -> FloatArray:
         """[N, 3] factor values at ctx's bar (see news.factor.NAMES); the stream takes
@@ -49,11 +65,16 @@ class SentimentStrategy(Strategy):
         ts = ctx.history.timestamps()
         if self._stream is None or len(ts) < self._done:  # first bar, or a new run
             self._done = 0
-            items = load_prepared(self.p.news, ctx.symbols, self.p.factor, self.p.cache_dir)
-            self._stream = FactorStream(items, ctx.symbols, self.p.factor, self.p.calendar)
-        values = self._stream.update(ts[self._done :])
+            self._stream = self._start(ctx)
+        if self._head is None and len(ts) > self._done:
+            self._last = self._stream.update(ts[self._done :])[-1]
+        elif self._head is not None:  # bar by bar: the head advances before scoring
+            opens = ctx.history.field("open")
+            for t in range(self._done, len(ts)):
+                self._head.advance(t, int(ts[t]), opens[t])
+                self._last = self._stream.update(ts[t : t + 1])[-1]
         self._done = len(ts)
-        return values[-1]
+        return self._last
 
     def on_bar(self, ctx: Context) -> Signals:
         sig = decide(self.factor(ctx), self.p.signal, self.p.entry, self.p.long_only)
