@@ -89,3 +89,16 @@ def test_vwap_curve_wraps_midnight() -> None:
 @pytest.mark.parametrize(("rate", "vol", "want"), [(0.1, 1000, 100), (0.05, 0, 0), (0.2, -5, 0)])
 def test_pov_target(rate: float, vol: float, want: float) -> None:
     assert pov_target(rate, vol) == pytest.approx(want)
+
+
+@given(
+    st.lists(st.floats(0.0, 1e6), min_size=1, max_size=40),
+    st.floats(-0.5, 1.5, allow_nan=False),
+)
+def test_vwap_fraction_is_np_interp(weights: list[float], f: float) -> None:
+    """The scalar read of the curve equals numpy's interpolation bit for bit."""
+    curve = vwap_curve(np.array(weights), 0, len(weights))
+    if curve is None:
+        return
+    x = min(max(f, 0.0), 1.0) * (len(curve) - 1)
+    assert vwap_fraction(curve, f) == float(np.interp(x, np.arange(len(curve)), curve))

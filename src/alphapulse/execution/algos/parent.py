@@ -51,10 +51,12 @@ class ParentOrder:
     child: Order | None = None  # the working child (one at a time)
     child_age: int = 0  # bars the working child has rested
     children: list[Order] = field(default_factory=list)
+    closed_filled: float = 0.0  # filled by the children let go (in order)
 
     @property
     def filled(self) -> float:
-        return float(sum(c.filled_qty for c in self.children))
+        c = self.child
+        return self.closed_filled + c.filled_qty if c is not None else self.closed_filled
 
     @property
     def remaining(self) -> float:
@@ -78,10 +80,16 @@ class ParentOrder:
             return True
         if c.status in (OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED):
             return False
-        self.child = None
+        self.release()
         if c.status == OrderStatus.REJECTED and c.filled_qty == 0:
             self.status, self.reason = "rejected", c.reason
         return True
+
+    def release(self) -> None:
+        """Let the working child go (closed, or cancelled for a re-price)."""
+        if self.child is not None:
+            self.closed_filled += self.child.filled_qty
+            self.child = None
 
     def record(self) -> dict[str, Any]:
         """The journal/analytics row of this parent (plain values)."""

@@ -60,8 +60,13 @@ def vwap_curve(profile: FloatArray, start_minute: int, n_minutes: int) -> FloatA
 def vwap_fraction(curve: FloatArray, f: float) -> float:
     """The VWAP curve read at elapsed fraction ``f`` (linear between minutes)."""
     f = twap_fraction(f)
-    x = f * (len(curve) - 1)
-    return float(np.interp(x, np.arange(len(curve)), curve))
+    last = len(curve) - 1
+    x = f * last
+    i = int(x)
+    if i >= last:
+        return float(curve[last])
+    lo = float(curve[i])
+    return (float(curve[i + 1]) - lo) * (x - i) + lo  # np.interp's arithmetic, scalar
 
 
 def pov_target(rate: float, realised_volume: float) -> float:

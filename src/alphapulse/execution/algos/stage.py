@@ -277,7 +277,7 @@ class ExecutionAlgoStage:
         p.child_age += 1
         if child.type == OrderType.LIMIT and p.child_age >= self.cfg.limit_timeout:
             cancel(child.id, "reprice")
-            p.child = None
+            p.release()
             return True
         return False
 
