@@ -117,6 +117,28 @@ def test_optuna_path(fake_engine: list[int]) -> None:
         assert w["params"]["fast"] == max(scores, key=scores.__getitem__)
 
 
+def test_optuna_trials_run_in_batches_through_the_executor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Trials are asked ``TRIAL_BATCH`` at a time and their new sets run as one
+    multi-strategy backtest: one executor map (``backtest.executor``) per batch."""
+    batches: list[tuple[int, Any]] = []
+
+    def run_backtest(cfg: Any, panel: Panel, workers: Any = None) -> dict[str, Any]:
+        batches.append((len(cfg.strategies), cfg.executor))
+        rets = {s.label: _fake_returns(s.params["fast"] % 3 * 5 + 5) for s in cfg.strategies}
+        return {k: SimpleNamespace(equity=np.cumprod(np.r_[1e6, 1.0 + r])) for k, r in rets.items()}
+
+    monkeypatch.setattr(opt, "run_backtest", run_backtest)
+    backtest = {**BACKTEST, "executor": {"kind": "local", "num_cpus": 2}}
+    space = {"fast": {"low": 2, "high": 40, "step": 1}}
+    cfg = _cfg(method="optuna", n_trials=16, params=space, backtest=backtest)
+    res = opt.optimize(cfg, _panel())
+    assert batches[0][0] > 1 and sum(n for n, _ in batches) == res["n_sets"]
+    assert len(batches) <= 2 * len(res["windows"])  # 16 trials: two batches a window at most
+    assert all(e.kind == "local" and e.num_cpus == 2 for _, e in batches)
+
+
 def test_config_values_and_errors(tmp_path: Path) -> None:
     assert Range(low=40, high=100, step=30).values() == [40, 70, 100]
     assert Range(low=0.5, high=1.0, step=0.25).values() == [0.5, 0.75, 1.0]

@@ -33,6 +33,9 @@ from alphapulse.engine.runner import run_backtest
 
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]
+#: Optuna trials asked at once: their parameter sets run as one batch (one executor map
+#: of the event engine, ``backtest.executor``); fixed, so results do not depend on workers.
+TRIAL_BATCH = 8
 
 
 @dataclass
@@ -47,7 +50,8 @@ class Evaluations:
     engine: str = "event"
 
     def run(self, sets: list[dict[str, Any]]) -> None:
-        todo = [p for p in sets if _key(p) not in self.returns]
+        fresh = {_key(p): p for p in sets if _key(p) not in self.returns}  # each set once
+        todo = list(fresh.values())
         for i in range(0, len(todo), 8):  # in batches, so progress moves
             batch = todo[i : i + 8]
             results = self._run(batch)
@@ -120,15 +124,17 @@ def _choose(ev: Evaluations, a: int, b: int, ppy: float, window_no: int) -> dict
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    def trial_fn(trial: optuna.Trial) -> float:
-        params = {name: _suggest(trial, name, space) for name, space in cfg.params.items()}
-        if not cfg.valid(params):
-            raise optuna.TrialPruned()
-        return objective(ev.get(params)[a:b], cfg.objective, ppy)
-
     sampler = optuna.samplers.TPESampler(seed=cfg.seed + window_no)
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.optimize(trial_fn, n_trials=cfg.n_trials)
+    for first in range(0, cfg.n_trials, TRIAL_BATCH):  # asked together, run in one map
+        trials = [study.ask() for _ in range(min(TRIAL_BATCH, cfg.n_trials - first))]
+        sets = [{k: _suggest(t, k, space) for k, space in cfg.params.items()} for t in trials]
+        ev.run([p for p in sets if cfg.valid(p)])
+        for trial, p in zip(trials, sets, strict=True):
+            if not cfg.valid(p):
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, objective(ev.get(p)[a:b], cfg.objective, ppy))
     return dict(study.best_params)
 
 
