@@ -8,7 +8,7 @@ from tests.news.helpers import table
 from alphapulse.news.config import GuardConfig, RelevanceConfig
 from alphapulse.news.guard import burst_scale, first_of_duplicates, source_weights
 from alphapulse.news.relevance import relevant
-from alphapulse.news.scoring import EmbeddingCache, embed_cached, vader_scores
+from alphapulse.news.scoring import EmbeddingCache, MiniLMEmbedder, embed_cached, vader_scores
 
 
 class CountingEmbedder:
@@ -58,3 +58,26 @@ def test_relevance_credibility_and_burst() -> None:
     counts = np.array([[2.0], [2.0], [2.0], [30.0], [2.0]])
     scale = burst_scale(counts, GuardConfig(burst_window=3, burst_multiple=3.0))
     assert np.allclose(scale[:, 0], [1.0, 1.0, 1.0, 6.0 / 30.0, 1.0])
+
+
+class _FakeModel:
+    """Tokenizer and encode of a sentence-transformer: a text's vector is its length."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def tokenizer(self, texts):
+        return {"input_ids": [t.split() for t in texts]}
+
+    def encode(self, texts, **kwargs):
+        self.seen.extend(texts)
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_minilm_encodes_shortest_first_and_restores_the_order() -> None:
+    model = MiniLMEmbedder(threads=1)
+    model._model = _FakeModel()
+    texts = ["a b c d", "a", "a b c", "a b"]
+    vecs = model.embed(texts)
+    assert model._model.seen == ["a", "a b", "a b c", "a b c d"]
+    assert vecs[:, 0].tolist() == [7.0, 1.0, 5.0, 3.0]

@@ -22,7 +22,10 @@ def load_prepared(
 ) -> Prepared:
     """Items of ``symbols`` from the folder (or dataset name) ``news``, prepared by ``cfg``."""
     if cfg.scorer == "head":
-        raise ValueError("scorer 'head' is trained on returns: use `alphapulse news ic`")
+        raise ValueError(
+            "scorer 'head' is trained on returns: load with scorer 'vader' and score with "
+            "news.head (the sentiment strategy, `alphapulse news ic --head`)"
+        )
     table = FolderNewsSource(news).fetch(symbols)
     if not needs_embeddings(cfg):
         return prepare(table, cfg)

