@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -20,7 +22,7 @@ def make_env(panel: Panel, cfg: RLConfig, **kw: object) -> TradingEnv:
 
 
 def rollout(
-    env: TradingEnv, actions: list[object], seed: int = 0
+    env: TradingEnv, actions: Sequence[object], seed: int = 0
 ) -> tuple[list[float], list[dict]]:
     env.reset(seed=seed)
     rewards, infos = [], []
@@ -122,3 +124,43 @@ def test_observation_is_causal(walk: Panel) -> None:
         assert np.array_equal(obs_a, obs_b), t
         obs_a, *_ = env_a.step(np.array([2, 0]))
         obs_b, *_ = env_b.step(np.array([2, 0]))
+
+
+def test_env_observation_is_the_strategys(walk: Panel) -> None:
+    """The env's fast observation equals ``observe.observation`` (what the ``rl``
+    strategy builds) at every step, and discrete actions' cached Signals are read-only."""
+    from alphapulse.rl.observe import account_state, observation
+
+    cfg = rl_config(walk, 250, env={"allow_short": True})
+    env = make_env(walk, cfg, fixed_start=True)
+    env.reset(seed=0)
+    acts = np.random.default_rng(1).integers(0, 3, (120, walk.n_symbols))
+    for a in acts:
+        obs, *_ = env.step(a)
+        row = min(env._t, walk.n_bars - 1)
+        want = observation(env.features[row], account_state(env._actor.seen, 2), cfg.env.clip)
+        assert obs.dtype == np.float32 and np.array_equal(obs, want)
+    assert env._actor.signals is not None
+    assert not env._actor.signals.direction.flags.writeable
+
+
+@given(
+    pos=st.lists(st.floats(-1e6, 1e6), min_size=3, max_size=3),
+    avg=st.lists(st.one_of(st.just(np.nan), st.floats(1, 1e3)), min_size=3, max_size=3),
+    last=st.lists(st.one_of(st.just(np.nan), st.floats(1, 1e3)), min_size=3, max_size=3),
+    cash=st.floats(-1e6, 1e6),
+    equity=st.floats(1e-3, 1e7),
+)
+@settings(max_examples=60, deadline=None)
+def test_account_kernel_matches_numpy(
+    pos: list[float], avg: list[float], last: list[float], cash: float, equity: float
+) -> None:
+    from alphapulse.rl.observe import _account
+
+    p, a, lp = np.array(pos), np.array(avg), np.array(last)
+    price = np.where(np.isnan(lp), 0.0, lp)
+    entry = np.where(np.isnan(a), price, a)
+    want = np.concatenate((p * price / equity, p * (price - entry) / equity, [cash / equity]))
+    out = np.empty(7, dtype=np.float32)
+    _account(out, p, a, lp, cash, equity, 5.0)
+    assert np.array_equal(out, np.clip(want.astype(np.float32), -5.0, 5.0))

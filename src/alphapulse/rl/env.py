@@ -10,7 +10,12 @@ Reward per step (``reward_scale`` x): ``pnl`` the change in equity after costs d
 by the initial cash; ``drawdown`` that minus ``drawdown_penalty`` x the drawdown from the
 episode's peak equity (as a fraction of the initial cash); ``dsr`` the differential
 Sharpe ratio (Moody and Saffell) of the step's return. ``info`` reports ``equity``,
-``penalty`` (the drawdown term, unscaled), ``fees`` and ``gross_exposure``.
+``penalty`` (the drawdown term, unscaled), ``fees`` and ``bar`` (the ledger has the rest:
+``env.engine.ledger``).
+
+The step does no per-step feature work: the cleaned causal feature matrix is computed once
+(flattened per bar) and revealed by index; the account part is written by a numba kernel
+(``observe.fill_account``); discrete actions map to Signals made once per action.
 
 Episodes are windows of ``episode_bars`` bars starting at a random bar (from the
 environment's seeded generator) of the row range ``rows``, at least ``warmup_bars`` after
@@ -36,10 +41,9 @@ from alphapulse.model.signals import Signals
 from alphapulse.rl.config import EnvConfig
 from alphapulse.rl.observe import (
     Obs,
-    account_state,
     action_space,
     clean_features,
-    observation,
+    fill_account,
     observation_space,
     to_signals,
 )
@@ -99,6 +103,10 @@ class TradingEnv(gym.Env[Any, Any]):
             fm = compute_features(panel, cfg.feature_set())
             features = clean_features(fm.values, cfg.clip)
         self.features = features  # [T, N, F] float32, cleaned
+        self._flat = np.ascontiguousarray(features.reshape(features.shape[0], -1))
+        self._n_obs = self._flat.shape[1] + 2 * n + 1
+        self._signals: dict[tuple[str, bytes], Signals] = {}
+        self._reward = cfg.reward
         self.observation_space: gym.spaces.Space[Any] = observation_space(
             n, features.shape[2], cfg.clip
         )
@@ -111,7 +119,7 @@ class TradingEnv(gym.Env[Any, Any]):
         self._actor = ActionStrategy()
         self._t = self._end = 0
         self._equity = self._peak = self._cash0
-        self._dsr = np.zeros(2)
+        self._dsr_a = self._dsr_b = 0.0
 
     # -- gymnasium API -------------------------------------------------------------------
     def reset(
@@ -128,15 +136,15 @@ class TradingEnv(gym.Env[Any, Any]):
         assert isinstance(engine.strategy, ActionStrategy)
         self.engine, self._actor = engine, engine.strategy
         self._equity = self._peak = self._cash0
-        self._dsr = np.zeros(2)
-        return self._observe(), self._info()
+        self._dsr_a = self._dsr_b = 0.0
+        return self._observe(), self._info(0.0)
 
     def step(self, action: Any) -> tuple[Obs, float, bool, bool, dict[str, Any]]:
         engine = self.engine
         if engine is None:
             raise RuntimeError("call reset() before step()")
         t = self._t
-        self._actor.signals = to_signals(action, self.cfg, self.panel.n_symbols)
+        self._actor.signals = self._to_signals(action)
         o, h, lo, c, v = self._ohlcv
         self._feed.history.advance(t + 1)
         engine.step(
@@ -146,39 +154,49 @@ class TradingEnv(gym.Env[Any, Any]):
         equity = engine.ledger.equity
         change = (equity - self._equity) / self._cash0
         self._peak = max(self._peak, equity)
-        penalty = (self._peak - equity) / self._cash0 if self.cfg.reward == "drawdown" else 0.0
-        if self.cfg.reward == "dsr":
+        penalty = (self._peak - equity) / self._cash0 if self._reward == "drawdown" else 0.0
+        if self._reward == "dsr":
             raw = self._differential_sharpe((equity - self._equity) / self._equity)
         else:
             raw = change - self.cfg.drawdown_penalty * penalty
         self._equity = equity
         self._t = t + 1
         done = self._t >= self._end or equity <= 0
-        info = self._info()
-        info["penalty"] = penalty
-        return self._observe(), float(self.cfg.reward_scale * raw), bool(done), False, info
+        reward = float(self.cfg.reward_scale * raw)
+        return self._observe(), reward, bool(done), False, self._info(penalty)
 
     # -- internals -----------------------------------------------------------------------
     def _observe(self) -> Obs:
         row = min(self._t, self.panel.n_bars - 1)  # the next decision's bar
-        acc = account_state(self._actor.seen, self.panel.n_symbols)
-        return observation(self.features[row], acc, self.cfg.clip)
+        out = np.empty(self._n_obs, dtype=np.float32)
+        nf = self._flat.shape[1]
+        out[:nf] = self._flat[row]
+        fill_account(out[nf:], self._actor.seen, self.cfg.clip)
+        return out
 
-    def _info(self) -> dict[str, Any]:
+    def _to_signals(self, action: Any) -> Signals:
+        """``to_signals``; discrete actions' Signals are made once per distinct action."""
+        if self.cfg.action == "continuous":
+            return to_signals(action, self.cfg, self.panel.n_symbols)
+        a = np.asarray(action)
+        key = (a.dtype.str, a.tobytes())
+        sig = self._signals.get(key)
+        if sig is None:
+            sig = self._signals[key] = to_signals(a, self.cfg, self.panel.n_symbols)
+            sig.direction.flags.writeable = False  # shared across steps
+        return sig
+
+    def _info(self, penalty: float) -> dict[str, Any]:
         lg = self.engine.ledger if self.engine is not None else None
-        return {
-            "equity": self._equity,
-            "fees": lg.total_fees if lg is not None else 0.0,
-            "gross_exposure": lg.totals()[2] if lg is not None else 0.0,
-            "bar": self._t,
-        }
+        fees = lg.total_fees if lg is not None else 0.0
+        return {"equity": self._equity, "penalty": penalty, "fees": fees, "bar": self._t}
 
     def _differential_sharpe(self, r: float) -> float:
         """Moody-Saffell differential Sharpe ratio with EMA moments A, B (rate eta)."""
-        a, b = self._dsr
+        a, b = self._dsr_a, self._dsr_b
         eta = self.cfg.dsr_eta
         da, db = r - a, r * r - b
         var = b - a * a
         d = (b * da - 0.5 * a * db) / var**1.5 if var > 1e-12 else 0.0
-        self._dsr = np.array([a + eta * da, b + eta * db])
+        self._dsr_a, self._dsr_b = a + eta * da, b + eta * db
         return float(d)

@@ -17,6 +17,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
@@ -49,16 +50,37 @@ def clean_features(values: FloatArray, clip: float) -> Obs:
 
 def account_state(ctx: Context | None, n_symbols: int) -> FloatArray:
     """Position weights, unrealised P&L / equity per symbol, and cash / equity."""
-    out = np.zeros(2 * n_symbols + 1)
-    if ctx is None or ctx.equity <= 0:
-        out[-1] = 1.0
-        return out
-    price = np.where(np.isnan(ctx.last_prices), 0.0, ctx.last_prices)
-    avg = np.where(np.isnan(ctx.avg_prices), price, ctx.avg_prices)
-    out[:n_symbols] = ctx.positions * price / ctx.equity
-    out[n_symbols:-1] = ctx.positions * (price - avg) / ctx.equity
-    out[-1] = ctx.cash / ctx.equity
+    out = np.empty(2 * n_symbols + 1)
+    fill_account(out, ctx, np.inf)
     return out
+
+
+def fill_account(out: npt.NDArray[Any], ctx: Context | None, clip: float) -> None:
+    """Write ``account_state`` (clipped to [-clip, clip]) into ``out`` in place."""
+    if ctx is None or ctx.equity <= 0:
+        out[:] = 0.0
+        out[-1] = 1.0
+        return
+    _account(out, ctx.positions, ctx.avg_prices, ctx.last_prices, ctx.cash, ctx.equity, clip)
+
+
+@njit(cache=True)
+def _account(
+    out: npt.NDArray[Any],
+    pos: FloatArray,
+    avg: FloatArray,
+    last: FloatArray,
+    cash: float,
+    equity: float,
+    clip: float,
+) -> None:  # pragma: no cover (numba)
+    n = pos.shape[0]
+    for i in range(n):
+        price = 0.0 if np.isnan(last[i]) else last[i]
+        entry = price if np.isnan(avg[i]) else avg[i]
+        out[i] = min(max(pos[i] * price / equity, -clip), clip)
+        out[n + i] = min(max(pos[i] * (price - entry) / equity, -clip), clip)
+    out[2 * n] = min(max(cash / equity, -clip), clip)
 
 
 def observation(features: Obs, account: FloatArray, clip: float) -> Obs:
