@@ -74,6 +74,7 @@ class LearnConfig(_Strict):
     gamma: float = Field(0.99, gt=0, le=1)
     n_steps: int = Field(512, ge=2)  # PPO / A2C rollout length per environment
     batch_size: int = Field(64, ge=2)
+    n_epochs: int = Field(10, ge=1)  # PPO passes over each rollout
     ent_coef: float = Field(0.0, ge=0)
     net_arch: list[int] = Field(default_factory=lambda: [64, 64])
     eval_every: int = Field(10_000, ge=1)  # timesteps between validation runs

@@ -154,7 +154,7 @@ def _algorithm(cfg: RLConfig, venv: Any) -> Any:
     if lc.algo == "a2c":
         return A2C("MlpPolicy", venv, n_steps=min(lc.n_steps, 32), ent_coef=lc.ent_coef, **kw)
     return PPO("MlpPolicy", venv, n_steps=lc.n_steps, batch_size=lc.batch_size,
-               ent_coef=lc.ent_coef, **kw)  # fmt: skip
+               n_epochs=lc.n_epochs, ent_coef=lc.ent_coef, **kw)  # fmt: skip
 
 
 def policy_metadata(cfg: RLConfig, panel: Panel, result: TrainResult, seen: int) -> dict[str, Any]:
