@@ -80,7 +80,12 @@ def test_backtest_lifecycle(finished: tuple[TestClient, dict[str, str]]) -> None
     run = client.get(f"/runs/{ids['sma_fast']}", headers=AUTH).json()
     assert run["name"] == "api-test/sma_fast" and run["status"] == "finished"
     assert run["config"]["strategies"] == [
-        {"strategy": "sma_cross", "name": "sma_fast", "params": {"fast": 5, "slow": 20}}
+        {
+            "strategy": "sma_cross",
+            "name": "sma_fast",
+            "params": {"fast": 5, "slow": 20},
+            "execution": None,
+        }
     ]
     assert run["data_hash"] and run["finished_at"] >= run["started_at"]
     summary = client.get(f"/runs/{ids['sma_fast']}/summary", headers=AUTH).json()
