@@ -12,9 +12,15 @@ fi
 # (the machine's pip config lists local package folders; their "ignored" notes are noise)
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]" 2>&1 \
   | { grep -v "^WARNING: Location '.*' is ignored" || true; }
-# Debian chromium for the report browser test (Playwright's own download fails here).
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+# Debian packages for the browser tests (chromium: Playwright's own download fails here)
+# and for the deploy checks (docker-compose config, promtool, amtool).
+PKGS=""
+[ -x /usr/bin/chromium ] || PKGS="$PKGS chromium"
+command -v docker-compose >/dev/null 2>&1 || PKGS="$PKGS docker-compose"
+command -v promtool >/dev/null 2>&1 || PKGS="$PKGS prometheus"
+command -v amtool >/dev/null 2>&1 || PKGS="$PKGS prometheus-alertmanager"
+if [ -n "$PKGS" ] && command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo -n"
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } \
-    >/dev/null 2>&1 || echo "setup: could not install chromium (report browser test will skip)" >&2
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $PKGS; } >/dev/null 2>&1 \
+    || echo "setup: could not install$PKGS (browser/deploy tests will skip)" >&2
 fi
