@@ -12,53 +12,56 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.fusion.kernels import book_step, column_std
+
 FloatArray = npt.NDArray[np.float64]
 
 
 class ShadowBooks:
-    """Standing directions [E, N] and per-bar net returns of E experts on N symbols."""
+    """Standing directions [E, N] and per-bar net returns of E experts on N symbols
+    (one compiled step per bar, ``fusion.kernels.book_step``; returns kept in a
+    preallocated [rows, E] buffer)."""
 
     def __init__(self, n_experts: int, n_symbols: int, cost_bps: float = 5.0) -> None:
         self.dirs = np.full((n_experts, n_symbols), np.nan)
         self.cost = cost_bps * 1e-4
         self._held = np.zeros((n_experts, n_symbols))
-        self._last_close: FloatArray | None = None
-        self._returns: list[FloatArray] = []
+        self._last_close = np.full(n_symbols, np.nan)
+        self._started = False
+        self._ret = np.empty((256, n_experts))
+        self._rows = 0
+        self._scratch = np.empty((2, n_symbols))
 
     def update(self, close: FloatArray, directions: FloatArray) -> FloatArray:
         """Mark the books to ``close`` (bar t), then take the experts' new signals
         [E, N] (NaN keeps); returns each expert's net return at t [E]."""
-        e, n = self._held.shape
-        if self._last_close is None:
-            gross = np.zeros(e)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = close / self._last_close - 1.0
-            r = np.where(np.isfinite(r), r, 0.0)
-            gross = (self._held * r[None, :]).sum(axis=1) / n
-        self.dirs = np.where(np.isnan(directions), self.dirs, directions)
-        new = np.nan_to_num(self.dirs, nan=0.0)
-        cost = self.cost * np.abs(new - self._held).sum(axis=1) / n
-        self._held = new
-        self._last_close = (
-            np.where(np.isfinite(close), close, self._last_close)
-            if (self._last_close is not None)
-            else close.copy()
+        if self._rows == len(self._ret):
+            self._ret = np.concatenate([self._ret, np.empty_like(self._ret)])
+        self.dirs = self.dirs.copy()  # a new array per bar: callers may keep the old one
+        out = self._ret[self._rows]
+        book_step(
+            self._held,
+            self.dirs,
+            self._last_close,
+            self._started,
+            np.asarray(close, dtype=np.float64),
+            np.asarray(directions, dtype=np.float64),
+            self.cost,
+            out,
+            self._scratch,
         )
-        out = gross - cost
-        self._returns.append(out)
-        return out
+        self._started = True
+        self._rows += 1
+        return out.copy()
 
     def returns(self, lookback: int | None = None) -> FloatArray:
         """Per-bar net returns [rows, E] of the last ``lookback`` bars."""
-        if not self._returns:
-            return np.zeros((0, self._held.shape[0]))
-        rows = self._returns if lookback is None else self._returns[-lookback:]
-        return np.array(rows)
+        start = max(0, self._rows - lookback) if lookback else 0
+        return self._ret[start : self._rows].copy()
 
     def trailing_vol(self, lookback: int, min_rows: int = 10) -> FloatArray:
         """Std of each expert's returns over the last ``lookback`` bars (NaN: too few)."""
-        r = self.returns(lookback)
-        if len(r) < min_rows:
+        start = max(0, self._rows - lookback)
+        if self._rows - start < max(min_rows, 2):
             return np.full(self._held.shape[0], np.nan)
-        return np.asarray(r.std(axis=0, ddof=1))
+        return column_std(self._ret[start : self._rows])

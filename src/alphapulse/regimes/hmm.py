@@ -21,17 +21,21 @@ the bar whose data it was fitted on (t') and the first bar it was used at (t >= 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 from hmmlearn.hmm import GaussianHMM
+from numba import njit
 
 from alphapulse.regimes.base import Detector, FloatArray, IntArray, RegimeSeries
 from alphapulse.regimes.base import series_from_states as _series
-from alphapulse.regimes.vol import realised_vol, rv_last
+from alphapulse.regimes.vol import realised_vol
+from alphapulse.sweep.kernels import pairwise_sum
 
 LABELS: dict[int, tuple[str, ...]] = {
     2: ("calm", "high_vol"),
@@ -65,10 +69,14 @@ class Fitted:
     var: FloatArray
     model: GaussianHMM
 
+    @cached_property
+    def log_var(self) -> FloatArray:
+        return np.log(self.var)
+
     def log_emission(self, x: FloatArray) -> FloatArray:
         """log N(x | state) for rows x [T, 2] -> [T, K] (diagonal Gaussian)."""
         d = x[:, None, :] - self.means[None, :, :]
-        return -0.5 * np.sum(_LOG2PI + np.log(self.var)[None] + d * d / self.var[None], axis=2)
+        return -0.5 * np.sum(_LOG2PI + self.log_var[None] + d * d / self.var[None], axis=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +92,43 @@ class FitRecord:
 def forward_step(alpha: FloatArray | None, fit: Fitted, logb: FloatArray) -> FloatArray:
     """P(state_t | x_1..t) from the previous filtered probabilities (None: the start)."""
     prior = np.exp(fit.log_start) if alpha is None else alpha @ fit.trans
-    w = prior * np.exp(logb - logb.max())
-    s = w.sum()
-    return w / s if s > 0 and np.isfinite(s) else prior
+    return _filtered(prior, logb)
+
+
+@njit(cache=True, error_model="numpy")
+def _filtered(prior: FloatArray, logb: FloatArray) -> FloatArray:
+    """``prior x exp(logb - max logb)``, normalised (``prior`` when that fails); the
+    numpy expressions' values (a sum of K < 8 terms is left to right in numpy too).
+    ``alpha @ trans`` stays numpy's (BLAS: its order and fused multiply-adds)."""
+    m = logb.max()
+    w = prior * np.exp(logb - m)
+    s = pairwise_sum(w, 0, len(w))
+    return w / s if s > 0 and math.isfinite(s) else prior.copy()
+
+
+@njit(cache=True, error_model="numpy")
+def _feature_row(
+    r: FloatArray, n: int, window: int, means: FloatArray, var: FloatArray, log_var: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Bar ``n - 1``'s feature row ``[100 r, log(100 rv)]`` (NaN row when not finite)
+    from the returns ``r[:n]``, and its log emission per state [K] (``Fitted.log_emission``;
+    ``means`` empty: no model yet)."""
+    rt = r[n - 1]
+    rv = np.nan
+    if n >= window:
+        sq = r[n - window : n] * r[n - window : n]
+        rv = math.sqrt(pairwise_sum(sq, 0, window) / window)
+    x = np.array([100.0 * rt, np.log(100.0 * rv)])
+    if not (math.isfinite(x[0]) and math.isfinite(x[1])):
+        x[:] = np.nan
+    k = means.shape[0]
+    logb = np.empty(k)
+    for s in range(k):
+        d0, d1 = x[0] - means[s, 0], x[1] - means[s, 1]
+        a0 = _LOG2PI + log_var[s, 0] + d0 * d0 / var[s, 0]
+        a1 = _LOG2PI + log_var[s, 1] + d1 * d1 / var[s, 1]
+        logb[s] = -0.5 * (a0 + a1)
+    return x, logb
 
 
 def fit_hmm(x: FloatArray, k: int, prev: Fitted | None, n_iter: int, seed: int) -> Fitted:
@@ -139,7 +181,7 @@ class HMMRegime(Detector):
         self.n_iter, self.seed = n_iter, seed
         self.fit: Fitted | None = None
         self.n_fits = 0
-        self._r: list[float] = []
+        self._r = np.empty(256)  # log returns so far (the first ``len(self._x)``)
         self._x: list[FloatArray] = []
         self._alpha: FloatArray | None = None
         self._valid = 0  # valid feature rows seen
@@ -152,6 +194,9 @@ class HMMRegime(Detector):
         """Refit off the decision path from now on (paper mode; see the module
         docstring). ``executor``: where fits run (default: one worker thread)."""
         self._pool = executor or ThreadPoolExecutor(1, thread_name_prefix="hmm-refit")
+        # Load the compiled filter now: the first decision with a model is a swap bar here.
+        k = np.ones((self.k, 2))
+        _filtered(k[:, 0] / self.k, _feature_row(np.zeros(1), 1, self.window, k, k, k)[1])
 
     def _train_rows(self, x: FloatArray) -> FloatArray:
         ok = x[np.isfinite(x).all(axis=1)]
@@ -198,12 +243,18 @@ class HMMRegime(Detector):
         self._fitted(data_bar, n_rows)
 
     def _step(self, r: float) -> tuple[int, FloatArray]:
-        self._r.append(r)
-        rv = rv_last(self._r, self.window)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.array([100.0 * r, np.log(100.0 * rv)])
-        ok = bool(np.isfinite(x).all())
-        self._x.append(x if ok else np.full(2, np.nan))
+        n = len(self._x) + 1
+        if n > len(self._r):
+            self._r = np.concatenate([self._r, np.empty(len(self._r))])
+        self._r[n - 1] = r
+        fit = self.fit
+        if fit is None:
+            none = np.zeros((0, 2))
+            x, logb = _feature_row(self._r, n, self.window, none, none, none)
+        else:
+            x, logb = _feature_row(self._r, n, self.window, fit.means, fit.var, fit.log_var)
+        ok = not np.isnan(x[0])
+        self._x.append(x)
         self._valid += ok
         if self._pending is not None:
             self._swap()
@@ -215,7 +266,9 @@ class HMMRegime(Detector):
         if self.fit is None:
             return -1, np.full(self.k, np.nan)
         if ok:
-            self._alpha = forward_step(self._alpha, self.fit, self.fit.log_emission(x[None])[0])
+            if self.fit is not fit:  # refitted at this bar: its emissions
+                logb = self.fit.log_emission(x[None])[0]
+            self._alpha = forward_step(self._alpha, self.fit, logb)
         if self._alpha is None:
             return -1, np.full(self.k, np.nan)
         return int(np.argmax(self._alpha)), self._alpha.copy()

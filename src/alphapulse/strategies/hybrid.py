@@ -31,7 +31,7 @@ import pandas as pd
 
 from alphapulse.engine.context import Context
 from alphapulse.fusion.config import HybridParams, RegimeRule
-from alphapulse.fusion.fusers import confidence_average, majority_vote, risk_budget_weights
+from alphapulse.fusion.kernels import apply_stops, fuse, mean_log_return, risk_budget
 from alphapulse.fusion.shadow import ShadowBooks
 from alphapulse.fusion.stacking import StackingFuser
 from alphapulse.model.orders import OrderType, Side, TimeInForce
@@ -87,7 +87,7 @@ class Hybrid(Strategy):
                 if sig.confidence is not None:
                     assert self._conf is not None
                     self._conf[i] = np.where(np.isnan(sig.direction), self._conf[i], sig.confidence)
-        close = ctx.prices(1)[-1]
+        close = ctx.prices(1)[0]
         self.books.update(close, dirs)
         if self.stacker is not None:
             self.stacker.observe(ctx.ts_ns, self.books.dirs, close)
@@ -105,12 +105,17 @@ class Hybrid(Strategy):
         proxy = self.p.detector.proxy
         px = ctx.prices(2)
         if proxy == "mean":
-            r = _mean_log_return(px)
+            r = mean_log_return(px[0], px[1]) if len(px) == 2 else np.nan
             name = "market"
         else:
             if self._proxy_sid is None:
                 self._proxy_sid = ctx.symbols.index(proxy)
-            r = _mean_log_return(px[:, [self._proxy_sid]])
+            sid = self._proxy_sid
+            r = (
+                mean_log_return(px[0, sid : sid + 1], px[1, sid : sid + 1])
+                if len(px) == 2
+                else np.nan
+            )
             name = proxy
         step = self.detector.update(r)
         label = WARMUP if step.state < 0 else self.detector.labels[step.state]
@@ -126,19 +131,19 @@ class Hybrid(Strategy):
         rule = self._rule()
         w = np.array([rule.weights.get(nm, 0.0) for nm in self.names])
         dirs = self.books.dirs
-        if self.p.fuser == "vote":
-            d, _ = majority_vote(dirs, w)
+        if self.p.fuser == "vote":  # the fusers' values, one compiled call (fusion.kernels)
+            d = fuse(dirs, self._conf, w, -1.0)
         elif self.p.fuser == "confidence":
-            d, _ = confidence_average(dirs, self._conf, w, self.p.threshold)
+            d = fuse(dirs, self._conf, w, self.p.threshold)
         elif self.p.fuser == "risk_budget":
-            w = risk_budget_weights(self.books.trailing_vol(self.p.vol_lookback), w)
-            d, _ = confidence_average(dirs, self._conf, w, self.p.threshold)
+            w = risk_budget(self.books.trailing_vol(self.p.vol_lookback), w)
+            d = fuse(dirs, self._conf, w, self.p.threshold)
         else:
             assert self.stacker is not None
             d, _ = self.stacker.fuse(ctx.ts_ns, np.where(w[:, None] > 0, dirs, np.nan))
         self._weights.append((ctx.ts_ns, self.regime, *w.tolist()))
         d = self._apply_stops(ctx, d, rule.stop)
-        active = int(np.count_nonzero(np.nan_to_num(d) != 0))
+        active = int(np.count_nonzero((d != 0) & ~np.isnan(d)))
         size = rule.gross / max(active, 1)
         if rule.max_position is not None:
             size = min(size, rule.max_position)
@@ -149,6 +154,8 @@ class Hybrid(Strategy):
             return self._orders(ctx, d, size, OrderType.LIMIT, rule.limit_offset_bps)
         # Back from limit: the planner's remembered targets are stale (an unchanged
         # target would not trade), so those names go to their target explicitly once.
+        if not self._resync.any():
+            return Signals(d, conf)
         sync = self._resync & np.isfinite(d)
         if not sync.any():
             return Signals(d, conf)
@@ -158,16 +165,10 @@ class Hybrid(Strategy):
         return Signals(np.where(sync, np.nan, d), conf, req.orders)
 
     def _apply_stops(self, ctx: Context, d: FloatArray, stop: float | None) -> FloatArray:
+        """A name ``stop`` against its entry is stopped (flat) until the fused view changes."""
         assert self._stopped is not None
-        self._stopped = np.where(np.nan_to_num(d) != self._stopped, 0.0, self._stopped)
-        if stop is not None:
-            pos, avg, px = ctx.positions, ctx.avg_prices, ctx.last_prices
-            with np.errstate(invalid="ignore"):
-                hit = ((pos > 0) & (px <= avg * (1 - stop))) | (
-                    (pos < 0) & (px >= avg * (1 + stop))
-                )
-            self._stopped = np.where(hit, np.sign(pos), self._stopped)
-        return np.where(self._stopped != 0, 0.0, d)
+        at = np.nan if stop is None else stop
+        return apply_stops(d, self._stopped, at, ctx.positions, ctx.avg_prices, ctx.last_prices)
 
     def _orders(
         self, ctx: Context, d: FloatArray, size: float, kind: OrderType, bps: float
@@ -242,13 +243,3 @@ class Hybrid(Strategy):
 
 def _utc(ns: pd.Series) -> pd.Series:
     return pd.to_datetime(ns.astype("int64"), unit="ns", utc=True)
-
-
-def _mean_log_return(px: FloatArray) -> float:
-    """Mean log return of the columns between the last two rows (NaN: none)."""
-    if len(px) < 2:
-        return np.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.log(px[-1] / px[-2])
-    r = r[np.isfinite(r)]
-    return float(r.mean()) if len(r) else np.nan

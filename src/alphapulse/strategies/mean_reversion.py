@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
 from alphapulse.strategies.base import Strategy, StrategyParams
-from alphapulse.strategies.indicators import rolling_std, sma
+from alphapulse.strategies.step_kernels import mean_reversion_last
 from alphapulse.sweep.signals import FloatArray, VectorSignals, zscores
 
 
@@ -27,18 +27,13 @@ class MeanReversion(Strategy):
             return self
 
     def on_bar(self, ctx: Context) -> Signals:
-        close = ctx.prices(self.p.window)
-        mean, std = sma(close, self.p.window, k=1)[0], rolling_std(close, self.p.window)[0]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = (close[-1] - mean) / std
-        pos = ctx.positions
-        d = np.full(ctx.n_symbols, np.nan)
-        d[(pos == 0) & (z < -self.p.entry_z)] = 1.0
-        d[(pos > 0) & (z > -self.p.exit_z)] = 0.0
-        if self.p.short:
-            d[(pos == 0) & (z > self.p.entry_z)] = -1.0
-            d[(pos < 0) & (z < self.p.exit_z)] = 0.0
-        return Signals(d)
+        """One compiled call computing exactly what ``indicators.sma`` /
+        ``rolling_std`` and the entry / exit masks compute (see ``step_kernels``)."""
+        p = self.p
+        close = ctx.prices(p.window)
+        return Signals(
+            mean_reversion_last(close, p.window, p.entry_z, p.exit_z, p.short, ctx.positions)
+        )
 
     def vectorized_signals(
         self, prices: FloatArray, fields: Mapping[str, FloatArray]

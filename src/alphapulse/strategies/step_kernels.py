@@ -9,6 +9,8 @@ dozen numpy calls per bar.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 from numba import njit
@@ -43,4 +45,37 @@ def sma_cross_last(x: FloatArray, fast: int, slow: int) -> FloatArray:
             out[j] = 1.0
         elif now < 0 and prev >= 0:
             out[j] = 0.0
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def mean_reversion_last(
+    x: FloatArray, window: int, entry_z: float, exit_z: float, short: bool, pos: FloatArray
+) -> FloatArray:
+    """``MeanReversion.on_bar``'s directions from ``x`` (its last ``window`` rows, [rows,
+    N]): the z-score of the last row against ``indicators.sma`` / ``rolling_std`` (same
+    sums, same order), then entries when flat and exits when long / short."""
+    n, m = x.shape
+    pairwise = m == 1
+    out = np.full(m, np.nan)
+    dev = np.empty(window)
+    for j in range(m):
+        z = np.nan
+        if n >= window:
+            col = x[n - window : n, j]
+            mean = window_sum(col, 0, window, pairwise) / window
+            for i in range(window):
+                dev[i] = (col[i] - mean) * (col[i] - mean)
+            std = math.sqrt(window_sum(dev, 0, window, pairwise) / (window - 1))
+            z = (col[window - 1] - mean) / std
+        p = pos[j]
+        if p == 0 and z < -entry_z:
+            out[j] = 1.0
+        if p > 0 and z > -exit_z:
+            out[j] = 0.0
+        if short:
+            if p == 0 and z > entry_z:
+                out[j] = -1.0
+            if p < 0 and z < exit_z:
+                out[j] = 0.0
     return out
