@@ -10,10 +10,14 @@
    opportunity and their sum, the implementation shortfall.
 2. Speed: a 50-symbol intraday backtest (the 14 symbols repeated under new names), SMA
    crossover 30/120, without and with a VWAP ``execution:`` block (and with
-   ``min_child_notional``): CPU seconds (best of ``--repeat``) and the overhead.
+   ``min_child_notional``, and with ``child_interval``): CPU seconds (best of
+   ``--repeat``) and the overhead.
+
+``--child-interval K`` also works the table's parents with a child every K bars.
 
 .venv/bin/python benchmarks/bench_exec_algos.py [--start 2024-01-02] [--end 2024-03-01]
     [--speed-end 2024-01-31] [--repeat 3] [--skip-table] [--skip-speed] [--min-child 500000]
+    [--interval 5] [--child-interval 1] [--algos market,twap,vwap,pov,is]
 """
 
 from __future__ import annotations
@@ -81,11 +85,12 @@ class ParentsAtTen:
         return Signals(np.full(n, np.nan), orders=orders)
 
 
-def shortfall_row(panel: Panel, size: float, algo: str) -> dict[str, Any]:
+def shortfall_row(panel: Panel, size: float, algo: str, every: int = 1) -> dict[str, Any]:
     ex = ExecutionConfig.model_validate(COSTS)
     strategy = ParentsAtTen(panel, size, algo)
     feed = PanelFeed(panel, TZ)
-    stage = build_stage(AlgoConfig(algo=algo, **ALGO), ex, panel.symbols, TZ, strategy)
+    cfg = AlgoConfig(algo=algo, child_interval=every, **ALGO)
+    stage = build_stage(cfg, ex, panel.symbols, TZ, strategy)
     engine = Engine(
         strategy=strategy,
         symbols=panel.symbols,
@@ -112,6 +117,7 @@ def shortfall_row(panel: Panel, size: float, algo: str) -> dict[str, Any]:
         "vs VWAP": s["vwap_slippage_bps"],
         "particip. %": 100 * (s["participation"] or 0.0),
         "minutes": s["mean_duration_s"] / 60,
+        "children": len(r.orders),
     }
 
 
@@ -123,16 +129,18 @@ def fifty_symbols(end: str) -> Panel:
     return Panel(base.timestamps, names, fields)
 
 
-def speed(panel: Panel, repeat: int, min_child: float) -> None:
+def speed(panel: Panel, repeat: int, min_child: float, every: int) -> None:
     strat: dict[str, Any] = {"strategy": "sma_cross", "params": {"fast": 30, "slow": 120}}
     raw = {"data": {"source": DATASET, "session_tz": TZ}, "initial_cash": 1e8,
            "execution": COSTS, "strategies": [strat]}  # fmt: skip
     algo = {**strat, "execution": {"algo": "vwap", **ALGO, "horizon": "30min"}}
     sized = {**algo, "execution": {**algo["execution"], "min_child_notional": min_child}}
+    spaced = {**algo, "execution": {**algo["execution"], "child_interval": every}}
     cases = {
         "no algo": parse_config(raw),
         "vwap": parse_config({**raw, "strategies": [algo]}),
         f"vwap min child {min_child:,.0f}": parse_config({**raw, "strategies": [sized]}),
+        f"vwap child_interval {every}": parse_config({**raw, "strategies": [spaced]}),
     }
     best: dict[str, float] = {}
     for name, cfg in cases.items():
@@ -159,17 +167,21 @@ def main() -> None:
     ap.add_argument("--skip-table", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--min-child", type=float, default=500_000.0, help="min_child_notional")
+    ap.add_argument("--interval", type=int, default=5, help="child_interval of the speed case")
+    ap.add_argument("--child-interval", type=int, default=1, help="child_interval of the table")
+    ap.add_argument("--algos", default=",".join(ALGOS), help="the table's algorithms")
     a = ap.parse_args()
     if not a.skip_table:
         panel = load_panel(DATASET, start=a.start, end=a.end)
         print(f"{DATASET}: {panel.n_symbols} symbols, {panel.n_bars} bars, {a.start}..{a.end}")
-        rows = [shortfall_row(panel, size, algo) for size in SIZES for algo in ALGOS]
+        algos = a.algos.split(",")
+        rows = [shortfall_row(panel, z, al, a.child_interval) for z in SIZES for al in algos]
         with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
             print(pd.DataFrame(rows).to_string(index=False))
     if not a.skip_speed:
         panel = fifty_symbols(a.speed_end)
         print(f"speed: {panel.n_symbols} symbols x {panel.n_bars} one-minute steps")
-        speed(panel, a.repeat, a.min_child)
+        speed(panel, a.repeat, a.min_child, a.interval)
 
 
 if __name__ == "__main__":

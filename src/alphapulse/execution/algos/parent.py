@@ -50,6 +50,7 @@ class ParentOrder:
     interval_vwap: float = float("nan")
     child: Order | None = None  # the working child (one at a time)
     child_age: int = 0  # bars the working child has rested
+    placed_step: int = -(2**62)  # the stage step its last child was placed at
     children: list[Order] = field(default_factory=list)
     closed_filled: float = 0.0  # filled by the children let go (in order)
 

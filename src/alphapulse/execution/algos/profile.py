@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -31,6 +32,21 @@ class LocalMinute:
         return int((ts_ns // _MIN_NS + self._offset) % MINUTES)
 
 
+@numba.njit(cache=True)
+def _add_column(cur: FloatArray, minute: int, volume: FloatArray) -> None:
+    """``cur[:, minute] += np.nan_to_num(volume)`` without the temporaries."""
+    big = np.finfo(np.float64).max
+    for i in range(volume.shape[0]):
+        v = volume[i]
+        if v != v:
+            v = 0.0
+        elif v == np.inf:
+            v = big
+        elif v == -np.inf:
+            v = -big
+        cur[i, minute] += v
+
+
 class VolumeProfile:
     def __init__(self, n_symbols: int, sessions: int) -> None:
         self._ring = np.zeros((sessions, n_symbols, MINUTES))
@@ -46,7 +62,7 @@ class VolumeProfile:
             if self._session is not None:
                 self._push()
             self._session = session
-        self._cur[:, minute] += np.nan_to_num(volume, nan=0.0)
+        _add_column(self._cur, minute, volume)
 
     def row(self, sid: int) -> FloatArray:
         """Mean volume per minute of the complete sessions seen (zeros before any)."""

@@ -19,8 +19,11 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import numpy as np
+
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
+from alphapulse.execution.algos.book import ParentBook
 from alphapulse.execution.algos.children import (
     child_size,
     half_spread,
@@ -42,13 +45,14 @@ from alphapulse.execution.algos.schedules import (
 from alphapulse.execution.algos.state import MarketState
 from alphapulse.execution.costs import ExecutionConfig, FixedBpsSlippageConfig
 from alphapulse.execution.sizing import round_to_lot
-from alphapulse.model.orders import Order, OrderType, Side
+from alphapulse.model.orders import Order, OrderStatus, OrderType, Side
 
 Cancel = Callable[[int, str], bool]
 NextId = Callable[[], int]
 TAG = "algo:"
 NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
 _MIN_NS = 60_000_000_000
+_OPEN = frozenset((OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED))
 
 
 class AlgoChooser(Protocol):
@@ -85,6 +89,8 @@ class ExecutionAlgoStage:
         self._dt_ns = _MIN_NS  # bar size: the smallest step seen (a minute until then)
         self._steps = 0
         self._minute = 0
+        self._horizon_ns = cfg.horizon_ns
+        self._book = ParentBook.build(cfg, len(symbols), lot_size, spread_bps)
 
     # -- engine hooks -----------------------------------------------------------------
     def adopt(
@@ -121,12 +127,17 @@ class ExecutionAlgoStage:
         if not self._active:
             return []
         place, last_call = self._window(bar.ts_ns)
-        out: list[Order] = []
-        for parent in list(self._active.values()):
-            child = self._step(parent, bar, ctx, next_id, cancel, place, last_call)
-            if child is not None:
-                out.append(child)
-        return out
+        due = [
+            p
+            for p in list(self._active.values())
+            if self._due(p, bar, ctx, cancel, place, last_call)
+        ]
+        if not due:
+            return []
+        if self._book is None:  # the reference path (fractional lots)
+            kids = (self._child(p, bar, ctx, next_id, last_call) for p in due)
+            return [c for c in kids if c is not None]
+        return self._children(due, bar, ctx, next_id, last_call)
 
     def cancel(self, sids: list[int] | None, ctx: Context, cancel: Cancel, why: str) -> None:
         """End the parents of ``sids`` (all when None), e.g. on a risk flatten."""
@@ -160,6 +171,11 @@ class ExecutionAlgoStage:
         self._minute = self._minute_of(bar.ts_ns, bar.session)
         if self._profile is not None:
             self._profile.observe(bar.session, self._minute, bar.volume)
+
+    @property
+    def _ahead(self) -> int:
+        """Nanoseconds to the next child: ``child_interval`` bars."""
+        return self.cfg.child_interval * self._dt_ns
 
     def _window(self, ts_ns: int) -> tuple[bool, bool]:
         """(a child placed now fills inside the session, this is the last such bar)."""
@@ -202,7 +218,7 @@ class ExecutionAlgoStage:
             decision_ns=ctx.ts_ns,
             decision_t=ctx.t,
             arrival_price=price,
-            horizon_ns=self.cfg.horizon_ns,
+            horizon_ns=self._horizon_ns,
             start_ns=ctx.ts_ns,
             sched_qty=qty,
         )
@@ -223,6 +239,8 @@ class ExecutionAlgoStage:
         if p.algo == "vwap" and self._profile is not None and self._profile.sessions:
             n_min = max(p.horizon_ns // _MIN_NS, 1)
             p.curve = vwap_curve(self._profile.row(p.sid), self._minute + 1, int(n_min))
+        if self._book is not None:
+            self._book.anchor(p)
 
     def _fraction(self, p: ParentOrder, f: float) -> float:
         if p.algo == "is":
@@ -232,42 +250,78 @@ class ExecutionAlgoStage:
         return twap_fraction(f)  # twap; vwap before any profile
 
     def _target(self, p: ParentOrder, ts_ns: int, last_call: bool) -> float:
-        """Units the parent should have done by the next bar."""
+        """Units the parent should have done by its next child (``child_interval`` bars)."""
         if p.algo == "market" or (last_call and self.cfg.leftover == "market"):
             return p.quantity
         if p.algo == "pov":
             printed = self._state.cum(p.sid)[0] - p.base_volume
             return p.base_filled + pov_target(self.cfg.max_participation, printed)
-        f = (ts_ns + self._dt_ns - p.start_ns) / p.horizon_ns
+        f = (ts_ns + self._ahead - p.start_ns) / p.horizon_ns
         return p.base_filled + p.sched_qty * self._fraction(p, f)
 
-    def _step(
+    def _due(
         self,
         p: ParentOrder,
         bar: BarSlice,
         ctx: Context,
-        next_id: NextId,
         cancel: Cancel,
         place: bool,
         last_call: bool,
-    ) -> Order | None:
+    ) -> bool:
+        """Advance one parent to this bar; True when it may place a child now."""
         if p.fresh:
             self._anchor(p, bar.ts_ns)
-        if p.child_done() and (not p.is_working or p.remaining < self._lot):
-            self._end(p, p.status if not p.is_working else "filled", ctx, cancel, p.reason)
-            return None
+        c = p.child
+        if c is None or c.status not in _OPEN:  # no working child (a closed one let go)
+            if c is not None:
+                p.child_done()
+            if p.status != "working" or p.quantity - p.closed_filled < self._lot:
+                self._end(p, p.status if not p.is_working else "filled", ctx, cancel, p.reason)
+                return False
         if not place:
             self._off_session(p, bar.session, ctx, cancel)
-            return None
+            return False
         p.session = bar.session
         if p.reason == "carry":  # back in session: re-schedule what is left
             p.reason = ""
             self._anchor(p, bar.ts_ns)
-        if p.child is not None and not self._repriced(p, cancel):
-            return None
+        if p.child is not None:
+            if not self._repriced(p, cancel):
+                return False
+        elif self._steps - p.placed_step < self.cfg.child_interval and not last_call:
+            return False  # the next child is due ``child_interval`` bars after the last
         if last_call:
             p.reason = "last_call"
-        return self._child(p, bar, ctx, next_id, last_call)
+        return True
+
+    def _children(
+        self, due: list[ParentOrder], bar: BarSlice, ctx: Context, next_id: NextId, last_call: bool
+    ) -> list[Order]:
+        """The children of ``due`` parents, sized in one compiled pass (``kernel.py``)."""
+        book = self._book
+        assert book is not None
+        every = self.cfg.child_interval
+        qty, limit = book.plan(due, bar.ts_ns, self._dt_ns, every, last_call, self._state, ctx)
+        out: list[Order] = []
+        for i in np.flatnonzero(qty).tolist():
+            p = due[i]
+            px = float(limit[i])
+            passive = px == px
+            child = Order(
+                next_id(),
+                p.symbol,
+                p.sid,
+                p.side,
+                float(qty[i]),
+                bar.ts_ns,
+                type=OrderType.LIMIT if passive else OrderType.MARKET,
+                limit_price=px if passive else None,
+                tag=f"{TAG}{p.id}",
+            )
+            p.child, p.child_age, p.placed_step = child, 0, self._steps
+            p.children.append(child)
+            out.append(child)
+        return out
 
     def _repriced(self, p: ParentOrder, cancel: Cancel) -> bool:
         """A child is working: cancel a passive one after its timeout (True: a new
@@ -290,12 +344,13 @@ class ExecutionAlgoStage:
         # market and the last call take everything; POV's target is participation already
         unlimited = p.algo in ("market", "pov") or (last_call and self.cfg.leftover == "market")
         expected = self._state.volume(sid)
-        cap = self.cfg.max_participation * expected if math.isfinite(expected) else math.inf
+        every = float(self.cfg.child_interval)
+        cap = self.cfg.max_participation * expected * every if math.isfinite(expected) else math.inf
         qty = child_size(want, p.remaining, math.inf if unlimited else cap, self._lot)
         if qty <= 0:
             return None
         last = float(ctx.last_prices[sid])
-        ending = bar.ts_ns + self._dt_ns >= p.start_ns + p.horizon_ns
+        ending = bar.ts_ns + self._ahead >= p.start_ns + p.horizon_ns
         min_units = self.cfg.min_child_notional / last if last > 0 else 0.0
         if not (unlimited or ending or last_call) and too_small(qty, min_units, p.remaining, cap):
             return None  # on schedule with a small shortfall: let it grow
@@ -315,7 +370,7 @@ class ExecutionAlgoStage:
             limit_price=limit_price(p.side, last, half) if passive else None,
             tag=f"{TAG}{p.id}",
         )
-        p.child, p.child_age = child, 0
+        p.child, p.child_age, p.placed_step = child, 0, self._steps
         p.children.append(child)
         return child
 
