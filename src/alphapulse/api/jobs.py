@@ -52,11 +52,12 @@ def execute(
     """Load the data, run every strategy and record each run (worker-side entry point)."""
     from alphapulse.engine.outputs import summary
     from alphapulse.engine.recording import data_hash, record_run
-    from alphapulse.engine.runner import load_data, run_backtest
+    from alphapulse.engine.runner import Tables, load_data, run_backtest
 
     cfg = BacktestConfig.model_validate(config)
     panel = load_data(cfg)
-    results = run_backtest(cfg, panel, workers=workers)
+    tables: dict[str, Tables] = {}  # the strategies' extra tables, as `backtest --record`
+    results = run_backtest(cfg, panel, workers=workers, tables=tables)
     digest = data_hash(panel)
     store = Store(create_store_engine(db_url))
     stats: dict[str, RunStats] = {}
@@ -71,6 +72,8 @@ def execute(
                 digest,
                 run_id=ids.get(label),
                 started_at=started_at,
+                anomalies=tables.get(label, {}).get("anomalies"),
+                regimes=tables.get(label, {}).get("regimes"),
             )
             stats[label] = RunStats(
                 run_id=rid,
