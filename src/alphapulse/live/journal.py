@@ -10,21 +10,29 @@ last step the strategy completed: on a restart the runtime re-runs the determini
 engine over the bars up to that time with writing off (:attr:`resume_ts`), then journals
 again from the next bar. Rewriting a step would be a no-op anyway (the keys).
 
-With an ``outbox`` (the session name) the step's bus messages (``live/outbox.py``) are
-written in the same transaction: the signals handed to :meth:`RunJournal.commit` and the
-delta's orders, fills and risk events.
+The signals and regimes handed to :meth:`RunJournal.commit` are stored in the same
+transaction (``signals``: one ``direction`` row per symbol with an opinion, plus
+``confidence`` when given; ``regimes``: the strategy's regime row). With an ``outbox``
+(the session name) the step's bus messages (``live/outbox.py``) are written there too:
+those signals and regimes and the delta's orders, fills and risk events.
+
+:class:`AnomalyJournal` stores what a session's anomaly monitor found at each bar under
+every strategy's run (as a backtest records them), before the step hook after it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select
 
+from alphapulse.bus.messages import RegimeMsg, SignalMsg
+from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.loop import Engine
 from alphapulse.engine.stages import RiskEvent
 from alphapulse.live.delta import Delta, DeltaTracker
@@ -34,6 +42,9 @@ from alphapulse.model.orders import Fill, Order
 from alphapulse.store import Store, runs
 from alphapulse.store.engine import run_tx
 from alphapulse.store.schema import TABLES
+
+if TYPE_CHECKING:
+    from alphapulse.anomaly.records import Anomaly
 
 log = logging.getLogger(__name__)
 _BAD = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -106,8 +117,8 @@ class RunJournal:
         parents, states = self._parents.peek(build=not catching_up)
         if not catching_up:
             held = self._held + list(messages)
+            self._held = held  # until written
             if self.outbox is not None:
-                self._held = held  # until written
                 held = held + delta_envelopes(self.label, ts_ns, delta)
             self._write(delta, held, parents)
             self._held = []
@@ -128,18 +139,96 @@ class RunJournal:
              "gross_exposure": gross, "net_exposure": net}
             for ts, eq, cash, gross, net in d.rows
         ]  # fmt: skip
+        signal_rows, regime_rows = message_rows(rid, self.label, messages)
 
         def write(conn: Connection) -> None:
             runs.upsert(conn, TABLES["orders"], order_rows, ["run_id", "order_id"])
             runs.insert_fills(conn, rid, fill_rows)
             runs.upsert(conn, TABLES["risk_events"], event_rows, ["run_id", "seq"])
             runs.upsert(conn, TABLES["portfolio_snapshots"], snaps, ["run_id", "ts"])
+            runs.upsert(conn, TABLES["signals"], signal_rows, ["run_id", "ts", "symbol", "name"])
+            runs.write_regimes(conn, regime_rows)
             runs.write_executions(conn, parents)
             if self.outbox is not None and messages:
                 write_outbox(conn, self.outbox, messages)
 
         run_tx(self.store.engine, write)
         self.writes += 1
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def message_rows(
+    run_id: str, label: str, messages: Sequence[Envelope]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``signals`` and ``regimes`` rows of a step's messages (others are skipped)."""
+    signals: list[dict[str, Any]] = []
+    regimes: list[dict[str, Any]] = []
+    for env in messages:
+        m = env.message
+        if isinstance(m, SignalMsg):
+            row = {"run_id": run_id, "ts": m.ts_ns, "symbol": m.symbol}
+            signals.append({**row, "name": "direction", "value": _finite(m.direction)})
+            if m.confidence is not None:
+                signals.append({**row, "name": "confidence", "value": _finite(m.confidence)})
+        elif isinstance(m, RegimeMsg):
+            probs = [_finite(float(p)) for p in m.probs]
+            regimes.append(
+                {
+                    "run_id": run_id,
+                    "strategy": label,
+                    "ts": m.ts_ns,
+                    "symbol": m.symbol,
+                    "regime": m.regime,
+                    "probabilities": None
+                    if all(p is None for p in probs)
+                    else dict(zip(m.labels, probs, strict=True)),
+                    "bars_since_change": int(m.bars_since),
+                }
+            )
+    return signals, regimes
+
+
+class AnomalyJournal:
+    """A step hook: the anomalies ``found`` gained since the last bar (the monitor's
+    list), upserted under each of ``run_ids`` in one transaction, then ``after``. A
+    failed write is logged and retried at the next bar (the keys make it idempotent)."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_ids: Sequence[str],
+        found: list[Anomaly],
+        after: Callable[[BarSlice], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.run_ids = list(run_ids)
+        self.found = found
+        self.after = after
+        self._written = 0
+
+    def __call__(self, bar: BarSlice) -> None:
+        if len(self.found) > self._written:
+            try:
+                self._write(self.found[self._written :])
+                self._written = len(self.found)
+            except Exception as exc:
+                log.error("anomalies not stored at %d: %s: %s", bar.ts_ns, type(exc).__name__, exc)
+        if self.after is not None:
+            self.after(bar)
+
+    def _write(self, new: list[Anomaly]) -> None:
+        from alphapulse.anomaly.records import to_frame
+        from alphapulse.anomaly.sinks import store_frame
+        from alphapulse.store.frames import frame_records
+
+        rows = frame_records(store_frame(to_frame(new)), runs.ANOMALY_COLS, what="anomalies")
+        table = TABLES["anomalies"]
+        keys = ["run_id", "ts", "symbol", "kind"]
+        every = [{**r, "run_id": rid} for rid in self.run_ids for r in rows]
+        run_tx(self.store.engine, lambda conn: runs.upsert(conn, table, every, keys))
 
 
 def fill_row(f: Fill, seq: int) -> dict[str, Any]:

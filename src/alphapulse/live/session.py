@@ -24,7 +24,7 @@ from alphapulse.engine.outputs import summary, trades_frame, write_outputs
 from alphapulse.engine.runner import make_engine
 from alphapulse.live.feed import BarSource, LiveFeed
 from alphapulse.live.identity import check_session_config
-from alphapulse.live.journal import RunJournal, run_id_for
+from alphapulse.live.journal import AnomalyJournal, RunJournal, run_id_for
 from alphapulse.live.lock import SessionLock
 from alphapulse.live.outbox import OutboxBus, OutboxPublisher
 from alphapulse.live.outlets import Outlets, StrategyControl
@@ -172,6 +172,8 @@ def run_session(
 
             reg = metrics.registry if metrics is not None else None
             monitor = AnomalyMonitor(cfg.anomalies, symbols, bus=bus, registry=reg, run=session)
+            if store is not None:  # stored under every strategy's run, as a backtest does
+                on_step = AnomalyJournal(store, list(run_ids.values()), monitor.found, on_step)
             on_step = monitor.chain(on_step)
         runtime = PaperRuntime(
             feed, engines, journals=journals, stop=stop, on_step=on_step, outlets=outlets,
