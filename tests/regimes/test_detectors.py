@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from alphapulse.regimes import ChangePointRegime, Detector, HMMRegime, VolRegime
 from alphapulse.regimes.evaluate import balanced_accuracy, detection_delays
-from alphapulse.regimes.hmm import LABELS, features, fit_hmm, forward_step, state_labels
+from alphapulse.regimes.hmm import (
+    LABELS,
+    _feature_row,
+    _filtered,
+    features,
+    fit_hmm,
+    forward_step,
+    state_labels,
+)
 from alphapulse.regimes.vol import next_state
 
 EPISODES = [(300, 420), (700, 800), (1100, 1250)]
@@ -124,3 +132,25 @@ def test_vol_hysteresis_leaves_high_only_below_exit(qs: list[float]) -> None:
         if cur != 1 and new == 1:
             assert q >= 0.8
         cur = new
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_hmm_compiled_step_equals_numpy(k: int) -> None:
+    """The bar-by-bar feature row, emissions and filter step (compiled) equal the numpy
+    expressions (``features``, ``Fitted.log_emission``, the normalised product)."""
+    r, _ = synthetic(seed=5, n=400)
+    r[[50, 51, 200]] = np.nan
+    x = features(r, 20)
+    fit = fit_hmm(x[np.isfinite(x).all(axis=1)], k, None, 10, 0)
+    alpha = np.exp(fit.log_start)
+    for t in range(len(r)):
+        got_x, got_b = _feature_row(r, t + 1, 20, fit.means, fit.var, fit.log_var)
+        np.testing.assert_array_equal(got_x, x[t])
+        if not np.isfinite(x[t]).all():
+            continue
+        logb = fit.log_emission(x[t][None])[0]
+        np.testing.assert_array_equal(got_b, logb)
+        prior = alpha @ fit.trans
+        w = prior * np.exp(logb - logb.max())
+        alpha = w / w.sum()
+        np.testing.assert_array_equal(_filtered(prior, logb), alpha)

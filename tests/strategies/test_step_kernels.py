@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphapulse.strategies.indicators import crossed_above, sma
-from alphapulse.strategies.step_kernels import sma_cross_last
+from alphapulse.strategies.indicators import crossed_above, rolling_std, sma
+from alphapulse.strategies.step_kernels import mean_reversion_last, sma_cross_last
 
 
 def _numpy_sma_cross(close: np.ndarray, fast: int, slow: int) -> np.ndarray:
@@ -47,3 +47,41 @@ def test_sma_cross_last_sees_a_cross() -> None:
     x = np.array([[3.0], [2.0], [1.0], [1.0], [5.0]])
     assert sma_cross_last(x, 1, 3)[0] == 1.0  # fast 5 > slow 7/3 now, 1 <= 4/3 before
     assert np.isnan(sma_cross_last(x[:2], 1, 3)[0])  # window incomplete
+
+
+def _numpy_mean_reversion(
+    close: np.ndarray, window: int, entry: float, exit_: float, short: bool, pos: np.ndarray
+) -> np.ndarray:
+    """``MeanReversion.on_bar``'s numpy expressions."""
+    mean, std = sma(close, window, k=1)[0], rolling_std(close, window)[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (close[-1] - mean) / std
+    d = np.full(close.shape[1], np.nan)
+    d[(pos == 0) & (z < -entry)] = 1.0
+    d[(pos > 0) & (z > -exit_)] = 0.0
+    if short:
+        d[(pos == 0) & (z > entry)] = -1.0
+        d[(pos < 0) & (z < exit_)] = 0.0
+    return d
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    n_symbols=st.sampled_from([1, 2, 7]),
+    window=st.integers(2, 40),
+    rows=st.integers(1, 45),
+    entry=st.sampled_from([0.5, 1.0, 2.0]),
+    short=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_mean_reversion_last_equals_numpy(
+    n_symbols: int, window: int, rows: int, entry: float, short: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = np.round(50 + np.cumsum(rng.normal(0, 0.5, (rows, n_symbols)), axis=0), 1)
+    x[rng.random(x.shape) < 0.03] = np.nan
+    view = x[-window:]
+    view.flags.writeable = False
+    pos = rng.choice([-1.0, 0.0, 2.0], size=n_symbols)
+    got = mean_reversion_last(view, window, entry, 0.0, short, pos)
+    np.testing.assert_array_equal(got, _numpy_mean_reversion(view, window, entry, 0.0, short, pos))

@@ -71,8 +71,15 @@ def book_step(
 
 @njit(cache=True, error_model="numpy")
 def column_std(r: FloatArray) -> FloatArray:
-    """``r.std(axis=0, ddof=1)`` of a C-contiguous [rows, E] block (rows >= 2)."""
+    """``r.std(axis=0, ddof=1)`` of a C-contiguous [rows, E] block (rows >= 2): row
+    after row, or numpy's pairwise order down a single (contiguous) column."""
     rows, n_e = r.shape
+    if n_e == 1:
+        col = r[:, 0].copy()
+        mean = pairwise_sum(col, 0, rows) / rows
+        for i in range(rows):
+            col[i] = (col[i] - mean) * (col[i] - mean)
+        return np.array([math.sqrt(pairwise_sum(col, 0, rows) / (rows - 1))])
     mean = r[0].copy()
     for i in range(1, rows):
         for e in range(n_e):
