@@ -47,24 +47,19 @@ class OrderPlanner:
     def plan(self, targets: Targets, ctx: Context, next_id: Callable[[], int]) -> list[Order]:
         """Orders that move the book towards ``targets``; sells come before buys."""
         w = targets.weights
-        if no_opinion(w):  # no opinion anywhere: nothing changes, nothing to plan
-            self.skip()
-            return []
         pos = ctx.positions
-        changed = ~np.isnan(w) & (np.isnan(self._last) | (np.abs(w - self._last) > _EPS))
-        if self.mode == "always":
-            changed = ~np.isnan(w)
-        stale_flat = ~np.isnan(w) & (np.abs(w) <= _EPS) & (pos != 0.0)
-        todo = np.flatnonzero(changed | stale_flat)
-        self.replanned = todo
-        self._last[todo] = w[todo]
-        orders: list[Order] = []
-        for sid in todo:
-            order = self._order_for(int(sid), float(w[sid]), ctx, next_id)
+        # the symbols to trade (changed target, or flat target meeting a position), their
+        # targets remembered, in one compiled pass (none at all when ``w`` is all NaN)
+        todo = self.replanned = _replan(w, self._last, pos, self.mode == "always")
+        if not todo.size:
+            return []
+        sells: list[Order] = []
+        buys: list[Order] = []
+        for sid in todo.tolist():
+            order = self._order_for(sid, float(w[sid]), ctx, next_id)
             if order is not None:
-                orders.append(order)
-        orders.sort(key=lambda o: 0 if o.side == Side.SELL else 1)
-        return orders
+                (sells if order.side == Side.SELL else buys).append(order)
+        return sells + buys if sells else buys
 
     def skip(self) -> None:
         """A step without a plan (no target anywhere): nothing was replanned."""
@@ -88,14 +83,15 @@ class OrderPlanner:
     def _order_for(
         self, sid: int, w: float, ctx: Context, next_id: Callable[[], int]
     ) -> Order | None:
+        if abs(w) <= _EPS:
+            return self.close_order(sid, ctx, next_id)
         pos = float(ctx.positions[sid])
         price = float(ctx.last_prices[sid])
         symbol = ctx.symbols[sid]
-        if abs(w) <= _EPS:
-            return self.close_order(sid, ctx, next_id)
-        if not math.isfinite(price) or price <= 0 or ctx.equity <= 0:
+        equity = ctx.equity
+        if not math.isfinite(price) or price <= 0 or equity <= 0:
             return None
-        budget = abs(w) * ctx.equity
+        budget = abs(w) * equity
         if pos == 0.0 and w > 0:
             if budget < self.min_trade_value:
                 return None
@@ -111,6 +107,30 @@ class OrderPlanner:
         return Order(
             next_id(), symbol, sid, side, qty, ctx.ts_ns, type=OrderType.MARKET, tag="rebalance"
         )
+
+
+@njit(cache=True)
+def _replan(
+    w: npt.NDArray[np.float64],
+    last: npt.NDArray[np.float64],
+    pos: npt.NDArray[np.float64],
+    always: bool,
+) -> npt.NDArray[np.intp]:
+    """Symbols with a target (not NaN) that changed by more than ``_EPS`` from ``last``
+    (or every one with a target when ``always``), or a flat target meeting a position;
+    their ``last`` set to the target."""
+    out = np.empty(w.shape[0], dtype=np.intp)
+    k = 0
+    for i in range(w.shape[0]):
+        x = w[i]
+        if np.isnan(x):
+            continue
+        hit = always or np.isnan(last[i]) or abs(x - last[i]) > _EPS
+        if hit or (abs(x) <= _EPS and pos[i] != 0.0):
+            out[k] = i
+            last[i] = x
+            k += 1
+    return out[:k]
 
 
 @njit(cache=True)

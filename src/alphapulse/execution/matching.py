@@ -21,14 +21,13 @@ Rules, for a buy (a sell mirrors them, swapping high/low and the inequalities):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from alphapulse.model.orders import Order, OrderType, Side
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """Reference price of a fill and how to price it."""
+class Quote(NamedTuple):
+    """Reference price of a fill and how to price it (a named tuple: cheap to make)."""
 
     ref_price: float
     liquidity: str  # "maker" or "taker"
@@ -39,8 +38,7 @@ class Quote:
         return self.liquidity == "taker"
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """Outcome of matching one order against one bar."""
 
     quote: Quote | None  # None: no fill in this bar

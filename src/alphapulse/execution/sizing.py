@@ -15,6 +15,8 @@ def _decimals(lot_size: float) -> int:
 
 def lot_quantity(lots: int, lot_size: float = 1.0) -> float:
     """``lots x lot_size`` without float noise (``3 x 0.1`` gives 0.3)."""
+    if lot_size == 1.0:  # whole units: a whole number is its own rounding
+        return float(lots)
     return round(lots * lot_size, _decimals(lot_size))
 
 
@@ -62,7 +64,15 @@ def all_in(
         hi -= 1  # float noise in the estimate: at most a step or two
     if hi <= 0 or fits(hi):
         return lot_quantity(max(hi, 0), lot_size)
-    lo = 0  # invariant: fits(lo) (0 lots cost nothing), not fits(hi)
+    # invariant: fits(lo), not fits(hi). The answer is usually a few lots under ``hi``
+    # (the fee's share), so gallop down to a fitting ``lo`` first (0 lots cost nothing);
+    # as ``fits`` is monotone, this finds the same boundary as bisecting from 0.
+    step = 1
+    lo = hi - step
+    while lo > 0 and not fits(lo):
+        hi, step = lo, 2 * step
+        lo = hi - step
+    lo = max(lo, 0)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if fits(mid):

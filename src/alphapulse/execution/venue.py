@@ -49,7 +49,6 @@ Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -67,6 +66,7 @@ from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side, T
 
 FloatArray = npt.NDArray[np.float64]
 _DONE_TOL = 1e-12
+_OPEN = (OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)  # is_open
 
 
 class Account(Protocol):
@@ -138,7 +138,8 @@ class SimulatedVenue:
         """Open orders (of one symbol when ``sid`` is given), in submission order."""
         if sid is None:
             return list(self._open.values())
-        return list(self._open_by_sid.get(sid, {}).values())
+        by_sid = self._open_by_sid.get(sid)
+        return list(by_sid.values()) if by_sid is not None else []
 
     @property
     def orders(self) -> list[Order]:
@@ -152,24 +153,26 @@ class SimulatedVenue:
         fills: list[Fill] = []
         if not self._open:
             return fills
+        ts = bar.ts_ns
+        opens, highs, lows, closes = bar.open, bar.high, bar.low, bar.close
         for order in list(self._open.values()):
-            if not order.is_open or bar.ts_ns <= order.created_ns or bar.ts_ns < order.eligible_ns:
+            if ts <= order.created_ns or ts < order.eligible_ns or order.status not in _OPEN:
                 continue
-            self._activate(order)
+            if order.status == OrderStatus.PENDING:
+                order.status = OrderStatus.WORKING
             sid = order.sid
-            o, h, lo, c = (
-                float(bar.open[sid]),
-                float(bar.high[sid]),
-                float(bar.low[sid]),
-                float(bar.close[sid]),
-            )
-            if math.isnan(o) or math.isnan(h) or math.isnan(lo) or math.isnan(c):
+            o, h, lo, c = float(opens[sid]), float(highs[sid]), float(lows[sid]), float(closes[sid])
+            if o != o or h != h or lo != lo or c != c:  # NaN: no bar for this symbol
                 continue
-            m = match_bar(order, o, h, lo)
-            if m.triggered:
-                order.triggered = True
-            if m.quote is not None:
-                fill = self._execute(order, m.quote, bar, account)
+            if order.type == OrderType.MARKET:  # the open, taker (``match_bar``'s first rule)
+                quote: Quote | None = Quote(o, "taker")
+            else:
+                m = match_bar(order, o, h, lo)
+                if m.triggered:
+                    order.triggered = True
+                quote = m.quote
+            if quote is not None:
+                fill = self._execute(order, quote, bar, account)
                 if fill is not None:
                     fills.append(fill)
         return fills
@@ -178,15 +181,19 @@ class SimulatedVenue:
         """Fill eligible MARKET orders at this bar's close (``fill_at="close"``)."""
         self._advance(bar)
         fills: list[Fill] = []
+        if not self._open:
+            return fills
+        ts = bar.ts_ns
         for order in list(self._open.values()):
             if (
-                not order.is_open
-                or order.type != OrderType.MARKET
-                or order.created_ns > bar.ts_ns
-                or order.eligible_ns > bar.ts_ns
+                order.type != OrderType.MARKET
+                or order.created_ns > ts
+                or order.eligible_ns > ts
+                or order.status not in _OPEN
             ):
                 continue
-            self._activate(order)
+            if order.status == OrderStatus.PENDING:
+                order.status = OrderStatus.WORKING
             close = float(bar.close[order.sid])
             if math.isnan(close):
                 continue
@@ -200,65 +207,67 @@ class SimulatedVenue:
         sid, side = order.sid, order.side
         volume = float(bar.volume[sid])
         vol = self._vol.get(sid) if self._vol is not None else math.nan
-
-        def price_at(q: float) -> float:
-            return self._price(side, quote, q, volume, vol)
-
-        if order.id in self._unresolved:
+        if self._unresolved and order.id in self._unresolved:
             self._unresolved.discard(order.id)
-            qty = self._size_notional(order, quote, account, price_at)
+            qty = self._size_notional(order, quote, account, volume, vol)
             if qty <= 0:
                 why = "insufficient_cash" if side == Side.BUY else "below_lot_size"
                 self._give_up(order, why, bar)
                 return None
             order.quantity = qty
-        want = min(order.remaining, self._capacity(sid, volume))
+        want = order.quantity - order.filled_qty  # ``remaining`` (cut at 0 below)
+        if self._config.max_participation is not None:
+            want = min(want, self._capacity(sid, volume))
         if want <= 0:
             return None
-        want = self._affordable(order, want, quote, account, price_at, bar)
-        if want <= 0:
-            return None
-        price = price_at(want)
+        if not self._config.allow_short:
+            want = self._affordable(order, want, quote, account, volume, vol, bar)
+            if want <= 0:
+                return None
+        price = self._price(side, quote, want, volume, vol)
+        liquidity = quote.liquidity
         fill = Fill(
-            order_id=order.id,
-            symbol=order.symbol,
-            sid=sid,
-            side=side,
-            quantity=want,
-            price=price,
-            fee=self._commission.fee(want, price, quote.liquidity),
-            ts_ns=bar.ts_ns,
-            bar_index=bar.t,
-            liquidity=quote.liquidity,
-            slippage=(price - quote.ref_price) * int(side) * want,
-            tag=order.tag,
+            order.id,
+            order.symbol,
+            sid,
+            side,
+            want,
+            price,
+            self._commission.fee(want, price, liquidity),
+            bar.ts_ns,
+            bar.t,
+            liquidity,
+            (price - quote.ref_price) * int(side) * want,
+            order.tag,
         )
         account.apply(fill)
-        self._used[sid] = self._used.get(sid, 0.0) + want
+        used = self._used
+        used[sid] = used.get(sid, 0.0) + want
         self._record(order, fill, bar)
         return fill
 
     def _price(self, side: Side, quote: Quote, qty: float, volume: float, vol: float) -> float:
-        price = quote.ref_price
-        if quote.taker:
+        price, liquidity, limit = quote
+        if liquidity == "taker":
             price = self._slippage.price(side, price, qty, volume, vol)
-        if quote.limit is not None:
-            price = min(price, quote.limit) if side == Side.BUY else max(price, quote.limit)
+        if limit is not None:
+            price = min(price, limit) if side == Side.BUY else max(price, limit)
         return price
 
     def _size_notional(
-        self, order: Order, quote: Quote, account: Account, price_at: Callable[[float], float]
+        self, order: Order, quote: Quote, account: Account, volume: float, vol: float
     ) -> float:
         assert order.notional is not None
-        lot = self._lot
-        if order.side == Side.BUY:
+        lot, side = self._lot, order.side
+        if side == Side.BUY:
             budget = min(order.notional, account.cash)
             if budget <= 0:
                 return 0.0
             guess = max(round_to_lot(budget / quote.ref_price, lot), lot)
-            return all_in(budget, price_at(guess), self._commission, lot, quote.liquidity)
+            price = self._price(side, quote, guess, volume, vol)
+            return all_in(budget, price, self._commission, lot, quote.liquidity)
         guess = max(round_to_lot(order.notional / quote.ref_price, lot), lot)
-        return round_to_lot(order.notional / price_at(guess), lot)
+        return round_to_lot(order.notional / self._price(side, quote, guess, volume, vol), lot)
 
     def _capacity(self, sid: int, volume: float) -> float:
         cap = self._config.max_participation
@@ -274,14 +283,14 @@ class SimulatedVenue:
         want: float,
         quote: Quote,
         account: Account,
-        price_at: Callable[[float], float],
+        volume: float,
+        vol: float,
         bar: BarSlice,
     ) -> float:
-        """``want`` cut to what cash (buys) or the long position (sells) allows."""
-        if self._config.allow_short:
-            return want
+        """``want`` cut to what cash (buys) or the long position (sells) allows (called
+        only without ``allow_short``)."""
         if order.side == Side.BUY:
-            price = price_at(want)
+            price = self._price(order.side, quote, want, volume, vol)
             cash = account.cash
             if want * price + self._commission.fee(want, price, quote.liquidity) <= cash:
                 return want
@@ -311,9 +320,9 @@ class SimulatedVenue:
             self._close(order, OrderStatus.FILLED)
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
-        if self._brackets.is_child(order):
+        if order.parent_id is not None and self._brackets.is_child(order):
             self._after_child(order)
-        elif self._brackets.is_entry(order):
+        elif order.stop_loss is not None or order.take_profit is not None:  # an entry
             for child in self._brackets.on_entry_fill(order, bar.ts_ns, self.next_order_id):
                 self._register(child)
 
@@ -339,7 +348,10 @@ class SimulatedVenue:
         self._orders.append(order)
         self._ids.add(order.id)
         self._open[order.id] = order
-        self._open_by_sid.setdefault(order.sid, {})[order.id] = order
+        by_sid = self._open_by_sid.get(order.sid)
+        if by_sid is None:
+            by_sid = self._open_by_sid[order.sid] = {}
+        by_sid[order.id] = order
 
     def _close(self, order: Order, status: OrderStatus, reason: str = "") -> None:
         order.status = status
@@ -362,6 +374,8 @@ class SimulatedVenue:
         if order.status != OrderStatus.PENDING or order.filled_qty != 0.0:
             raise OrderError(f"order {order.id}: already {order.status.value}")
         sl, tp = order.stop_loss, order.take_profit
+        if sl is None and tp is None:  # no bracket
+            return
         for name, px in (("stop_loss", sl), ("take_profit", tp)):
             if px is not None and not (px > 0 and math.isfinite(px)):
                 raise OrderError(f"order {order.id}: {name} must be > 0")

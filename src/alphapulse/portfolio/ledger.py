@@ -43,25 +43,13 @@ class Ledger:
         return float(self.qty[sid])
 
     def apply(self, fill: Fill) -> None:
-        """Book one fill: cash, position, average price, realized P&L, fees."""
-        sid, q, p = fill.sid, fill.signed_qty, fill.price
-        pos, avg = float(self.qty[sid]), float(self.avg_price[sid])
-        self._cash -= q * p + fill.fee
-        self.fees[sid] += fill.fee
+        """Book one fill: cash, position, average price, realized P&L, fees (the
+        per-symbol part in one compiled call)."""
+        q, p, fee = fill.signed_qty, fill.price, fill.fee
+        self._cash -= q * p + fee
         self.traded_notional += abs(q) * p
-        new_pos = pos + q
-        if pos == 0.0 or (pos > 0) == (q > 0):
-            self.avg_price[sid] = (pos * avg + q * p) / new_pos
-        else:
-            closed = min(abs(q), abs(pos))
-            self.realized[sid] += closed * (p - avg) * np.sign(pos)
-            if abs(q) > abs(pos):
-                self.avg_price[sid] = p
-            elif abs(q) == abs(pos):
-                self.avg_price[sid] = 0.0
-        self.qty[sid] = 0.0 if abs(new_pos) < 1e-12 else new_pos
-        if np.isnan(self.last_price[sid]):
-            self.last_price[sid] = p
+        _apply(self.qty, self.avg_price, self.realized, self.fees, self.last_price,
+               fill.sid, q, p, fee)  # fmt: skip
 
     # -- marking ----------------------------------------------------------------------
     def mark(self, close: FloatArray) -> None:
@@ -108,11 +96,41 @@ class Ledger:
 
     @property
     def total_fees(self) -> float:
-        return float(self.fees.sum())
+        return pairwise_sum(self.fees, 0, self.fees.shape[0])  # ``fees.sum()``, compiled
 
     @property
     def total_realized(self) -> float:
-        return float(self.realized.sum())
+        return pairwise_sum(self.realized, 0, self.realized.shape[0])
+
+
+@njit(cache=True, error_model="numpy")
+def _apply(
+    qty: FloatArray,
+    avg_price: FloatArray,
+    realized: FloatArray,
+    fees: FloatArray,
+    last: FloatArray,
+    sid: int,
+    q: float,
+    p: float,
+    fee: float,
+) -> None:
+    """``apply``'s per-symbol booking of a signed fill ``q`` at ``p`` (average cost)."""
+    pos, avg = qty[sid], avg_price[sid]
+    fees[sid] += fee
+    new_pos = pos + q
+    if pos == 0.0 or (pos > 0) == (q > 0):
+        avg_price[sid] = (pos * avg + q * p) / new_pos
+    else:
+        closed = min(abs(q), abs(pos))
+        realized[sid] += closed * (p - avg) * (1.0 if pos > 0 else -1.0)
+        if abs(q) > abs(pos):
+            avg_price[sid] = p
+        elif abs(q) == abs(pos):
+            avg_price[sid] = 0.0
+    qty[sid] = 0.0 if abs(new_pos) < 1e-12 else new_pos
+    if np.isnan(last[sid]):
+        last[sid] = p
 
 
 @njit(cache=True, error_model="numpy")

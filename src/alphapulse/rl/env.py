@@ -45,6 +45,7 @@ from alphapulse.rl.observe import (
     clean_features,
     fill_account,
     observation_space,
+    observe_into,
     to_signals,
 )
 from alphapulse.strategies.base import Strategy
@@ -114,6 +115,8 @@ class TradingEnv(gym.Env[Any, Any]):
         self._feed = PanelFeed(panel, backtest.data.session_tz)
         self._sessions = session_ids(panel.timestamps, backtest.data.session_tz)
         self._ohlcv = tuple(panel.fields[k] for k in ("open", "high", "low", "close", "volume"))
+        self._ts_list: list[int] = panel.timestamps.tolist()  # Python ints, made once
+        self._session_list: list[int] = self._sessions.tolist()
         self._cash0 = backtest.initial_cash
         self.engine: Engine | None = None
         self._actor = ActionStrategy()
@@ -148,9 +151,8 @@ class TradingEnv(gym.Env[Any, Any]):
         o, h, lo, c, v = self._ohlcv
         self._feed.history.advance(t + 1)
         engine.step(
-            BarSlice(t, int(self.panel.timestamps[t]), int(self._sessions[t]),
-                     o[t], h[t], lo[t], c[t], v[t])
-        )  # fmt: skip
+            BarSlice(t, self._ts_list[t], self._session_list[t], o[t], h[t], lo[t], c[t], v[t])
+        )
         equity = engine.ledger.equity
         change = (equity - self._equity) / self._cash0
         self._peak = max(self._peak, equity)
@@ -169,9 +171,14 @@ class TradingEnv(gym.Env[Any, Any]):
     def _observe(self) -> Obs:
         row = min(self._t, self.panel.n_bars - 1)  # the next decision's bar
         out = np.empty(self._n_obs, dtype=np.float32)
-        nf = self._flat.shape[1]
-        out[:nf] = self._flat[row]
-        fill_account(out[nf:], self._actor.seen, self.cfg.clip)
+        ctx = self._actor.seen
+        if ctx is None or ctx.equity <= 0:
+            nf = self._flat.shape[1]
+            out[:nf] = self._flat[row]
+            fill_account(out[nf:], ctx, self.cfg.clip)
+        else:  # the same values in one compiled call
+            observe_into(out, self._flat, row, ctx.positions, ctx.avg_prices, ctx.last_prices,
+                         ctx.cash, ctx.equity, self.cfg.clip)  # fmt: skip
         return out
 
     def _to_signals(self, action: Any) -> Signals:

@@ -83,6 +83,24 @@ def _account(
     out[2 * n] = min(max(cash / equity, -clip), clip)
 
 
+@njit(cache=True)
+def observe_into(
+    out: Obs,
+    flat: Obs,
+    row: int,
+    pos: FloatArray,
+    avg: FloatArray,
+    last: FloatArray,
+    cash: float,
+    equity: float,
+    clip: float,
+) -> None:  # pragma: no cover (numba)
+    """``out`` = [``flat[row]``, ``account_state`` clipped]: an observation (``equity`` > 0)."""
+    nf = flat.shape[1]
+    out[:nf] = flat[row]
+    _account(out[nf:], pos, avg, last, cash, equity, clip)
+
+
 def observation(features: Obs, account: FloatArray, clip: float) -> Obs:
     """One observation from cleaned feature values [N, F] and ``account_state``."""
     acc = np.clip(account.astype(np.float32), -clip, clip)
