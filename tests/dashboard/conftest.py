@@ -56,7 +56,8 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, s
 
 def login(client: TestClient) -> str:
     """Log ``client`` in through the form; the CSRF token of its session."""
-    r = client.post("/login", data={"token": TOKEN}, follow_redirects=False)
+    form = csrf_of(client.get("/login").text)
+    r = client.post("/login", data={"token": TOKEN, "csrf": form}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
     return csrf_of(client.get("/").text)
 

@@ -24,15 +24,41 @@ def test_pages_send_a_browser_to_login_and_the_api_still_refuses(ui) -> None:  #
 def test_wrong_token_is_refused_and_sets_no_cookie(ui) -> None:  # type: ignore[no-untyped-def]
     client, _ = ui
     client.cookies.clear()
-    r = client.post("/login", data={"token": TOKEN[:-1] + "x"}, follow_redirects=False)
+    form = csrf_of(client.get("/login").text)
+    data = {"token": TOKEN[:-1] + "x", "csrf": form}
+    r = client.post("/login", data=data, follow_redirects=False)
     assert r.status_code == 401 and "Wrong token" in r.text
-    assert "set-cookie" not in r.headers
+    assert "alphapulse_session" not in r.headers.get("set-cookie", "")
+    assert client.get("/runs").status_code == 401
+
+
+def test_login_form_is_csrf_protected(ui) -> None:  # type: ignore[no-untyped-def]
+    client, _ = ui
+    client.cookies.clear()
+    page = client.get("/login")
+    nonce = page.headers["set-cookie"]
+    assert "alphapulse_login=" in nonce and "HttpOnly" in nonce and "SameSite=strict" in nonce
+    form = csrf_of(page.text)
+    # a cross-site post: no token field, or the right field without the nonce cookie
+    no_field = client.post("/login", data={"token": TOKEN}, follow_redirects=False)
+    assert no_field.status_code == 403 and "another site" in no_field.text
+    other = TestClient(client.app)
+    stolen = other.post("/login", data={"token": TOKEN, "csrf": form}, follow_redirects=False)
+    assert stolen.status_code == 403
+    forged = {"token": TOKEN, "csrf": form[:-1] + ("0" if form[-1] != "0" else "1")}
+    assert client.post("/login", data=forged, follow_redirects=False).status_code == 403
+    for r in (no_field, stolen):
+        assert "alphapulse_session" not in r.headers.get("set-cookie", "")
+    assert other.get("/runs").status_code == 401
+    ok = client.post("/login", data={"token": TOKEN, "csrf": form}, follow_redirects=False)
+    assert ok.status_code == 303 and client.get("/runs").status_code == 200
 
 
 def test_cookie_is_signed_httponly_samesite_and_not_the_token(ui) -> None:  # type: ignore[no-untyped-def]
     client, _ = ui
     client.cookies.clear()
-    r = client.post("/login", data={"token": TOKEN}, follow_redirects=False)
+    form = csrf_of(client.get("/login").text)
+    r = client.post("/login", data={"token": TOKEN, "csrf": form}, follow_redirects=False)
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert TOKEN not in cookie

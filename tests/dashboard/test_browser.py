@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium against a real server: log in (and a wrong token
 refused), a finished run's equity chart, a paper session started from the page whose
-fills appear without a reload, and a disabled strategy that stops sending orders.
+fills and signals appear without a reload, and a disabled strategy that stops sending
+orders.
 Screenshots go to tmp/artifacts/. Under CI=true these run (never skip)."""
 
 from __future__ import annotations
@@ -102,25 +103,33 @@ def test_finished_run_shows_its_equity_chart(page, server) -> None:  # type: ign
     assert page.external == [] and rid in page.url
 
 
-def _start(page: Any, name: str, speed: float) -> None:
+def _start(page: Any, name: str, speed: float, end: str = WINDOW["end"]) -> None:
     page.goto("/")
     page.fill("input[name=name]", name)
     page.fill("input[name=start]", WINDOW["start"])
-    page.fill("input[name=end]", WINDOW["end"])
+    page.fill("input[name=end]", end)
     page.fill("input[name=params]", '{"fast": 2, "slow": 5}')
     page.fill("input[name=speed]", str(speed))
     page.click("#start-session button")
     page.wait_for_url(f"**/ui/sessions/{name}", timeout=10_000)
 
 
-def test_paper_session_fill_appears_without_reload(page, server) -> None:  # type: ignore[no-untyped-def]
-    log_in(page)
-    _start(page, "ui-live", speed=86400 / 0.4)  # a daily bar every 0.4 s
-    page.evaluate("() => { window.loadedOnce = true; }")  # gone if the page reloads
-    page.wait_for_function("() => document.querySelectorAll('#fills tbody tr td:not(.empty)')"
+def _rows_appear(page: Any, table: str) -> None:
+    page.wait_for_function(f"() => document.querySelectorAll('#{table} tbody tr td:not(.empty)')"
                            ".length > 0", timeout=15_000)  # fmt: skip
+
+
+def test_paper_session_fill_and_signal_appear_without_reload(page, server) -> None:  # type: ignore[no-untyped-def]
+    log_in(page)
+    _start(page, "ui-live", speed=86400 / 0.2)  # a calendar day every 0.2 s
+    page.evaluate("() => { window.loadedOnce = true; }")  # gone if the page reloads
+    assert page.locator("#signals td:not(.empty)").count() == 0  # nothing at the first bar
+    _rows_appear(page, "signals")
+    _rows_appear(page, "fills")
     assert page.evaluate("() => window.loadedOnce === true")
     assert int(page.evaluate("() => document.body.dataset.updates")) > 0
+    signal = page.locator("#signals tbody tr").first.inner_text()
+    assert "paper:ui-live:sma_cross" in signal and "direction" in signal
     shot(page, "dashboard_live.png")
     page.click("#stop-session button")
     page.wait_for_selector("#session-status:has-text('stopped')")
@@ -130,12 +139,11 @@ def test_paper_session_fill_appears_without_reload(page, server) -> None:  # typ
 def test_disabled_strategy_stops_sending_orders(page, server) -> None:  # type: ignore[no-untyped-def]
     base, ref_id = server
     log_in(page)
+    other = page.context.new_page()  # the switch page, open before the session starts
+    other.goto("/ui/strategies")
     _start(page, "ui-switch", speed=86400 / 0.05)  # a calendar day every 0.05 s
     rid = "paper:ui-switch:sma_cross"
-    page.wait_for_function("() => document.querySelectorAll('#fills tbody tr td:not(.empty)')"
-                           ".length > 0", timeout=15_000)  # fmt: skip
-    other = page.context.new_page()
-    other.goto("/ui/strategies")
+    _rows_appear(page, "fills")
     other.click("#strategy-sma_cross button:has-text('Disable')")
     other.wait_for_selector("#strategy-sma_cross .state:has-text('disabled')")
     at = httpx.get(f"{base}/sessions/ui-switch", headers=AUTH).json()["steps"]

@@ -1,6 +1,10 @@
 """Browser sessions for the dashboard: a login with the API token creates a random
 session id; the cookie holds ``<id>.<HMAC(id)>`` (never the token) under a secret derived
-at start, so a restart logs everyone out. CSRF tokens are HMACs of the session id."""
+at start, so a restart logs everyone out. CSRF tokens are HMACs of the session id.
+
+The login form is protected too (login CSRF): ``GET /login`` sets a random nonce in a
+``SameSite=Strict`` cookie and puts its HMAC in the form; ``POST /login`` needs both, so a
+page on another site cannot log a browser into this server with the attacker's token."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import time
 from typing import Final
 
 COOKIE: Final = "alphapulse_session"
+LOGIN_COOKIE: Final = "alphapulse_login"
 MAX_SESSIONS: Final = 1000
 
 
@@ -60,11 +65,25 @@ class CookieSessions:
     def csrf_ok(self, sid: str, given: str | None) -> bool:
         return bool(given) and hmac.compare_digest(str(given), self.csrf(sid))
 
+    def login_nonce(self) -> str:
+        """A new nonce for the login cookie (see module doc)."""
+        return secrets.token_urlsafe(24)
 
-def cookie_value(header: str | None) -> str | None:
-    """The session cookie's value in a ``Cookie`` header."""
+    def login_csrf(self, nonce: str) -> str:
+        """The CSRF token the login form of ``nonce`` carries."""
+        return self._mac("login", nonce)
+
+    def login_ok(self, nonce: str | None, given: str | None) -> bool:
+        """Whether a login post carries the form token of its cookie's nonce."""
+        if not nonce or not given:
+            return False
+        return hmac.compare_digest(str(given), self.login_csrf(nonce))
+
+
+def cookie_value(header: str | None, cookie: str = COOKIE) -> str | None:
+    """The value of cookie ``cookie`` (default: the session's) in a ``Cookie`` header."""
     for part in (header or "").split(";"):
         name, _, value = part.strip().partition("=")
-        if name == COOKIE:
+        if name == cookie:
             return value
     return None

@@ -21,6 +21,7 @@ _NEWEST: Final = {
     "risk_events": "seq",
     "signals": "ts",
     "anomalies": "ts",
+    "regimes": "ts",
     "portfolio_snapshots": "ts",
 }
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
+from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.api.errors import invalid
 from alphapulse.api.live_queries import marked_positions
 from alphapulse.api.paper import LiveSession, PaperSessions, SessionConflict
@@ -29,12 +30,23 @@ class PaperRequest(RunRequest):
     speed: float = Field(
         0.0, ge=0, le=1e7, description="replay pace: 0 = as fast as possible, k = k x real time"
     )
+    anomalies: AnomalyConfig | None = Field(
+        None, description="real-time anomaly detection (docs/anomalies.md); no webhook"
+    )
+
+    @field_validator("anomalies")
+    @classmethod
+    def _no_webhook(cls, cfg: AnomalyConfig | None) -> AnomalyConfig | None:
+        if cfg is not None and cfg.alerts is not None and cfg.alerts.webhook is not None:
+            raise ValueError("alerts.webhook: the server would post to it; not accepted here")
+        return cfg
 
     def to_paper_config(self) -> BacktestConfig:
-        base = RunRequest.model_validate(self.model_dump(exclude={"session", "speed"}))
+        extra = {"session", "speed", "anomalies"}
+        base = RunRequest.model_validate(self.model_dump(exclude=extra))
         cfg = base.to_config()
         paper = PaperConfig(feed="replay", speed=self.speed, session=self.session)
-        return cfg.model_copy(update={"paper": paper})
+        return cfg.model_copy(update={"paper": paper, "anomalies": self.anomalies})
 
 
 def paper_sessions(request: Request) -> PaperSessions:

@@ -62,6 +62,7 @@ def _form_request(form: dict[str, str]) -> PaperRequest:
             "data": data,
             "strategies": [{"strategy": form.get("strategy", ""), "params": params}],
             "speed": float(form.get("speed") or 0),
+            "anomalies": json.loads(form["anomalies"]) if form.get("anomalies") else None,
         }
     )
 

@@ -119,11 +119,24 @@ def recent_events(store: Store, limit: int = 10) -> dict[str, list[dict[str, Any
     return out
 
 
+def reports_regimes(cfg: Any) -> bool:
+    """Whether a strategy of ``cfg`` reports regimes (``regime_state``: the hybrid
+    with a detector)."""
+    from alphapulse.strategies.registry import strategy_class
+
+    return any(
+        hasattr(strategy_class(s.strategy), "regime_state") and s.params.get("detector")
+        for s in cfg.strategies
+    )
+
+
 def live_tables(store: Store, session: Any) -> dict[str, Any]:
-    """Everything the live page shows about a paper session."""
+    """Everything the live page shows about a paper session; ``regimes`` and
+    ``anomalies`` are None unless the session's config asks for them."""
     from alphapulse.api.live_queries import marked_positions, working_orders
 
     ids = list(session.run_ids.values())
+    cfg = session.cfg
     return {
         "cards": session_cards(store, [session]),
         "positions": marked_positions(store, ids, session.prices),
@@ -131,5 +144,6 @@ def live_tables(store: Store, session: Any) -> dict[str, Any]:
         "fills": latest_rows(store, "fills", ids),
         "signals": latest_rows(store, "signals", ids),
         "risk_events": latest_rows(store, "risk_events", ids),
-        "anomalies": latest_rows(store, "anomalies", [session.name, *ids]),
+        "regimes": latest_rows(store, "regimes", ids) if reports_regimes(cfg) else None,
+        "anomalies": None if cfg.anomalies is None else latest_rows(store, "anomalies", ids),
     }
