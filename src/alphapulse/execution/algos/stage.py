@@ -52,6 +52,7 @@ NextId = Callable[[], int]
 TAG = "algo:"
 NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
 _MIN_NS = 60_000_000_000
+_MARKET = OrderType.MARKET
 _OPEN = frozenset((OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED))
 
 
@@ -127,11 +128,25 @@ class ExecutionAlgoStage:
         if not self._active:
             return []
         place, last_call = self._window(bar.ts_ns)
-        due = [
-            p
-            for p in list(self._active.values())
-            if self._due(p, bar, ctx, cancel, place, last_call)
-        ]
+        due: list[ParentOrder] = []
+        session, lot, wait = bar.session, self._lot, self._steps - self.cfg.child_interval
+        for p in list(self._active.values()):
+            c = p.child
+            if p.fresh or p.reason == "carry":
+                pass
+            elif c is not None:  # a working market child just ages (as ``_due`` does)
+                if place and c.type is _MARKET and c.status in _OPEN:
+                    p.session = session
+                    p.child_age += 1
+                    continue
+            elif p.status == "working" and p.quantity - p.closed_filled >= lot:
+                if not place and p.session is None:
+                    continue  # waiting for its session
+                if place and p.placed_step > wait and not last_call:
+                    p.session = session  # the next child is not due yet
+                    continue
+            if self._due(p, bar, ctx, cancel, place, last_call):
+                due.append(p)
         if not due:
             return []
         if self._book is None:  # the reference path (fractional lots)
