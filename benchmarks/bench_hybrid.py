@@ -6,7 +6,8 @@ refits in a background thread (``--process``: a spawned process), so every bar c
 (perf_counter) and the deciding thread's CPU time (thread_time) per bar: on a shared
 machine the wall p99 is mostly the scheduler (the bar waits for a core), the CPU p99 is
 the decision's own work. ``--gap-ms``: sleep between bars as a live feed would (a bar
-arrives, the session wakes and decides), instead of deciding back to back.
+arrives, the session wakes and decides), instead of deciding back to back; paper runs
+need it (back to back, 1000 bars take ~0.2 s, before most background fits complete).
 
     .venv/bin/python benchmarks/bench_hybrid.py [--bars 1000] [--paper [--process]] [--gap-ms 0]
 """
@@ -112,6 +113,10 @@ def main() -> None:
         )
     if refit:
         print(f"refit bars ms (fit + decision): mean {np.mean(refit):.1f}  max {np.max(refit):.1f}")
+    if args.paper and det.n_fits < 2:
+        print("few background fits completed before the last bar: rerun with --gap-ms 2")
+    if args.paper and args.process:
+        pool.shutdown()
 
 
 if __name__ == "__main__":
