@@ -56,14 +56,15 @@ def score_cmd(
 ) -> None:
     """Score every headline (VADER), mark relevance and duplicates, write one row per item."""
     from alphapulse.news.pipeline import prepare
-    from alphapulse.news.scoring import EmbeddingCache, MiniLMEmbedder, embed_cached
+    from alphapulse.news.scoring import EmbeddingCache, default_embedder, embed_cached
     from alphapulse.news.sources import FolderNewsSource
 
     cfg = factor_config(config)
     table = FolderNewsSource(news).fetch(_symbols(symbols))
     t0 = time.perf_counter()
     if embeddings:
-        embed_cached(table["headline"].tolist(), MiniLMEmbedder(), EmbeddingCache(cache_dir))
+        embedder = default_embedder(cache_dir)
+        embed_cached(table["headline"].tolist(), embedder, EmbeddingCache(cache_dir))
     t_emb = time.perf_counter() - t0
     prepared = prepare(table, cfg.model_copy(update={"scorer": "vader"}))
     frame = table.assign(score=prepared.scores, weight=prepared.weights)

@@ -10,7 +10,7 @@ import pandas as pd
 from alphapulse.news.config import FactorConfig
 from alphapulse.news.pipeline import Prepared, needs_embeddings, prepare
 from alphapulse.news.relevance import profile_text
-from alphapulse.news.scoring import EmbeddingCache, Matrix, MiniLMEmbedder, embed_cached
+from alphapulse.news.scoring import EmbeddingCache, Matrix, default_embedder, embed_cached
 from alphapulse.news.sources import FolderNewsSource
 
 
@@ -31,10 +31,11 @@ def load_prepared(
         return prepare(table, cfg)
     vectors = embed_items(table, cache_dir)
     texts = [profile_text(s, cfg.relevance) for s in symbols]
-    prof = embed_cached(texts, MiniLMEmbedder(), EmbeddingCache(cache_dir))
+    prof = embed_cached(texts, default_embedder(cache_dir), EmbeddingCache(cache_dir))
     return prepare(table, cfg, vectors, dict(zip(symbols, prof, strict=True)))
 
 
 def embed_items(table: pd.DataFrame, cache_dir: str | Path | None = None) -> Matrix:
     """MiniLM vectors of the table's headlines, through the cache."""
-    return embed_cached(table["headline"].tolist(), MiniLMEmbedder(), EmbeddingCache(cache_dir))
+    texts = table["headline"].tolist()
+    return embed_cached(texts, default_embedder(cache_dir), EmbeddingCache(cache_dir))

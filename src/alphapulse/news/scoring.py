@@ -3,6 +3,7 @@ cached by text hash in ``.npy`` files (never pickles: input never runs code)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,6 +80,19 @@ class MiniLMEmbedder:
         out = np.empty_like(vecs, dtype=np.float32)
         out[order] = vecs
         return out
+
+
+def default_embedder(cache_dir: Path | str | None = None, int8: bool = False) -> Embedder:
+    """MiniLM on ONNX Runtime (fp32 by default: the same vectors as torch, cosine 1.0000;
+    its export is cached under ``cache_dir``), or on torch when onnxruntime/onnx are absent."""
+    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
+        from alphapulse.news.onnx_embed import OnnxMiniLMEmbedder
+
+        folder = Path(cache_dir).expanduser() if cache_dir is not None else DEFAULT_CACHE
+        return OnnxMiniLMEmbedder(folder, int8=int8)
+    if int8:
+        raise ImportError("int8 embeddings need onnxruntime and onnx")
+    return MiniLMEmbedder()
 
 
 class EmbeddingCache:
