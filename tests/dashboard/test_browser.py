@@ -147,11 +147,17 @@ def test_disabled_strategy_stops_sending_orders(page, server) -> None:  # type: 
     other.click("#strategy-sma_cross button:has-text('Disable')")
     other.wait_for_selector("#strategy-sma_cross .state:has-text('disabled')")
     at = httpx.get(f"{base}/sessions/ui-switch", headers=AUTH).json()["steps"]
-    page.wait_for_selector("#session-status:has-text('finished')", timeout=30_000)
+    page.wait_for_function(  # 45 more bars (the window has ~125), then stop it
+        f"() => Number(document.getElementById('session-steps').textContent) >= {at + 45}",
+        timeout=30_000,
+    )
     shot(page, "dashboard_disabled.png")
+    page.click("#stop-session button")
+    page.wait_for_function("() => document.getElementById('session-status').textContent"
+                           " !== 'running'", timeout=15_000)  # fmt: skip
     other.click("#strategy-sma_cross button:has-text('Enable')")
-    info = httpx.get(f"{base}/sessions/ui-switch", headers=AUTH).json()
-    assert info["steps"] - at > 25  # the session ran on after the switch
+    last = httpx.get(f"{base}/sessions/ui-switch", headers=AUTH).json()["steps"]
+    assert last - at >= 45  # the session ran on after the switch
 
     def orders(run_id: str) -> list[dict[str, Any]]:
         r = httpx.get(f"{base}/runs/{run_id}/orders?limit=1000", headers=AUTH).json()
@@ -159,6 +165,7 @@ def test_disabled_strategy_stops_sending_orders(page, server) -> None:  # type: 
 
     bars = httpx.get(f"{base}/runs/{ref_id}/portfolio?limit=1000", headers=AUTH).json()["items"]
     cutoff = bars[at + 20]["ts"]  # the switch is read every second: ~14 bars at this pace
-    assert [o for o in orders(ref_id) if o["created_ts"] > cutoff]  # enabled, it would trade
+    upto = bars[last - 1]["ts"]
+    assert [o for o in orders(ref_id) if cutoff < o["created_ts"] <= upto]  # enabled: trades
     assert [o for o in orders(rid) if o["created_ts"] > cutoff] == []
     assert orders(rid)  # it did trade before the switch
