@@ -92,3 +92,19 @@ def test_child_interval_scales_the_cap() -> None:
     )
     assert [o.quantity for o in children(r)] == [300.0] * 3  # the schedule wants more
     assert r.executions[0]["filled"] == 900
+
+
+@pytest.mark.parametrize(("start", "n"), [(0, 30), (1430, 30), (600, 1), (100, 1440)])
+def test_profile_curve_equals_the_reference(start: int, n: int) -> None:
+    from alphapulse.execution.algos.profile import VolumeProfile
+    from alphapulse.execution.algos.schedules import vwap_curve
+
+    prof = VolumeProfile(2, 3)
+    rng = np.random.default_rng(3)
+    for session in range(5):
+        for minute in range(0, 1440, 7):
+            prof.observe(session, minute, rng.choice([0.0, 1.5, 900.0, np.nan], 2))
+    for sid in range(2):
+        got, want = prof.curve(sid, start, n), vwap_curve(prof.row(sid), start, n)
+        assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
+    assert VolumeProfile(1, 2).curve(0, 0, 30) is None  # no session seen yet

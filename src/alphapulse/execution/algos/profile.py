@@ -4,11 +4,14 @@ over the last ``k`` complete sessions. The session in progress is never in it.""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from zoneinfo import ZoneInfo
 
 import numba
 import numpy as np
 import numpy.typing as npt
+
+from alphapulse.execution.algos.schedules import vwap_curve
 
 FloatArray = npt.NDArray[np.float64]
 MINUTES = 1440
@@ -68,6 +71,25 @@ class VolumeProfile:
         """Mean volume per minute of the complete sessions seen (zeros before any)."""
         n = min(self._filled, len(self._ring))
         return self._sum[sid] / n if n else self._sum[sid]
+
+    def curve(self, sid: int, start_minute: int, n_minutes: int) -> FloatArray | None:
+        """``schedules.vwap_curve(self.row(sid), start_minute, n_minutes)``, reading only
+        the horizon's minutes (the same values: the profile holds no NaN)."""
+        n = max(int(n_minutes), 1)
+        k = min(self._filled, len(self._ring))
+        w = self._sum[sid, (start_minute + np.arange(n)) % MINUTES]
+        if k:
+            w /= k
+        total = float(w.sum())
+        if not math.isfinite(total):  # an infinite volume: the reference's NaN/inf rules
+            return vwap_curve(self.row(sid), start_minute, n_minutes)
+        if total <= 0:
+            return None
+        out = np.empty(n + 1)
+        out[0] = 0.0
+        np.cumsum(w, out=out[1:])
+        out[1:] /= total
+        return out
 
     @property
     def sessions(self) -> int:

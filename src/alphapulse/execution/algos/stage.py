@@ -39,7 +39,6 @@ from alphapulse.execution.algos.schedules import (
     kappa_t,
     pov_target,
     twap_fraction,
-    vwap_curve,
     vwap_fraction,
 )
 from alphapulse.execution.algos.state import MarketState
@@ -253,7 +252,7 @@ class ExecutionAlgoStage:
             p.kappa_t = kappa_t(p.urgency, self._state.sigma(p.sid), bars)
         if p.algo == "vwap" and self._profile is not None and self._profile.sessions:
             n_min = max(p.horizon_ns // _MIN_NS, 1)
-            p.curve = vwap_curve(self._profile.row(p.sid), self._minute + 1, int(n_min))
+            p.curve = self._profile.curve(p.sid, self._minute + 1, int(n_min))
         if self._book is not None:
             self._book.anchor(p)
 
