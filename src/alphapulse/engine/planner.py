@@ -23,10 +23,13 @@ import numpy.typing as npt
 from numba import njit
 
 from alphapulse.engine.context import Context
-from alphapulse.model.orders import Order, OrderType, Side
+from alphapulse.model.orders import Order, Side
 from alphapulse.model.signals import Targets
 
 _EPS = 1e-12
+# what ``_sizes`` asks for a symbol: nothing, a cash-budget buy (``open``), a rebalancing
+# buy / sell, a close of a long (sell) / short (buy) position
+_SKIP, _OPEN, _BUY, _SELL, _CLOSE_LONG, _CLOSE_SHORT = 0, 1, 2, 3, 4, 5
 _NONE: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
 
 
@@ -53,12 +56,22 @@ class OrderPlanner:
         todo = self.replanned = _replan(w, self._last, pos, self.mode == "always")
         if not todo.size:
             return []
+        kind, size = _sizes(
+            todo, w, pos, ctx.last_prices, ctx.equity, self.lot_size, self.min_trade_value
+        )
+        symbols, ts = ctx.symbols, ctx.ts_ns
         sells: list[Order] = []
         buys: list[Order] = []
-        for sid in todo.tolist():
-            order = self._order_for(sid, float(w[sid]), ctx, next_id)
-            if order is not None:
-                (sells if order.side == Side.SELL else buys).append(order)
+        for sid, k, q in zip(todo.tolist(), kind.tolist(), size.tolist(), strict=True):
+            if k == _SKIP:
+                continue
+            side = Side.BUY if k in (_BUY, _OPEN, _CLOSE_SHORT) else Side.SELL
+            if k == _OPEN:
+                order = Order(next_id(), symbols[sid], sid, side, 0.0, ts, notional=q, tag="open")
+            else:
+                tag = "rebalance" if k in (_BUY, _SELL) else "close"
+                order = Order(next_id(), symbols[sid], sid, side, q, ts, tag=tag)
+            (sells if side == Side.SELL else buys).append(order)
         return sells + buys if sells else buys
 
     def skip(self) -> None:
@@ -79,34 +92,6 @@ class OrderPlanner:
     def forget(self, sid: int) -> None:
         """Drop the memory of a symbol's last target (e.g. after a forced exit)."""
         self._last[sid] = np.nan
-
-    def _order_for(
-        self, sid: int, w: float, ctx: Context, next_id: Callable[[], int]
-    ) -> Order | None:
-        if abs(w) <= _EPS:
-            return self.close_order(sid, ctx, next_id)
-        pos = float(ctx.positions[sid])
-        price = float(ctx.last_prices[sid])
-        symbol = ctx.symbols[sid]
-        equity = ctx.equity
-        if not math.isfinite(price) or price <= 0 or equity <= 0:
-            return None
-        budget = abs(w) * equity
-        if pos == 0.0 and w > 0:
-            if budget < self.min_trade_value:
-                return None
-            return Order(
-                next_id(), symbol, sid, Side.BUY, 0.0, ctx.ts_ns, notional=budget, tag="open"
-            )
-        desired = math.copysign(budget / price, w)
-        delta = desired - pos
-        qty = math.floor(abs(delta) / self.lot_size + 1e-9) * self.lot_size
-        if qty <= 0 or qty * price < self.min_trade_value:
-            return None
-        side = Side.BUY if delta > 0 else Side.SELL
-        return Order(
-            next_id(), symbol, sid, side, qty, ctx.ts_ns, type=OrderType.MARKET, tag="rebalance"
-        )
 
 
 @njit(cache=True)
@@ -131,6 +116,44 @@ def _replan(
             last[i] = x
             k += 1
     return out[:k]
+
+
+@njit(cache=True)
+def _sizes(
+    todo: npt.NDArray[np.intp],
+    w: npt.NDArray[np.float64],
+    pos: npt.NDArray[np.float64],
+    price: npt.NDArray[np.float64],
+    equity: float,
+    lot: float,
+    min_value: float,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Per symbol of ``todo``: which order (``_SKIP`` ... ``_CLOSE_SHORT``) and its
+    quantity (``_OPEN``: its cash budget), by the rules of the module docstring."""
+    kind = np.zeros(todo.shape[0], dtype=np.int64)
+    size = np.zeros(todo.shape[0])
+    for j in range(todo.shape[0]):
+        i = todo[j]
+        x, p, px = w[i], pos[i], price[i]
+        if abs(x) <= _EPS:  # flat target: close the whole position
+            if p != 0.0:
+                kind[j] = _CLOSE_LONG if p > 0 else _CLOSE_SHORT
+                size[j] = abs(p)
+            continue
+        if not math.isfinite(px) or px <= 0 or equity <= 0:
+            continue
+        budget = abs(x) * equity
+        if p == 0.0 and x > 0:
+            if budget >= min_value:
+                kind[j], size[j] = _OPEN, budget
+            continue
+        delta = math.copysign(budget / px, x) - p
+        qty = np.floor(abs(delta) / lot + 1e-9) * lot
+        if qty <= 0 or qty * px < min_value:
+            continue
+        kind[j] = _BUY if delta > 0 else _SELL
+        size[j] = qty
+    return kind, size
 
 
 @njit(cache=True)

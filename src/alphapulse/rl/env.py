@@ -108,6 +108,8 @@ class TradingEnv(gym.Env[Any, Any]):
         self._n_obs = self._flat.shape[1] + 2 * n + 1
         self._signals: dict[tuple[str, bytes], Signals] = {}
         self._reward = cfg.reward
+        self._scale, self._dd_penalty = cfg.reward_scale, cfg.drawdown_penalty
+        self._last_row = panel.n_bars - 1
         self.observation_space: gym.spaces.Space[Any] = observation_space(
             n, features.shape[2], cfg.clip
         )
@@ -155,21 +157,22 @@ class TradingEnv(gym.Env[Any, Any]):
         )
         equity = engine.ledger.equity
         change = (equity - self._equity) / self._cash0
-        self._peak = max(self._peak, equity)
+        if equity > self._peak:
+            self._peak = equity
         penalty = (self._peak - equity) / self._cash0 if self._reward == "drawdown" else 0.0
         if self._reward == "dsr":
             raw = self._differential_sharpe((equity - self._equity) / self._equity)
         else:
-            raw = change - self.cfg.drawdown_penalty * penalty
+            raw = change - self._dd_penalty * penalty
         self._equity = equity
         self._t = t + 1
         done = self._t >= self._end or equity <= 0
-        reward = float(self.cfg.reward_scale * raw)
+        reward = float(self._scale * raw)
         return self._observe(), reward, bool(done), False, self._info(penalty)
 
     # -- internals -----------------------------------------------------------------------
     def _observe(self) -> Obs:
-        row = min(self._t, self.panel.n_bars - 1)  # the next decision's bar
+        row = min(self._t, self._last_row)  # the next decision's bar
         out = np.empty(self._n_obs, dtype=np.float32)
         ctx = self._actor.seen
         if ctx is None or ctx.equity <= 0:
