@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -38,10 +37,9 @@ from alphapulse.engine.stages import GuardAction, RiskEvent
 from alphapulse.risk.config import GuardsConfig
 
 HALT_KINDS = ("kill_switch", "error_burst", "strategy_disabled")
-
-
-class _EventFn(Protocol):
-    def __call__(self, kind: str, reason: str, detail: str = "", symbol: str = "") -> None: ...
+# every GuardAction, indexed by 4 x flatten + 2 x halt + block_new_risk (immutable)
+_ACTIONS = tuple(GuardAction(bool(i & 4), bool(i & 2), bool(i & 1)) for i in range(8))
+_GO_ON = (False, False)  # (flatten, halt) of a bar on which no halting guard fired
 
 
 class PortfolioGuards:
@@ -64,6 +62,8 @@ class PortfolioGuards:
         ad = cfg.auto_disable
         self._equity_window: deque[float] = deque(maxlen=(ad.window + 1) if ad else 1)
         self._streak = 0
+        self._events: list[RiskEvent] = []  # the current bar's events (``_event``)
+        self._ts = 0  # the current bar's time
 
     @property
     def drawdown(self) -> float:
@@ -74,26 +74,25 @@ class PortfolioGuards:
     ) -> tuple[GuardAction, list[RiskEvent], list[int]]:
         """Evaluate every guard; returns the action, the events and the symbols to close."""
         events: list[RiskEvent] = []
+        self._events, self._ts = events, bar.ts_ns
         eq = ctx.equity
-        self._new_session(bar, ctx)
+        if bar.session != self._session:
+            self._new_session(bar, ctx)
         self._last_equity = eq
         self.peak = eq if not self.peak >= eq else self.peak
-
-        def event(kind: str, reason: str, detail: str = "", symbol: str = "") -> None:
-            events.append(RiskEvent(bar.ts_ns, kind, reason, symbol=symbol, detail=detail))
-
-        self._session_guards(eq, event)
-        flatten_sids = self._stale_guard(bar, ctx, event)
-        flatten, halt = self._halting_guards(bar, ctx, eq, venue_rejections, event)
+        self._session_guards(eq)
+        flatten_sids = self._stale_guard(bar, ctx) if self.cfg.stale_data is not None else []
+        flatten, halt = self._halting_guards(bar, ctx, eq, venue_rejections)
         if self.halted and not halt:
             halt = True  # stays halted
         block = self._day_blocked or self._circuit
-        return GuardAction(flatten=flatten, halt=halt, block_new_risk=block), events, flatten_sids
+        return _ACTIONS[4 * flatten + 2 * halt + block], events, flatten_sids
+
+    def _event(self, kind: str, reason: str, detail: str = "", symbol: str = "") -> None:
+        self._events.append(RiskEvent(self._ts, kind, reason, symbol=symbol, detail=detail))
 
     # -- sessions: daily loss and circuit breaker -------------------------------------
     def _new_session(self, bar: BarSlice, ctx: Context) -> None:
-        if bar.session == self._session:
-            return
         self._session = bar.session
         self._day_ref = self._last_equity if math.isfinite(self._last_equity) else ctx.equity
         opens = np.where(np.isfinite(bar.open), bar.open, ctx.last_prices)
@@ -102,37 +101,37 @@ class PortfolioGuards:
         self._day_blocked = False
         self._circuit = False
 
-    def _session_guards(self, eq: float, event: _EventFn) -> None:
+    def _session_guards(self, eq: float) -> None:
         c = self.cfg
         if c.daily_loss_limit is not None and not self._day_blocked and self._day_ref > 0:
             loss = 1.0 - eq / self._day_ref
             if loss >= c.daily_loss_limit:
                 self._day_blocked = True
-                event(
+                self._event(
                     "daily_loss_limit", "daily_loss", f"loss {loss:.4%} >= {c.daily_loss_limit:.2%}"
                 )
         if c.intraday_loss_limit is not None and not self._circuit and self._open_equity > 0:
             loss = 1.0 - eq / self._open_equity
             if loss >= c.intraday_loss_limit:
                 self._circuit = True
-                event(
+                self._event(
                     "circuit_breaker",
                     "intraday_loss",
                     f"loss from session open {loss:.4%} >= {c.intraday_loss_limit:.2%}",
                 )
 
     # -- stale data -------------------------------------------------------------------
-    def _stale_guard(self, bar: BarSlice, ctx: Context, event: _EventFn) -> list[int]:
+    def _stale_guard(self, bar: BarSlice, ctx: Context) -> list[int]:
         cfg = self.cfg.stale_data
         if cfg is None:
             return []
-        new = self._new_stale[
-            : _stale_step(
-                bar.close, ctx.positions, cfg.bars, self._missing, self.stale, self._new_stale
-            )
-        ]
+        new = self._new_stale
+        k = _stale_step(bar.close, ctx.positions, cfg.bars, self._missing, self.stale, new)
+        if not k:
+            return []
+        new = new[:k]
         for sid in new:
-            event(
+            self._event(
                 "stale_data",
                 "stale_data",
                 f"no bar for {int(self._missing[sid])} steps; action {cfg.action}",
@@ -142,7 +141,7 @@ class PortfolioGuards:
 
     # -- kill switch, error burst, auto-disable ---------------------------------------
     def _halting_guards(
-        self, bar: BarSlice, ctx: Context, eq: float, rejections: int, event: _EventFn
+        self, bar: BarSlice, ctx: Context, eq: float, rejections: int
     ) -> tuple[bool, bool]:
         if self.halted:
             self._equity_window.append(eq)
@@ -151,26 +150,24 @@ class PortfolioGuards:
         dd = self.drawdown
         if c.max_drawdown is not None and dd >= c.max_drawdown:
             self.halted = True
-            event("kill_switch", "max_drawdown", f"drawdown {dd:.4%} >= {c.max_drawdown:.2%}")
+            self._event("kill_switch", "max_drawdown", f"drawdown {dd:.4%} >= {c.max_drawdown:.2%}")
             return True, True
-        if c.error_burst is not None:
+        if c.error_burst is not None and (rejections or self._rejections):
             eb = c.error_burst
             self._rejections.extend([bar.t] * rejections)
             while self._rejections and self._rejections[0] <= bar.t - eb.window:
                 self._rejections.popleft()
             if len(self._rejections) >= eb.count:
                 self.halted = True
-                event(
+                self._event(
                     "error_burst",
                     "venue_rejections",
                     f"{len(self._rejections)} venue rejections within {eb.window} bars",
                 )
                 return False, True
-        return self._auto_disable(ctx, eq, dd, event)
+        return self._auto_disable(ctx, eq, dd) if c.auto_disable is not None else _GO_ON
 
-    def _auto_disable(
-        self, ctx: Context, eq: float, dd: float, event: _EventFn
-    ) -> tuple[bool, bool]:
+    def _auto_disable(self, ctx: Context, eq: float, dd: float) -> tuple[bool, bool]:
         ad = self.cfg.auto_disable
         if ad is None:
             return False, False
@@ -190,7 +187,7 @@ class PortfolioGuards:
         if not why:
             return False, False
         self.halted = True
-        event("strategy_disabled", why, detail)
+        self._event("strategy_disabled", why, detail)
         return ad.action == "flatten", True
 
     def _relative_return(self, ctx: Context, window: int) -> float:

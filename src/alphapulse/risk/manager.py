@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from alphapulse.risk.anomaly_reaction import AnomalyReaction
 
 FloatArray = npt.NDArray[np.float64]
+_F64 = np.dtype(np.float64)
 
 
 class StandardRiskManager:
@@ -73,16 +74,18 @@ class StandardRiskManager:
         self._capped_at = np.full(n, np.nan)  # last reported capped target per symbol
         self._atr: tuple[int, FloatArray] | None = None
         self._uses_atr = _uses_atr(cfg)
+        self._trailing = cfg.stops.trailing
         self.anomaly = _anomaly_reaction(anomalies, symbols)
 
     # -- RiskManager protocol ---------------------------------------------------------
     def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
-        self._book = StepBook.of(ctx)
-        if self.cfg.stops.trailing:  # the extremes only move trailing stops
+        self._book = None  # the step's book: made by the first check_order of the step
+        if self._trailing:  # the extremes only move trailing stops
             self.extremes.update(ctx.positions, ctx.last_prices)
-        rejected = self._venue_rejections(bar)
+        rejected = self._venue_rejections(bar) if self._tracked else 0
         action, events, flatten = self.guards.on_bar(bar, ctx, rejected)
-        self._events.extend(events)
+        if events:
+            self._events.extend(events)
         self._flatten = flatten
         if self.anomaly is not None:  # anomalies.reaction: block / flatten (risk/anomaly_reaction)
             events, flat = self.anomaly.on_bar(bar)
@@ -95,9 +98,10 @@ class StandardRiskManager:
     def adjust_targets(self, targets: Targets, ctx: Context) -> Targets:
         """Cap targets to the position/group/gross limits; no re-entry while a stopped-out
         symbol cools down; stale symbols may only shrink."""
-        w = np.array(targets.weights, dtype=np.float64)
-        if self.anomaly is None and no_opinion(w):  # nothing to block or cap
-            return Targets(w)
+        w = targets.weights
+        if self.anomaly is None and w.dtype == _F64 and no_opinion(w):
+            return targets  # no target anywhere: nothing to block or cap
+        w = np.array(w, dtype=np.float64)
         cooling = (self._cooldown_until >= ctx.t) & (ctx.positions == 0.0)
         if self.anomaly is not None:  # blocked symbols keep what they hold (or exit)
             w[self.anomaly.frozen(ctx.t, w)] = np.nan

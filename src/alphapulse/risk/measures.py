@@ -12,7 +12,8 @@ the risk stage after each bar's marks) and benchmark returns b:
   the gross weights, sum (|w_i| / sum |w|)^2 (1 = one name, 1/n = n equal names).
 
 VaR/CVaR are positive loss fractions of equity for one period; NaN until
-``min_periods`` returns exist. The window is a ring buffer, so each step costs O(window).
+``min_periods`` returns exist. The window is a ring buffer with a sorted copy kept by
+one insertion a step, so each step costs O(window) without a sort.
 """
 
 from __future__ import annotations
@@ -70,61 +71,64 @@ def concentration(weights: FloatArray) -> tuple[float, float, float, float]:
 
 
 class RiskMeasures:
-    """Records the measures step by step; ``columns()`` gives them as arrays."""
+    """Records the measures step by step (one compiled call a step,
+    ``measures_kernels.measures_step``); ``columns()`` gives them as arrays."""
 
     def __init__(self, window: int = 250, min_periods: int = 20, benchmark: int | None = None):
         self.window = window
         self.min_periods = min_periods
         self.benchmark = benchmark  # sid, or None for the equal-weight universe
-        self._r = np.zeros(window)
-        self._b = np.zeros(window)
-        self._n = 0  # returns seen (the buffer holds the last min(n, window))
-        self._prev_equity = math.nan
+        # returns, benchmark returns, the returns sorted (the last min(n, window) seen)
+        self._ring = np.zeros((3, window))
+        self._r, self._b = self._ring[0], self._ring[1]
+        self._state = np.zeros(4)  # measures_kernels: PREV_EQUITY, N_RETURNS, ...
+        self._state[mk.PREV_EQUITY] = math.nan
+        self._params = _params(benchmark, min_periods)
         self._rows = StepRows(width=len(COLUMNS))  # one column per step, COLUMNS order
+
+    @property
+    def n_returns(self) -> int:
+        """Returns seen so far (the window holds the last ``min(n, window)``)."""
+        return int(self._state[mk.N_RETURNS])
 
     def update(self, ctx: Context) -> None:
         """Add this step's returns and record every measure."""
-        eq = ctx.equity
-        prices = ctx.prices(2)
-        if math.isfinite(self._prev_equity) and self._prev_equity > 0 and prices.shape[0] == 2:
-            b = self._benchmark_return(prices)
-            i = self._n % self.window
-            self._r[i] = eq / self._prev_equity - 1.0
-            self._b[i] = b if math.isfinite(b) else 0.0
-            self._n += 1
-        self._prev_equity = eq
         rows = self._rows
         n = rows.n
         if n == rows.capacity:
             rows.grow()
-        self._row(ctx, rows.vals, n)
+        vals = rows.vals
+        if mk.measures_step(
+            self._state,
+            self._ring,
+            ctx.prices(2),
+            ctx.positions,
+            ctx.last_prices,
+            ctx.equity,
+            vals,
+            n,
+            self._params,
+        ):  # a non-finite return in the window: numpy's NaN/inf semantics
+            m = min(self.n_returns, self.window)
+            mu, sigma, beta, hist = _window_measures(self._r[:m], self._b[:m])
+            for k, level in enumerate(LEVELS):
+                vals[2 * k, n], vals[2 * k + 1, n] = hist[k]
+                vals[4 + 2 * k, n], vals[5 + 2 * k, n] = gaussian_var_cvar(mu, sigma, level)
+            vals[_BETA, n] = beta
         rows.n = n + 1
-
-    def _benchmark_return(self, prices: FloatArray) -> float:
-        if self.benchmark is not None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return float(prices[1, self.benchmark] / prices[0, self.benchmark] - 1.0)
-        return float(mk.mean_return(prices[0], prices[1]))
-
-    def _row(self, ctx: Context, vals: FloatArray, n: int) -> None:
-        """This step's measures into ``vals[:, n]`` (COLUMNS order; NaN until
-        ``min_periods`` returns exist)."""
-        gross, net, largest, hhi = mk.concentration_of(ctx.positions, ctx.last_prices, ctx.equity)
-        vals[_GROSS : _GROSS + 4, n] = gross, net, largest, hhi
-        m = min(self._n, self.window)
-        if m < self.min_periods:
-            vals[:_GROSS, n] = math.nan
-            vals[_BETA, n] = math.nan
-            return
-        mu, sigma, beta, hist = _window_measures(self._r[:m], self._b[:m])
-        for k, level in enumerate(LEVELS):  # var_hist, cvar_hist / var_param, cvar_param
-            vals[2 * k, n], vals[2 * k + 1, n] = hist[k]
-            vals[4 + 2 * k, n], vals[5 + 2 * k, n] = gaussian_var_cvar(mu, sigma, level)
-        vals[_BETA, n] = beta
 
     def columns(self) -> dict[str, FloatArray]:
         n = self._rows.n
         return {c: self._rows.vals[j, :n].copy() for j, c in enumerate(COLUMNS)}
+
+
+def _params(benchmark: int | None, min_periods: int) -> FloatArray:
+    """``measures_step``'s parameters: benchmark, min_periods, and per level the quantile
+    probability, z, phi(z) and 1 - level (as ``gaussian_var_cvar`` computes them)."""
+    z = [_Z[a] for a in LEVELS]
+    pdf = [math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi) for x in z]
+    head = [-1.0 if benchmark is None else float(benchmark), float(min_periods)]
+    return np.array([*head, *_QS, *z, *pdf, *(1.0 - a for a in LEVELS)])
 
 
 def _window_measures(
