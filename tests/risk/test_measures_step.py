@@ -1,6 +1,7 @@
-"""The compiled per-step measures (a sorted window kept by insertion) equal the
-sort-every-step computation bit for bit, through window wrap-around, ties, and
-non-finite returns (which fall back to numpy)."""
+"""The risk stage's per-step fast paths: the compiled measures (a sorted window kept by
+insertion) equal the sort-every-step computation bit for bit, through window
+wrap-around, ties and non-finite returns (which fall back to numpy); targets without
+any opinion pass through untouched."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alphapulse.data.panel import Panel
+from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import PRICES, Context, History
+from alphapulse.model.signals import Targets
 from alphapulse.risk import measures_kernels as mk
+from alphapulse.risk.config import RiskConfig
+from alphapulse.risk.manager import StandardRiskManager
 from alphapulse.risk.measures import (
     _BETA,
     _GROSS,
@@ -21,6 +27,7 @@ from alphapulse.risk.measures import (
     _window_measures,
     gaussian_var_cvar,
 )
+from tests.risk.helpers import context_at
 
 
 def _reference(
@@ -103,3 +110,16 @@ def test_slide_sorted_keeps_the_window_sorted(data: list[int], window: int) -> N
         m = min(k + 1, window)
         mk._slide_sorted(s, m, old, v, full)
         assert s[:m].tobytes() == np.sort(ring[:m]).tobytes()
+
+
+def test_no_opinion_targets_pass_through_unchanged(sp6: Panel) -> None:
+    """``passes_no_opinion``: all-NaN targets come back as they are, with no event."""
+    rm = StandardRiskManager(RiskConfig(), sp6.symbols)
+    assert rm.passes_no_opinion
+    ctx = context_at(sp6, 30, positions=np.full(sp6.n_symbols, 10.0))
+    f = [sp6.fields[k][30] for k in ("open", "high", "low", "close", "volume")]
+    rm.on_bar(BarSlice(30, int(sp6.timestamps[30]), 30, *f), ctx)
+    before = len(rm.events())
+    targets = Targets(np.full(sp6.n_symbols, np.nan))
+    assert rm.adjust_targets(targets, ctx) is targets
+    assert len(rm.events()) == before

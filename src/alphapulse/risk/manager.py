@@ -95,6 +95,13 @@ class StandardRiskManager:
             self.measures.update(ctx)
         return action
 
+    @property
+    def passes_no_opinion(self) -> bool:
+        """True when ``adjust_targets`` returns all-NaN targets as they are, with no event
+        and no state change (no anomaly reaction): an engine may then skip construction,
+        capping and planning on a step without any opinion, as for the pass-through stage."""
+        return self.anomaly is None
+
     def adjust_targets(self, targets: Targets, ctx: Context) -> Targets:
         """Cap targets to the position/group/gross limits; no re-entry while a stopped-out
         symbol cools down; stale symbols may only shrink."""
