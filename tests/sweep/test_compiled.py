@@ -24,6 +24,7 @@ from alphapulse.engine.runner import run_strategy
 from alphapulse.model.signals import Signals
 from alphapulse.strategies.base import Strategy
 from alphapulse.sweep.compiled import run_compiled, run_compiled_backtest
+from tests.engine.run_compare import assert_same_accounts
 
 SP500 = "sp500_daily_2013_2018"
 CROSS = ["AAPL", "XOM", "JPM", "FTV", "DWDP", "HLT", "O", "VRTX", "APTV", "NVDA"]
@@ -97,14 +98,7 @@ def _fills(r: RunResult) -> list[tuple[object, ...]]:
 def assert_identical(ref: RunResult, ours: RunResult) -> None:
     assert _orders(ours) == _orders(ref)
     assert _fills(ours) == _fills(ref)
-    for name in ("timestamps", "equity", "cash", "gross_exposure", "net_exposure"):
-        np.testing.assert_array_equal(getattr(ours, name), getattr(ref, name), err_msg=name)
-    np.testing.assert_array_equal(ours.final_positions, ref.final_positions)
-    assert (ours.total_fees, ours.total_realized, ours.traded_notional) == (
-        ref.total_fees,
-        ref.total_realized,
-        ref.traded_notional,
-    )
+    assert_same_accounts(ref, ours)
     assert (ours.name, ours.symbols, ours.initial_cash) == (ref.name, ref.symbols, ref.initial_cash)
     assert ours.risk_events == ref.risk_events == []
 

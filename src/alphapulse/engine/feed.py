@@ -50,3 +50,20 @@ class PanelFeed:
         for t, (ts, session, op, hi, low, close, vol) in enumerate(rows):  # views made in C
             advance(t + 1)
             yield BarSlice(t, int(ts), int(session), op, hi, low, close, vol)
+
+    def bar(self, t: int) -> BarSlice:
+        """Bar ``t`` on its own (the History revealed up to it), for a driver that skips
+        bars (``engine.sparse``)."""
+        p = self.panel
+        self.history.advance(t + 1)
+        f = p.fields
+        return BarSlice(
+            t,
+            int(p.timestamps[t]),
+            int(self._sessions[t]),
+            f["open"][t],
+            f["high"][t],
+            f["low"][t],
+            f["close"][t],
+            f["volume"][t],
+        )

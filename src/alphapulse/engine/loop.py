@@ -31,6 +31,7 @@ from alphapulse.core.clock import Clock, SimulatedClock
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context, History
 from alphapulse.engine.planner import OrderPlanner, no_opinion
+from alphapulse.engine.sparse import quiet_bar_signals, run_sparse
 from alphapulse.engine.stages import (
     GuardAction,
     PassThroughRisk,
@@ -121,6 +122,7 @@ class Engine:
         self.clock = clock or SimulatedClock()
         self.planner = planner or OrderPlanner(len(symbols), lot_size=lot_size)
         self.algo = algo  # execution algorithms (None: planner orders go to the venue)
+        self.skip_quiet_bars = True  # run(): skip bars with nothing to do (engine.sparse)
         self.halted = False
         self.paused = False  # skip the strategy (no new orders); matching, marks, risk go on
         self.last_signals: Signals | None = None  # this step's signals (None: not called)
@@ -136,6 +138,10 @@ class Engine:
     ) -> RunResult:
         if isinstance(feed, Sized):  # a known number of steps: no buffer doubling
             self._rows.reserve(self._rows.n + len(feed))
+        sig = quiet_bar_signals(self, feed)
+        if sig is not None:
+            run_sparse(self, feed, sig, progress)  # type: ignore[arg-type]
+            return self.result()
         for bar in feed:
             self.step(bar)
             if progress is not None:

@@ -138,8 +138,11 @@ def run_strategy(
     if progress is not None:
         label = scfg.label
 
+        shown = [0]  # bars reported so far (a driver may skip bars: engine.sparse)
+
         def tick(t: int) -> None:
-            if (t + 1) % step == 0 or t + 1 == total:
+            if t + 1 - shown[0] >= step or t + 1 == total:
+                shown[0] = t + 1
                 progress(label, t + 1, total)
 
     result = engine.run(feed, tick)

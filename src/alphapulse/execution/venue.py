@@ -134,6 +134,12 @@ class SimulatedVenue:
             self._close(child, OrderStatus.CANCELLED, "parent_cancelled")
         return True
 
+    @property
+    def bar_stateless(self) -> bool:
+        """True when a bar with no working order leaves the venue as it was (no
+        volatility estimate to update), so an engine may skip such bars."""
+        return self._vol is None
+
     def open_orders(self, sid: int | None = None) -> list[Order]:
         """Open orders (of one symbol when ``sid`` is given), in submission order."""
         if sid is None:
