@@ -247,7 +247,9 @@ class Engine:
         if (
             not signals.orders
             and type(self.constructor) is EqualSlot
-            and type(self.risk) is PassThroughRisk
+            and (
+                type(self.risk) is PassThroughRisk or getattr(self.risk, "passes_no_opinion", False)
+            )
             and type(self.planner) is OrderPlanner
             and no_opinion(signals.direction)
         ):  # all-NaN targets: nothing to plan (what the full path would find)
