@@ -1,5 +1,6 @@
 """The compiled decision-path kernels equal the numpy expressions bit for bit: the
-shadow books' step and trailing vol, the fusers, stops and the proxy return."""
+shadow books' step and trailing vol, the fusers and stops; the proxy return to 1e-12
+(numba's log and numpy's SIMD log may differ in the last bit)."""
 
 from __future__ import annotations
 
@@ -107,4 +108,5 @@ def test_stops_and_proxy_return_equal_numpy(n: int, stop: float | None, seed: in
         r = np.log(px / avg)
     r = r[np.isfinite(r)]
     want = float(r.mean()) if len(r) else np.nan
-    np.testing.assert_array_equal(mean_log_return(avg, px), want)
+    # log: numba's libm and numpy's SIMD loop may differ in the last bit (then the mean)
+    np.testing.assert_allclose(mean_log_return(avg, px), want, rtol=1e-12, atol=1e-15)

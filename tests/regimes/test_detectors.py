@@ -145,12 +145,12 @@ def test_hmm_compiled_step_equals_numpy(k: int) -> None:
     alpha = np.exp(fit.log_start)
     for t in range(len(r)):
         got_x, got_b = _feature_row(r, t + 1, 20, fit.means, fit.var, fit.log_var)
-        np.testing.assert_array_equal(got_x, x[t])
+        np.testing.assert_allclose(got_x, x[t], rtol=1e-12, atol=1e-15)
         if not np.isfinite(x[t]).all():
             continue
         logb = fit.log_emission(x[t][None])[0]
-        np.testing.assert_array_equal(got_b, logb)
+        np.testing.assert_allclose(got_b, logb, rtol=1e-12, atol=1e-15)
         prior = alpha @ fit.trans
         w = prior * np.exp(logb - logb.max())
         alpha = w / w.sum()
-        np.testing.assert_array_equal(_filtered(prior, logb), alpha)
+        np.testing.assert_allclose(_filtered(prior, logb), alpha, rtol=1e-12, atol=1e-15)

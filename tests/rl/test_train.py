@@ -69,17 +69,13 @@ def test_rl_strategy_look_ahead_canary(trained: tuple[TrainResult, Path], panel:
     other = Panel(panel.timestamps, panel.symbols, fields)
     a = run_strategy(cfg, cfg.strategies[0], panel)
     b = run_strategy(cfg, cfg.strategies[0], other)
-    before = [
-        (o.sid, o.side, o.quantity, o.notional)
-        for o in a.orders
-        if o.created_ns < panel.timestamps[350]
-    ]
-    after = [
-        (o.sid, o.side, o.quantity, o.notional)
-        for o in b.orders
-        if o.created_ns < panel.timestamps[350]
-    ]
+    t = panel.timestamps[350]
+    # a notional order is sized at its first fill: one decided at T-1 fills at T's open
+    before = [(o.sid, o.side, o.notional or o.quantity) for o in a.orders if o.created_ns < t]
+    after = [(o.sid, o.side, o.notional or o.quantity) for o in b.orders if o.created_ns < t]
     assert before and before == after
+    fills_a = [(f.order_id, f.quantity, f.price, f.fee) for f in a.fills if f.ts_ns < t]
+    assert fills_a == [(f.order_id, f.quantity, f.price, f.fee) for f in b.fills if f.ts_ns < t]
     assert np.array_equal(a.equity[:350], b.equity[:350])
 
 

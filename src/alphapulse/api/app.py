@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from alphapulse.api.responses import PROTECTED
 from alphapulse.api.security import mask_url, redact_text, require_token
 from alphapulse.api.settings import ApiSettings
 from alphapulse.api.state import ApiState
+from alphapulse.dashboard.settings_pages import describe_all
 from alphapulse.store import Store, open_store
 from alphapulse.store.engine import create_store_engine
 from alphapulse.store.migrate import head_revision
@@ -64,6 +66,8 @@ def create_app(settings: ApiSettings, metrics: Metrics | None = None) -> FastAPI
             state.store, url, state.metrics, max_jobs=settings.max_jobs, mode=settings.job_mode
         )
         app.state.paper = PaperSessions(url, state.metrics)
+        # the strategy plugins' descriptions (imports ~1 s): before the first request, not in it
+        await asyncio.to_thread(describe_all)
         log.info("AlphaPulse API started; database %s", mask_url(url))
         try:
             yield

@@ -13,14 +13,16 @@ labels stops with ``InSampleError``. Before the first fit the fuser abstains (Na
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 
 from alphapulse.ml.cv import PurgedWalkForward
 from alphapulse.ml.integrity import TrainingSpan
+
+if TYPE_CHECKING:  # scikit-learn loads on the first fit (a second off every import)
+    from sklearn.linear_model import LogisticRegression
 
 FloatArray = npt.NDArray[np.float64]
 GRID = (0.1, 1.0, 10.0)
@@ -91,7 +93,7 @@ class StackingFuser:
             if len(np.unique(y[a])) < 2 or not b.any():
                 continue
             p = _fit(x[a], y[a], c).predict_proba(x[b])[:, 1]
-            losses.append(log_loss(y[b], p, labels=[0.0, 1.0]))
+            losses.append(_log_loss(y[b], p, labels=[0.0, 1.0]))
         return float(np.mean(losses)) if losses else np.inf
 
     def fuse(self, ts_ns: int, dirs: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -106,7 +108,15 @@ class StackingFuser:
         return d, np.abs(score)
 
 
+def _log_loss(y: FloatArray, p: FloatArray, labels: list[float]) -> float:
+    from sklearn.metrics import log_loss
+
+    return float(log_loss(y, p, labels=labels))
+
+
 def _fit(x: FloatArray, y: FloatArray, c: float) -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return LogisticRegression(C=c, max_iter=200).fit(x, y)

@@ -10,7 +10,6 @@ p_high_vol is a logistic of that volatility ratio's log around ``log(ratio)``.
 from __future__ import annotations
 
 import numpy as np
-import ruptures as rpt
 
 from alphapulse.regimes.base import Detector, FloatArray
 
@@ -22,6 +21,8 @@ def last_segment_start(r: FloatArray, min_size: int, penalty: float) -> int:
     s = np.log(r * r + 1e-12)
     sd = s.std()
     z = (s - s.mean()) / (sd if sd > 0 else 1.0)
+    import ruptures as rpt  # loaded on first use (about a second off every import)
+
     bkps = rpt.KernelCPD(kernel="linear", min_size=min_size).fit(z.reshape(-1, 1))
     ends = bkps.predict(pen=penalty)
     return int(ends[-2]) if len(ends) > 1 else 0

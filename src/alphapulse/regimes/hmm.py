@@ -26,16 +26,19 @@ import warnings
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from hmmlearn.hmm import GaussianHMM
 from numba import njit
 
 from alphapulse.regimes.base import Detector, FloatArray, IntArray, RegimeSeries
 from alphapulse.regimes.base import series_from_states as _series
 from alphapulse.regimes.vol import realised_vol
 from alphapulse.sweep.kernels import pairwise_sum
+
+if TYPE_CHECKING:  # hmmlearn loads on the first fit
+    from hmmlearn.hmm import GaussianHMM
 
 LABELS: dict[int, tuple[str, ...]] = {
     2: ("calm", "high_vol"),
@@ -133,6 +136,8 @@ def _feature_row(
 
 def fit_hmm(x: FloatArray, k: int, prev: Fitted | None, n_iter: int, seed: int) -> Fitted:
     """Fit on rows ``x`` (all known at the fit bar), warm-started from ``prev``."""
+    from hmmlearn.hmm import GaussianHMM
+
     m = GaussianHMM(k, "diag", n_iter=n_iter, random_state=seed, min_covar=1e-4)
     if prev is not None:
         m.init_params = ""
