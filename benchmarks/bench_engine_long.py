@@ -93,11 +93,9 @@ def peak_rss_mb(n_bars: int, risk: bool) -> float:
     return int(out.stdout.split()[-1]) / 1024.0
 
 
-def compare(now: dict[str, Any], path: str, tolerance: float = 0.20) -> bool:
-    """Print each case's CPU time against the saved figures; flag > ``tolerance`` slower
-    (returns False when any case is)."""
-    with open(path) as f:
-        saved = json.load(f)
+def compare(now: dict[str, Any], path: str, saved: dict[str, Any], tolerance: float = 0.20) -> bool:
+    """Print each case's CPU time against the figures saved in ``path``; flag >
+    ``tolerance`` slower (returns False when any case is)."""
     if saved.get("bars") != now["bars"]:
         print(f"note: {path} was measured on {saved.get('bars')} bars, this run {now['bars']}")
     ok = True
@@ -119,6 +117,10 @@ def main() -> None:
     ap.add_argument("--json", default="", help="write the figures to this file")
     ap.add_argument("--compare", default="", help="a saved --json file to compare with")
     args = ap.parse_args()
+    saved = None
+    if args.compare:  # read before --json may overwrite the same file
+        with open(args.compare) as f:
+            saved = json.load(f)
     out: dict[str, Any] = {"bars": args.bars}
     # RSS first: Linux carries a process's peak RSS across fork + exec into the child,
     # so the children must start before this process holds a big panel.
@@ -140,7 +142,7 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
-    if args.compare and not compare(out, args.compare):
+    if saved is not None and not compare(out, args.compare, saved):
         sys.exit(1)
 
 

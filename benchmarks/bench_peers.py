@@ -337,10 +337,10 @@ def _xsec(cfg: Any, panel: Panel, fn: Callable[..., Any]) -> list[Result]:
     return [(float(r.equity[-1]), len(r.fills))]
 
 
-def compare(now: dict[str, Any], path: Path) -> int:
-    """Print each engine's bars/s against ``path``; 1 when an AlphaPulse engine dropped
-    more than TOLERANCE."""
-    old = json.loads(path.read_text())["cases"]
+def compare(now: dict[str, Any], path: Path, text: str) -> int:
+    """Print each engine's bars/s against ``path`` (its ``text`` as read before this run
+    saved anything); 1 when an AlphaPulse engine dropped more than TOLERANCE."""
+    old = json.loads(text)["cases"]
     bad = 0
     print(f"\n== against {path} (regression: bars/s down > {TOLERANCE:.0%}) ==")
     for case, rows in now.items():
@@ -368,6 +368,7 @@ def main() -> None:
     ap.add_argument("--save", action="store_true", help=f"write {RESULTS}")
     ap.add_argument("--compare", type=Path, default=None, help="earlier results file")
     args = ap.parse_args()
+    earlier = None if args.compare is None else args.compare.read_text()  # before --save
     cases = run_cases(args)
     for case, rows in cases.items():
         table(case, rows)
@@ -378,8 +379,8 @@ def main() -> None:
         meta = {"argv": sys.argv[1:], "when": time.strftime("%Y-%m-%d %H:%M:%S")}
         RESULTS.write_text(json.dumps({"meta": meta, "cases": slim}, indent=1) + "\n")
         print(f"\nwrote {RESULTS}")
-    if args.compare is not None:
-        sys.exit(compare(slim, args.compare))
+    if args.compare is not None and earlier is not None:
+        sys.exit(compare(slim, args.compare, earlier))
 
 
 if __name__ == "__main__":
