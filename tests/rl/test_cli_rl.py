@@ -39,6 +39,10 @@ def test_example_config_parses() -> None:
     root = Path(__file__).resolve().parents[2]
     cfg = parse_rl_config(yaml.safe_load((root / "examples/rl_train.yaml").read_text()))
     assert len(cfg.data.symbols or []) >= 10 and cfg.learn.algo == "ppo"
+    crypto = parse_rl_config(yaml.safe_load((root / "examples/rl_crypto_1h.yaml").read_text()))
+    guards = crypto.risk.guards if crypto.risk is not None else None
+    assert crypto.data.source == "crypto_binance_1h" and guards is not None
+    assert guards.daily_loss_limit is None and guards.max_drawdown is None
 
 
 def test_walk_forward_folds_are_disjoint_and_ordered() -> None:
