@@ -1,9 +1,12 @@
 """AlphaPulse (event engine and compiled path) against backtrader, backtesting.py and
-vectorbt, in one invocation, on identical semantics: SMA crossover 10/30 on closes (ties
-within TIE_TOL are equal), market orders at the next bar's open, flat -> long buys
-floor(cash / open) whole shares, exit sells all, no commission or slippage, open
-positions valued at the last close. Every engine's trades and final equity are checked
-against the compiled path and the result printed ("match").
+vectorbt, in one invocation, on identical semantics: SMA crossover 10/30 on closes (a
+missing row repeats the last close; ties within TIE_TOL are equal), market orders at the
+next bar's open (a row without open/high/low/close cannot fill: the order waits, a later
+signal replaces it), flat -> long buys floor(cash / open) whole shares, exit sells all,
+no commission or slippage, open positions valued at the last close. Every engine's trades
+and final equity are checked against the compiled path and the result printed ("match").
+backtrader and backtesting.py get only the complete rows (their SMAs skip an incomplete
+row), so they are comparable only on symbols whose rows are all complete (the first 25).
 
 Cases:
 - ``1x1M``: one symbol, 1,000,000 bars stitched from real daily bars of
@@ -20,6 +23,7 @@ Time is CPU time (``time.process_time``: all threads of this process), best of
     .venv/bin/python benchmarks/bench_peers.py                     # full run, ~10 min
     .venv/bin/python benchmarks/bench_peers.py --save              # + benchmarks/results/peers.json
     .venv/bin/python benchmarks/bench_peers.py --compare benchmarks/results/peers.json
+    .venv/bin/python benchmarks/bench_peers.py --cases 495x1259    # one case only
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bars
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from alphapulse.config import parse_config
 from alphapulse.data.catalog import dataset_symbols, load_panel
@@ -57,6 +62,7 @@ FAST, SLOW = 10, 30
 CASH = 1_000_000.0
 RESULTS = Path(__file__).parent / "results" / "peers.json"
 TOLERANCE = 0.20  # a bars/s drop beyond this is a regression
+CASES = ("1x1M", "495x1259", "xsec")
 
 
 # -- data -----------------------------------------------------------------------------
@@ -141,23 +147,45 @@ def vbt_run(panel: Panel) -> list[Result]:
     cols = list(range(panel.n_symbols))
     close = pd.DataFrame(panel.fields["close"], columns=cols)
     open_ = pd.DataFrame(panel.fields["open"], columns=cols)
-    fast = vbt.MA.run(close, FAST, short_name="f").ma.to_numpy()
-    slow = vbt.MA.run(close, SLOW, short_name="s").ma.to_numpy()
+    # the SMAs see the close carried over missing rows (AlphaPulse's strategy prices); on
+    # the raw closes one missing row blanks vectorbt's SMAs for the next SLOW rows
+    carried = close.ffill()
+    fast = vbt.MA.run(carried, FAST, short_name="f").ma.to_numpy()
+    slow = vbt.MA.run(carried, SLOW, short_name="s").ma.to_numpy()
     d, tol = fast - slow, TIE_TOL * np.maximum(np.abs(fast), np.abs(slow))
     st = np.where(np.isnan(d), np.nan, np.where(d > tol, 1.0, np.where(d < -tol, -1.0, 0.0)))
     prev = np.vstack([np.full((1, st.shape[1]), np.nan), st[:-1]])
     up, down = (st > 0) & (prev <= 0), (st < 0) & (prev >= 0)
-    shift = (
-        np.vstack([np.zeros((1, st.shape[1]), bool), up[:-1]]),
-        np.vstack([np.zeros((1, st.shape[1]), bool), down[:-1]]),
-    )
+    entries, exits = _next_fillable(market_arrays(panel)[2], up, down)
     pf = vbt.Portfolio.from_signals(
-        close, shift[0], shift[1], price=open_, size=np.inf, size_granularity=1.0,
+        close, entries, exits, price=open_, size=np.inf, size_granularity=1.0,
         init_cash=CASH, fees=0.0, freq="1D",
     )  # fmt: skip
     final = pf.final_value().to_numpy()
     n = pf.orders.count().to_numpy()
     return [(float(e), int(k)) for e, k in zip(final, n, strict=True)]
+
+
+@njit(cache=True)
+def _next_fillable(
+    fillable: np.ndarray, up: np.ndarray, down: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The crossings at row t as vectorbt entries / exits at the first later row with all
+    of OHLC, where AlphaPulse's market order fills (vectorbt would drop an order whose
+    price is NaN); a later crossing before that row replaces the waiting one."""
+    n, m = fillable.shape
+    entries, exits = np.zeros((n, m), np.bool_), np.zeros((n, m), np.bool_)
+    waiting = np.zeros(m, np.int64)  # +1 buy, -1 sell, 0 none
+    for t in range(n):
+        for j in range(m):
+            if waiting[j] != 0 and fillable[t, j]:
+                entries[t, j], exits[t, j] = waiting[j] > 0, waiting[j] < 0
+                waiting[j] = 0
+            if up[t, j]:
+                waiting[j] = 1
+            elif down[t, j]:
+                waiting[j] = -1
+    return entries, exits
 
 
 def bt_run(panel: Panel) -> list[Result]:
@@ -283,6 +311,19 @@ def table(case: str, rows: list[dict[str, Any]]) -> None:
 
 def run_cases(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
+    cases = set(args.cases.split(","))
+    # warm-ups (numba compile / cache load, vectorbt's first-run compile), 1 and 2 columns
+    warm = load_panel(DATASET, dataset_symbols(DATASET)[:2], end="2014-06-01")
+    ap_compiled(warm)
+    vbt_run(warm)
+    if "1x1M" in cases:
+        out["1x1M"] = one_symbol(args)
+    if cases & {"495x1259", "xsec"}:
+        out.update(cross_section(args, cases))
+    return out
+
+
+def one_symbol(args: argparse.Namespace) -> list[dict[str, Any]]:
     one = stitched(args.bars)
     part = Panel(one.timestamps[: args.slice], one.symbols, {
         k: v[: args.slice] for k, v in one.fields.items()
@@ -290,11 +331,8 @@ def run_cases(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     ev = Panel(one.timestamps[: args.event_bars], one.symbols, {
         k: v[: args.event_bars] for k, v in one.fields.items()
     })  # fmt: skip
-    # warm-ups (numba compile / cache load, vectorbt's first-run compile), 1 and 2 columns
-    warm = load_panel(DATASET, dataset_symbols(DATASET)[:2], end="2014-06-01")
-    for p in (part, warm):
-        ap_compiled(p)
-        vbt_run(p)
+    ap_compiled(part)
+    vbt_run(part)
     rows = [measure("alphapulse-compiled", ap_compiled, one, args.bars, args.repeat)]
     rows.append(measure("alphapulse-event", ap_event, ev, args.bars, args.event_repeat))
     rows.append(measure("vectorbt", vbt_run, one, args.bars, args.repeat))
@@ -307,22 +345,27 @@ def run_cases(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
         sub = ap_compiled(ev if r["engine"] == "alphapulse-event" else part)
         r["match"] = matches(sub if r["extrapolated"] else rows[0]["results"], r["results"])
     rows[0]["match"] = "ref"
-    out["1x1M"] = rows
+    return rows
 
+
+def cross_section(args: argparse.Namespace, cases: set[str]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
     names = dataset_symbols(DATASET)[: args.symbols]
     panel = load_panel(DATASET, names)
     bars = int(np.isfinite(panel.fields["close"]).sum())
-    slow = panel.select(list(panel.symbols[: args.symbols_slow]))
-    rows = [measure("alphapulse-compiled", ap_compiled, panel, bars, args.repeat)]
-    rows.append(measure("alphapulse-event", ap_event, slow, bars, 1))
-    rows.append(measure("vectorbt", vbt_run, panel, bars, args.repeat))
-    rows.append(measure("backtesting.py", btpy_run, slow, bars, 1))
-    rows.append(measure("backtrader", bt_run, slow, bars, 1))
-    for r in rows[1:]:
-        r["match"] = matches(rows[0]["results"], r["results"])
-    rows[0]["match"] = "ref"
-    out["495x1259"] = rows
-
+    if "495x1259" in cases:
+        slow = panel.select(list(panel.symbols[: args.symbols_slow]))
+        rows = [measure("alphapulse-compiled", ap_compiled, panel, bars, args.repeat)]
+        rows.append(measure("alphapulse-event", ap_event, slow, bars, 1))
+        rows.append(measure("vectorbt", vbt_run, panel, bars, args.repeat))
+        rows.append(measure("backtesting.py", btpy_run, slow, bars, 1))
+        rows.append(measure("backtrader", bt_run, slow, bars, 1))
+        for r in rows[1:]:
+            r["match"] = matches(rows[0]["results"], r["results"])
+        rows[0]["match"] = "ref"
+        out["495x1259"] = rows
+    if "xsec" not in cases:
+        return out
     cfg = config(list(panel.symbols))
     x = [measure("alphapulse-compiled", lambda p: _xsec(cfg, p, run_compiled), panel, bars, 3)]
     x.append(measure("alphapulse-event", lambda p: _xsec(cfg, p, run_strategy), panel, bars, 1))
@@ -365,9 +408,14 @@ def main() -> None:
     ap.add_argument("--symbols", type=int, default=495)
     ap.add_argument("--symbols-slow", type=int, default=25, help="per-symbol slow engines")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset")
     ap.add_argument("--save", action="store_true", help=f"write {RESULTS}")
     ap.add_argument("--compare", type=Path, default=None, help="earlier results file")
     args = ap.parse_args()
+    if set(args.cases.split(",")) - set(CASES):
+        ap.error(f"--cases: choose from {','.join(CASES)}")
+    if args.save and set(args.cases.split(",")) != set(CASES):
+        ap.error("--save needs every case")
     earlier = None if args.compare is None else args.compare.read_text()  # before --save
     cases = run_cases(args)
     for case, rows in cases.items():
