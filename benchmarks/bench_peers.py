@@ -368,7 +368,7 @@ def cross_section(args: argparse.Namespace, cases: set[str]) -> dict[str, list[d
         return out
     cfg = config(list(panel.symbols))
     x = [measure("alphapulse-compiled", lambda p: _xsec(cfg, p, run_compiled), panel, bars, 3)]
-    x.append(measure("alphapulse-event", lambda p: _xsec(cfg, p, run_strategy), panel, bars, 1))
+    x.append(measure("alphapulse-event", lambda p: _xsec(cfg, p, run_strategy), panel, bars, 3))
     x[1]["match"] = "1/1" if x[0]["results"] == x[1]["results"] else "0/1"
     x[0]["match"] = "ref"
     out["xsec"] = x
