@@ -239,6 +239,8 @@ class Engine:
         if not fills:
             return
         self.fills.extend(fills)
+        if type(self.risk) is PassThroughRisk:  # its on_fill does nothing
+            return
         ctx = self._snapshot(fills[0].bar_index, fills[0].ts_ns, fills=True)
         for f in fills:
             self.risk.on_fill(f, ctx)
@@ -262,7 +264,8 @@ class Engine:
         # A re-planned symbol's working orders are replaced (an unchanged target leaves a
         # partly filled order working); a bracket entry, whose children protect what it
         # filled, only when a new order for the symbol comes.
-        for sid in self.planner.replanned:
+        replanned = self.planner.replanned if self.venue.open_orders() else ()
+        for sid in replanned:
             for o in self.venue.open_orders(int(sid)):
                 if o.parent_id is None and (int(sid) in renewed or not _bracketed(o)):
                     self.venue.cancel(o.id, "replaced")
@@ -274,8 +277,8 @@ class Engine:
             if reduce_only and not _reduces(order, ctx):
                 continue
             self._submit(order, ctx)
-        if planned:  # bracket children follow the new reducing orders
-            self._amend_orders(ctx, {o.sid for o in planned})
+        if planned and type(self.risk) is not PassThroughRisk:  # (it amends nothing)
+            self._amend_orders(ctx, {o.sid for o in planned})  # children follow the orders
 
     def _explicit(self, req: OrderRequest, ctx: Context) -> Order:
         """An Order from a strategy's explicit request."""
@@ -300,6 +303,9 @@ class Engine:
         )
 
     def _submit(self, order: Order, ctx: Context) -> None:
+        if type(self.risk) is PassThroughRisk:  # accepts everything
+            self.venue.submit(order)
+            return
         check = self.risk.check_order(order, ctx)
         if check.verdict == Verdict.REJECT:
             order.status = OrderStatus.REJECTED

@@ -60,7 +60,12 @@ from alphapulse.execution.brackets import BracketBook
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.execution.matching import Quote, match_bar, match_close
 from alphapulse.execution.sizing import all_in, round_to_lot
-from alphapulse.execution.slippage import SquareRootImpact
+from alphapulse.execution.slippage import (
+    FixedBpsSlippage,
+    HalfSpreadSlippage,
+    NoSlippage,
+    SquareRootImpact,
+)
 from alphapulse.execution.volatility import EwmaVolatility
 from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
@@ -89,6 +94,16 @@ class SimulatedVenue:
         self._commission = config.build_commission()
         self._slippage = config.build_slippage()
         self._lot = config.lot_size
+        self._latency = config.latency_ns
+        self._cap = config.max_participation
+        self._allow_short = config.allow_short
+        # models whose price ignores the quantity: a notional order's price is known
+        # before it is sized (one slippage call instead of three)
+        self._flat_price = type(self._slippage) in (
+            NoSlippage,
+            FixedBpsSlippage,
+            HalfSpreadSlippage,
+        )
         uses_vol = isinstance(self._slippage, SquareRootImpact)
         self._vol = EwmaVolatility(len(symbols)) if uses_vol else None
         self._brackets = BracketBook()
@@ -114,9 +129,12 @@ class SimulatedVenue:
     def submit(self, order: Order) -> Order:
         """Accept an order: PENDING until ``eligible_ns = created_ns + latency_ns``."""
         self._validate(order)
-        order.eligible_ns = max(order.eligible_ns, order.created_ns + self._config.latency_ns)
+        eligible = order.created_ns + self._latency
+        if eligible > order.eligible_ns:
+            order.eligible_ns = eligible
         order.status = OrderStatus.PENDING
-        self._next_id = max(self._next_id, order.id + 1)
+        if order.id >= self._next_id:
+            self._next_id = order.id + 1
         self._register(order)
         if order.tif == TimeInForce.DAY:
             self._day_session[order.id] = None  # set on its first eligible bar
@@ -162,15 +180,16 @@ class SimulatedVenue:
         ts = bar.ts_ns
         opens, highs, lows, closes = bar.open, bar.high, bar.low, bar.close
         for order in list(self._open.values()):
-            if ts <= order.created_ns or ts < order.eligible_ns or order.status not in _OPEN:
+            status = order.status
+            if ts <= order.created_ns or ts < order.eligible_ns or status not in _OPEN:
                 continue
-            if order.status == OrderStatus.PENDING:
+            if status is OrderStatus.PENDING:
                 order.status = OrderStatus.WORKING
             sid = order.sid
             o, h, lo, c = float(opens[sid]), float(highs[sid]), float(lows[sid]), float(closes[sid])
             if o != o or h != h or lo != lo or c != c:  # NaN: no bar for this symbol
                 continue
-            if order.type == OrderType.MARKET:  # the open, taker (``match_bar``'s first rule)
+            if order.type is OrderType.MARKET:  # the open, taker (``match_bar``'s first rule)
                 quote: Quote | None = Quote(o, "taker")
             else:
                 m = match_bar(order, o, h, lo)
@@ -213,24 +232,26 @@ class SimulatedVenue:
         sid, side = order.sid, order.side
         volume = float(bar.volume[sid])
         vol = self._vol.get(sid) if self._vol is not None else math.nan
+        price = math.nan  # the slipped price of the fill, once known
         if self._unresolved and order.id in self._unresolved:
             self._unresolved.discard(order.id)
-            qty = self._size_notional(order, quote, account, volume, vol)
+            qty, price = self._size_notional(order, quote, account, volume, vol)
             if qty <= 0:
                 why = "insufficient_cash" if side == Side.BUY else "below_lot_size"
                 self._give_up(order, why, bar)
                 return None
             order.quantity = qty
         want = order.quantity - order.filled_qty  # ``remaining`` (cut at 0 below)
-        if self._config.max_participation is not None:
+        if self._cap is not None:
             want = min(want, self._capacity(sid, volume))
         if want <= 0:
             return None
-        if not self._config.allow_short:
-            want = self._affordable(order, want, quote, account, volume, vol, bar)
+        if not self._allow_short:
+            want, price = self._affordable(order, want, quote, account, volume, vol, bar, price)
             if want <= 0:
                 return None
-        price = self._price(side, quote, want, volume, vol)
+        if price != price:  # NaN: not known yet
+            price = self._price(side, quote, want, volume, vol)
         liquidity = quote.liquidity
         fill = Fill(
             order.id,
@@ -249,7 +270,7 @@ class SimulatedVenue:
         account.apply(fill)
         used = self._used
         used[sid] = used.get(sid, 0.0) + want
-        self._record(order, fill, bar)
+        self._record(order, want, price, bar)
         return fill
 
     def _price(self, side: Side, quote: Quote, qty: float, volume: float, vol: float) -> float:
@@ -262,21 +283,26 @@ class SimulatedVenue:
 
     def _size_notional(
         self, order: Order, quote: Quote, account: Account, volume: float, vol: float
-    ) -> float:
+    ) -> tuple[float, float]:
+        """The quantity of a notional order, and its fill price when the slippage model
+        ignores quantity (else NaN: the price depends on the final quantity)."""
         assert order.notional is not None
         lot, side = self._lot, order.side
         if side == Side.BUY:
             budget = min(order.notional, account.cash)
             if budget <= 0:
-                return 0.0
+                return 0.0, math.nan
             guess = max(round_to_lot(budget / quote.ref_price, lot), lot)
             price = self._price(side, quote, guess, volume, vol)
-            return all_in(budget, price, self._commission, lot, quote.liquidity)
-        guess = max(round_to_lot(order.notional / quote.ref_price, lot), lot)
-        return round_to_lot(order.notional / self._price(side, quote, guess, volume, vol), lot)
+            qty = all_in(budget, price, self._commission, lot, quote.liquidity)
+        else:
+            guess = max(round_to_lot(order.notional / quote.ref_price, lot), lot)
+            price = self._price(side, quote, guess, volume, vol)
+            qty = round_to_lot(order.notional / price, lot)
+        return qty, price if self._flat_price else math.nan
 
     def _capacity(self, sid: int, volume: float) -> float:
-        cap = self._config.max_participation
+        cap = self._cap
         if cap is None:
             return math.inf
         if not (math.isfinite(volume) and volume > 0):
@@ -292,37 +318,41 @@ class SimulatedVenue:
         volume: float,
         vol: float,
         bar: BarSlice,
-    ) -> float:
+        price: float,
+    ) -> tuple[float, float]:
         """``want`` cut to what cash (buys) or the long position (sells) allows (called
-        only without ``allow_short``)."""
+        only without ``allow_short``), and the fill price at it when known (``price``,
+        NaN when not known yet)."""
         if order.side == Side.BUY:
-            price = self._price(order.side, quote, want, volume, vol)
+            if price != price:
+                price = self._price(order.side, quote, want, volume, vol)
             cash = account.cash
             if want * price + self._commission.fee(want, price, quote.liquidity) <= cash:
-                return want
+                return want, price
             can = min(all_in(cash, price, self._commission, self._lot, quote.liquidity), want)
             resized, rejected = "resized_insufficient_cash", "insufficient_cash"
         else:
             can = max(account.position(order.sid), 0.0)
             if want <= can:
-                return want
+                return want, price
             resized, rejected = "resized_no_short", "no_short"
         if can <= 0:
             self._give_up(order, rejected, bar)
-            return 0.0
+            return 0.0, price
         order.quantity = order.filled_qty + can
         order.reason = resized
-        return can
+        return can, price if self._flat_price else math.nan
 
     # -- internals: order state -------------------------------------------------------
-    def _record(self, order: Order, fill: Fill, bar: BarSlice) -> None:
-        filled = order.filled_qty + fill.quantity
-        order.avg_fill_price = (
-            order.avg_fill_price * order.filled_qty + fill.price * fill.quantity
-        ) / filled
+    def _record(self, order: Order, qty: float, price: float, bar: BarSlice) -> None:
+        """Book a fill of ``qty`` at ``price`` on ``order``."""
+        before = order.filled_qty
+        filled = before + qty
+        order.avg_fill_price = (order.avg_fill_price * before + price * qty) / filled
         order.filled_qty = filled
-        if order.quantity - filled <= _DONE_TOL * max(order.quantity, 1.0):
-            order.filled_qty = order.quantity
+        total = order.quantity
+        if total - filled <= _DONE_TOL * (1.0 if total < 1.0 else total):  # max(total, 1.0)
+            order.filled_qty = total
             self._close(order, OrderStatus.FILLED)
         else:
             order.status = OrderStatus.PARTIALLY_FILLED

@@ -73,15 +73,16 @@ class Order:
     extra: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.notional is None:
-            if not (self.quantity > 0 and math.isfinite(self.quantity)):
-                raise OrderError(f"order {self.id} {self.symbol}: quantity must be > 0")
-        elif not (self.notional > 0 and math.isfinite(self.notional)):
-            raise OrderError(f"order {self.id} {self.symbol}: notional must be > 0")
-        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not _positive(self.limit_price):
-            raise OrderError(f"order {self.id} {self.symbol}: {self.type.value} needs limit_price")
-        if self.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not _positive(self.stop_price):
-            raise OrderError(f"order {self.id} {self.symbol}: {self.type.value} needs stop_price")
+        size = self.quantity if self.notional is None else self.notional
+        if not (size > 0 and size < math.inf):  # > 0 and finite (NaN fails both)
+            what = "quantity" if self.notional is None else "notional"
+            raise OrderError(f"order {self.id} {self.symbol}: {what} must be > 0")
+        kind = self.type
+        if kind is not OrderType.MARKET:  # prices to check
+            if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not _positive(self.limit_price):
+                raise OrderError(f"order {self.id} {self.symbol}: {kind.value} needs limit_price")
+            if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and not _positive(self.stop_price):
+                raise OrderError(f"order {self.id} {self.symbol}: {kind.value} needs stop_price")
         if self.eligible_ns < self.created_ns:
             self.eligible_ns = self.created_ns
 
