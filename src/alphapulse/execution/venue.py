@@ -353,7 +353,8 @@ class SimulatedVenue:
                 order.tag,
             )  # fmt: skip
             fills.append(fill)
-            used[sid] = used.get(sid, 0.0) + q
+            if cap is not None:  # (``used`` is read only with a cap)
+                used[sid] = used.get(sid, 0.0) + q
             self._record(order, q, price, bar)
         return fills
 

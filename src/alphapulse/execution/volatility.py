@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class EwmaVolatility:
@@ -25,21 +29,51 @@ class EwmaVolatility:
         self._count = np.zeros(n_symbols, dtype=np.int64)
 
     def update(self, close: FloatArray) -> None:
-        """Fold in one cross-section of closes (vectorized over symbols)."""
-        ok = np.isfinite(close) & (close > 0)
-        has_prev = ok & np.isfinite(self._last)
-        if has_prev.any():
-            r = np.log(close[has_prev] / self._last[has_prev])
-            first = self._count[has_prev] == 0
-            old = self._var[has_prev]
-            self._var[has_prev] = np.where(
-                first, r * r, self._decay * old + (1.0 - self._decay) * r * r
-            )
-            self._count[has_prev] += 1
-        self._last[ok] = close[ok]
+        """Fold in one cross-section of closes (two compiled passes around one
+        ``np.log`` over the gross returns, so the logs are numpy's)."""
+        idx, ratio = _gross_returns(close, self._last)
+        _fold(close, np.log(ratio), idx, self._decay, self._last, self._var, self._count)
 
     def get(self, sid: int) -> float:
         """Per-bar return volatility of one symbol, NaN when not yet known."""
         if self._count[sid] < self._min_obs:
             return float("nan")
         return float(np.sqrt(self._var[sid]))
+
+
+@njit(cache=True)
+def _gross_returns(close: FloatArray, last: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """Symbols with a valid close (finite, > 0) and a previous one, and close / previous."""
+    n = close.shape[0]
+    idx = np.empty(n, dtype=np.intp)
+    ratio = np.empty(n)
+    k = 0
+    for i in range(n):
+        c = close[i]
+        if math.isfinite(c) and c > 0 and math.isfinite(last[i]):
+            idx[k] = i
+            ratio[k] = c / last[i]
+            k += 1
+    return idx[:k], ratio[:k]
+
+
+@njit(cache=True)
+def _fold(
+    close: FloatArray,
+    r: FloatArray,
+    idx: npt.NDArray[np.intp],
+    decay: float,
+    last: FloatArray,
+    var: FloatArray,
+    count: IntArray,
+) -> None:
+    """The EWMA step for the log returns ``r`` of symbols ``idx``; valid closes become
+    the previous ones."""
+    for j in range(idx.shape[0]):
+        i, x = idx[j], r[j]
+        var[i] = x * x if count[i] == 0 else decay * var[i] + (1.0 - decay) * x * x
+        count[i] += 1
+    for i in range(close.shape[0]):
+        c = close[i]
+        if math.isfinite(c) and c > 0:
+            last[i] = c
