@@ -36,9 +36,9 @@ class EwmaVolatility:
 
     def get(self, sid: int) -> float:
         """Per-bar return volatility of one symbol, NaN when not yet known."""
-        if self._count[sid] < self._min_obs:
-            return float("nan")
-        return float(np.sqrt(self._var[sid]))
+        if self._count.item(sid) < self._min_obs:
+            return math.nan
+        return math.sqrt(self._var.item(sid))  # correctly rounded, as np.sqrt
 
 
 @njit(cache=True)
