@@ -44,6 +44,9 @@ Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
   and runs only when that model is configured; everything else costs O(open orders).
 - Every fill is applied to the account immediately, so later orders in the same bar
   see the updated cash and position.
+- When every order a bar matches is a plain market order (no bracket), with built-in
+  cost models, whole units and a ``Ledger``, the bar's orders go through one compiled
+  pass (:mod:`alphapulse.execution.batch`) with the same arithmetic, in the same order.
 """
 
 from __future__ import annotations
