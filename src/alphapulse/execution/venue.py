@@ -44,9 +44,6 @@ Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
   and runs only when that model is configured; everything else costs O(open orders).
 - Every fill is applied to the account immediately, so later orders in the same bar
   see the updated cash and position.
-- When every order a bar matches is a plain market order (no bracket), with built-in
-  cost models, whole units and a ``Ledger``, the bar's orders go through one compiled
-  pass (:mod:`alphapulse.execution.batch`) with the same arithmetic, in the same order.
 """
 
 from __future__ import annotations
@@ -59,7 +56,6 @@ import numpy.typing as npt
 
 from alphapulse.core.errors import OrderError
 from alphapulse.engine.bars import BarSlice
-from alphapulse.execution.batch import FILLED, GIVE_UP, REASONS, cost_params, fill_plain
 from alphapulse.execution.brackets import BracketBook
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.execution.matching import Quote, match_bar, match_close
@@ -72,7 +68,6 @@ from alphapulse.execution.slippage import (
 )
 from alphapulse.execution.volatility import EwmaVolatility
 from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
-from alphapulse.portfolio.ledger import Ledger
 
 FloatArray = npt.NDArray[np.float64]
 _DONE_TOL = 1e-12
@@ -108,10 +103,6 @@ class SimulatedVenue:
             NoSlippage,
             FixedBpsSlippage,
             HalfSpreadSlippage,
-        )
-        # the compiled pass over plain market orders (``batch``), when it knows the costs
-        self._plain_costs = (
-            cost_params(self._commission, self._slippage) if self._lot == 1.0 else None
         )
         uses_vol = isinstance(self._slippage, SquareRootImpact)
         self._vol = EwmaVolatility(len(symbols)) if uses_vol else None
@@ -187,10 +178,6 @@ class SimulatedVenue:
         if not self._open:
             return fills
         ts = bar.ts_ns
-        if self._plain_costs is not None and type(account) is Ledger:
-            plain = self._plain(ts, at_close=False)
-            if plain is not None:
-                return self._fill_plain(plain, bar, account, at_close=False)
         opens, highs, lows, closes = bar.open, bar.high, bar.low, bar.close
         for order in list(self._open.values()):
             status = order.status
@@ -222,10 +209,6 @@ class SimulatedVenue:
         if not self._open:
             return fills
         ts = bar.ts_ns
-        if self._plain_costs is not None and type(account) is Ledger:
-            plain = self._plain(ts, at_close=True)
-            if plain is not None:
-                return self._fill_plain(plain, bar, account, at_close=True)
         for order in list(self._open.values()):
             if (
                 order.type != OrderType.MARKET
@@ -242,123 +225,6 @@ class SimulatedVenue:
             fill = self._execute(order, match_close(close), bar, account)
             if fill is not None:
                 fills.append(fill)
-        return fills
-
-    # -- internals: plain market orders in one compiled pass ----------------------------
-    def _plain(self, ts: int, at_close: bool) -> list[Order] | None:
-        """The orders to match in this bar (as ``process_bar`` / ``fill_market_at_close``
-        pick them) when all are market orders without bracket, else None."""
-        todo: list[Order] = []
-        for order in self._open.values():
-            if order.status not in _OPEN:
-                continue
-            if at_close:
-                if (
-                    order.type != OrderType.MARKET
-                    or order.created_ns > ts
-                    or order.eligible_ns > ts
-                ):
-                    continue
-            elif ts <= order.created_ns or ts < order.eligible_ns:
-                continue
-            elif order.type is not OrderType.MARKET:
-                return None
-            if (
-                order.parent_id is not None
-                or order.stop_loss is not None
-                or order.take_profit is not None
-            ):
-                return None
-            todo.append(order)
-        return todo
-
-    def _fill_plain(
-        self, todo: list[Order], bar: BarSlice, account: Ledger, at_close: bool
-    ) -> list[Fill]:
-        """Fill ``todo`` (``_plain``) at the bar's open (or close): ``batch.fill_plain``
-        does the arithmetic, then the fills and order states are made here."""
-        rows: list[tuple[float, ...]] = []
-        live: list[Order] = []
-        vol = self._vol
-        unresolved = self._unresolved
-        for order in todo:
-            if order.status is OrderStatus.PENDING:
-                order.status = OrderStatus.WORKING
-            sid = order.sid
-            c = float(bar.close[sid])
-            if at_close:
-                ref = c
-                if ref != ref:
-                    continue
-            else:
-                ref = float(bar.open[sid])
-                h, lo = float(bar.high[sid]), float(bar.low[sid])
-                if ref != ref or h != h or lo != lo or c != c:  # NaN: no bar for this symbol
-                    continue
-            notional = order.notional
-            rows.append(
-                (
-                    sid,
-                    float(order.side),
-                    ref,
-                    float(bar.volume[sid]),
-                    vol.get(sid) if vol is not None else math.nan,
-                    0.0 if notional is None else notional,
-                    order.quantity,
-                    order.filled_qty,
-                    1.0 if unresolved and order.id in unresolved else 0.0,
-                )
-            )
-            live.append(order)
-        if not live:
-            return []
-        return self._book_plain(live, np.array(rows, dtype=np.float64), bar, account)
-
-    def _book_plain(
-        self, live: list[Order], rows: FloatArray, bar: BarSlice, account: Ledger
-    ) -> list[Fill]:
-        """Run the compiled pass over ``rows`` (``batch.fill_plain``), then make the fills
-        and update the orders as ``_execute`` would."""
-        assert self._plain_costs is not None
-        n = len(live)
-        out = np.empty((n, 5))
-        codes = np.empty((n, 2), dtype=np.int64)
-        cap = self._cap
-        used = self._used
-        room = np.zeros(len(self._symbols))
-        for k, v in used.items():
-            room[k] = v
-        state = np.array([account.cash, account.traded_notional])
-        fill_plain(
-            self._plain_costs, math.nan if cap is None else cap, self._allow_short,
-            self._flat_price, rows, state, room, *account.arrays(), out, codes,
-        )  # fmt: skip
-        account.restate(float(state[0]), float(state[1]))
-        fills: list[Fill] = []
-        ts, t = bar.ts_ns, bar.t
-        for order, (q, price, fee, slip, new_qty), (code, why), flag in zip(
-            live, out.tolist(), codes.tolist(), rows[:, 8].tolist(), strict=True
-        ):
-            if flag:
-                self._unresolved.discard(order.id)
-            if new_qty == new_qty:  # sized or resized
-                order.quantity = new_qty
-            if code == GIVE_UP:
-                self._give_up(order, REASONS[why], bar)
-                continue
-            if why:
-                order.reason = REASONS[why]
-            if code != FILLED:
-                continue
-            sid = order.sid
-            fill = Fill(
-                order.id, order.symbol, sid, order.side, q, price, fee, ts, t, "taker", slip,
-                order.tag,
-            )  # fmt: skip
-            fills.append(fill)
-            if cap is not None:  # (``used`` is read only with a cap)
-                used[sid] = used.get(sid, 0.0) + q
-            self._record(order, q, price, bar)
         return fills
 
     # -- internals: one fill ----------------------------------------------------------

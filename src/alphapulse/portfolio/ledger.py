@@ -51,16 +51,6 @@ class Ledger:
         _apply(self.qty, self.avg_price, self.realized, self.fees, self.last_price,
                fill.sid, q, p, fee)  # fmt: skip
 
-    def arrays(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-        """The per-symbol books: qty, avg_price, realized, fees, last_price (a compiled
-        pass such as ``execution.batch.fill_plain`` books fills into them)."""
-        return self.qty, self.avg_price, self.realized, self.fees, self.last_price
-
-    def restate(self, cash: float, traded_notional: float) -> None:
-        """Set cash and traded notional after such a pass booked fills into ``arrays``."""
-        self._cash = cash
-        self.traded_notional = traded_notional
-
     # -- marking ----------------------------------------------------------------------
     def mark(self, close: FloatArray) -> None:
         """Update last prices from a cross-section of closes (NaN = no bar, keep old)."""
