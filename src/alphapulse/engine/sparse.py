@@ -30,7 +30,7 @@ from alphapulse.engine.planner import OrderPlanner
 from alphapulse.engine.stages import PassThroughRisk
 from alphapulse.model.signals import Signals
 from alphapulse.portfolio.construction import EqualSlot
-from alphapulse.portfolio.ledger import _net_gross
+from alphapulse.portfolio.ledger import _mark, _record
 from alphapulse.strategies.base import Strategy
 
 if TYPE_CHECKING:
@@ -149,16 +149,7 @@ def _mark_span(
     n0: int,
 ) -> None:
     """Bars [t0, t1) with nothing to trade: ``Ledger.mark`` then ``Ledger.record`` for
-    each (the same arithmetic, so the rows are bit-identical), rows from ``n0`` on."""
-    m = last.shape[0]
+    each (the same kernels), rows from ``n0`` on."""
     for t in range(t0, t1):
-        for i in range(m):
-            c = close[t, i]
-            if not np.isnan(c):
-                last[i] = c
-        net, gross = _net_gross(qty, last)
-        k = n0 + t - t0
-        vals[0, k] = cash + net
-        vals[1, k] = cash
-        vals[2, k] = gross
-        vals[3, k] = net
+        _mark(last, close[t])
+        _record(qty, last, cash, vals, n0 + t - t0)
