@@ -66,7 +66,8 @@ def test_sigkill_recovery(db_url: str, tmp_path: Path, shared_data: Path) -> Non
     labels = [s.label for s in cfg.strategies]
     total = len(run_backtest(cfg, workers=1)[labels[0]].timestamps) * len(labels)
     rng = random.Random(os.getpid())
-    targets = sorted(rng.uniform(0.05, 0.9) * total for _ in range(KILLS))
+    # kill points leave room to spare: a faster engine can finish the last 10% between polls
+    targets = sorted(rng.uniform(0.05, 0.6) * total for _ in range(KILLS))
     log = tmp_path / "paper.log"
     killed = 0
     with open_store(db_url) as store:
