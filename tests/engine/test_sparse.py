@@ -79,7 +79,7 @@ def _run(
 def _same(a: RunResult, b: RunResult) -> None:
     # repr: exact floats (shortest round trip), NaN equal to NaN
     assert [repr(astuple(o)) for o in a.orders] == [repr(astuple(o)) for o in b.orders]
-    assert [repr(astuple(f)) for f in a.fills] == [repr(astuple(f)) for f in b.fills]
+    assert [repr(tuple(f)) for f in a.fills] == [repr(tuple(f)) for f in b.fills]
     assert_same_accounts(a, b)
 
 

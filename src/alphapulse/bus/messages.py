@@ -229,7 +229,7 @@ class FillMsg:
     @classmethod
     def from_fill(cls, fill: Fill) -> FillMsg:
         """The message for an engine fill."""
-        values = {f.name: getattr(fill, f.name) for f in fields(fill)}
+        values = fill._asdict()
         values["side"] = int(fill.side)
         return cls(**values)
 
