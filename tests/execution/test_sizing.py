@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +15,13 @@ from alphapulse.execution.commissions import (
     PercentCommission,
     PerShareCommission,
 )
-from alphapulse.execution.sizing import all_in, fixed_fraction, round_to_lot
+from alphapulse.execution.sizing import (
+    _round_decimals,
+    all_in,
+    fixed_fraction,
+    lot_quantity,
+    round_to_lot,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +104,26 @@ def test_all_in_is_the_largest_affordable_lot_multiple(
     assert more * price + commission.fee(more, price, "taker") > budget * (
         1 - 1e-12
     )  # float noise only
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    lots=st.one_of(st.integers(0, 10**7), st.integers(0, 2**53)),
+    lot=st.sampled_from([0.5, 0.1, 0.01, 0.001, 1e-4, 1e-8, 0.25, 0.3, 0.07, 1e-12, 100.0]),
+)
+def test_compiled_lot_rounding_is_pythons_round(lots: int, lot: float) -> None:
+    # the compiled lot arithmetic must give what Python's round gave before it
+    decimals = max(0, -math.floor(math.log10(lot))) + 6
+    assert lot_quantity(lots, lot) == round(lots * lot, decimals)
+
+
+@pytest.mark.parametrize(("x", "n"), [(0.5, 0), (1.5, 0), (2.5, 0), (2.675, 2), (0.125, 2)])
+def test_round_ties_go_to_even_as_in_python(x: float, n: int) -> None:
+    assert _round_decimals(x, n) == round(x, n)
+
+
+def test_all_in_beyond_int64_lots_stays_within_budget() -> None:
+    # 9.2e18 lots of 1e-8 at a price of 1e-4 (Python's ints had no bound here)
+    q = all_in(9_223_373.0, 1e-4, NoCommission(), 1e-8)
+    assert q * 1e-4 <= 9_223_373.0
+    assert (q + 1e-8) * 1e-4 > 9_223_373.0 * (1 - 1e-12)

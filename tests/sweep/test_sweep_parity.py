@@ -24,8 +24,6 @@ from alphapulse.engine.context import PRICES
 from alphapulse.engine.feed import PanelFeed
 from alphapulse.engine.loop import RunResult
 from alphapulse.engine.runner import run_backtest
-from alphapulse.execution.commissions import PercentCommission
-from alphapulse.execution.sizing import all_in
 from alphapulse.strategies.indicators import rolling_std, sma
 from alphapulse.sweep import (
     Costs,
@@ -153,17 +151,6 @@ def test_bounded_rolling_means(sp500: dict[str, Panel], symbol: str) -> None:
     np.testing.assert_array_equal(a.curves, b.curves)
     for x, y in zip((a.final_equity, a.n_fills, a.fees), forced, strict=True):
         np.testing.assert_array_equal(x, y)
-
-
-def test_all_in_matches_sizing() -> None:
-    rng = np.random.default_rng(7)
-    for rate in (0.0, 0.0005, 0.001, 0.01):
-        commission = PercentCommission(rate)
-        for _ in range(2000):
-            price = float(np.round(rng.uniform(0.5, 900.0), 2)) * (1 + 5e-4)
-            budget = float(rng.choice([rng.uniform(0, 2e6), price * rng.integers(1, 50)]))
-            got = kernels.all_in_percent(budget, price, rate)
-            assert got == all_in(budget, price, commission), (budget, price, rate)
 
 
 # -- SMA crossover ------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 Every model implements :class:`Commission`. ``liquidity`` is ``"maker"`` for a resting
 limit order that was filled at its limit, ``"taker"`` otherwise. Every model's fee is
 non-decreasing in ``quantity`` at a fixed price (sizing relies on it).
+
+The arithmetic lives in one compiled function, :func:`commission_fee`, driven by a
+model's ``params`` (a code and up to three numbers); the models' ``fee`` calls it, and
+so do the venue's fill terms and the sweep kernels, so there is one copy of each rule.
 """
 
 from __future__ import annotations
@@ -11,15 +15,44 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
+from numba import njit
+
 from alphapulse.core.errors import ConfigError
 
 _BPS = 1e-4
+# ``params[0]`` of each model
+NONE, PERCENT, PER_SHARE, MAKER_TAKER = 0.0, 1.0, 2.0, 3.0
+CommissionParams = tuple[float, float, float, float]
 
 
 class Commission(Protocol):
     """Fee in cash for a fill of ``quantity`` units at ``price``."""
 
+    @property
+    def params(self) -> CommissionParams:
+        """(code, a, b, c) for :func:`commission_fee`."""
+        ...
+
     def fee(self, quantity: float, price: float, liquidity: str) -> float: ...
+
+
+@njit(cache=True, error_model="numpy")
+def commission_fee(params: CommissionParams, quantity: float, price: float, maker: bool) -> float:
+    """The fee of every model (see each class for its rule), by ``params[0]``."""
+    code, a, b, c = params
+    if code == PERCENT:  # rate a
+        return a * price * quantity
+    if code == PER_SHARE:  # per share a, minimum b, cap c of notional (NaN: no cap)
+        if quantity <= 0:
+            return 0.0
+        fee = max(a * quantity, b)
+        if not math.isnan(c):
+            fee = min(fee, c * price * quantity)
+        return fee
+    if code == MAKER_TAKER:  # maker bps a, taker bps b
+        bps = a if maker else b
+        return bps * _BPS * price * quantity
+    return 0.0
 
 
 def _check(name: str, value: float) -> None:
@@ -31,8 +64,12 @@ def _check(name: str, value: float) -> None:
 class NoCommission:
     """Free trading."""
 
+    @property
+    def params(self) -> CommissionParams:
+        return (NONE, 0.0, 0.0, 0.0)
+
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        return 0.0
+        return commission_fee(self.params, quantity, price, liquidity == "maker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +81,12 @@ class PercentCommission:
     def __post_init__(self) -> None:
         _check("rate", self.rate)
 
+    @property
+    def params(self) -> CommissionParams:
+        return (PERCENT, self.rate, 0.0, 0.0)
+
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        return self.rate * price * quantity
+        return commission_fee(self.params, quantity, price, liquidity == "maker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +106,13 @@ class PerShareCommission:
         if self.maximum_pct is not None:
             _check("maximum_pct", self.maximum_pct)
 
+    @property
+    def params(self) -> CommissionParams:
+        cap = math.nan if self.maximum_pct is None else self.maximum_pct
+        return (PER_SHARE, self.per_share, self.minimum, cap)
+
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        if quantity <= 0:
-            return 0.0
-        fee = max(self.per_share * quantity, self.minimum)
-        if self.maximum_pct is not None:
-            fee = min(fee, self.maximum_pct * price * quantity)
-        return fee
+        return commission_fee(self.params, quantity, price, liquidity == "maker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +126,9 @@ class MakerTakerCommission:
         _check("maker_bps", self.maker_bps)
         _check("taker_bps", self.taker_bps)
 
+    @property
+    def params(self) -> CommissionParams:
+        return (MAKER_TAKER, self.maker_bps, self.taker_bps, 0.0)
+
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        bps = self.maker_bps if liquidity == "maker" else self.taker_bps
-        return bps * _BPS * price * quantity
+        return commission_fee(self.params, quantity, price, liquidity == "maker")

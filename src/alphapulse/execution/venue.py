@@ -58,14 +58,9 @@ from alphapulse.core.errors import OrderError
 from alphapulse.engine.bars import BarSlice
 from alphapulse.execution.brackets import BracketBook
 from alphapulse.execution.costs import ExecutionConfig
+from alphapulse.execution.fillterms import REASONS, RESIZED, fill_terms
 from alphapulse.execution.matching import Quote, match_bar, match_close
-from alphapulse.execution.sizing import all_in, round_to_lot
-from alphapulse.execution.slippage import (
-    FixedBpsSlippage,
-    HalfSpreadSlippage,
-    NoSlippage,
-    SquareRootImpact,
-)
+from alphapulse.execution.slippage import SquareRootImpact
 from alphapulse.execution.volatility import EwmaVolatility
 from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
@@ -91,20 +86,15 @@ class SimulatedVenue:
     def __init__(self, config: ExecutionConfig, symbols: tuple[str, ...]) -> None:
         self._config = config
         self._symbols = symbols
-        self._commission = config.build_commission()
-        self._slippage = config.build_slippage()
+        slippage = config.build_slippage()
+        self._comm_params = config.build_commission().params
+        self._slip_params = slippage.params
         self._lot = config.lot_size
         self._latency = config.latency_ns
         self._cap = config.max_participation
+        self._cap_or_nan = math.nan if self._cap is None else self._cap
         self._allow_short = config.allow_short
-        # models whose price ignores the quantity: a notional order's price is known
-        # before it is sized (one slippage call instead of three)
-        self._flat_price = type(self._slippage) in (
-            NoSlippage,
-            FixedBpsSlippage,
-            HalfSpreadSlippage,
-        )
-        uses_vol = isinstance(self._slippage, SquareRootImpact)
+        uses_vol = isinstance(slippage, SquareRootImpact)
         self._vol = EwmaVolatility(len(symbols)) if uses_vol else None
         self._brackets = BracketBook()
         self._orders: list[Order] = []
@@ -229,38 +219,49 @@ class SimulatedVenue:
 
     # -- internals: one fill ----------------------------------------------------------
     def _execute(self, order: Order, quote: Quote, bar: BarSlice, account: Account) -> Fill | None:
+        """Fill what the rules allow of ``order`` at ``quote`` (the terms come from the
+        compiled :func:`~alphapulse.execution.fillterms.fill_terms`)."""
         sid, side = order.sid, order.side
+        oid = order.id
+        sizing = bool(self._unresolved) and oid in self._unresolved
         volume = float(bar.volume[sid])
-        vol = self._vol.get(sid) if self._vol is not None else math.nan
-        price = math.nan  # the slipped price of the fill, once known
-        if self._unresolved and order.id in self._unresolved:
-            self._unresolved.discard(order.id)
-            qty, price = self._size_notional(order, quote, account, volume, vol)
-            if qty <= 0:
-                why = "insufficient_cash" if side == Side.BUY else "below_lot_size"
-                self._give_up(order, why, bar)
-                return None
-            order.quantity = qty
-        want = order.quantity - order.filled_qty  # ``remaining`` (cut at 0 below)
-        if self._cap is not None:
-            want = min(want, self._capacity(sid, volume))
+        qty, want, price, fee, why = fill_terms(
+            self._comm_params,
+            self._slip_params,
+            self._lot,
+            self._allow_short,
+            int(side),
+            quote.ref_price,
+            quote.liquidity == "maker",
+            math.nan if quote.limit is None else quote.limit,
+            order.notional if sizing else math.nan,  # type: ignore[arg-type]
+            order.quantity,
+            order.filled_qty,
+            self._cap_or_nan,
+            self._used.get(sid, 0.0) if self._cap is not None else 0.0,
+            volume,
+            self._vol.get(sid) if self._vol is not None else math.nan,
+            account.cash,
+            account.position(sid) if side == Side.SELL else 0.0,
+        )
+        if sizing:
+            self._unresolved.discard(oid)
+        order.quantity = qty
         if want <= 0:
+            if why:
+                self._give_up(order, REASONS[why], bar)
             return None
-        if not self._allow_short:
-            want, price = self._affordable(order, want, quote, account, volume, vol, bar, price)
-            if want <= 0:
-                return None
-        if price != price:  # NaN: not known yet
-            price = self._price(side, quote, want, volume, vol)
+        if why:
+            order.reason = RESIZED[why]
         liquidity = quote.liquidity
         fill = Fill(
-            order.id,
+            oid,
             order.symbol,
             sid,
             side,
             want,
             price,
-            self._commission.fee(want, price, liquidity),
+            fee,
             bar.ts_ns,
             bar.t,
             liquidity,
@@ -272,76 +273,6 @@ class SimulatedVenue:
         used[sid] = used.get(sid, 0.0) + want
         self._record(order, want, price, bar)
         return fill
-
-    def _price(self, side: Side, quote: Quote, qty: float, volume: float, vol: float) -> float:
-        price, liquidity, limit = quote
-        if liquidity == "taker":
-            price = self._slippage.price(side, price, qty, volume, vol)
-        if limit is not None:
-            price = min(price, limit) if side == Side.BUY else max(price, limit)
-        return price
-
-    def _size_notional(
-        self, order: Order, quote: Quote, account: Account, volume: float, vol: float
-    ) -> tuple[float, float]:
-        """The quantity of a notional order, and its fill price when the slippage model
-        ignores quantity (else NaN: the price depends on the final quantity)."""
-        assert order.notional is not None
-        lot, side = self._lot, order.side
-        if side == Side.BUY:
-            budget = min(order.notional, account.cash)
-            if budget <= 0:
-                return 0.0, math.nan
-            guess = max(round_to_lot(budget / quote.ref_price, lot), lot)
-            price = self._price(side, quote, guess, volume, vol)
-            qty = all_in(budget, price, self._commission, lot, quote.liquidity)
-        else:
-            guess = max(round_to_lot(order.notional / quote.ref_price, lot), lot)
-            price = self._price(side, quote, guess, volume, vol)
-            qty = round_to_lot(order.notional / price, lot)
-        return qty, price if self._flat_price else math.nan
-
-    def _capacity(self, sid: int, volume: float) -> float:
-        cap = self._cap
-        if cap is None:
-            return math.inf
-        if not (math.isfinite(volume) and volume > 0):
-            return 0.0
-        return max(round_to_lot(cap * volume, self._lot) - self._used.get(sid, 0.0), 0.0)
-
-    def _affordable(
-        self,
-        order: Order,
-        want: float,
-        quote: Quote,
-        account: Account,
-        volume: float,
-        vol: float,
-        bar: BarSlice,
-        price: float,
-    ) -> tuple[float, float]:
-        """``want`` cut to what cash (buys) or the long position (sells) allows (called
-        only without ``allow_short``), and the fill price at it when known (``price``,
-        NaN when not known yet)."""
-        if order.side == Side.BUY:
-            if price != price:
-                price = self._price(order.side, quote, want, volume, vol)
-            cash = account.cash
-            if want * price + self._commission.fee(want, price, quote.liquidity) <= cash:
-                return want, price
-            can = min(all_in(cash, price, self._commission, self._lot, quote.liquidity), want)
-            resized, rejected = "resized_insufficient_cash", "insufficient_cash"
-        else:
-            can = max(account.position(order.sid), 0.0)
-            if want <= can:
-                return want, price
-            resized, rejected = "resized_no_short", "no_short"
-        if can <= 0:
-            self._give_up(order, rejected, bar)
-            return 0.0, price
-        order.quantity = order.filled_qty + can
-        order.reason = resized
-        return can, price if self._flat_price else math.nan
 
     # -- internals: order state -------------------------------------------------------
     def _record(self, order: Order, qty: float, price: float, bar: BarSlice) -> None:

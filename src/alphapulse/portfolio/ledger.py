@@ -48,7 +48,7 @@ class Ledger:
         q, p, fee = fill.signed_qty, fill.price, fill.fee
         self._cash -= q * p + fee
         self.traded_notional += abs(q) * p
-        _apply(self.qty, self.avg_price, self.realized, self.fees, self.last_price,
+        apply_fill(self.qty, self.avg_price, self.realized, self.fees, self.last_price,
                fill.sid, q, p, fee)  # fmt: skip
 
     # -- marking ----------------------------------------------------------------------
@@ -104,7 +104,7 @@ class Ledger:
 
 
 @njit(cache=True, error_model="numpy")
-def _apply(
+def apply_fill(
     qty: FloatArray,
     avg_price: FloatArray,
     realized: FloatArray,
@@ -115,7 +115,8 @@ def _apply(
     p: float,
     fee: float,
 ) -> None:
-    """``apply``'s per-symbol booking of a signed fill ``q`` at ``p`` (average cost)."""
+    """``apply``'s per-symbol booking of a signed fill ``q`` at ``p`` (average cost);
+    the compiled path's kernel (``sweep.book``) books its fills with it too."""
     pos, avg = qty[sid], avg_price[sid]
     fees[sid] += fee
     new_pos = pos + q

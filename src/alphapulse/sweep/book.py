@@ -7,6 +7,8 @@ Per row t, as ``engine.loop.Engine.step`` with the default stages does:
    (``open x (1 +/- bps x 1e-4)``; a cash-budget buy sized with ``all_in`` at the fill
    price; buys cut to cash, sells to the long position unless ``allow_short``; a symbol
    without open/high/low/close waits), each fill booked at once (average-cost ledger);
+   the venue's and the ledger's own compiled functions (``fill_terms``, ``apply_fill``)
+   decide and book each fill;
 2. ledger: marks to the close; equity = cash + sum of market values (numpy's pairwise
    sum, so equity is bit-identical);
 3. planner: a symbol's target (``weights[state][t]``, the state being its position's
@@ -27,7 +29,11 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from alphapulse.sweep.kernels import all_in_percent, pairwise_sum
+from alphapulse.execution.commissions import PERCENT
+from alphapulse.execution.fillterms import GIVE_UP_SHORT, RESIZED_CASH, fill_terms
+from alphapulse.execution.slippage import SHIFT
+from alphapulse.portfolio.ledger import apply_fill
+from alphapulse.sweep.kernels import pairwise_sum
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -48,7 +54,6 @@ FILL_COLS = 9
 
 _PLAN_EPS = 1e-12
 _LOT_EPS = 1e-9
-_FLAT_EPS = 1e-12
 _BPS = 1e-4
 
 
@@ -80,7 +85,8 @@ def run_book(
     fees. Returns (orders, fills, traded notional)."""
     n, m = open_.shape
     record = rows.shape[0] == n
-    frac = bps * _BPS
+    comm = (PERCENT, rate, 0.0, 0.0)  # the venue's PercentCommission(rate)
+    slip = (SHIFT, bps * _BPS, 0.0, 0.0)  # and FixedBpsSlippage(bps)
     cash = initial_cash
     qty = np.zeros(m)
     avg = np.zeros(m)
@@ -119,58 +125,31 @@ def run_book(
                 continue
             kind = pend[j]
             pend[j] = NONE
-            side = -1.0 if kind == SELL_QTY else 1.0
+            side = -1 if kind == SELL_QTY else 1
             ref = open_[t, j]
-            price = max(ref * (1.0 + side * frac), 0.0)
-            want = amount[j]
-            if kind == BUY_CASH:
-                budget = min(amount[j], cash)
-                want = all_in_percent(budget, price, rate) if budget > 0 else 0.0
-                if want <= 0:
-                    _set(orders, row, O_STATUS, REJECTED)
-                    _set(orders, row, O_REASON, R_CASH)
-                    continue
-                _set(orders, row, O_QTY, want)
-            if not allow_short:
-                if side > 0:
-                    if not want * price + rate * price * want <= cash:
-                        can = min(all_in_percent(cash, price, rate), want)
-                        if can <= 0:
-                            _set(orders, row, O_STATUS, REJECTED)
-                            _set(orders, row, O_REASON, R_CASH)
-                            continue
-                        want = can
-                        _set(orders, row, O_QTY, want)
-                        _set(orders, row, O_REASON, R_RESIZED_CASH)
-                else:
-                    can = max(qty[j], 0.0)
-                    if want > can:
-                        if can <= 0:
-                            _set(orders, row, O_STATUS, REJECTED)
-                            _set(orders, row, O_REASON, R_NO_SHORT)
-                            continue
-                        want = can
-                        _set(orders, row, O_QTY, want)
-                        _set(orders, row, O_REASON, R_RESIZED_NO_SHORT)
-            fee = rate * price * want
+            sized = kind == BUY_CASH  # a cash budget, sized at the fill
+            got, want, price, fee, why = fill_terms(
+                comm, slip, 1.0, allow_short, side, ref, False, math.nan,
+                amount[j] if sized else math.nan, 0.0 if sized else amount[j], 0.0,
+                math.nan, 0.0, math.nan, math.nan, cash, qty[j],
+            )  # fmt: skip
+            if want <= 0:  # nothing could fill: rejected (a market order has no cap)
+                _set(orders, row, O_STATUS, REJECTED)
+                _set(orders, row, O_REASON, R_NO_SHORT if why == GIVE_UP_SHORT else R_CASH)
+                continue
+            if sized or why:
+                _set(orders, row, O_QTY, got)
+            if why:
+                _set(
+                    orders,
+                    row,
+                    O_REASON,
+                    R_RESIZED_CASH if why == RESIZED_CASH else R_RESIZED_NO_SHORT,
+                )
             q = side * want
-            pos = qty[j]
             cash -= q * price + fee
-            fee_sum[j] += fee
             traded += abs(q) * price
-            new_pos = pos + q
-            if pos == 0.0 or (pos > 0) == (q > 0):
-                avg[j] = (pos * avg[j] + q * price) / new_pos
-            else:
-                closed = min(abs(q), abs(pos))
-                realized[j] += closed * (price - avg[j]) * (1.0 if pos > 0 else -1.0)
-                if abs(q) > abs(pos):
-                    avg[j] = price
-                elif abs(q) == abs(pos):
-                    avg[j] = 0.0
-            qty[j] = 0.0 if abs(new_pos) < _FLAT_EPS else new_pos
-            if math.isnan(last[j]):
-                last[j] = price
+            apply_fill(qty, avg, realized, fee_sum, last, j, q, price, fee)
             _set(orders, row, O_STATUS, FILLED)
             _set(orders, row, O_FILLED, want)
             _set(orders, row, O_AVG, (price * want) / want)

@@ -15,7 +15,8 @@ single-symbol universe with ``fill_at: next_open``, a ``percent`` commission, a
 - venue (``execution.venue``): a market order fills at the open of the next row whose
   open/high/low/close are all present, at ``open x (1 +/- bps x 1e-4)``; a buy with a
   cash budget is sized with ``sizing.all_in`` at that price, fee = ``rate x price x qty``;
-  buys are capped by cash and sells by the long position;
+  buys are capped by cash and sells by the long position (the venue's own compiled
+  ``execution.fillterms.fill_terms`` decides each fill);
 - ledger: ``cash -= signed_qty x price + fee``; equity = cash + position x last close.
 
 Inputs are one symbol's rows: ``open_``, ``close`` (NaN = no bar), ``prices`` (the close
@@ -32,6 +33,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from alphapulse.execution.commissions import PERCENT
+from alphapulse.execution.fillterms import fill_terms
+from alphapulse.execution.slippage import SHIFT
 from alphapulse.strategies.indicators import TIE_TOL
 
 FloatArray = npt.NDArray[np.float64]
@@ -207,31 +211,6 @@ def rolling_zscores(prices: FloatArray, windows: IntArray) -> FloatArray:
 
 
 @njit(cache=True, error_model="numpy")
-def _fits(lots: float, price: float, rate: float, budget: float) -> bool:
-    return lots * price + rate * price * lots <= budget
-
-
-@njit(cache=True, error_model="numpy")
-def all_in_percent(budget: float, price: float, rate: float) -> float:
-    """``execution.sizing.all_in`` for whole shares and a percent commission."""
-    if not (budget > 0 and price > 0 and math.isfinite(budget) and math.isfinite(price)):
-        return 0.0
-    hi = math.floor(budget / price / 1.0 + _LOT_EPS)
-    while hi > 0 and not _fits(float(hi), price, rate, budget) and float(hi) * price > budget:
-        hi -= 1
-    if hi <= 0 or _fits(float(hi), price, rate, budget):
-        return float(max(hi, 0))
-    lo = 0
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _fits(float(mid), price, rate, budget):
-            lo = mid
-        else:
-            hi = mid
-    return float(lo)
-
-
-@njit(cache=True, error_model="numpy")
 def simulate(
     open_: FloatArray,
     close: FloatArray,
@@ -251,7 +230,8 @@ def simulate(
     its position). ``curve`` (length 0 to skip) receives the equity at each row."""
     n = open_.shape[0]
     record = curve.shape[0] == n
-    frac = bps * _BPS
+    comm = (PERCENT, rate, 0.0, 0.0)  # the venue's PercentCommission(rate)
+    slip = (SHIFT, bps * _BPS, 0.0, 0.0)  # and FixedBpsSlippage(bps)
     cash = initial_cash
     pos = 0.0
     last_px = np.nan
@@ -264,23 +244,14 @@ def simulate(
     for t in range(n):
         # 1. the venue fills the working order at this row's open
         if pend != _NONE and fillable[t]:
-            side = -1.0 if pend == _SELL_QTY else 1.0
-            price = max(open_[t] * (1.0 + side * frac), 0.0)
-            want = 0.0
-            if pend == _BUY_CASH:
-                budget = min(amount, cash)
-                if budget > 0:
-                    want = all_in_percent(budget, price, rate)
-            else:
-                want = amount
+            side = -1 if pend == _SELL_QTY else 1
+            sized = pend == _BUY_CASH  # a cash budget, sized at the fill
+            _, want, price, fee, _ = fill_terms(
+                comm, slip, 1.0, False, side, open_[t], False, math.nan,
+                amount if sized else math.nan, 0.0 if sized else amount, 0.0,
+                math.nan, 0.0, math.nan, math.nan, cash, pos,
+            )  # fmt: skip
             if want > 0:
-                if side > 0:
-                    if not want * price + rate * price * want <= cash:
-                        want = min(all_in_percent(cash, price, rate), want)
-                else:
-                    want = min(want, max(pos, 0.0))
-            if want > 0:
-                fee = rate * price * want
                 q = side * want
                 cash -= q * price + fee
                 fees += fee
