@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
@@ -71,7 +71,6 @@ class Order:
     avg_fill_price: float = 0.0
     triggered: bool = False  # stop-limit: the stop has been hit, now a limit order
     reason: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         size = self.quantity if self.notional is None else self.notional
