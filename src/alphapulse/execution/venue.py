@@ -168,7 +168,7 @@ class SimulatedVenue:
         if not self._open:
             return fills
         ts = bar.ts_ns
-        opens, highs, lows, closes = bar.open, bar.high, bar.low, bar.close
+        opens, highs, lows, closes = bar.open.item, bar.high.item, bar.low.item, bar.close.item
         for order in list(self._open.values()):
             status = order.status
             if ts <= order.created_ns or ts < order.eligible_ns or status not in _OPEN:
@@ -176,7 +176,7 @@ class SimulatedVenue:
             if status is OrderStatus.PENDING:
                 order.status = OrderStatus.WORKING
             sid = order.sid
-            o, h, lo, c = float(opens[sid]), float(highs[sid]), float(lows[sid]), float(closes[sid])
+            o, h, lo, c = opens(sid), highs(sid), lows(sid), closes(sid)
             if o != o or h != h or lo != lo or c != c:  # NaN: no bar for this symbol
                 continue
             if order.type is OrderType.MARKET:  # the open, taker (``match_bar``'s first rule)
@@ -326,10 +326,8 @@ class SimulatedVenue:
             order.reason = reason
         self._open.pop(order.id, None)
         by_sid = self._open_by_sid.get(order.sid)
-        if by_sid is not None:
+        if by_sid is not None:  # (kept when empty: at most one dict per symbol)
             by_sid.pop(order.id, None)
-            if not by_sid:
-                del self._open_by_sid[order.sid]
         self._day_session.pop(order.id, None)
         self._unresolved.discard(order.id)
 

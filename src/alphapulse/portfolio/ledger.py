@@ -27,11 +27,10 @@ class Ledger:
             raise ValueError("initial_cash must be > 0")
         self.initial_cash = float(initial_cash)
         self._cash = float(initial_cash)
-        self.qty = np.zeros(n_symbols)
-        self.avg_price = np.zeros(n_symbols)
-        self.realized = np.zeros(n_symbols)
-        self.fees = np.zeros(n_symbols)
-        self.last_price = np.full(n_symbols, np.nan)
+        # one [5, N] block (one argument for the compiled booking), rows named below
+        self._book = np.zeros((5, n_symbols))
+        self.qty, self.avg_price, self.realized, self.fees, self.last_price = self._book
+        self.last_price[:] = np.nan
         self.traded_notional = 0.0
 
     # -- Account protocol -------------------------------------------------------------
@@ -48,8 +47,7 @@ class Ledger:
         q, p, fee = fill.signed_qty, fill.price, fill.fee
         self._cash -= q * p + fee
         self.traded_notional += abs(q) * p
-        apply_fill(self.qty, self.avg_price, self.realized, self.fees, self.last_price,
-               fill.sid, q, p, fee)  # fmt: skip
+        _apply_to_book(self._book, fill.sid, q, p, fee)
 
     # -- marking ----------------------------------------------------------------------
     def mark(self, close: FloatArray) -> None:
@@ -132,6 +130,11 @@ def apply_fill(
     qty[sid] = 0.0 if abs(new_pos) < 1e-12 else new_pos
     if np.isnan(last[sid]):
         last[sid] = p
+
+
+@njit(cache=True, error_model="numpy")
+def _apply_to_book(book: FloatArray, sid: int, q: float, p: float, fee: float) -> None:
+    apply_fill(book[0], book[1], book[2], book[3], book[4], sid, q, p, fee)
 
 
 @njit(cache=True, error_model="numpy")
