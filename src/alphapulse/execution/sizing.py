@@ -29,7 +29,9 @@ def _round_decimals(x: float, n: int) -> float:
     """Python's ``round(x, n)`` for ``x >= 0`` and ``n <= 22``: the float nearest the
     decimal rounding, half to even, of x's exact value (numba's ``round`` scales x by
     10**n and can round twice). ``x x 10**n`` is taken exactly as a sum of two floats."""
-    scale = 10.0**n  # exact for n <= 22
+    if n > 22:  # a lot below 1e-16: 10**n is not exact, numba's own rounding
+        return float(round(x, n))
+    scale = 10.0**n
     p = x * scale
     if not p < 2.0**53:  # no decimal digit below 10**-n is representable: x is its rounding
         return x
