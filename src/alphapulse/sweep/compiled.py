@@ -182,51 +182,62 @@ def run_compiled_backtest(cfg: BacktestConfig, panel: Panel) -> dict[str, RunRes
     return {s.label: run_compiled(cfg, s, panel) for s in cfg.strategies}
 
 
-def _side(x: float) -> Side:
-    return Side.BUY if x > 0 else Side.SELL
-
-
 def _orders(log: FloatArray, symbols: tuple[str, ...], ts: npt.NDArray[np.int64]) -> list[Order]:
+    """The Order objects of the kernel's order log (columns read once, as lists)."""
+    if not len(log):
+        return []
+    ids = log[:, bk.O_ID].astype(np.int64).tolist()
+    sids = log[:, bk.O_SID].astype(np.int64).tolist()
+    created = ts[log[:, bk.O_T].astype(np.int64)].tolist()
+    buy = (log[:, bk.O_SIDE] > 0).tolist()
+    notional = log[:, bk.O_NOTIONAL].tolist()
+    qty, filled, avg = (log[:, k].tolist() for k in (bk.O_QTY, bk.O_FILLED, bk.O_AVG))
+    status, reason, tag = (
+        log[:, k].astype(np.int64).tolist() for k in (bk.O_STATUS, bk.O_REASON, bk.O_TAG)
+    )
     out = []
-    for r in log.tolist():
-        sid, created = int(r[bk.O_SID]), int(ts[int(r[bk.O_T])])
-        notional = None if np.isnan(r[bk.O_NOTIONAL]) else r[bk.O_NOTIONAL]
+    for i, sid in enumerate(sids):
+        cash = notional[i]
+        sized = cash == cash  # not NaN: a cash budget
         order = Order(
-            int(r[bk.O_ID]),
+            ids[i],
             symbols[sid],
             sid,
-            _side(r[bk.O_SIDE]),
-            0.0 if notional is not None else r[bk.O_QTY],
-            created,
-            notional=notional,
-            eligible_ns=created,
-            tag=_TAG[int(r[bk.O_TAG])],
+            Side.BUY if buy[i] else Side.SELL,
+            0.0 if sized else qty[i],
+            created[i],
+            notional=cash if sized else None,
+            eligible_ns=created[i],
+            tag=_TAG[tag[i]],
         )
-        order.quantity = r[bk.O_QTY]
-        order.status = _STATUS[int(r[bk.O_STATUS])]
-        order.filled_qty, order.avg_fill_price = r[bk.O_FILLED], r[bk.O_AVG]
-        order.reason = _REASON[int(r[bk.O_REASON])]
+        order.quantity = qty[i]
+        order.status = _STATUS[status[i]]
+        order.filled_qty, order.avg_fill_price = filled[i], avg[i]
+        order.reason = _REASON[reason[i]]
         out.append(order)
     return out
 
 
 def _fills(log: FloatArray, symbols: tuple[str, ...], ts: npt.NDArray[np.int64]) -> list[Fill]:
-    out = []
-    for r in log.tolist():
-        sid, t = int(r[bk.F_SID]), int(r[bk.F_T])
-        out.append(
-            Fill(
-                order_id=int(r[bk.F_ORDER]),
-                symbol=symbols[sid],
-                sid=sid,
-                side=_side(r[bk.F_SIDE]),
-                quantity=r[bk.F_QTY],
-                price=r[bk.F_PRICE],
-                fee=r[bk.F_FEE],
-                ts_ns=int(ts[t]),
-                bar_index=t,
-                slippage=r[bk.F_SLIP],
-                tag=_TAG[int(r[bk.F_TAG])],
-            )
+    """The Fill objects of the kernel's fill log (columns read once, as lists)."""
+    if not len(log):
+        return []
+    bars = log[:, bk.F_T].astype(np.int64)
+    cols = zip(
+        log[:, bk.F_ORDER].astype(np.int64).tolist(),
+        log[:, bk.F_SID].astype(np.int64).tolist(),
+        (log[:, bk.F_SIDE] > 0).tolist(),
+        *(log[:, k].tolist() for k in (bk.F_QTY, bk.F_PRICE, bk.F_FEE)),
+        ts[bars].tolist(),
+        bars.tolist(),
+        log[:, bk.F_SLIP].tolist(),
+        log[:, bk.F_TAG].astype(np.int64).tolist(),
+        strict=True,
+    )
+    buy, sell = Side.BUY, Side.SELL
+    return [
+        Fill(
+            oid, symbols[sid], sid, buy if b else sell, q, px, fee, t_ns, t, "taker", slip, _TAG[tg]
         )
-    return out
+        for oid, sid, b, q, px, fee, t_ns, t, slip, tg in cols
+    ]
