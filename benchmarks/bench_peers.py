@@ -17,7 +17,7 @@ Cases:
 - ``xsec``: AlphaPulse only: the 495 symbols as one EqualSlot portfolio (shared cash).
 
 Time is CPU time (``time.process_time``: all threads of this process), best of
-``--repeat``. Engines too slow for the full size run on a slice (``--slice`` bars /
+``--repeat``, each run after a full garbage collection (the collector stays on). Engines too slow for the full size run on a slice (``--slice`` bars /
 ``--symbols-slow`` symbols) and are extrapolated per bar; the table says so.
 
     .venv/bin/python benchmarks/bench_peers.py                     # full run, ~10 min
@@ -29,6 +29,7 @@ Time is CPU time (``time.process_time``: all threads of this process), best of
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -263,8 +264,12 @@ def btpy_run(panel: Panel) -> list[Result]:
 
 # -- timing -----------------------------------------------------------------------------
 def best_cpu(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Best CPU time of ``repeat`` calls; each starts after a full garbage collection
+    (the collector stays on while it runs, for every engine alike)."""
     best, out = math.inf, None
     for _ in range(repeat):
+        out = None  # the last result is not kept alive through the next run
+        gc.collect()
         t = time.process_time()
         out = fn()
         best = min(best, time.process_time() - t)
