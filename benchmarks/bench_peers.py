@@ -17,8 +17,9 @@ Cases:
 - ``xsec``: AlphaPulse only: the 495 symbols as one EqualSlot portfolio (shared cash).
 
 Time is CPU time (``time.process_time``: all threads of this process), best of
-``--repeat``, each run after a full garbage collection (the collector stays on). Engines too slow for the full size run on a slice (``--slice`` bars /
-``--symbols-slow`` symbols) and are extrapolated per bar; the table says so.
+``--repeat``, each run after a full garbage collection (the collector stays on). Engines
+too slow for the full size run on a slice (``--slice`` bars / ``--symbols-slow``
+symbols) and are extrapolated per bar; the table says so.
 
     .venv/bin/python benchmarks/bench_peers.py                     # full run, ~10 min
     .venv/bin/python benchmarks/bench_peers.py --save              # + benchmarks/results/peers.json
