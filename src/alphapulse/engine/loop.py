@@ -118,6 +118,8 @@ class Engine:
         self.ledger = Ledger(len(symbols), initial_cash)
         self.constructor = constructor or EqualSlot()
         self.risk: RiskManager = risk or PassThroughRisk()
+        # a stage that declares itself inert (the pass-through one) is not called at all
+        self.risk_inert: bool = getattr(self.risk, "inert", False)
         self.fill_at = fill_at
         self.clock = clock or SimulatedClock()
         self.planner = planner or OrderPlanner(len(symbols), lot_size=lot_size)
@@ -156,7 +158,7 @@ class Engine:
             self._book(fills)
         self.ledger.mark(bar.close)
         ctx = self.context(bar)
-        if type(self.risk) is PassThroughRisk:  # no guards, hooks or amendments
+        if self.risk_inert:  # no guards, hooks or amendments
             guard = _NO_GUARD
         else:
             guard = self.risk.on_bar(bar, ctx)
@@ -239,7 +241,7 @@ class Engine:
         if not fills:
             return
         self.fills.extend(fills)
-        if type(self.risk) is PassThroughRisk:  # its on_fill does nothing
+        if self.risk_inert:  # no on_fill to show them to
             return
         ctx = self._snapshot(fills[0].bar_index, fills[0].ts_ns, fills=True)
         for f in fills:
@@ -249,9 +251,7 @@ class Engine:
         if (
             not signals.orders
             and type(self.constructor) is EqualSlot
-            and (
-                type(self.risk) is PassThroughRisk or getattr(self.risk, "passes_no_opinion", False)
-            )
+            and getattr(self.risk, "passes_no_opinion", False)
             and type(self.planner) is OrderPlanner
             and no_opinion(signals.direction)
         ):  # all-NaN targets: nothing to plan (what the full path would find)
@@ -277,7 +277,7 @@ class Engine:
             if reduce_only and not _reduces(order, ctx):
                 continue
             self._submit(order, ctx)
-        if planned and type(self.risk) is not PassThroughRisk:  # (it amends nothing)
+        if planned and not self.risk_inert:
             self._amend_orders(ctx, {o.sid for o in planned})  # children follow the orders
 
     def _explicit(self, req: OrderRequest, ctx: Context) -> Order:
@@ -303,7 +303,7 @@ class Engine:
         )
 
     def _submit(self, order: Order, ctx: Context) -> None:
-        if type(self.risk) is PassThroughRisk:  # accepts everything
+        if self.risk_inert:  # accepts everything
             self.venue.submit(order)
             return
         check = self.risk.check_order(order, ctx)

@@ -27,7 +27,6 @@ from alphapulse.core.clock import SimulatedClock
 from alphapulse.engine.context import PRICES, Context
 from alphapulse.engine.feed import PanelFeed
 from alphapulse.engine.planner import OrderPlanner
-from alphapulse.engine.stages import PassThroughRisk
 from alphapulse.model.signals import Signals
 from alphapulse.portfolio.construction import EqualSlot
 from alphapulse.portfolio.ledger import _mark, _record
@@ -47,7 +46,7 @@ def quiet_bar_signals(engine: Engine, feed: object) -> VectorSignals | None:
         return None
     strategy = engine.strategy
     if (
-        type(engine.risk) is not PassThroughRisk
+        not engine.risk_inert
         or type(engine.constructor) is not EqualSlot
         or type(engine.planner) is not OrderPlanner
         or engine.planner.mode != "on_change"

@@ -80,7 +80,9 @@ class GuardAction:
 
 class RiskManager(Protocol):
     """Adjusts targets, checks each order before it reaches the venue, and guards the
-    portfolio after each bar. Every decision is also reported as a RiskEvent."""
+    portfolio after each bar. Every decision is also reported as a RiskEvent. Optional
+    attributes an engine reads: ``inert`` (never called, see PassThroughRisk) and
+    ``passes_no_opinion`` (steps without any opinion skip construction and planning)."""
 
     def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction: ...
 
@@ -106,7 +108,13 @@ class RiskManager(Protocol):
 
 
 class PassThroughRisk:
-    """The default risk stage: accepts everything."""
+    """The default risk stage: accepts everything. ``inert``: it never guards, changes,
+    rejects, amends or watches anything, so an engine may skip calling it (a stage
+    without the attribute is called every time); ``passes_no_opinion`` as
+    ``StandardRiskManager.passes_no_opinion``."""
+
+    inert = True
+    passes_no_opinion = True
 
     def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
         return GuardAction()

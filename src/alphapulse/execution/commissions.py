@@ -60,20 +60,30 @@ def _check(name: str, value: float) -> None:
         raise ConfigError(f"commission {name} must be a finite number >= 0, got {value}")
 
 
-@dataclass(frozen=True, slots=True)
-class NoCommission:
-    """Free trading."""
+class _Model:
+    """``fee`` through :func:`commission_fee` with the model's ``params``."""
+
+    __slots__ = ()
 
     @property
     def params(self) -> CommissionParams:
-        return (NONE, 0.0, 0.0, 0.0)
+        raise NotImplementedError
 
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
         return commission_fee(self.params, quantity, price, liquidity == "maker")
 
 
 @dataclass(frozen=True, slots=True)
-class PercentCommission:
+class NoCommission(_Model):
+    """Free trading."""
+
+    @property
+    def params(self) -> CommissionParams:
+        return (NONE, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PercentCommission(_Model):
     """``rate x price x quantity`` (rate 0.0005 = 5 bps of notional)."""
 
     rate: float = 0.0005
@@ -85,12 +95,9 @@ class PercentCommission:
     def params(self) -> CommissionParams:
         return (PERCENT, self.rate, 0.0, 0.0)
 
-    def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        return commission_fee(self.params, quantity, price, liquidity == "maker")
-
 
 @dataclass(frozen=True, slots=True)
-class PerShareCommission:
+class PerShareCommission(_Model):
     """``max(per_share x quantity, minimum)`` per fill, then capped at
     ``maximum_pct x notional`` when ``maximum_pct`` is set (the cap wins over the
     minimum, as at brokers that quote "min $1, max 1% of trade value"). A zero-quantity
@@ -111,12 +118,9 @@ class PerShareCommission:
         cap = math.nan if self.maximum_pct is None else self.maximum_pct
         return (PER_SHARE, self.per_share, self.minimum, cap)
 
-    def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        return commission_fee(self.params, quantity, price, liquidity == "maker")
-
 
 @dataclass(frozen=True, slots=True)
-class MakerTakerCommission:
+class MakerTakerCommission(_Model):
     """Basis points of notional, ``maker_bps`` for maker fills, ``taker_bps`` otherwise."""
 
     maker_bps: float = 2.0
@@ -129,6 +133,3 @@ class MakerTakerCommission:
     @property
     def params(self) -> CommissionParams:
         return (MAKER_TAKER, self.maker_bps, self.taker_bps, 0.0)
-
-    def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        return commission_fee(self.params, quantity, price, liquidity == "maker")

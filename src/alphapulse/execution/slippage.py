@@ -65,13 +65,14 @@ def _check(name: str, value: float) -> None:
         raise ConfigError(f"slippage {name} must be a finite number >= 0, got {value}")
 
 
-@dataclass(frozen=True, slots=True)
-class NoSlippage:
-    """Fills at the reference price."""
+class _Model:
+    """``price`` through :func:`slipped_price` with the model's ``params``."""
+
+    __slots__ = ()
 
     @property
     def params(self) -> SlippageParams:
-        return (NONE, 0.0, 0.0, 0.0)
+        raise NotImplementedError
 
     def price(
         self, side: Side, ref_price: float, quantity: float, bar_volume: float, volatility: float
@@ -80,7 +81,16 @@ class NoSlippage:
 
 
 @dataclass(frozen=True, slots=True)
-class FixedBpsSlippage:
+class NoSlippage(_Model):
+    """Fills at the reference price."""
+
+    @property
+    def params(self) -> SlippageParams:
+        return (NONE, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class FixedBpsSlippage(_Model):
     """``ref x (1 + s x bps / 1e4)``."""
 
     bps: float = 1.0
@@ -92,14 +102,9 @@ class FixedBpsSlippage:
     def params(self) -> SlippageParams:
         return (SHIFT, self.bps * _BPS, 0.0, 0.0)
 
-    def price(
-        self, side: Side, ref_price: float, quantity: float, bar_volume: float, volatility: float
-    ) -> float:
-        return slipped_price(self.params, int(side), ref_price, quantity, bar_volume, volatility)
-
 
 @dataclass(frozen=True, slots=True)
-class HalfSpreadSlippage:
+class HalfSpreadSlippage(_Model):
     """Crossing the quoted spread: ``ref x (1 + s x spread_bps / 2 / 1e4)``."""
 
     spread_bps: float = 2.0
@@ -111,14 +116,9 @@ class HalfSpreadSlippage:
     def params(self) -> SlippageParams:
         return (SHIFT, 0.5 * self.spread_bps * _BPS, 0.0, 0.0)
 
-    def price(
-        self, side: Side, ref_price: float, quantity: float, bar_volume: float, volatility: float
-    ) -> float:
-        return slipped_price(self.params, int(side), ref_price, quantity, bar_volume, volatility)
-
 
 @dataclass(frozen=True, slots=True)
-class SquareRootImpact:
+class SquareRootImpact(_Model):
     """Half the spread plus square-root market impact::
 
         price = ref x (1 + s x (spread_bps / 2 / 1e4 + coefficient x sigma x sqrt(q / V)))
@@ -140,8 +140,3 @@ class SquareRootImpact:
     def params(self) -> SlippageParams:
         spread = 0.5 * self.spread_bps * _BPS
         return (SQRT_IMPACT, spread, self.coefficient, self.default_volatility)
-
-    def price(
-        self, side: Side, ref_price: float, quantity: float, bar_volume: float, volatility: float
-    ) -> float:
-        return slipped_price(self.params, int(side), ref_price, quantity, bar_volume, volatility)

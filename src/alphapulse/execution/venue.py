@@ -91,8 +91,8 @@ class SimulatedVenue:
         self._slip_params = slippage.params
         self._lot = config.lot_size
         self._latency = config.latency_ns
-        self._cap = config.max_participation
-        self._cap_or_nan = math.nan if self._cap is None else self._cap
+        cap = config.max_participation
+        self._cap = math.nan if cap is None else cap  # NaN: no participation cap
         self._allow_short = config.allow_short
         uses_vol = isinstance(slippage, SquareRootImpact)
         self._vol = EwmaVolatility(len(symbols)) if uses_vol else None
@@ -237,8 +237,8 @@ class SimulatedVenue:
             order.notional if sizing else math.nan,  # type: ignore[arg-type]
             order.quantity,
             order.filled_qty,
-            self._cap_or_nan,
-            self._used.get(sid, 0.0) if self._cap is not None else 0.0,
+            self._cap,
+            self._used.get(sid, 0.0),
             volume,
             self._vol.get(sid) if self._vol is not None else math.nan,
             account.cash,
