@@ -18,6 +18,7 @@ from typing import Any
 from alphapulse.api.metrics import Metrics
 from alphapulse.api.security import redact_text
 from alphapulse.config import BacktestConfig
+from alphapulse.core.workers import exit_with_parent
 from alphapulse.store import Store
 from alphapulse.store.engine import create_store_engine
 from alphapulse.store.runs import utc_now
@@ -113,7 +114,9 @@ class RunManager:
 
     def _new_pool(self) -> Executor:
         if self._mode == "process":
-            return ProcessPoolExecutor(self._max_jobs, mp_context=mp.get_context("spawn"))
+            return ProcessPoolExecutor(
+                self._max_jobs, mp_context=mp.get_context("spawn"), initializer=exit_with_parent
+            )
         return ThreadPoolExecutor(self._max_jobs, thread_name_prefix="alphapulse-backtest")
 
     def submit(self, cfg: BacktestConfig) -> dict[str, str]:

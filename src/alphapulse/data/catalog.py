@@ -34,7 +34,8 @@ def data_root() -> Path:
         if not root.is_dir():
             raise DataError(f"${ENV_VAR} points to {root}, which is not a directory")
         return root
-    candidates = [Path.cwd() / ".." / "shared" / "data", _REPO_ROOT / ".." / "shared" / "data"]
+    near = (Path.cwd().parent, _REPO_ROOT.parent)
+    candidates = list(dict.fromkeys(p / "shared" / "data" for p in near))  # each once
     for cand in candidates:
         if cand.is_dir():
             return cand.resolve()

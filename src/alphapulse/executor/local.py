@@ -22,6 +22,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any, TypeVar
 
+from alphapulse.core.workers import exit_with_parent
 from alphapulse.executor.base import Report
 
 S = TypeVar("S")
@@ -37,6 +38,7 @@ _MAP_IDS = itertools.count()
 
 
 def _init_worker(shared: Any, queue: Any) -> None:
+    exit_with_parent()
     _WORKER["shared"] = shared
     _WORKER["queue"] = queue
 
