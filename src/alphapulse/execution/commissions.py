@@ -36,6 +36,12 @@ class Commission(Protocol):
     def fee(self, quantity: float, price: float, liquidity: str) -> float: ...
 
 
+@njit(cache=True)
+def percent_params(rate: float) -> CommissionParams:
+    """``PercentCommission(rate).params`` (callable from compiled code)."""
+    return (PERCENT, rate, 0.0, 0.0)
+
+
 @njit(cache=True, error_model="numpy")
 def commission_fee(params: CommissionParams, quantity: float, price: float, maker: bool) -> float:
     """The fee of every model (see each class for its rule), by ``params[0]``."""
@@ -93,7 +99,7 @@ class PercentCommission(_Model):
 
     @property
     def params(self) -> CommissionParams:
-        return (PERCENT, self.rate, 0.0, 0.0)
+        return percent_params(self.rate)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,12 @@ class Slippage(Protocol):
     ) -> float: ...
 
 
+@njit(cache=True)
+def fixed_bps_params(bps: float) -> SlippageParams:
+    """``FixedBpsSlippage(bps).params`` (callable from compiled code)."""
+    return (SHIFT, bps * _BPS, 0.0, 0.0)
+
+
 @njit(cache=True, error_model="numpy")
 def slipped_price(
     params: SlippageParams,
@@ -100,7 +106,7 @@ class FixedBpsSlippage(_Model):
 
     @property
     def params(self) -> SlippageParams:
-        return (SHIFT, self.bps * _BPS, 0.0, 0.0)
+        return fixed_bps_params(self.bps)
 
 
 @dataclass(frozen=True, slots=True)

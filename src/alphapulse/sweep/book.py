@@ -29,9 +29,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from alphapulse.execution.commissions import PERCENT
+from alphapulse.execution.commissions import percent_params
 from alphapulse.execution.fillterms import GIVE_UP_SHORT, RESIZED_CASH, fill_terms
-from alphapulse.execution.slippage import SHIFT
+from alphapulse.execution.slippage import fixed_bps_params
 from alphapulse.portfolio.ledger import apply_fill
 from alphapulse.sweep.kernels import pairwise_sum
 
@@ -54,7 +54,6 @@ FILL_COLS = 9
 
 _PLAN_EPS = 1e-12
 _LOT_EPS = 1e-9
-_BPS = 1e-4
 
 
 @njit(cache=True, error_model="numpy")
@@ -85,8 +84,8 @@ def run_book(
     fees. Returns (orders, fills, traded notional)."""
     n, m = open_.shape
     record = rows.shape[0] == n
-    comm = (PERCENT, rate, 0.0, 0.0)  # the venue's PercentCommission(rate)
-    slip = (SHIFT, bps * _BPS, 0.0, 0.0)  # and FixedBpsSlippage(bps)
+    comm = percent_params(rate)  # the venue's PercentCommission(rate)
+    slip = fixed_bps_params(bps)  # and FixedBpsSlippage(bps)
     cash = initial_cash
     qty = np.zeros(m)
     avg = np.zeros(m)

@@ -33,9 +33,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from alphapulse.execution.commissions import PERCENT
+from alphapulse.execution.commissions import percent_params
 from alphapulse.execution.fillterms import fill_terms
-from alphapulse.execution.slippage import SHIFT
+from alphapulse.execution.slippage import fixed_bps_params
 from alphapulse.strategies.indicators import TIE_TOL
 
 FloatArray = npt.NDArray[np.float64]
@@ -51,7 +51,6 @@ _SELL_QTY = 3  # market sell of a fixed quantity
 _PLAN_EPS = 1e-12  # engine.planner._EPS
 _LOT_EPS = 1e-9  # execution.sizing._EPS
 _FLAT_EPS = 1e-12  # portfolio.ledger: |position| below this is flat
-_BPS = 1e-4  # execution.slippage._BPS
 _PW_BLOCK = 128  # numpy's PW_BLOCKSIZE
 
 
@@ -230,8 +229,8 @@ def simulate(
     its position). ``curve`` (length 0 to skip) receives the equity at each row."""
     n = open_.shape[0]
     record = curve.shape[0] == n
-    comm = (PERCENT, rate, 0.0, 0.0)  # the venue's PercentCommission(rate)
-    slip = (SHIFT, bps * _BPS, 0.0, 0.0)  # and FixedBpsSlippage(bps)
+    comm = percent_params(rate)  # the venue's PercentCommission(rate)
+    slip = fixed_bps_params(bps)  # and FixedBpsSlippage(bps)
     cash = initial_cash
     pos = 0.0
     last_px = np.nan
