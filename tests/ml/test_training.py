@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from alphapulse.cli import app
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.catalog import load_panel
 from alphapulse.features import compute_features, default_feature_set
 from alphapulse.ml.registry import ModelRegistry
-from alphapulse.ml.training import TrainConfig, run_training, training_rows
+from alphapulse.ml.training import TrainConfig, load_train_config, run_training, training_rows
 
 SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "KO", "PFE", "WMT", "INTC"]
 
@@ -84,3 +86,21 @@ def test_train_cli(shared_data: Path, tmp_path: Path, monkeypatch) -> None:
     assert "registered test_lgbm version 1" in res.output
     assert "test_ic" in res.output
     assert ModelRegistry(root=tmp_path / "reg").versions("test_lgbm") == [1]
+
+
+def test_model_name_the_registry_refuses_is_a_config_error(tmp_path: Path) -> None:
+    """A name the registry would refuse fails when the config loads, naming the field
+    (found by tests/test_cli_fuzz.py: it used to reach the registry as a ValueError)."""
+    cfg = {
+        "name": "[x]",
+        "data": {"source": "sp500_daily_2013_2018", "symbols": ["AAPL"]},
+        "model": {"kind": "logistic"},
+        "train_end": "2015-12-31",
+    }
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match="name"):
+        load_train_config(path)
+    cfg["name"] = "ok-name_1.2"
+    path.write_text(yaml.safe_dump(cfg))
+    assert load_train_config(path).name == "ok-name_1.2"

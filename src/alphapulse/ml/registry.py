@@ -52,7 +52,9 @@ _QUIET_ENV = {
     "DO_NOT_TRACK": "true",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
+#: What a registered model name may be (a config's ``name`` field checks it too).
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$"
+_NAME = re.compile(MODEL_NAME_PATTERN)
 _MAX_PARAM = 6000
 #: Model-version tag holding the SHA-256 of the artifacts, recorded at registration.
 SHA_TAG = "artifact_sha256"

@@ -39,7 +39,7 @@ from alphapulse.ml.leakage_gate import LeakageConfig, LeakageVerdict, check_accu
 from alphapulse.ml.models.base import Model
 from alphapulse.ml.models.spec import ModelSpec, build_model
 from alphapulse.ml.models.windows import window_rows
-from alphapulse.ml.registry import ModelRegistry
+from alphapulse.ml.registry import MODEL_NAME_PATTERN, ModelRegistry
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -251,7 +251,7 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str  # registered model name
+    name: str = Field(pattern=MODEL_NAME_PATTERN)  # registered model name
     data: DataConfig
     features: FeatureSetConfig | str = "default"  # inline, a YAML path, or "default"
     benchmark: str | None = None

@@ -22,6 +22,7 @@ from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.executor import ExecutorConfig
 from alphapulse.features import FeatureSetConfig, load_feature_set
 from alphapulse.features.config import ReturnsSpec, RsiSpec
+from alphapulse.ml.registry import MODEL_NAME_PATTERN
 from alphapulse.ml.training import RegistryConfig
 from alphapulse.risk.config import RiskConfig
 
@@ -85,7 +86,7 @@ class LearnConfig(_Strict):
 class PolicyRef(RegistryConfig):
     """Where ``rl train`` registers the policy (``ml.registry``)."""
 
-    name: str = "rl-policy"
+    name: str = Field("rl-policy", pattern=MODEL_NAME_PATTERN)
 
 
 class EvaluateConfig(_Strict):
