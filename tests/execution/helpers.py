@@ -5,35 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from alphapulse.engine.bars import BarSlice
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.execution.venue import SimulatedVenue
 from alphapulse.model.orders import Fill
+from alphapulse.portfolio.ledger import Ledger
 
 NAN = float("nan")
 STEP = 100  # nanoseconds between bars; bar i is at ts (i + 1) * STEP
 
 
-class FakeAccount:
-    """Cash and positions, updated by every fill; no margin checks of its own."""
+class FakeAccount(Ledger):
+    """A ledger of up to four symbols whose positions a test may set (``positions``:
+    the quantity row, e.g. a position that went away elsewhere)."""
 
     def __init__(self, cash: float = 1_000_000.0, positions: dict[int, float] | None = None):
-        self._cash = cash
-        self.positions: dict[int, float] = dict(positions or {})
-        self.fills: list[Fill] = []
+        super().__init__(4, cash)
+        for sid, q in (positions or {}).items():
+            self.qty[sid] = q
 
     @property
-    def cash(self) -> float:
-        return self._cash
+    def positions(self) -> npt.NDArray[np.float64]:
+        return self.qty
 
-    def position(self, sid: int) -> float:
-        return self.positions.get(sid, 0.0)
-
-    def apply(self, fill: Fill) -> None:
-        self._cash -= fill.signed_qty * fill.price + fill.fee
-        self.positions[fill.sid] = self.positions.get(fill.sid, 0.0) + fill.signed_qty
-        self.fills.append(fill)
+    def booked(self, fills: list[Fill], start: dict[int, float] | None = None) -> bool:
+        """Whether the positions are ``start`` plus the signed quantities of ``fills``."""
+        want = np.zeros_like(self.qty)
+        for sid, q in (start or {}).items():
+            want[sid] = q
+        for f in fills:
+            want[f.sid] += f.signed_qty
+        return bool(np.allclose(self.qty, want, rtol=0.0, atol=1e-9))
 
 
 def ts(i: int) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from alphapulse.model.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
 from .helpers import NAN, FakeAccount, bar, make_venue, ts
 
@@ -490,6 +490,7 @@ def run_case(case: Case) -> tuple[list[tuple[int, int, float, float]], dict[int,
 
     submit_at(-1)
     fills: list[tuple[int, int, float, float]] = []
+    made: list[Fill] = []
     for i, ohlc in enumerate(case.bars):
         b = bar(
             i,
@@ -497,13 +498,12 @@ def run_case(case: Case) -> tuple[list[tuple[int, int, float, float]], dict[int,
             volume=case.volume[i] if case.volume else 1e9,
             session=case.sessions[i] if case.sessions else 0,
         )
-        fills += [
-            (f.bar_index, f.order_id, f.quantity, f.price) for f in venue.process_bar(b, account)
-        ]
+        made += venue.process_bar(b, account)
+        fills += [(f.bar_index, f.order_id, f.quantity, f.price) for f in made[len(fills) :]]
         submit_at(i)
         if i in case.cancels:
             assert venue.cancel(case.cancels[i])
-    assert [(f.bar_index, f.order_id) for f in account.fills] == [f[:2] for f in fills]
+    assert account.booked(made, {0: case.position} if case.position else None)
     return fills, {order.id: order for order in venue.orders}
 
 

@@ -101,7 +101,7 @@ def test_fill_fields_fee_and_slippage_cash() -> None:
     assert f.slippage == pytest.approx(1.0)  # 0.1 x 10 paid over the open
     assert (f.ts_ns, f.bar_index, f.liquidity, f.tag) == (ts(0), 0, "taker", "open")
     assert account.cash == pytest.approx(10_000.0 - 1001.0 - 1.001)
-    assert account.fills == [f]
+    assert account.booked([f])
 
 
 def test_maker_fill_has_no_slippage() -> None:

@@ -273,10 +273,14 @@ class Engine:
         if self.algo is not None:  # parents kept by the algorithm; the rest goes on
             cancel = self.venue.cancel
             planned = self.algo.adopt(planned, self.planner.replanned, ctx, cancel, reduce_only)
+        inert, venue_submit = self.risk_inert, self.venue.submit
         for order in planned:
             if reduce_only and not _reduces(order, ctx):
                 continue
-            self._submit(order, ctx)
+            if inert:  # (what ``_submit`` does then, without its call)
+                venue_submit(order)
+            else:
+                self._submit(order, ctx)
         if planned and not self.risk_inert:
             self._amend_orders(ctx, {o.sid for o in planned})  # children follow the orders
 

@@ -93,8 +93,3 @@ def match_bar(order: Order, open_: float, high: float, low: float) -> Match:
         return Match(_stop(side, order.stop_price, open_, high, low))
     assert order.limit_price is not None
     return _stop_limit(side, order.stop_price, order.limit_price, open_, high, low)
-
-
-def match_close(close: float) -> Quote:
-    """A market order filled at the bar's close (``fill_at="close"``)."""
-    return Quote(close, "taker")

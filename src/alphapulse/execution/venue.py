@@ -49,33 +49,34 @@ Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from alphapulse.core.errors import OrderError
 from alphapulse.engine.bars import BarSlice
+from alphapulse.execution.booking import MAKER, fill_matched
 from alphapulse.execution.brackets import BracketBook
 from alphapulse.execution.costs import ExecutionConfig
-from alphapulse.execution.fillterms import REASONS, RESIZED, fill_terms
-from alphapulse.execution.matching import Quote, match_bar, match_close
+from alphapulse.execution.fillterms import REASONS, RESIZED
+from alphapulse.execution.matching import match_bar
 from alphapulse.execution.slippage import SquareRootImpact
 from alphapulse.execution.volatility import EwmaVolatility
-from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
 
 FloatArray = npt.NDArray[np.float64]
-_DONE_TOL = 1e-12
 _OPEN = (OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)  # is_open
 
 
 class Account(Protocol):
-    """Cash and positions the venue checks orders against (the ledger implements it)."""
+    """Where fills are booked (the ledger implements it): the simulated venue books
+    them in compiled code on ``book`` [5, N] (quantity, average price, realized P&L,
+    fees, last price per symbol) and ``money`` (cash, traded notional); other venues
+    call ``apply``."""
 
-    @property
-    def cash(self) -> float: ...
-
-    def position(self, sid: int) -> float: ...
+    book: FloatArray
+    money: FloatArray
 
     def apply(self, fill: Fill) -> None: ...
 
@@ -96,6 +97,7 @@ class SimulatedVenue:
         self._allow_short = config.allow_short
         uses_vol = isinstance(slippage, SquareRootImpact)
         self._vol = EwmaVolatility(len(symbols)) if uses_vol else None
+        self._vol_now = np.empty(0)  # this bar's volatility per symbol (empty: not used)
         self._brackets = BracketBook()
         self._orders: list[Order] = []
         self._ids: set[int] = set()
@@ -107,7 +109,8 @@ class SimulatedVenue:
         self._bar_ts: int | None = None
         self._session: int | None = None
         self._pending_close: FloatArray | None = None  # last bar's closes, for the vol
-        self._used: dict[int, float] = {}  # quantity filled per sid in the current bar
+        self._used = np.zeros(len(symbols))  # quantity filled per sid in the current bar
+        self._used_dirty = False  # _used holds something to clear at the next bar
 
     # -- orders -----------------------------------------------------------------------
     def next_order_id(self) -> int:
@@ -123,13 +126,14 @@ class SimulatedVenue:
         if eligible > order.eligible_ns:
             order.eligible_ns = eligible
         order.status = OrderStatus.PENDING
-        if order.id >= self._next_id:
-            self._next_id = order.id + 1
+        oid = order.id
+        if oid >= self._next_id:
+            self._next_id = oid + 1
         self._register(order)
         if order.tif == TimeInForce.DAY:
-            self._day_session[order.id] = None  # set on its first eligible bar
+            self._day_session[oid] = None  # set on its first eligible bar
         if order.notional is not None:
-            self._unresolved.add(order.id)
+            self._unresolved.add(oid)
         return order
 
     def cancel(self, order_id: int, reason: str = "cancelled") -> bool:
@@ -163,136 +167,160 @@ class SimulatedVenue:
     # -- matching ---------------------------------------------------------------------
     def process_bar(self, bar: BarSlice, account: Account) -> list[Fill]:
         """Match working orders against this bar's OHLC; fills go to ``account``."""
+        return self._match_and_fill(bar, account, at_close=False)
+
+    def fill_market_at_close(self, bar: BarSlice, account: Account) -> list[Fill]:
+        """Fill eligible MARKET orders at this bar's close (``fill_at="close"``)."""
+        return self._match_and_fill(bar, account, at_close=True)
+
+    # -- internals: matching and fills ------------------------------------------------
+    def _match_and_fill(self, bar: BarSlice, account: Account, at_close: bool) -> list[Fill]:
+        """Match the open orders in submission order (at the bar's OHLC, or market orders
+        at its close) and fill them. Runs of matched orders go to the compiled booking in
+        one call each; a bracket entry or child, whose fill changes other orders of its
+        bracket (children, sizes, OCO cancels), is filled on its own, in turn, so the
+        orders after it see what it changed (a cancelled sibling no longer matches)."""
         self._advance(bar)
-        fills: list[Fill] = []
         if not self._open:
-            return fills
+            return []
         ts = bar.ts_ns
         opens, highs, lows, closes = bar.open.item, bar.high.item, bar.low.item, bar.close.item
+        nan = math.nan
+        unresolved = self._unresolved  # notional orders still to be sized
+        in_family = self._brackets.in_family
+        fills: list[Fill] = []
+        run: list[Order] = []
+        rows: list[tuple[Any, ...]] = []  # ``booking`` columns, one row per order of run
         for order in list(self._open.values()):
             status = order.status
-            if ts <= order.created_ns or ts < order.eligible_ns or status not in _OPEN:
+            if status not in _OPEN:
+                continue
+            if at_close:
+                if order.type is not OrderType.MARKET or order.created_ns > ts:
+                    continue
+                if order.eligible_ns > ts:
+                    continue
+            elif ts <= order.created_ns or ts < order.eligible_ns:
                 continue
             if status is OrderStatus.PENDING:
                 order.status = OrderStatus.WORKING
             sid = order.sid
-            o, h, lo, c = opens(sid), highs(sid), lows(sid), closes(sid)
-            if o != o or h != h or lo != lo or c != c:  # NaN: no bar for this symbol
-                continue
-            if order.type is OrderType.MARKET:  # the open, taker (``match_bar``'s first rule)
-                quote: Quote | None = Quote(o, "taker")
+            c = closes(sid)
+            if at_close:
+                if c != c:  # NaN: no bar for this symbol
+                    continue
+                ref, maker, limit = c, False, nan
             else:
-                m = match_bar(order, o, h, lo)
-                if m.triggered:
-                    order.triggered = True
-                quote = m.quote
-            if quote is not None:
-                fill = self._execute(order, quote, bar, account)
-                if fill is not None:
-                    fills.append(fill)
+                o, h, lo = opens(sid), highs(sid), lows(sid)
+                if o != o or h != h or lo != lo or c != c:
+                    continue
+                if order.type is OrderType.MARKET:  # the open, taker (``match_bar``'s rule)
+                    ref, maker, limit = o, False, nan
+                else:
+                    m = match_bar(order, o, h, lo)
+                    if m.triggered:
+                        order.triggered = True
+                    quote = m.quote
+                    if quote is None:
+                        continue
+                    ref, maker = quote.ref_price, quote.liquidity == "maker"
+                    limit = nan if quote.limit is None else quote.limit
+            row = (
+                sid,
+                order.side,
+                ref,
+                maker,
+                limit,
+                order.notional if unresolved and order.id in unresolved else nan,
+                order.quantity,
+                order.filled_qty,
+                order.avg_fill_price,
+            )
+            if in_family(order):
+                self._fill(run, rows, bar, account, fills)
+                self._fill([order], [row], bar, account, fills, bracket=True)
+                run, rows = [], []
+            else:
+                run.append(order)
+                rows.append(row)
+        self._fill(run, rows, bar, account, fills)
         return fills
 
-    def fill_market_at_close(self, bar: BarSlice, account: Account) -> list[Fill]:
-        """Fill eligible MARKET orders at this bar's close (``fill_at="close"``)."""
-        self._advance(bar)
-        fills: list[Fill] = []
-        if not self._open:
-            return fills
-        ts = bar.ts_ns
-        for order in list(self._open.values()):
-            if (
-                order.type != OrderType.MARKET
-                or order.created_ns > ts
-                or order.eligible_ns > ts
-                or order.status not in _OPEN
-            ):
-                continue
-            if order.status == OrderStatus.PENDING:
-                order.status = OrderStatus.WORKING
-            close = float(bar.close[order.sid])
-            if math.isnan(close):
-                continue
-            fill = self._execute(order, match_close(close), bar, account)
-            if fill is not None:
-                fills.append(fill)
-        return fills
-
-    # -- internals: one fill ----------------------------------------------------------
-    def _execute(self, order: Order, quote: Quote, bar: BarSlice, account: Account) -> Fill | None:
-        """Fill what the rules allow of ``order`` at ``quote`` (the terms come from the
-        compiled :func:`~alphapulse.execution.fillterms.fill_terms`)."""
-        sid, side = order.sid, order.side
-        oid = order.id
-        sizing = bool(self._unresolved) and oid in self._unresolved
-        volume = float(bar.volume[sid])
-        qty, want, price, fee, why = fill_terms(
+    def _fill(
+        self,
+        orders: list[Order],
+        rows: list[tuple[Any, ...]],
+        bar: BarSlice,
+        account: Account,
+        fills: list[Fill],
+        bracket: bool = False,
+    ) -> None:
+        """Fill what the rules allow of each matched order: the terms, the booking and
+        the orders' new fill state in one compiled
+        :func:`~alphapulse.execution.booking.fill_matched` call, applied here to the
+        ``Order`` objects in turn; the fills are appended to ``fills``. ``bracket``: one
+        bracket entry or child, whose fill updates its family."""
+        if not orders:
+            return
+        terms = fill_matched(
             self._comm_params,
             self._slip_params,
             self._lot,
             self._allow_short,
-            int(side),
-            quote.ref_price,
-            quote.liquidity == "maker",
-            math.nan if quote.limit is None else quote.limit,
-            order.notional if sizing else math.nan,  # type: ignore[arg-type]
-            order.quantity,
-            order.filled_qty,
             self._cap,
-            self._used.get(sid, 0.0),
-            volume,
-            self._vol.get(sid) if self._vol is not None else math.nan,
-            account.cash,
-            account.position(sid) if side == Side.SELL else 0.0,
+            np.array(rows, dtype=np.float64),
+            bar.volume,
+            self._vol_now,
+            self._used,
+            account.book,
+            account.money,
         )
-        if sizing:
-            self._unresolved.discard(oid)
-        order.quantity = qty
-        if want <= 0:
+        self._used_dirty = True
+        unresolved = self._unresolved
+        ts, t = bar.ts_ns, bar.t
+        for order, row, qty, want, price, fee, why, slip, filled, avg, done in zip(
+            orders, rows, *terms.tolist(), strict=True
+        ):
+            if unresolved:
+                unresolved.discard(order.id)
+            order.quantity = qty
+            if want <= 0:
+                if why:
+                    self._give_up(order, REASONS[int(why)], bar)
+                continue
             if why:
-                self._give_up(order, REASONS[why], bar)
-            return None
-        if why:
-            order.reason = RESIZED[why]
-        liquidity = quote.liquidity
-        fill = Fill(
-            oid,
-            order.symbol,
-            sid,
-            side,
-            want,
-            price,
-            fee,
-            bar.ts_ns,
-            bar.t,
-            liquidity,
-            (price - quote.ref_price) * int(side) * want,
-            order.tag,
-        )
-        account.apply(fill)
-        used = self._used
-        used[sid] = used.get(sid, 0.0) + want
-        self._record(order, want, price, bar)
-        return fill
+                order.reason = RESIZED[int(why)]
+            fills.append(
+                Fill(
+                    order.id,
+                    order.symbol,
+                    order.sid,
+                    order.side,
+                    want,
+                    price,
+                    fee,
+                    ts,
+                    t,
+                    "maker" if row[MAKER] else "taker",
+                    slip,
+                    order.tag,
+                )
+            )
+            order.avg_fill_price = avg
+            order.filled_qty = filled
+            if done:
+                self._close(order, OrderStatus.FILLED)
+            else:
+                order.status = OrderStatus.PARTIALLY_FILLED
+            if not bracket:
+                continue
+            if order.parent_id is not None and self._brackets.is_child(order):
+                self._after_child(order)
+            elif order.stop_loss is not None or order.take_profit is not None:  # an entry
+                for child in self._brackets.on_entry_fill(order, ts, self.next_order_id):
+                    self._register(child)
 
     # -- internals: order state -------------------------------------------------------
-    def _record(self, order: Order, qty: float, price: float, bar: BarSlice) -> None:
-        """Book a fill of ``qty`` at ``price`` on ``order``."""
-        before = order.filled_qty
-        filled = before + qty
-        order.avg_fill_price = (order.avg_fill_price * before + price * qty) / filled
-        order.filled_qty = filled
-        total = order.quantity
-        if total - filled <= _DONE_TOL * (1.0 if total < 1.0 else total):  # max(total, 1.0)
-            order.filled_qty = total
-            self._close(order, OrderStatus.FILLED)
-        else:
-            order.status = OrderStatus.PARTIALLY_FILLED
-        if order.parent_id is not None and self._brackets.is_child(order):
-            self._after_child(order)
-        elif order.stop_loss is not None or order.take_profit is not None:  # an entry
-            for child in self._brackets.on_entry_fill(order, bar.ts_ns, self.next_order_id):
-                self._register(child)
-
     def _give_up(self, order: Order, reason: str, bar: BarSlice) -> None:
         """Nothing more can fill: FILLED at what it has, else REJECTED."""
         if order.filled_qty > 0:
@@ -307,18 +335,15 @@ class SimulatedVenue:
         for sibling in self._brackets.on_child_update(child):
             self._close(sibling, OrderStatus.CANCELLED, "oco")
 
-    def _activate(self, order: Order) -> None:
-        if order.status == OrderStatus.PENDING:
-            order.status = OrderStatus.WORKING
-
     def _register(self, order: Order) -> None:
+        oid, sid = order.id, order.sid
         self._orders.append(order)
-        self._ids.add(order.id)
-        self._open[order.id] = order
-        by_sid = self._open_by_sid.get(order.sid)
+        self._ids.add(oid)
+        self._open[oid] = order
+        by_sid = self._open_by_sid.get(sid)
         if by_sid is None:
-            by_sid = self._open_by_sid[order.sid] = {}
-        by_sid[order.id] = order
+            by_sid = self._open_by_sid[sid] = {}
+        by_sid[oid] = order
 
     def _close(self, order: Order, status: OrderStatus, reason: str = "") -> None:
         order.status = status
@@ -358,9 +383,12 @@ class SimulatedVenue:
         if self._vol is not None:
             if self._pending_close is not None:
                 self._vol.update(self._pending_close)
+            self._vol_now = self._vol.levels()
             self._pending_close = np.array(bar.close, dtype=np.float64)
         self._bar_ts = bar.ts_ns
-        self._used.clear()
+        if self._used_dirty:
+            self._used[:] = 0.0
+            self._used_dirty = False
         self._session = bar.session
         if not self._day_session:
             return

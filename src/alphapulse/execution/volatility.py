@@ -34,6 +34,11 @@ class EwmaVolatility:
         idx, ratio = _gross_returns(close, self._last)
         _fold(close, np.log(ratio), idx, self._decay, self._last, self._var, self._count)
 
+    def levels(self) -> FloatArray:
+        """Every symbol's :meth:`get` at once."""
+        known = self._count >= self._min_obs
+        return np.where(known, np.sqrt(np.where(known, self._var, 0.0)), np.nan)
+
     def get(self, sid: int) -> float:
         """Per-bar return volatility of one symbol, NaN when not yet known."""
         if self._count.item(sid) < self._min_obs:

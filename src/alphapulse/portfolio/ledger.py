@@ -14,6 +14,7 @@ import numpy.typing as npt
 from numba import njit
 
 from alphapulse.model.orders import Fill
+from alphapulse.portfolio.average_cost import book_fill
 from alphapulse.sweep.kernels import pairwise_sum
 
 FloatArray = npt.NDArray[np.float64]
@@ -26,28 +27,29 @@ class Ledger:
         if not initial_cash > 0:
             raise ValueError("initial_cash must be > 0")
         self.initial_cash = float(initial_cash)
-        self._cash = float(initial_cash)
-        # one [5, N] block (one argument for the compiled booking), rows named below
-        self._book = np.zeros((5, n_symbols))
-        self.qty, self.avg_price, self.realized, self.fees, self.last_price = self._book
+        # one [5, N] block and one [cash, traded notional] pair: what a compiled booking
+        # (``book_fill``) takes; the block's rows are named below
+        self.book = np.zeros((5, n_symbols))
+        self.money = np.array([self.initial_cash, 0.0])
+        self.qty, self.avg_price, self.realized, self.fees, self.last_price = self.book
         self.last_price[:] = np.nan
-        self.traded_notional = 0.0
 
     # -- Account protocol -------------------------------------------------------------
     @property
     def cash(self) -> float:
-        return self._cash
+        return self.money.item(0)
+
+    @property
+    def traded_notional(self) -> float:
+        return self.money.item(1)
 
     def position(self, sid: int) -> float:
         return float(self.qty[sid])
 
     def apply(self, fill: Fill) -> None:
-        """Book one fill: cash, position, average price, realized P&L, fees (the
-        per-symbol part in one compiled call)."""
-        q, p, fee = fill.signed_qty, fill.price, fill.fee
-        self._cash -= q * p + fee
-        self.traded_notional += abs(q) * p
-        _apply_to_book(self._book, fill.sid, q, p, fee)
+        """Book one fill: cash, position, average price, realized P&L, fees (one
+        compiled call)."""
+        book_fill(self.book, self.money, fill.sid, fill.signed_qty, fill.price, fill.fee)
 
     # -- marking ----------------------------------------------------------------------
     def mark(self, close: FloatArray) -> None:
@@ -63,7 +65,7 @@ class Ledger:
 
     @property
     def equity(self) -> float:
-        return self._cash + _net_gross(self.qty, self.last_price)[0]
+        return self.cash + _net_gross(self.qty, self.last_price)[0]
 
     @property
     def gross_exposure(self) -> float:
@@ -76,16 +78,17 @@ class Ledger:
     def totals(self) -> tuple[float, float, float, float]:
         """(equity, cash, gross exposure, net exposure) from one marking pass."""
         net, gross = _net_gross(self.qty, self.last_price)
-        return self._cash + net, self._cash, gross, net
+        cash = self.cash
+        return cash + net, cash, gross, net
 
     def record(self, vals: FloatArray, n: int) -> None:
         """Write ``totals()`` into column ``n`` of ``vals`` [4, capacity] (one compiled call)."""
-        _record(self.qty, self.last_price, self._cash, vals, n)
+        _record(self.qty, self.last_price, self.cash, vals, n)
 
     def snapshot_into(self, qty: FloatArray, avg_price: FloatArray, last: FloatArray) -> float:
         """Copy positions, average and last prices into the given buffers; returns
         ``equity`` (one compiled call)."""
-        return self._cash + _snapshot(
+        return self.cash + _snapshot(
             self.qty, self.avg_price, self.last_price, qty, avg_price, last
         )
 
@@ -99,42 +102,6 @@ class Ledger:
     @property
     def total_realized(self) -> float:
         return pairwise_sum(self.realized, 0, self.realized.shape[0])
-
-
-@njit(cache=True, error_model="numpy")
-def apply_fill(
-    qty: FloatArray,
-    avg_price: FloatArray,
-    realized: FloatArray,
-    fees: FloatArray,
-    last: FloatArray,
-    sid: int,
-    q: float,
-    p: float,
-    fee: float,
-) -> None:
-    """``apply``'s per-symbol booking of a signed fill ``q`` at ``p`` (average cost);
-    the compiled path's kernel (``sweep.book``) books its fills with it too."""
-    pos, avg = qty[sid], avg_price[sid]
-    fees[sid] += fee
-    new_pos = pos + q
-    if pos == 0.0 or (pos > 0) == (q > 0):
-        avg_price[sid] = (pos * avg + q * p) / new_pos
-    else:
-        closed = min(abs(q), abs(pos))
-        realized[sid] += closed * (p - avg) * (1.0 if pos > 0 else -1.0)
-        if abs(q) > abs(pos):
-            avg_price[sid] = p
-        elif abs(q) == abs(pos):
-            avg_price[sid] = 0.0
-    qty[sid] = 0.0 if abs(new_pos) < 1e-12 else new_pos
-    if np.isnan(last[sid]):
-        last[sid] = p
-
-
-@njit(cache=True, error_model="numpy")
-def _apply_to_book(book: FloatArray, sid: int, q: float, p: float, fee: float) -> None:
-    apply_fill(book[0], book[1], book[2], book[3], book[4], sid, q, p, fee)
 
 
 @njit(cache=True, error_model="numpy")

@@ -32,7 +32,7 @@ from numba import njit, prange
 from alphapulse.execution.commissions import percent_params
 from alphapulse.execution.fillterms import GIVE_UP_SHORT, RESIZED_CASH, fill_terms
 from alphapulse.execution.slippage import fixed_bps_params
-from alphapulse.portfolio.ledger import apply_fill
+from alphapulse.portfolio.average_cost import apply_fill
 from alphapulse.sweep.kernels import pairwise_sum
 
 FloatArray = npt.NDArray[np.float64]
