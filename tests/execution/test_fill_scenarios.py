@@ -461,6 +461,23 @@ CASES = [
         status={1: F, 2: F, 3: C},
     ),
     Case(
+        "a bracket child's fill frees cash for a plain order after it in the same bar",
+        bars=[FLAT, (100, 100, 85, 95)],
+        orders=[o(BUY, 10, stop_loss=90.0), o(BUY, 15, at=0)],  # stop child is id 2
+        cash=2_000.0,
+        fills=[(0, 1, 10, 100.0), (1, 2, 10, 90.0), (1, 3, 15, 100.0)],
+        status={1: F, 2: F, 3: F},
+    ),
+    Case(
+        "a plain order before a bracket child in the bar spends the cash first",
+        bars=[FLAT, (100, 100, 85, 95)],
+        orders=[o(BUY, 10, stop_loss=90.0), o(BUY, 15, LMT, limit_price=99.0)],  # child: 3
+        cash=2_000.0,
+        fills=[(0, 1, 10, 100.0), (1, 2, 10, 99.0), (1, 3, 10, 90.0)],
+        status={1: F, 2: F, 3: F},
+        reasons={2: "resized_insufficient_cash"},
+    ),
+    Case(
         "bracket with only a stop-loss",
         bars=[(100, 101, 99, 100), (100, 101, 94, 96)],
         orders=[o(BUY, 10, stop_loss=95.0)],
