@@ -22,6 +22,7 @@ from alphapulse.execution.slippage import SlippageParams
 from alphapulse.portfolio.average_cost import book_fill
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 # columns of a matched order (``rows``): what ``fill_terms`` needs to know of it, and
 # its average fill price so far
@@ -43,7 +44,9 @@ def fill_matched(
     cap: float,
     rows: FloatArray,
     volume: FloatArray,
-    vol: FloatArray,
+    vol_var: FloatArray,
+    vol_count: IntArray,
+    vol_min_obs: int,
     used: FloatArray,
     book: FloatArray,
     money: FloatArray,
@@ -51,7 +54,9 @@ def fill_matched(
     """Terms of each matched order of ``rows`` [k, 9], in order, each filled part booked
     on ``book``/``money`` and added to ``used`` (units filled per symbol this bar).
 
-    ``vol`` holds each symbol's volatility (empty: the slippage model needs none);
+    ``vol_*`` is the state of the volatility estimate
+    (:attr:`~alphapulse.execution.volatility.EwmaVolatility.state`; empty arrays: the
+    slippage model needs none);
     ``LIMIT`` and ``NOTIONAL`` are NaN when the order has none (``NOTIONAL``: already
     sized). Returns [9, k]: see the result rows above (``WANT <= 0``: no fill, and the
     order's state rows hold its old state)."""
@@ -77,7 +82,7 @@ def fill_matched(
             cap,
             used[sid],
             volume[sid],
-            vol[sid] if vol.shape[0] else math.nan,
+            _volatility(vol_var, vol_count, vol_min_obs, sid),
             money[0],
             book[0, sid] if side < 0 else 0.0,
         )
@@ -97,3 +102,11 @@ def fill_matched(
                 out[DONE, i] = 1.0
             out[NEW_FILLED, i] = filled
     return out
+
+
+@njit(cache=True)
+def _volatility(var: FloatArray, count: IntArray, min_obs: int, sid: int) -> float:
+    """``EwmaVolatility.get(sid)`` from its state (NaN: unknown, or no estimate kept)."""
+    if count.shape[0] == 0 or count[sid] < min_obs:
+        return math.nan
+    return math.sqrt(var[sid])

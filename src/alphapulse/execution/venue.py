@@ -97,7 +97,8 @@ class SimulatedVenue:
         self._allow_short = config.allow_short
         uses_vol = isinstance(slippage, SquareRootImpact)
         self._vol = EwmaVolatility(len(symbols)) if uses_vol else None
-        self._vol_now = np.empty(0)  # this bar's volatility per symbol (empty: not used)
+        no_vol = (np.empty(0), np.empty(0, dtype=np.int64), 0)
+        self._vol_state = self._vol.state if self._vol is not None else no_vol
         self._brackets = BracketBook()
         self._orders: list[Order] = []
         self._ids: set[int] = set()
@@ -236,7 +237,11 @@ class SimulatedVenue:
                 order.filled_qty,
                 order.avg_fill_price,
             )
-            if in_family(order):
+            if (
+                order.parent_id is not None
+                or order.stop_loss is not None
+                or order.take_profit is not None
+            ) and in_family(order):  # (the first test is the cheap part of in_family's)
                 self._fill(run, rows, bar, account, fills)
                 self._fill([order], [row], bar, account, fills, bracket=True)
                 run, rows = [], []
@@ -270,7 +275,7 @@ class SimulatedVenue:
             self._cap,
             np.array(rows, dtype=np.float64),
             bar.volume,
-            self._vol_now,
+            *self._vol_state,
             self._used,
             account.book,
             account.money,
@@ -349,12 +354,15 @@ class SimulatedVenue:
         order.status = status
         if reason:
             order.reason = reason
-        self._open.pop(order.id, None)
+        oid = order.id
+        self._open.pop(oid, None)
         by_sid = self._open_by_sid.get(order.sid)
         if by_sid is not None:  # (kept when empty: at most one dict per symbol)
-            by_sid.pop(order.id, None)
-        self._day_session.pop(order.id, None)
-        self._unresolved.discard(order.id)
+            by_sid.pop(oid, None)
+        if self._day_session:
+            self._day_session.pop(oid, None)
+        if self._unresolved:
+            self._unresolved.discard(oid)
 
     def _validate(self, order: Order) -> None:
         if order.id in self._ids:
@@ -383,7 +391,6 @@ class SimulatedVenue:
         if self._vol is not None:
             if self._pending_close is not None:
                 self._vol.update(self._pending_close)
-            self._vol_now = self._vol.levels()
             self._pending_close = np.array(bar.close, dtype=np.float64)
         self._bar_ts = bar.ts_ns
         if self._used_dirty:

@@ -34,10 +34,11 @@ class EwmaVolatility:
         idx, ratio = _gross_returns(close, self._last)
         _fold(close, np.log(ratio), idx, self._decay, self._last, self._var, self._count)
 
-    def levels(self) -> FloatArray:
-        """Every symbol's :meth:`get` at once."""
-        known = self._count >= self._min_obs
-        return np.where(known, np.sqrt(np.where(known, self._var, 0.0)), np.nan)
+    @property
+    def state(self) -> tuple[FloatArray, IntArray, int]:
+        """(variance, returns seen, ``min_obs``) per symbol: the arrays themselves,
+        updated in place, for compiled readers (``get`` for every symbol)."""
+        return self._var, self._count, self._min_obs
 
     def get(self, sid: int) -> float:
         """Per-bar return volatility of one symbol, NaN when not yet known."""
