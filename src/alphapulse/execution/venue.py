@@ -197,7 +197,7 @@ class SimulatedVenue:
             if status not in _OPEN:
                 continue
             if at_close:
-                if order.type is not OrderType.MARKET or order.created_ns > ts:
+                if order.type != OrderType.MARKET or order.created_ns > ts:
                     continue
                 if order.eligible_ns > ts:
                     continue
