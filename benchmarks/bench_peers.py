@@ -19,7 +19,8 @@ Cases:
 Time is CPU time (``time.process_time``: all threads of this process), best of
 ``--repeat``, each run after a full garbage collection (the collector stays on). Engines
 too slow for the full size run on a slice (``--slice`` bars / ``--symbols-slow``
-symbols) and are extrapolated per bar; the table says so.
+symbols) and are extrapolated per bar; the table says so. backtrader and backtesting.py
+run once on their slices; the 1-symbol event run ``--event-repeat`` times.
 
     .venv/bin/python benchmarks/bench_peers.py                     # full run, ~10 min
     .venv/bin/python benchmarks/bench_peers.py --save              # + benchmarks/results/peers.json
@@ -362,7 +363,7 @@ def cross_section(args: argparse.Namespace, cases: set[str]) -> dict[str, list[d
     if "495x1259" in cases:
         slow = panel.select(list(panel.symbols[: args.symbols_slow]))
         rows = [measure("alphapulse-compiled", ap_compiled, panel, bars, args.repeat)]
-        rows.append(measure("alphapulse-event", ap_event, slow, bars, 1))
+        rows.append(measure("alphapulse-event", ap_event, slow, bars, args.repeat))
         rows.append(measure("vectorbt", vbt_run, panel, bars, args.repeat))
         rows.append(measure("backtesting.py", btpy_run, slow, bars, 1))
         rows.append(measure("backtrader", bt_run, slow, bars, 1))
