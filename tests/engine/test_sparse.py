@@ -60,10 +60,11 @@ def _cfg(strategy: str, params: dict[str, Any], **over: Any) -> BacktestConfig:
 def _run(
     cfg: BacktestConfig, panel: Panel, skip: bool, scfg: StrategyConfig | None = None
 ) -> tuple[RunResult, int]:
-    """One run, skipping quiet bars or not; also the number of full engine steps."""
+    """One run, skipping quiet bars (signals revealed) or not (``on_bar`` on every bar);
+    also the number of full engine steps."""
     feed = PanelFeed(panel)
     engine = build_engine(cfg, scfg or cfg.strategies[0], feed)
-    engine.skip_quiet_bars = skip
+    engine.skip_quiet_bars = engine.reveal_signals = skip
     full = 0
     step = engine.step
 
@@ -137,6 +138,94 @@ def test_stages_with_per_bar_state_step_every_bar(cross: Panel, over: dict[str, 
     assert full == cross.n_bars
 
 
+def _run_revealed(cfg: BacktestConfig, panel: Panel, reveal: bool) -> tuple[RunResult, int]:
+    """One run over every bar, the signals revealed or from ``on_bar``; also the number
+    of ``on_bar`` calls."""
+    feed = PanelFeed(panel)
+    engine = build_engine(cfg, cfg.strategies[0], feed)
+    engine.reveal_signals = reveal
+    calls = 0
+    on_bar = engine.strategy.on_bar
+
+    def counted(ctx: Context) -> Any:
+        nonlocal calls
+        calls += 1
+        return on_bar(ctx)
+
+    engine.strategy.on_bar = counted  # type: ignore[method-assign]
+    return engine.run(feed), calls
+
+
+@pytest.mark.parametrize(
+    ("strategy", "params", "over"),
+    [
+        (
+            "sma_cross",
+            {"fast": 10, "slow": 30},
+            {"execution": {"slippage": {"model": "sqrt_impact"}}},
+        ),
+        (
+            "momentum",
+            {"lookback": 60, "rebalance_every": 5},
+            {"execution": {"slippage": {"model": "sqrt_impact"}}},
+        ),
+        (
+            "sma_cross",
+            {"fast": 10, "slow": 30},
+            {"execution": {"max_participation": 0.002}, "fill_at": "close"},
+        ),
+        ("sma_cross", {"fast": 10, "slow": 30}, {"risk": {}}),
+        (
+            "momentum",
+            {"lookback": 60, "rebalance_every": 5},
+            {"risk": {"stops": {"stop_loss": {"value": 0.05}, "trailing": True}}},
+        ),
+    ],
+    ids=[
+        "sma_volatility_venue",
+        "momentum_volatility_venue",
+        "sma_close_capped",
+        "sma_risk_stage",
+        "momentum_trailing_stops",
+    ],
+)
+def test_revealed_signals_equal_on_bar_when_every_bar_steps(
+    cross: Panel, strategy: str, params: dict[str, Any], over: dict[str, Any]
+) -> None:
+    """Stages that need every bar (a volatility venue, a risk stage, a cap that leaves
+    orders working) step every bar; the signals are still revealed from the vectorised
+    form instead of ``on_bar``, with the same orders, fills, book and risk events."""
+    cfg = _cfg(strategy, params, **over)
+    revealed, calls = _run_revealed(cfg, cross, True)
+    called, every = _run_revealed(cfg, cross, False)
+    _same(revealed, called)
+    assert revealed.risk_events == called.risk_events
+    assert revealed.extra.keys() == called.extra.keys()
+    for k, v in revealed.extra.items():
+        np.testing.assert_array_equal(v, called.extra[k])
+    assert calls == 0 and every == cross.n_bars
+    assert len(called.fills) > 0
+
+
+def test_revealed_signals_equal_on_bar_with_an_execution_algorithm(minutes: Panel) -> None:
+    """Execution algorithms need every bar; revealed signals change nothing there."""
+    algo = {"algo": "vwap", "horizon": "30min", "max_participation": 0.05}
+    raw: dict[str, Any] = {
+        "data": {"source": "in-memory"},
+        "initial_cash": 1_000_000.0,
+        "strategies": [
+            {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, "execution": algo}
+        ],
+    }
+    cfg = parse_config(raw)
+    revealed, calls = _run_revealed(cfg, minutes, True)
+    called, every = _run_revealed(cfg, minutes, False)
+    _same(revealed, called)
+    assert revealed.executions == called.executions
+    assert calls == 0 and every == minutes.n_bars
+    assert len(called.executions) > 5
+
+
 class _Scripted(Strategy):
     """Random sparse directions, the same from ``on_bar`` and ``vectorized_signals``."""
 
@@ -179,6 +268,6 @@ def test_skipping_equals_every_bar_on_random_gapped_panels(data: st.DataObject) 
         feed = PanelFeed(panel)
         engine = build_engine(cfg, cfg.strategies[0], feed)
         engine.strategy = _Scripted(flat, conf)
-        engine.skip_quiet_bars = skip
+        engine.skip_quiet_bars = engine.reveal_signals = skip
         results.append(engine.run(feed))
     _same(*results)

@@ -31,7 +31,7 @@ from alphapulse.core.clock import Clock, SimulatedClock
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context, History
 from alphapulse.engine.planner import OrderPlanner, no_opinion
-from alphapulse.engine.sparse import quiet_bar_signals, run_sparse
+from alphapulse.engine.sparse import revealed_signals, run_revealed, run_sparse, skips_quiet_bars
 from alphapulse.engine.stages import (
     GuardAction,
     PassThroughRisk,
@@ -124,7 +124,10 @@ class Engine:
         self.clock = clock or SimulatedClock()
         self.planner = planner or OrderPlanner(len(symbols), lot_size=lot_size)
         self.algo = algo  # execution algorithms (None: planner orders go to the venue)
-        self.skip_quiet_bars = True  # run(): skip bars with nothing to do (engine.sparse)
+        # run() on a backtest feed (engine.sparse): the strategy's vectorised signals in
+        # place of on_bar, and bars with nothing to do skipped where nothing needs them
+        self.reveal_signals = True
+        self.skip_quiet_bars = True
         self.halted = False
         self.paused = False  # skip the strategy (no new orders); matching, marks, risk go on
         self.last_signals: Signals | None = None  # this step's signals (None: not called)
@@ -140,9 +143,10 @@ class Engine:
     ) -> RunResult:
         if isinstance(feed, Sized):  # a known number of steps: no buffer doubling
             self._rows.reserve(self._rows.n + len(feed))
-        sig = quiet_bar_signals(self, feed)
+        sig = revealed_signals(self, feed)
         if sig is not None:
-            run_sparse(self, feed, sig, progress)  # type: ignore[arg-type]
+            run = run_sparse if skips_quiet_bars(self) else run_revealed
+            run(self, feed, sig, progress)  # type: ignore[arg-type]
             return self.result()
         for bar in feed:
             self.step(bar)

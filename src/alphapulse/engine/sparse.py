@@ -10,8 +10,10 @@ parity tests), the engine knows in advance which bars are quiet: it runs its ful
 bar's precomputed signals to the step in place of ``on_bar``, and marks and records the
 quiet spans between them in one compiled pass. Results are bit-identical to stepping
 every bar (``tests/engine/test_sparse.py``); anything that needs every bar (a risk stage,
-a rebalancing constructor, execution algorithms, a volatility-driven venue, a strategy
-with its own per-bar outputs, a live feed) runs dense.
+a rebalancing constructor, execution algorithms, a volatility-driven venue) steps every
+bar, still with the revealed signals in place of ``on_bar`` where a bar without any
+opinion does the same either way (``revealed_signals``); a strategy with its own per-bar
+outputs, another constructor or planner, and a live feed call ``on_bar``.
 """
 
 from __future__ import annotations
@@ -39,20 +41,20 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float64]
 
 
-def quiet_bar_signals(engine: Engine, feed: object) -> VectorSignals | None:
-    """The strategy's vectorised signals when ``engine`` may skip quiet bars of ``feed``,
-    else None (the engine then steps every bar)."""
-    if not (engine.skip_quiet_bars and isinstance(feed, PanelFeed) and engine.n_steps == 0):
+def revealed_signals(engine: Engine, feed: object) -> VectorSignals | None:
+    """The strategy's vectorised signals when ``engine`` may use them in place of
+    ``on_bar`` over ``feed``, else None: a backtest from its first bar, a ``Strategy``
+    that declares them and keeps no outputs of its own, and stages for which a bar with no
+    opinion anywhere does the same whether ``on_bar`` returned all-NaN Signals or None
+    (``Engine._trade``'s no-opinion shortcut: a risk stage that passes no-opinion
+    targets through, ``EqualSlot``, the order planner)."""
+    if not (engine.reveal_signals and isinstance(feed, PanelFeed) and engine.n_steps == 0):
         return None
     strategy = engine.strategy
     if (
-        not engine.risk_inert
+        not getattr(engine.risk, "passes_no_opinion", False)
         or type(engine.constructor) is not EqualSlot
         or type(engine.planner) is not OrderPlanner
-        or engine.planner.mode != "on_change"
-        or engine.algo is not None
-        or type(engine.clock) is not SimulatedClock
-        or not getattr(engine.venue, "bar_stateless", False)
         or not isinstance(strategy, Strategy)
         or type(strategy).strategy_outputs is not Strategy.strategy_outputs
     ):
@@ -65,17 +67,31 @@ def quiet_bar_signals(engine: Engine, feed: object) -> VectorSignals | None:
     return sig
 
 
+def skips_quiet_bars(engine: Engine) -> bool:
+    """Whether ``engine`` (whose signals are revealed) may skip quiet bars: nothing in it
+    keeps per-bar state (pass-through risk, no rebalancing, no execution algorithm, a
+    venue without a volatility estimate, the simulated clock)."""
+    return (
+        engine.skip_quiet_bars
+        and engine.risk_inert
+        and engine.planner.mode == "on_change"
+        and engine.algo is None
+        and type(engine.clock) is SimulatedClock
+        and getattr(engine.venue, "bar_stateless", False)
+    )
+
+
 class RevealedSignals:
-    """Stands in for the strategy inside ``Engine.step``: returns bar t's precomputed
-    Signals, the variant for each symbol's position (``VectorSignals`` flat/long/short)."""
+    """Stands in for the strategy inside ``Engine.step``: returns bar ``ctx.t``'s
+    precomputed Signals, the variant for each symbol's position (``VectorSignals``
+    flat/long/short)."""
 
     def __init__(self, sig: VectorSignals) -> None:
         self.sig = sig
-        self.t = 0
         self._by_position = sig.long is not None or sig.short is not None
 
     def on_bar(self, ctx: Context) -> Signals:
-        s, t = self.sig, self.t
+        s, t = self.sig, ctx.t
         d = s.flat[t]
         if self._by_position:
             pos = ctx.positions
@@ -109,15 +125,13 @@ def run_sparse(
     starts = np.flatnonzero(active)
     close = np.ascontiguousarray(panel.fields["close"])
     ts = np.ascontiguousarray(panel.timestamps, dtype=np.int64)
-    revealed = RevealedSignals(sig)
-    strategy, engine.strategy = engine.strategy, revealed
+    strategy, engine.strategy = engine.strategy, RevealedSignals(sig)
     lg, rows, venue = engine.ledger, engine._rows, engine.venue
     rows.reserve(rows.n + n)
     try:
         t = 0
         while t < n:
             if active[t] or venue.open_orders():
-                revealed.t = t
                 engine.step(feed.bar(t))
                 t += 1
             else:
@@ -152,3 +166,21 @@ def _mark_span(
     for t in range(t0, t1):
         _mark(last, close[t])
         _record(qty, last, cash, vals, n0 + t - t0)
+
+
+def run_revealed(
+    engine: Engine,
+    feed: PanelFeed,
+    sig: VectorSignals,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Drive ``engine`` over every bar of ``feed``, its strategy's precomputed signals
+    revealed bar by bar in place of ``on_bar`` (for engines that may not skip bars)."""
+    strategy, engine.strategy = engine.strategy, RevealedSignals(sig)
+    try:
+        for bar in feed:
+            engine.step(bar)
+            if progress is not None:
+                progress(bar.t)
+    finally:
+        engine.strategy = strategy
