@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from alphapulse.config import parse_config
 from alphapulse.live.identity import (
@@ -25,9 +27,11 @@ from alphapulse.live.identity import (
     config_hash,
 )
 from alphapulse.live.journal import run_id_for
+from alphapulse.live.lock import SessionBusyError, SessionLock, advisory_key, dead_here
 from alphapulse.live.session import run_session
 from alphapulse.store import Store, open_store
 from alphapulse.store.schema import TABLES
+from tests.store.store_helpers import create_schema
 
 from .helpers import paper_cfg
 
@@ -165,3 +169,43 @@ def test_second_process_is_refused_and_a_killed_holder_leaves_no_lock(
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def _hold(store: Store, session: str, name: str) -> Any:
+    """A connection named ``name`` holding the session's advisory lock."""
+    conn = store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
+    assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(session)})
+    return conn
+
+
+@pytest.mark.postgres
+def test_a_dead_local_holder_is_waited_for_and_a_live_one_refused(
+    pg_session: tuple[str, str],
+) -> None:
+    """A SIGKILLed holder's connection can outlive it for a moment: a lock held under the
+    name of a process of this host that is gone is waited for, not refused; one held by
+    a live process is refused at once, naming it."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid no longer runs
+    here = socket.gethostname()
+    assert dead_here(f"alphapulse paper pid={gone.pid}@{here}")
+    assert not dead_here(f"alphapulse paper pid={os.getpid()}@{here}")
+    assert not dead_here(f"alphapulse paper pid={gone.pid}@another-host")
+    assert not dead_here("psql")
+    with open_store(create_schema(*pg_session)) as store:
+        stale = _hold(store, "s1", f"alphapulse paper pid={gone.pid}@{here}")
+        closer = threading.Timer(0.5, stale.close)  # the server sees the connection end
+        closer.start()
+        lock = SessionLock(store, "s1")
+        try:
+            lock.acquire()  # waits for the stale connection instead of refusing
+        finally:
+            closer.join()
+            lock.release()
+        live = _hold(store, "s2", f"alphapulse paper pid={os.getpid()}@{here}")
+        try:
+            with pytest.raises(SessionBusyError, match=f"pid={os.getpid()}@"):
+                SessionLock(store, "s2").acquire()
+        finally:
+            live.close()

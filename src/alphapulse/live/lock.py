@@ -3,7 +3,9 @@
 - PostgreSQL: ``pg_try_advisory_lock`` keyed by the session (64 bits of SHA-256), held
   by one autocommit connection named ``alphapulse paper pid=<pid>@<host>``; the server
   drops it when that connection ends, so a SIGKILLed holder leaves nothing stale. The
-  holder's name comes from ``pg_locks`` + ``pg_stat_activity``.
+  holder's name comes from ``pg_locks`` + ``pg_stat_activity``. A holder that is a
+  process of this host no longer running is a connection the server has not yet seen
+  close: ``acquire`` waits for it (up to ``DEAD_HOLDER_WAIT_S``) instead of refusing.
 - SQLite: an OS file lock (``flock``) on ``<database>.paper-<session>.lock`` that holds
   the owner's pid; the kernel releases it when the process dies, however it dies. An
   in-memory database is private to its process and needs no lock.
@@ -16,6 +18,7 @@ import hashlib
 import os
 import re
 import socket
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -34,6 +37,11 @@ _HOLDER_SQL = text(
 )
 
 
+DEAD_HOLDER_WAIT_S = 10.0  # how long the server may take to drop a dead holder's lock
+_APP_PREFIX = "alphapulse paper "
+_OWNER = re.compile(r"^alphapulse paper pid=(\d+)@")
+
+
 class SessionBusyError(AlphaPulseError):
     """Another process runs the session."""
 
@@ -41,6 +49,25 @@ class SessionBusyError(AlphaPulseError):
 def owner_name() -> str:
     """This process as a lock holder: ``pid=<pid>@<host>``."""
     return f"pid={os.getpid()}@{socket.gethostname()}"
+
+
+def dead_here(application_name: str) -> bool:
+    """Whether a lock holder's connection name is a paper process of this host that no
+    longer runs (its pid is gone). Another host, an unknown name or a live (or reused)
+    pid: False."""
+    m = _OWNER.match(application_name)
+    if m is None:
+        return False
+    pid = int(m.group(1))
+    if application_name != f"{_APP_PREFIX}pid={pid}@{socket.gethostname()}"[:63]:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def advisory_key(session: str) -> int:
@@ -88,22 +115,35 @@ class SessionLock:
         )
 
     def _acquire_pg(self) -> None:
+        deadline = time.monotonic() + DEAD_HOLDER_WAIT_S
+        while True:
+            row = self._try_pg()
+            if row is None:
+                return
+            name = row[0] if row[0] is not None else ""
+            if not (dead_here(name) and time.monotonic() < deadline):
+                holder = f"{name or 'backend'} (backend {row[1]})" if row[1] else "holder unknown"
+                raise self._busy(holder)
+            time.sleep(0.05)
+
+    def _try_pg(self) -> tuple[str | None, int | None] | None:
+        """Take the lock on a new connection (None), or the holder's (application name,
+        backend pid); (None, None) when it is not known."""
         conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            name = f"alphapulse paper {owner_name()}"[:63]
+            name = f"{_APP_PREFIX}{owner_name()}"[:63]
             conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
             key = self.key
             if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
                 self._conn = conn
-                return
+                return None
             row = conn.execute(_HOLDER_SQL, {"hi": (key >> 32) & 0xFFFFFFFF,
                                              "lo": key & 0xFFFFFFFF}).first()  # fmt: skip
         except BaseException:
             conn.close()
             raise
         conn.close()
-        holder = "holder unknown" if row is None else f"{row[0] or 'backend'} (backend {row[1]})"
-        raise self._busy(holder)
+        return (None, None) if row is None else (row[0], row[1])
 
     def lock_path(self) -> Path | None:
         """The lock file of a file database (None: in-memory)."""
