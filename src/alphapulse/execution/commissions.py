@@ -12,6 +12,7 @@ so do the venue's fill terms and the sweep kernels, so there is one copy of each
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,14 +67,15 @@ def _check(name: str, value: float) -> None:
         raise ConfigError(f"commission {name} must be a finite number >= 0, got {value}")
 
 
-class _Model:
+class _Model(ABC):
     """``fee`` through :func:`commission_fee` with the model's ``params``."""
 
     __slots__ = ()
 
     @property
+    @abstractmethod
     def params(self) -> CommissionParams:
-        raise NotImplementedError
+        """The model's constants for its compiled arithmetic."""
 
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
         return commission_fee(self.params, quantity, price, liquidity == "maker")

@@ -11,6 +11,7 @@ driven by a model's ``params``; the models' ``price`` and the venue both call it
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -71,14 +72,15 @@ def _check(name: str, value: float) -> None:
         raise ConfigError(f"slippage {name} must be a finite number >= 0, got {value}")
 
 
-class _Model:
+class _Model(ABC):
     """``price`` through :func:`slipped_price` with the model's ``params``."""
 
     __slots__ = ()
 
     @property
+    @abstractmethod
     def params(self) -> SlippageParams:
-        raise NotImplementedError
+        """The model's constants for its compiled arithmetic."""
 
     def price(
         self, side: Side, ref_price: float, quantity: float, bar_volume: float, volatility: float
