@@ -10,8 +10,6 @@ for those that do; it applies the results to its ``Order`` objects in the same o
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import numpy.typing as npt
 from numba import njit
@@ -19,6 +17,7 @@ from numba import njit
 from alphapulse.execution.commissions import CommissionParams
 from alphapulse.execution.fillterms import fill_terms
 from alphapulse.execution.slippage import SlippageParams
+from alphapulse.execution.volatility import level
 from alphapulse.portfolio.average_cost import book_fill
 
 FloatArray = npt.NDArray[np.float64]
@@ -82,7 +81,7 @@ def fill_matched(
             cap,
             used[sid],
             volume[sid],
-            _volatility(vol_var, vol_count, vol_min_obs, sid),
+            level(vol_var, vol_count, vol_min_obs, sid),
             money[0],
             book[0, sid] if side < 0 else 0.0,
         )
@@ -102,11 +101,3 @@ def fill_matched(
                 out[DONE, i] = 1.0
             out[NEW_FILLED, i] = filled
     return out
-
-
-@njit(cache=True)
-def _volatility(var: FloatArray, count: IntArray, min_obs: int, sid: int) -> float:
-    """``EwmaVolatility.get(sid)`` from its state (NaN: unknown, or no estimate kept)."""
-    if count.shape[0] == 0 or count[sid] < min_obs:
-        return math.nan
-    return math.sqrt(var[sid])

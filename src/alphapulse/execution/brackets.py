@@ -27,18 +27,12 @@ class BracketBook:
     def __init__(self) -> None:
         self._children: dict[int, list[Order]] = {}
 
-    @staticmethod
-    def is_entry(order: Order) -> bool:
-        return order.stop_loss is not None or order.take_profit is not None
-
     def is_child(self, order: Order) -> bool:
         return order.parent_id is not None and order.parent_id in self._children
 
     def in_family(self, order: Order) -> bool:
         """An entry or a child: its fill changes other orders of the bracket."""
-        if order.stop_loss is not None or order.take_profit is not None:
-            return True
-        return order.parent_id is not None and order.parent_id in self._children
+        return order.stop_loss is not None or order.take_profit is not None or self.is_child(order)
 
     def open_children(self, parent_id: int) -> list[Order]:
         return [c for c in self._children.get(parent_id, ()) if c.is_open]

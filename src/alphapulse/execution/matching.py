@@ -33,10 +33,6 @@ class Quote(NamedTuple):
     liquidity: str  # "maker" or "taker"
     limit: float | None = None  # the executed price may not be worse than this
 
-    @property
-    def taker(self) -> bool:
-        return self.liquidity == "taker"
-
 
 class Match(NamedTuple):
     """Outcome of matching one order against one bar."""

@@ -237,11 +237,7 @@ class SimulatedVenue:
                 order.filled_qty,
                 order.avg_fill_price,
             )
-            if (
-                order.parent_id is not None
-                or order.stop_loss is not None
-                or order.take_profit is not None
-            ) and in_family(order):  # (the first test is the cheap part of in_family's)
+            if in_family(order):
                 self._fill(run, rows, bar, account, fills)
                 self._fill([order], [row], bar, account, fills, bracket=True)
                 run, rows = [], []
@@ -319,7 +315,7 @@ class SimulatedVenue:
                 order.status = OrderStatus.PARTIALLY_FILLED
             if not bracket:
                 continue
-            if order.parent_id is not None and self._brackets.is_child(order):
+            if self._brackets.is_child(order):
                 self._after_child(order)
             elif order.stop_loss is not None or order.take_profit is not None:  # an entry
                 for child in self._brackets.on_entry_fill(order, ts, self.next_order_id):

@@ -42,9 +42,16 @@ class EwmaVolatility:
 
     def get(self, sid: int) -> float:
         """Per-bar return volatility of one symbol, NaN when not yet known."""
-        if self._count.item(sid) < self._min_obs:
-            return math.nan
-        return math.sqrt(self._var.item(sid))  # correctly rounded, as np.sqrt
+        return level(self._var, self._count, self._min_obs, sid)
+
+
+@njit(cache=True)
+def level(var: FloatArray, count: IntArray, min_obs: int, sid: int) -> float:
+    """:meth:`EwmaVolatility.get` from its :attr:`~EwmaVolatility.state` (callable from
+    compiled code); NaN when not yet known, or when no estimate is kept (empty arrays)."""
+    if count.shape[0] == 0 or count[sid] < min_obs:
+        return math.nan
+    return math.sqrt(var[sid])  # correctly rounded, as np.sqrt
 
 
 @njit(cache=True)
