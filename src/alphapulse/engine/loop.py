@@ -31,7 +31,12 @@ from alphapulse.core.clock import Clock, SimulatedClock
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context, History
 from alphapulse.engine.planner import OrderPlanner, no_opinion
-from alphapulse.engine.sparse import revealed_signals, run_revealed, run_sparse, skips_quiet_bars
+from alphapulse.engine.sparse import (
+    RevealedSignals,
+    revealed_signals,
+    run_sparse,
+    skips_quiet_bars,
+)
 from alphapulse.engine.stages import (
     GuardAction,
     PassThroughRisk,
@@ -144,14 +149,19 @@ class Engine:
         if isinstance(feed, Sized):  # a known number of steps: no buffer doubling
             self._rows.reserve(self._rows.n + len(feed))
         sig = revealed_signals(self, feed)
-        if sig is not None:
-            run = run_sparse if skips_quiet_bars(self) else run_revealed
-            run(self, feed, sig, progress)  # type: ignore[arg-type]
+        if sig is not None and skips_quiet_bars(self):
+            run_sparse(self, feed, sig, progress)  # type: ignore[arg-type]
             return self.result()
-        for bar in feed:
-            self.step(bar)
-            if progress is not None:
-                progress(bar.t)
+        strategy = self.strategy
+        if sig is not None:  # every bar, the precomputed signals in place of on_bar
+            self.strategy = RevealedSignals(sig)
+        try:
+            for bar in feed:
+                self.step(bar)
+                if progress is not None:
+                    progress(bar.t)
+        finally:
+            self.strategy = strategy
         return self.result()
 
     def step(self, bar: BarSlice) -> None:
@@ -277,14 +287,10 @@ class Engine:
         if self.algo is not None:  # parents kept by the algorithm; the rest goes on
             cancel = self.venue.cancel
             planned = self.algo.adopt(planned, self.planner.replanned, ctx, cancel, reduce_only)
-        inert, venue_submit = self.risk_inert, self.venue.submit
         for order in planned:
             if reduce_only and not _reduces(order, ctx):
                 continue
-            if inert:  # (what ``_submit`` does then, without its call)
-                venue_submit(order)
-            else:
-                self._submit(order, ctx)
+            self._submit(order, ctx)
         if planned and not self.risk_inert:
             self._amend_orders(ctx, {o.sid for o in planned})  # children follow the orders
 

@@ -166,21 +166,3 @@ def _mark_span(
     for t in range(t0, t1):
         _mark(last, close[t])
         _record(qty, last, cash, vals, n0 + t - t0)
-
-
-def run_revealed(
-    engine: Engine,
-    feed: PanelFeed,
-    sig: VectorSignals,
-    progress: Callable[[int], None] | None = None,
-) -> None:
-    """Drive ``engine`` over every bar of ``feed``, its strategy's precomputed signals
-    revealed bar by bar in place of ``on_bar`` (for engines that may not skip bars)."""
-    strategy, engine.strategy = engine.strategy, RevealedSignals(sig)
-    try:
-        for bar in feed:
-            engine.step(bar)
-            if progress is not None:
-                progress(bar.t)
-    finally:
-        engine.strategy = strategy
