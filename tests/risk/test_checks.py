@@ -107,6 +107,21 @@ def test_notional_orders_are_resized_in_notional(sp6: Panel) -> None:
     assert d.check.quantity is None
 
 
+def test_a_small_resize_shows_in_its_event(sp6: Panel) -> None:
+    """A notional cut by less than a millionth still reads as a cut (the event's numbers
+    once had 6 digits: ``notional 312698 -> 312698``)."""
+    ctx = context_at(sp6, T)
+    cap = 0.10 * ctx.equity
+    rm = StandardRiskManager(
+        RiskConfig.model_validate({"limits": {"max_position_pct": 0.10}}), sp6.symbols
+    )
+    rm.check_order(_order(sp6, "AAPL", Side.BUY, notional=cap * (1 + 3e-7)), ctx)
+    (event,) = rm.events()
+    assert event.kind == "order_resized"
+    old, new = (float(x) for x in event.detail.removeprefix("notional ").split(" -> "))
+    assert new == pytest.approx(cap, rel=1e-12) and new < old
+
+
 def test_reductions_pass_exposure_limits_and_sells_stop_at_the_position(sp6: Panel) -> None:
     pos = np.zeros(sp6.n_symbols)
     sid = sp6.symbols.index("AAPL")

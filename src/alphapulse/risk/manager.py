@@ -168,7 +168,8 @@ class StandardRiskManager:
                     check.reason,
                     symbol=order.symbol,
                     order_id=order.id,
-                    detail=f"{what} {q0:.6g} -> {0.0 if new is None else new:.6g}",
+                    # 12 digits: a resize (at least 1e-9 of the order) always shows
+                    detail=f"{what} {q0:.12g} -> {0.0 if new is None else new:.12g}",
                 )
             )
         return check
