@@ -274,15 +274,16 @@ class Engine:
         targets = self.constructor.construct(signals, ctx)
         targets = self.risk.adjust_targets(targets, ctx)
         planned = self.planner.plan(targets, ctx, self.venue.next_order_id)
-        renewed = {o.sid for o in planned}
         # A re-planned symbol's working orders are replaced (an unchanged target leaves a
         # partly filled order working); a bracket entry, whose children protect what it
         # filled, only when a new order for the symbol comes.
-        replanned = self.planner.replanned if self.venue.open_orders() else ()
-        for sid in replanned:
-            for o in self.venue.open_orders(int(sid)):
-                if o.parent_id is None and (int(sid) in renewed or not _bracketed(o)):
-                    self.venue.cancel(o.id, "replaced")
+        replanned = self.planner.replanned
+        if replanned.size and self.venue.open_orders():
+            renewed = {o.sid for o in planned}
+            for sid in replanned.tolist():
+                for o in self.venue.open_orders(sid):
+                    if o.parent_id is None and (sid in renewed or not _bracketed(o)):
+                        self.venue.cancel(o.id, "replaced")
         planned += [self._explicit(req, ctx) for req in signals.orders]
         if self.algo is not None:  # parents kept by the algorithm; the rest goes on
             cancel = self.venue.cancel

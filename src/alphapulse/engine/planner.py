@@ -31,6 +31,7 @@ _EPS = 1e-12
 # buy / sell, a close of a long (sell) / short (buy) position
 _SKIP, _OPEN, _BUY, _SELL, _CLOSE_LONG, _CLOSE_SHORT = 0, 1, 2, 3, 4, 5
 _NONE: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
+_BUY_SIDE, _SELL_SIDE = Side.BUY, Side.SELL  # bound once (see ``model.orders.OPEN_STATUSES``)
 
 
 class OrderPlanner:
@@ -65,13 +66,13 @@ class OrderPlanner:
         for sid, k, q in zip(todo.tolist(), kind.tolist(), size.tolist(), strict=True):
             if k == _SKIP:
                 continue
-            side = Side.BUY if k in (_BUY, _OPEN, _CLOSE_SHORT) else Side.SELL
+            side = _BUY_SIDE if k in (_BUY, _OPEN, _CLOSE_SHORT) else _SELL_SIDE
             if k == _OPEN:
                 order = Order(next_id(), symbols[sid], sid, side, 0.0, ts, notional=q, tag="open")
             else:
                 tag = "rebalance" if k in (_BUY, _SELL) else "close"
                 order = Order(next_id(), symbols[sid], sid, side, q, ts, tag=tag)
-            (sells if side == Side.SELL else buys).append(order)
+            (sells if side is _SELL_SIDE else buys).append(order)
         return sells + buys if sells else buys
 
     def skip(self) -> None:

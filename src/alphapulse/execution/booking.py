@@ -1,5 +1,6 @@
-"""Fills a bar's matched orders in one compiled pass: each order's terms come from
-:func:`~alphapulse.execution.fillterms.fill_terms` and are booked at once on the
+"""Matches and fills a bar's orders in one compiled pass: each order is matched
+against the bar with :func:`~alphapulse.execution.matching.match_bar`, its terms come
+from :func:`~alphapulse.execution.fillterms.fill_terms` and are booked at once on the
 account's arrays with the ledger's own :func:`~alphapulse.portfolio.ledger.book_fill`,
 so the next order sees the cash, position and participation the previous ones left.
 
@@ -10,12 +11,15 @@ for those that do; it applies the results to its ``Order`` objects in the same o
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
 from alphapulse.execution.commissions import CommissionParams
 from alphapulse.execution.fillterms import fill_terms
+from alphapulse.execution.matching import match_bar
 from alphapulse.execution.slippage import SlippageParams
 from alphapulse.execution.volatility import level
 from alphapulse.portfolio.average_cost import book_fill
@@ -23,14 +27,18 @@ from alphapulse.portfolio.average_cost import book_fill
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# columns of a matched order (``rows``): what ``fill_terms`` needs to know of it, and
-# its average fill price so far
-SID, SIDE, REF, MAKER, LIMIT, NOTIONAL, QUANTITY, FILLED, AVG = range(9)
-# rows of the result (one column per order): the order's quantity after sizing, units
-# filled now, price, fee, why, cash cost of slippage, and the order after the fill:
-# filled quantity, average fill price, done (1.0: nothing left, the filled quantity is
-# the order's quantity)
-QTY, WANT, PRICE, FEE, WHY, SLIPPAGE, NEW_FILLED, NEW_AVG, DONE = range(9)
+# columns of an eligible order (``rows``): what matching and ``fill_terms`` need to
+# know of it (``KIND``: :data:`~alphapulse.execution.matching.KIND`; ``LIMIT``, ``STOP``
+# and ``NOTIONAL`` NaN where it has none, ``NOTIONAL`` also once it is sized), and its
+# average fill price so far
+SID, SIDE, KIND, LIMIT, STOP, TRIGGERED, NOTIONAL, QUANTITY, FILLED, AVG = range(10)
+# rows of the result (one column per order): matched (1.0: it has a quote in this bar),
+# the order's quantity after sizing, units filled now, price, fee, why, cash cost of
+# slippage, maker (1.0) or taker, triggered (1.0: a stop-limit's stop was hit in this
+# bar), and the order after the fill: filled quantity, average fill price, done (1.0:
+# nothing left, the filled quantity is the order's quantity)
+MATCHED, QTY, WANT, PRICE, FEE, WHY, SLIPPAGE, MAKER, TRIGGER = range(9)
+NEW_FILLED, NEW_AVG, DONE = 9, 10, 11
 DONE_TOL = 1e-12  # an order is done when what is left is within this share of it (or of 1)
 
 
@@ -42,6 +50,11 @@ def fill_matched(
     allow_short: bool,
     cap: float,
     rows: FloatArray,
+    opens: FloatArray,
+    highs: FloatArray,
+    lows: FloatArray,
+    closes: FloatArray,
+    at_close: bool,
     volume: FloatArray,
     vol_var: FloatArray,
     vol_count: IntArray,
@@ -50,22 +63,39 @@ def fill_matched(
     book: FloatArray,
     money: FloatArray,
 ) -> FloatArray:
-    """Terms of each matched order of ``rows`` [k, 9], in order, each filled part booked
-    on ``book``/``money`` and added to ``used`` (units filled per symbol this bar).
+    """Match each eligible order of ``rows`` [k, 10], in order, against the bar (its
+    open, high, low and close; ``at_close``: market orders at the close), and fill what
+    the rules allow; each filled part is booked on ``book``/``money`` and added to
+    ``used`` (units filled per symbol this bar). A symbol with NaN in its open, high,
+    low or close (at the close: its close) has no bar and matches nothing.
 
     ``vol_*`` is the state of the volatility estimate
     (:attr:`~alphapulse.execution.volatility.EwmaVolatility.state`; empty arrays: the
-    slippage model needs none);
-    ``LIMIT`` and ``NOTIONAL`` are NaN when the order has none (``NOTIONAL``: already
-    sized). Returns [9, k]: see the result rows above (``WANT <= 0``: no fill, and the
-    order's state rows hold its old state)."""
+    slippage model needs none). Returns [12, k]: see the result rows above (``MATCHED``
+    0: only ``TRIGGER`` counts; ``WANT <= 0``: no fill, and the order's state rows hold
+    its old state)."""
     k = rows.shape[0]
-    out = np.empty((9, k))
+    out = np.zeros((12, k))
     for i in range(k):
         r = rows[i]
         sid = int(r[SID])
         side = int(r[SIDE])
-        ref = r[REF]
+        c = closes[sid]
+        if at_close:
+            if math.isnan(c):
+                continue
+            ref, maker, limit = c, False, math.nan
+        else:
+            o, h, lo = opens[sid], highs[sid], lows[sid]
+            if math.isnan(o) or math.isnan(h) or math.isnan(lo) or math.isnan(c):
+                continue
+            hit, ref, maker, limit, trig = match_bar(
+                int(r[KIND]), side, r[LIMIT], r[STOP], r[TRIGGERED] != 0.0, o, h, lo
+            )
+            out[TRIGGER, i] = trig
+            if not hit:
+                continue
+        out[MATCHED, i], out[MAKER, i] = 1.0, maker
         qty, want, price, fee, why = fill_terms(
             comm,
             slip,
@@ -73,8 +103,8 @@ def fill_matched(
             allow_short,
             side,
             ref,
-            r[MAKER] != 0.0,
-            r[LIMIT],
+            maker,
+            limit,
             r[NOTIONAL],
             r[QUANTITY],
             r[FILLED],
@@ -87,9 +117,8 @@ def fill_matched(
         )
         out[QTY, i], out[WANT, i], out[PRICE, i], out[FEE, i] = qty, want, price, fee
         out[WHY, i] = why
-        out[SLIPPAGE, i] = 0.0
         before, avg = r[FILLED], r[AVG]
-        out[NEW_FILLED, i], out[NEW_AVG, i], out[DONE, i] = before, avg, 0.0
+        out[NEW_FILLED, i], out[NEW_AVG, i] = before, avg
         if want > 0:
             book_fill(book, money, sid, side * want, price, fee)
             used[sid] += want

@@ -30,10 +30,6 @@ class BracketBook:
     def is_child(self, order: Order) -> bool:
         return order.parent_id is not None and order.parent_id in self._children
 
-    def in_family(self, order: Order) -> bool:
-        """An entry or a child: its fill changes other orders of the bracket."""
-        return order.stop_loss is not None or order.take_profit is not None or self.is_child(order)
-
     def open_children(self, parent_id: int) -> list[Order]:
         return [c for c in self._children.get(parent_id, ()) if c.is_open]
 

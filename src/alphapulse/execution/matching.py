@@ -1,8 +1,8 @@
-"""Where an order would execute inside one OHLC bar (pure functions, no sizing).
+"""Where an order would execute inside one OHLC bar (compiled, no sizing).
 
-A :class:`Quote` gives the reference price and how it is priced: taker quotes go
-through the slippage model and are then clamped to the order's limit (never worse than
-the limit); maker quotes (a resting limit touched intrabar) fill exactly at the limit.
+A match gives the reference price and how it is priced: taker quotes go through the
+slippage model and are then clamped to the order's limit (never worse than the limit);
+maker quotes (a resting limit touched intrabar) fill exactly at the limit.
 
 Rules, for a buy (a sell mirrors them, swapping high/low and the inequalities):
 
@@ -21,71 +21,71 @@ Rules, for a buy (a sell mirrors them, swapping high/low and the inequalities):
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
 
-from alphapulse.model.orders import Order, OrderType, Side
+from numba import njit
 
+from alphapulse.model.orders import OrderType
 
-class Quote(NamedTuple):
-    """Reference price of a fill and how to price it (a named tuple: cheap to make)."""
+MARKET, LIMIT, STOP, STOP_LIMIT = 0, 1, 2, 3  # order types as the compiled code knows them
+KIND = {OrderType.MARKET: MARKET, OrderType.LIMIT: LIMIT, OrderType.STOP: STOP}
+KIND[OrderType.STOP_LIMIT] = STOP_LIMIT
 
-    ref_price: float
-    liquidity: str  # "maker" or "taker"
-    limit: float | None = None  # the executed price may not be worse than this
-
-
-class Match(NamedTuple):
-    """Outcome of matching one order against one bar."""
-
-    quote: Quote | None  # None: no fill in this bar
-    triggered: bool = False  # a stop-limit's stop was hit in this bar
+Match = tuple[bool, float, bool, float, bool]
+# (matched, reference price, maker, the limit the price may not pass (NaN: none),
+#  triggered in this bar: a stop-limit's stop was hit)
+_NONE: Match = (False, math.nan, False, math.nan, False)
 
 
-_NO_MATCH = Match(None)
-
-
-def _limit(side: Side, limit: float, open_: float, high: float, low: float) -> Quote | None:
-    if side == Side.BUY:
+@njit(cache=True)
+def _limit(buy: bool, limit: float, open_: float, high: float, low: float) -> Match:
+    if buy:
         if open_ <= limit:
-            return Quote(open_, "taker", limit)
-        return Quote(limit, "maker", limit) if low <= limit else None
+            return True, open_, False, limit, False
+        if low <= limit:
+            return True, limit, True, limit, False
+        return _NONE
     if open_ >= limit:
-        return Quote(open_, "taker", limit)
-    return Quote(limit, "maker", limit) if high >= limit else None
+        return True, open_, False, limit, False
+    if high >= limit:
+        return True, limit, True, limit, False
+    return _NONE
 
 
-def _stop(side: Side, stop: float, open_: float, high: float, low: float) -> Quote | None:
-    if side == Side.BUY:
-        if open_ >= stop:
-            return Quote(open_, "taker")
-        return Quote(stop, "taker") if high >= stop else None
-    if open_ <= stop:
-        return Quote(open_, "taker")
-    return Quote(stop, "taker") if low <= stop else None
-
-
-def _stop_limit(
-    side: Side, stop: float, limit: float, open_: float, high: float, low: float
-) -> Match:
-    buy = side == Side.BUY
+@njit(cache=True)
+def _stop(buy: bool, stop: float, open_: float, high: float, low: float) -> Match:
     if (open_ >= stop) if buy else (open_ <= stop):
-        return Match(_limit(side, limit, open_, high, low), triggered=True)
+        return True, open_, False, math.nan, False
     if (high >= stop) if buy else (low <= stop):
-        marketable = limit >= stop if buy else limit <= stop
-        return Match(Quote(stop, "taker", limit) if marketable else None, triggered=True)
-    return _NO_MATCH
+        return True, stop, False, math.nan, False
+    return _NONE
 
 
-def match_bar(order: Order, open_: float, high: float, low: float) -> Match:
-    """Match a working order against a bar's open, high and low."""
-    side = order.side
-    if order.type == OrderType.MARKET:
-        return Match(Quote(open_, "taker"))
-    if order.type == OrderType.LIMIT or (order.type == OrderType.STOP_LIMIT and order.triggered):
-        assert order.limit_price is not None
-        return Match(_limit(side, order.limit_price, open_, high, low))
-    assert order.stop_price is not None
-    if order.type == OrderType.STOP:
-        return Match(_stop(side, order.stop_price, open_, high, low))
-    assert order.limit_price is not None
-    return _stop_limit(side, order.stop_price, order.limit_price, open_, high, low)
+@njit(cache=True)
+def match_bar(
+    kind: int,
+    side: int,
+    limit: float,
+    stop: float,
+    triggered: bool,
+    open_: float,
+    high: float,
+    low: float,
+) -> Match:
+    """Match a working order (its type code, side, limit and stop prices, NaN where it
+    has none, and whether its stop was hit before) against a bar's open, high and low."""
+    buy = side > 0
+    if kind == MARKET:
+        return True, open_, False, math.nan, False
+    if kind == LIMIT or (kind == STOP_LIMIT and triggered):
+        return _limit(buy, limit, open_, high, low)
+    if kind == STOP:
+        return _stop(buy, stop, open_, high, low)
+    if (open_ >= stop) if buy else (open_ <= stop):  # a stop-limit triggered at the open
+        m = _limit(buy, limit, open_, high, low)
+        return m[0], m[1], m[2], m[3], True
+    if (high >= stop) if buy else (low <= stop):  # triggered intrabar
+        if (limit >= stop) if buy else (limit <= stop):
+            return True, stop, False, limit, True
+        return False, math.nan, False, math.nan, True
+    return _NONE

@@ -56,17 +56,27 @@ import numpy.typing as npt
 
 from alphapulse.core.errors import OrderError
 from alphapulse.engine.bars import BarSlice
-from alphapulse.execution.booking import MAKER, fill_matched
+from alphapulse.execution.booking import fill_matched
 from alphapulse.execution.brackets import BracketBook
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.execution.fillterms import REASONS, RESIZED
-from alphapulse.execution.matching import match_bar
+from alphapulse.execution.matching import KIND, MARKET
 from alphapulse.execution.slippage import SquareRootImpact
 from alphapulse.execution.volatility import EwmaVolatility
-from alphapulse.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
+from alphapulse.model.orders import (
+    OPEN_STATUSES,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 
 FloatArray = npt.NDArray[np.float64]
-_OPEN = (OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)  # is_open
+# enum members bound once (see ``model.orders.OPEN_STATUSES``)
+_PENDING, _WORKING, _PARTIAL = OPEN_STATUSES
+_FILLED, _MARKET, _DAY = OrderStatus.FILLED, OrderType.MARKET, TimeInForce.DAY
+_new_fill = tuple.__new__  # a Fill from a tuple, without NamedTuple's Python-level __new__
 
 
 class Account(Protocol):
@@ -103,7 +113,9 @@ class SimulatedVenue:
         self._orders: list[Order] = []
         self._ids: set[int] = set()
         self._open: dict[int, Order] = {}  # id -> order, in submission order
-        self._open_by_sid: dict[int, dict[int, Order]] = {}
+        # sid -> its open orders (id -> order), built when first asked for after a submit
+        self._by_sid: dict[int, dict[int, Order]] | None = None
+        self._family: set[int] = set()  # open bracket entries and children
         self._day_session: dict[int, int | None] = {}  # open DAY order -> its session
         self._unresolved: set[int] = set()  # notional orders not sized yet
         self._next_id = 1
@@ -126,12 +138,14 @@ class SimulatedVenue:
         eligible = order.created_ns + self._latency
         if eligible > order.eligible_ns:
             order.eligible_ns = eligible
-        order.status = OrderStatus.PENDING
+        order.status = _PENDING
         oid = order.id
         if oid >= self._next_id:
             self._next_id = oid + 1
         self._register(order)
-        if order.tif == TimeInForce.DAY:
+        if order.stop_loss is not None or order.take_profit is not None:
+            self._family.add(oid)
+        if order.tif is _DAY:
             self._day_session[oid] = None  # set on its first eligible bar
         if order.notional is not None:
             self._unresolved.add(oid)
@@ -157,7 +171,15 @@ class SimulatedVenue:
         """Open orders (of one symbol when ``sid`` is given), in submission order."""
         if sid is None:
             return list(self._open.values())
-        by_sid = self._open_by_sid.get(sid)
+        index = self._by_sid
+        if index is None:
+            index = self._by_sid = {}
+            for o in self._open.values():
+                by_sid = index.get(o.sid)
+                if by_sid is None:
+                    by_sid = index[o.sid] = {}
+                by_sid[o.id] = o
+        by_sid = index.get(sid)
         return list(by_sid.values()) if by_sid is not None else []
 
     @property
@@ -176,75 +198,62 @@ class SimulatedVenue:
 
     # -- internals: matching and fills ------------------------------------------------
     def _match_and_fill(self, bar: BarSlice, account: Account, at_close: bool) -> list[Fill]:
-        """Match the open orders in submission order (at the bar's OHLC, or market orders
-        at its close) and fill them. Runs of matched orders go to the compiled booking in
-        one call each; a bracket entry or child, whose fill changes other orders of its
-        bracket (children, sizes, OCO cancels), is filled on its own, in turn, so the
-        orders after it see what it changed (a cancelled sibling no longer matches)."""
+        """Match the eligible open orders in submission order (at the bar's OHLC, or
+        market orders at its close) and fill them. Runs of orders go to the compiled
+        matching and booking in one call each; a bracket entry or child, whose fill
+        changes other orders of its bracket (children, sizes, OCO cancels), goes on its
+        own, in turn, so the orders after it see what it changed (a cancelled sibling no
+        longer matches)."""
         self._advance(bar)
         if not self._open:
             return []
         ts = bar.ts_ns
-        opens, highs, lows, closes = bar.open.item, bar.high.item, bar.low.item, bar.close.item
         nan = math.nan
         unresolved = self._unresolved  # notional orders still to be sized
-        in_family = self._brackets.in_family
+        family = self._family  # bracket entries and children
         fills: list[Fill] = []
         run: list[Order] = []
         rows: list[tuple[Any, ...]] = []  # ``booking`` columns, one row per order of run
         for order in list(self._open.values()):
             status = order.status
-            if status not in _OPEN:
+            if status not in OPEN_STATUSES:
                 continue
+            kind = order.type
             if at_close:
-                if order.type != OrderType.MARKET or order.created_ns > ts:
+                if kind is not _MARKET or order.created_ns > ts:
                     continue
                 if order.eligible_ns > ts:
                     continue
             elif ts <= order.created_ns or ts < order.eligible_ns:
                 continue
-            if status is OrderStatus.PENDING:
-                order.status = OrderStatus.WORKING
-            sid = order.sid
-            c = closes(sid)
-            if at_close:
-                if c != c:  # NaN: no bar for this symbol
-                    continue
-                ref, maker, limit = c, False, nan
+            if status is _PENDING:
+                order.status = _WORKING
+            if kind is _MARKET:
+                code, limit, stop = MARKET, nan, nan
             else:
-                o, h, lo = opens(sid), highs(sid), lows(sid)
-                if o != o or h != h or lo != lo or c != c:
-                    continue
-                if order.type is OrderType.MARKET:  # the open, taker (``match_bar``'s rule)
-                    ref, maker, limit = o, False, nan
-                else:
-                    m = match_bar(order, o, h, lo)
-                    if m.triggered:
-                        order.triggered = True
-                    quote = m.quote
-                    if quote is None:
-                        continue
-                    ref, maker = quote.ref_price, quote.liquidity == "maker"
-                    limit = nan if quote.limit is None else quote.limit
+                lp, sp = order.limit_price, order.stop_price
+                code = KIND[kind]
+                limit, stop = nan if lp is None else lp, nan if sp is None else sp
             row = (
-                sid,
+                order.sid,
                 order.side,
-                ref,
-                maker,
+                code,
                 limit,
+                stop,
+                order.triggered,
                 order.notional if unresolved and order.id in unresolved else nan,
                 order.quantity,
                 order.filled_qty,
                 order.avg_fill_price,
             )
-            if in_family(order):
-                self._fill(run, rows, bar, account, fills)
-                self._fill([order], [row], bar, account, fills, bracket=True)
+            if family and order.id in family:
+                self._fill(run, rows, bar, account, fills, at_close)
+                self._fill([order], [row], bar, account, fills, at_close, bracket=True)
                 run, rows = [], []
             else:
                 run.append(order)
                 rows.append(row)
-        self._fill(run, rows, bar, account, fills)
+        self._fill(run, rows, bar, account, fills, at_close)
         return fills
 
     def _fill(
@@ -254,10 +263,11 @@ class SimulatedVenue:
         bar: BarSlice,
         account: Account,
         fills: list[Fill],
+        at_close: bool,
         bracket: bool = False,
     ) -> None:
-        """Fill what the rules allow of each matched order: the terms, the booking and
-        the orders' new fill state in one compiled
+        """Match and fill what the rules allow of each eligible order: the match, the
+        terms, the booking and the orders' new fill state in one compiled
         :func:`~alphapulse.execution.booking.fill_matched` call, applied here to the
         ``Order`` objects in turn; the fills are appended to ``fills``. ``bracket``: one
         bracket entry or child, whose fill updates its family."""
@@ -270,6 +280,11 @@ class SimulatedVenue:
             self._allow_short,
             self._cap,
             np.array(rows, dtype=np.float64),
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            at_close,
             bar.volume,
             *self._vol_state,
             self._used,
@@ -279,9 +294,13 @@ class SimulatedVenue:
         self._used_dirty = True
         unresolved = self._unresolved
         ts, t = bar.ts_ns, bar.t
-        for order, row, qty, want, price, fee, why, slip, filled, avg, done in zip(
-            orders, rows, *terms.tolist(), strict=True
+        for order, matched, qty, want, price, fee, why, slip, maker, trig, filled, avg, done in zip(
+            orders, *terms.tolist(), strict=True
         ):
+            if trig:
+                order.triggered = True
+            if not matched:
+                continue
             if unresolved:
                 unresolved.discard(order.id)
             order.quantity = qty
@@ -291,28 +310,32 @@ class SimulatedVenue:
                 continue
             if why:
                 order.reason = RESIZED[int(why)]
+            liquidity = "maker" if maker else "taker"
             fills.append(
-                Fill(
-                    order.id,
-                    order.symbol,
-                    order.sid,
-                    order.side,
-                    want,
-                    price,
-                    fee,
-                    ts,
-                    t,
-                    "maker" if row[MAKER] else "taker",
-                    slip,
-                    order.tag,
+                _new_fill(
+                    Fill,
+                    (
+                        order.id,
+                        order.symbol,
+                        order.sid,
+                        order.side,
+                        want,
+                        price,
+                        fee,
+                        ts,
+                        t,
+                        liquidity,
+                        slip,
+                        order.tag,
+                    ),
                 )
             )
             order.avg_fill_price = avg
             order.filled_qty = filled
             if done:
-                self._close(order, OrderStatus.FILLED)
+                self._close(order, _FILLED)
             else:
-                order.status = OrderStatus.PARTIALLY_FILLED
+                order.status = _PARTIAL
             if not bracket:
                 continue
             if self._brackets.is_child(order):
@@ -320,6 +343,7 @@ class SimulatedVenue:
             elif order.stop_loss is not None or order.take_profit is not None:  # an entry
                 for child in self._brackets.on_entry_fill(order, ts, self.next_order_id):
                     self._register(child)
+                    self._family.add(child.id)
 
     # -- internals: order state -------------------------------------------------------
     def _give_up(self, order: Order, reason: str, bar: BarSlice) -> None:
@@ -337,14 +361,11 @@ class SimulatedVenue:
             self._close(sibling, OrderStatus.CANCELLED, "oco")
 
     def _register(self, order: Order) -> None:
-        oid, sid = order.id, order.sid
+        oid = order.id
         self._orders.append(order)
         self._ids.add(oid)
         self._open[oid] = order
-        by_sid = self._open_by_sid.get(sid)
-        if by_sid is None:
-            by_sid = self._open_by_sid[sid] = {}
-        by_sid[oid] = order
+        self._by_sid = None
 
     def _close(self, order: Order, status: OrderStatus, reason: str = "") -> None:
         order.status = status
@@ -352,20 +373,23 @@ class SimulatedVenue:
             order.reason = reason
         oid = order.id
         self._open.pop(oid, None)
-        by_sid = self._open_by_sid.get(order.sid)
-        if by_sid is not None:  # (kept when empty: at most one dict per symbol)
-            by_sid.pop(oid, None)
+        if self._by_sid is not None:
+            by_sid = self._by_sid.get(order.sid)
+            if by_sid is not None:  # (kept when empty: at most one dict per symbol)
+                by_sid.pop(oid, None)
         if self._day_session:
             self._day_session.pop(oid, None)
         if self._unresolved:
             self._unresolved.discard(oid)
+        if self._family:
+            self._family.discard(oid)
 
     def _validate(self, order: Order) -> None:
         if order.id in self._ids:
             raise OrderError(f"order {order.id}: id already used")
         if not (0 <= order.sid < len(self._symbols)) or self._symbols[order.sid] != order.symbol:
             raise OrderError(f"order {order.id}: unknown symbol {order.symbol!r} (sid {order.sid})")
-        if order.status != OrderStatus.PENDING or order.filled_qty != 0.0:
+        if order.status is not _PENDING or order.filled_qty != 0.0:
             raise OrderError(f"order {order.id}: already {order.status.value}")
         sl, tp = order.stop_loss, order.take_profit
         if sl is None and tp is None:  # no bracket

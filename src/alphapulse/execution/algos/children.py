@@ -32,7 +32,7 @@ def use_limit(urgency: str, half: float, sigma_bar: float, timeout: int, behind:
 
 def limit_price(side: Side, last: float, half: float) -> float:
     """Passive price: the near side of the proxy spread around the last close."""
-    return last * (1.0 - half) if side == Side.BUY else last * (1.0 + half)
+    return last * (1.0 - half) if side > 0 else last * (1.0 + half)
 
 
 def child_size(want: float, remaining: float, cap: float, lot: float) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from alphapulse.model.orders import Order, OrderStatus, Side
+from alphapulse.model.orders import OPEN_STATUSES, Order, OrderStatus, Side
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -79,7 +79,7 @@ class ParentOrder:
         c = self.child
         if c is None:
             return True
-        if c.status in (OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED):
+        if c.status in OPEN_STATUSES:
             return False
         self.release()
         if c.status == OrderStatus.REJECTED and c.filled_qty == 0:

@@ -44,15 +44,15 @@ from alphapulse.execution.algos.schedules import (
 from alphapulse.execution.algos.state import MarketState
 from alphapulse.execution.costs import ExecutionConfig, FixedBpsSlippageConfig
 from alphapulse.execution.sizing import round_to_lot
-from alphapulse.model.orders import Order, OrderStatus, OrderType, Side
+from alphapulse.model.orders import OPEN_STATUSES, Order, OrderType, Side
 
 Cancel = Callable[[int, str], bool]
 NextId = Callable[[], int]
 TAG = "algo:"
 NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
 _MIN_NS = 60_000_000_000
-_MARKET = OrderType.MARKET
-_OPEN = frozenset((OrderStatus.PENDING, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED))
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT  # bound once (see orders.OPEN_STATUSES)
+_OPEN = frozenset(OPEN_STATUSES)
 
 
 class AlgoChooser(Protocol):
@@ -202,7 +202,7 @@ class ExecutionAlgoStage:
         return place, place and m + 2 * dt_min >= hi
 
     def _algo_for(self, o: Order, ctx: Context) -> str | None:
-        if o.type != OrderType.MARKET or o.stop_loss is not None or o.take_profit is not None:
+        if o.type is not _MARKET or o.stop_loss is not None or o.take_profit is not None:
             return None
         if o.tag.startswith(TAG):
             name = o.tag[len(TAG) :]
@@ -328,7 +328,7 @@ class ExecutionAlgoStage:
                 p.side,
                 float(qty[i]),
                 bar.ts_ns,
-                type=OrderType.LIMIT if passive else OrderType.MARKET,
+                type=_LIMIT if passive else _MARKET,
                 limit_price=px if passive else None,
                 tag=f"{TAG}{p.id}",
             )
@@ -343,7 +343,7 @@ class ExecutionAlgoStage:
         child = p.child
         assert child is not None
         p.child_age += 1
-        if child.type == OrderType.LIMIT and p.child_age >= self.cfg.limit_timeout:
+        if child.type is _LIMIT and p.child_age >= self.cfg.limit_timeout:
             cancel(child.id, "reprice")
             p.release()
             return True
@@ -380,7 +380,7 @@ class ExecutionAlgoStage:
             p.side,
             qty,
             bar.ts_ns,
-            type=OrderType.LIMIT if passive else OrderType.MARKET,
+            type=_LIMIT if passive else _MARKET,
             limit_price=limit_price(p.side, last, half) if passive else None,
             tag=f"{TAG}{p.id}",
         )
