@@ -49,6 +49,7 @@ Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -213,7 +214,7 @@ class SimulatedVenue:
         family = self._family  # bracket entries and children
         fills: list[Fill] = []
         run: list[Order] = []
-        rows: list[tuple[Any, ...]] = []  # ``booking`` columns, one row per order of run
+        rows: list[Any] = []  # ``booking`` columns of the run's orders, one after another
         for order in list(self._open.values()):
             status = order.status
             if status not in OPEN_STATUSES:
@@ -248,38 +249,41 @@ class SimulatedVenue:
             )
             if family and order.id in family:
                 self._fill(run, rows, bar, account, fills, at_close)
-                self._fill([order], [row], bar, account, fills, at_close, bracket=True)
+                self._fill([order], row, bar, account, fills, at_close, bracket=True)
                 run, rows = [], []
             else:
                 run.append(order)
-                rows.append(row)
+                rows += row
         self._fill(run, rows, bar, account, fills, at_close)
         return fills
 
     def _fill(
         self,
         orders: list[Order],
-        rows: list[tuple[Any, ...]],
+        rows: Sequence[Any],
         bar: BarSlice,
         account: Account,
         fills: list[Fill],
         at_close: bool,
         bracket: bool = False,
     ) -> None:
-        """Match and fill what the rules allow of each eligible order: the match, the
-        terms, the booking and the orders' new fill state in one compiled
+        """Match and fill what the rules allow of each eligible order (``rows``: their
+        ``booking`` columns, one order after another): the match, the terms, the booking
+        and the orders' new fill state in one compiled
         :func:`~alphapulse.execution.booking.fill_matched` call, applied here to the
         ``Order`` objects in turn; the fills are appended to ``fills``. ``bracket``: one
         bracket entry or child, whose fill updates its family."""
         if not orders:
             return
+        # one flat list: np.fromiter reads it in half the time np.array takes on tuples
+        cols = np.fromiter(rows, np.float64, len(rows)).reshape(len(orders), -1)
         terms = fill_matched(
             self._comm_params,
             self._slip_params,
             self._lot,
             self._allow_short,
             self._cap,
-            np.array(rows, dtype=np.float64),
+            cols,
             bar.open,
             bar.high,
             bar.low,
