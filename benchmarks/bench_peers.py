@@ -389,21 +389,43 @@ def _xsec(cfg: Any, panel: Panel, fn: Callable[..., Any]) -> list[Result]:
 
 def compare(now: dict[str, Any], path: Path, text: str) -> int:
     """Print each engine's bars/s against ``path`` (its ``text`` as read before this run
-    saved anything); 1 when an AlphaPulse engine dropped more than TOLERANCE."""
+    saved anything): the raw change and the change against the peers, i.e. divided by
+    the geometric mean of the peers' own changes (how much faster or slower this machine
+    and moment are); 1 when an AlphaPulse engine dropped more than TOLERANCE against
+    the peers (a raw drop alone is the machine, when the peers dropped as much)."""
     old = json.loads(text)["cases"]
-    bad = 0
-    print(f"\n== against {path} (regression: bars/s down > {TOLERANCE:.0%}) ==")
+    pairs = []  # (case, row now, row before) for every engine in both files
     for case, rows in now.items():
         before = {r["engine"]: r for r in old.get(case, [])}
-        for r in rows:
-            prev = before.get(r["engine"])
-            if prev is None:
-                continue
-            change = r["bars_per_s"] / prev["bars_per_s"] - 1.0
-            flag = "REGRESSION" if change < -TOLERANCE else "ok"
-            bad += flag != "ok" and r["engine"].startswith("alphapulse")
-            print(f"{case:<10}{r['engine']:<22}{change:>+8.1%}  {flag}")
+        pairs += [(case, r, before[r["engine"]]) for r in rows if r["engine"] in before]
+    peers = [r["bars_per_s"] / b["bars_per_s"] for _, r, b in pairs if not _ours(r)]
+    machine = float(np.exp(np.mean(np.log(peers)))) if peers else 1.0
+    print(f"\n== against {path} (peers' speed now: {machine - 1:+.1%}; regression: an "
+          f"AlphaPulse engine down > {TOLERANCE:.0%} against the peers) ==")  # fmt: skip
+    print(f"{'case':<10}{'engine':<22}{'raw':>8}{'vs peers':>10}")
+    bad = 0
+    for case, r, b in pairs:
+        raw = r["bars_per_s"] / b["bars_per_s"]
+        rel = raw / machine - 1.0
+        flag = "REGRESSION" if _ours(r) and rel < -TOLERANCE else ""
+        bad += bool(flag)
+        print(f"{case:<10}{r['engine']:<22}{raw - 1:>+8.1%}{rel:>+10.1%}  {flag}")
     return 1 if bad else 0
+
+
+def _ours(row: dict[str, Any]) -> bool:
+    return str(row["engine"]).startswith("alphapulse")
+
+
+def _cpu() -> str:
+    """The processor's model name (what tells two machines apart)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def main() -> None:
@@ -431,7 +453,7 @@ def main() -> None:
             for c, rows in cases.items()}  # fmt: skip
     if args.save:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"argv": sys.argv[1:], "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+        meta = {"argv": sys.argv[1:], "when": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu": _cpu()}
         RESULTS.write_text(json.dumps({"meta": meta, "cases": slim}, indent=1) + "\n")
         print(f"\nwrote {RESULTS}")
     if args.compare is not None and earlier is not None:
