@@ -67,6 +67,28 @@ def test_submit_rejects_malformed_orders(bad: dict[str, object]) -> None:
         venue.submit(o)
 
 
+def test_plain_values_from_a_plugin_act_as_the_members() -> None:
+    """A strategy may spell type, time in force and side as plain values; the venue,
+    which compares the members by identity, treats them the same (a DAY limit that is
+    never touched expires at the session's end, a market order fills at the close)."""
+    venue = make_venue()
+    limit = order(venue, 1, 1, at=0, type="limit", limit_price=50.0, tif="day")  # type: ignore[arg-type]
+    market = order(venue, 1, 1, at=0, tif="gtc")  # type: ignore[arg-type]
+    assert (limit.type, limit.tif, limit.side) == (OrderType.LIMIT, TimeInForce.DAY, BUY)
+    account = FakeAccount()
+    assert [f.order_id for f in venue.fill_market_at_close(bar(1, FLAT), account)] == [2]
+    assert market.status is OrderStatus.FILLED and limit.is_open
+    venue.process_bar(bar(2, FLAT), account)  # a later session: the DAY order is gone
+    assert limit.status is OrderStatus.EXPIRED and limit.reason == "session_end"
+
+
+@pytest.mark.parametrize("bad", [{"type": "iceberg"}, {"tif": "week"}, {"side": 0}])
+def test_an_unknown_plain_value_is_an_order_error(bad: dict[str, object]) -> None:
+    fields: dict[str, object] = {"side": 1, **bad}
+    with pytest.raises(OrderError, match="is not a valid"):
+        Order(1, "AAA", 0, fields.pop("side"), 1.0, 0, **fields)  # type: ignore[arg-type]
+
+
 def test_duplicate_id_is_an_error() -> None:
     venue = make_venue()
     venue.submit(Order(7, "AAA", 0, BUY, 1.0, 0))

@@ -86,6 +86,12 @@ class Order:
         if not (size > 0 and size < math.inf):  # > 0 and finite (NaN fails both)
             what = "quantity" if self.notional is None else "notional"
             raise OrderError(f"order {self.id} {self.symbol}: {what} must be > 0")
+        if (
+            self.type.__class__ is not OrderType
+            or self.tif.__class__ is not TimeInForce
+            or self.side.__class__ is not Side
+        ):
+            self._members()
         kind = self.type
         if kind is not _MARKET:  # prices to check
             if kind in _LIMITED and not _positive(self.limit_price):
@@ -94,6 +100,16 @@ class Order:
                 raise OrderError(f"order {self.id} {self.symbol}: {kind.value} needs stop_price")
         if self.eligible_ns < self.created_ns:
             self.eligible_ns = self.created_ns
+
+    def _members(self) -> None:
+        """Plain values (``"limit"``, ``"day"``, ``1`` from a plugin) become the enum
+        members that the venue compares by identity; an unknown one is an OrderError."""
+        try:
+            self.type = OrderType(self.type)
+            self.tif = TimeInForce(self.tif)
+            self.side = Side(self.side)
+        except ValueError as e:
+            raise OrderError(f"order {self.id} {self.symbol}: {e}") from None
 
     @property
     def remaining(self) -> float:
