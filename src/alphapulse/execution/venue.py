@@ -210,6 +210,7 @@ class SimulatedVenue:
             return []
         ts = bar.ts_ns
         nan = math.nan
+        close = bar.close.item
         unresolved = self._unresolved  # notional orders still to be sized
         family = self._family  # bracket entries and children
         fills: list[Fill] = []
@@ -229,6 +230,9 @@ class SimulatedVenue:
                 continue
             if status is _PENDING:
                 order.status = _WORKING
+            c = close(order.sid)
+            if c != c:  # NaN: no bar for the symbol, it waits (the compiled call checks
+                continue  # the other prices; this spares it a call)
             if kind is _MARKET:
                 code, limit, stop = MARKET, nan, nan
             else:
