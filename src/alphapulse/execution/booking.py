@@ -4,9 +4,11 @@ from :func:`~alphapulse.execution.fillterms.fill_terms` and are booked at once o
 account's arrays with the ledger's own :func:`~alphapulse.portfolio.ledger.book_fill`,
 so the next order sees the cash, position and participation the previous ones left.
 
-The venue (:mod:`alphapulse.execution.venue`) calls it for runs of orders that do not
-touch each other when they fill (no bracket entries or children), and one at a time
-for those that do; it applies the results to its ``Order`` objects in the same order.
+The venue (:mod:`alphapulse.execution.venue`) calls it with a bar's eligible orders; a
+bracket entry or child that fills or gives up changes other orders (children, sizes,
+OCO cancels), so the pass stops after it and the venue makes the change and calls again
+with the orders after it. The venue applies the results to its ``Order`` objects in the
+same order.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ IntArray = npt.NDArray[np.int64]
 
 # columns of an eligible order (``rows``): what matching and ``fill_terms`` need to
 # know of it (``KIND``: :data:`~alphapulse.execution.matching.KIND`; ``LIMIT``, ``STOP``
-# and ``NOTIONAL`` NaN where it has none, ``NOTIONAL`` also once it is sized), and its
-# average fill price so far
-SID, SIDE, KIND, LIMIT, STOP, TRIGGERED, NOTIONAL, QUANTITY, FILLED, AVG = range(10)
+# and ``NOTIONAL`` NaN where it has none, ``NOTIONAL`` also once it is sized), its
+# average fill price so far, and whether it is a bracket entry or child (``FAMILY``)
+SID, SIDE, KIND, LIMIT, STOP, TRIGGERED, NOTIONAL, QUANTITY, FILLED, AVG, FAMILY = range(11)
 # rows of the result (one column per order): matched (1.0: it has a quote in this bar),
 # the order's quantity after sizing, units filled now, price, fee, why, cash cost of
 # slippage, maker (1.0) or taker, triggered (1.0: a stop-limit's stop was hit in this
@@ -63,7 +65,7 @@ def fill_matched(
     book: FloatArray,
     money: FloatArray,
 ) -> FloatArray:
-    """Match each eligible order of ``rows`` [k, 10], in order, against the bar (its
+    """Match each eligible order of ``rows`` [k, 11], in order, against the bar (its
     open, high, low and close; ``at_close``: market orders at the close), and fill what
     the rules allow; each filled part is booked on ``book``/``money`` and added to
     ``used`` (units filled per symbol this bar). A symbol with NaN in its open, high,
@@ -71,9 +73,11 @@ def fill_matched(
 
     ``vol_*`` is the state of the volatility estimate
     (:attr:`~alphapulse.execution.volatility.EwmaVolatility.state`; empty arrays: the
-    slippage model needs none). Returns [12, k]: see the result rows above (``MATCHED``
+    slippage model needs none). Returns [12, j]: see the result rows above (``MATCHED``
     0: only ``TRIGGER`` counts; ``WANT <= 0``: no fill, and the order's state rows hold
-    its old state)."""
+    its old state), for the first j orders: all k, or up to and with the first bracket
+    order (``FAMILY``) that fills or gives up; the orders after it are left as they
+    were."""
     k = rows.shape[0]
     out = np.zeros((12, k))
     for i in range(k):
@@ -129,4 +133,6 @@ def fill_matched(
                 filled = qty
                 out[DONE, i] = 1.0
             out[NEW_FILLED, i] = filled
+        if r[FAMILY] != 0.0 and (want > 0 or why != 0):
+            return out[:, : i + 1]
     return out

@@ -200,23 +200,35 @@ class SimulatedVenue:
     # -- internals: matching and fills ------------------------------------------------
     def _match_and_fill(self, bar: BarSlice, account: Account, at_close: bool) -> list[Fill]:
         """Match the eligible open orders in submission order (at the bar's OHLC, or
-        market orders at its close) and fill them. Runs of orders go to the compiled
-        matching and booking in one call each; a bracket entry or child, whose fill
-        changes other orders of its bracket (children, sizes, OCO cancels), goes on its
-        own, in turn, so the orders after it see what it changed (a cancelled sibling no
-        longer matches)."""
+        market orders at its close) and fill them, in one compiled call for the whole
+        bar unless a bracket entry or child fills (or gives up): that changes other
+        orders of its bracket (children, sizes, OCO cancels), so the call stops after
+        it, the change is made, and the orders after it are taken again as they now are
+        (a cancelled sibling no longer matches)."""
         self._advance(bar)
         if not self._open:
             return []
+        fills: list[Fill] = []
+        queue = list(self._open.values())
+        while queue:
+            run, rows = self._eligible(queue, bar, at_close)
+            done = self._fill(run, rows, bar, account, fills, at_close)
+            queue = run[done:]
+        return fills
+
+    def _eligible(
+        self, orders: list[Order], bar: BarSlice, at_close: bool
+    ) -> tuple[list[Order], list[Any]]:
+        """The orders that may fill in this bar (open, eligible, their symbol has a bar),
+        PENDING ones now WORKING, and their ``booking`` columns one after another."""
         ts = bar.ts_ns
         nan = math.nan
         close = bar.close.item
         unresolved = self._unresolved  # notional orders still to be sized
         family = self._family  # bracket entries and children
-        fills: list[Fill] = []
         run: list[Order] = []
-        rows: list[Any] = []  # ``booking`` columns of the run's orders, one after another
-        for order in list(self._open.values()):
+        rows: list[Any] = []
+        for order in orders:
             status = order.status
             if status not in OPEN_STATUSES:
                 continue
@@ -239,27 +251,22 @@ class SimulatedVenue:
                 lp, sp = order.limit_price, order.stop_price
                 code = KIND[kind]
                 limit, stop = nan if lp is None else lp, nan if sp is None else sp
-            row = (
+            oid = order.id
+            rows += (
                 order.sid,
                 order.side,
                 code,
                 limit,
                 stop,
                 order.triggered,
-                order.notional if unresolved and order.id in unresolved else nan,
+                order.notional if unresolved and oid in unresolved else nan,
                 order.quantity,
                 order.filled_qty,
                 order.avg_fill_price,
+                bool(family) and oid in family,
             )
-            if family and order.id in family:
-                self._fill(run, rows, bar, account, fills, at_close)
-                self._fill([order], row, bar, account, fills, at_close, bracket=True)
-                run, rows = [], []
-            else:
-                run.append(order)
-                rows += row
-        self._fill(run, rows, bar, account, fills, at_close)
-        return fills
+            run.append(order)
+        return run, rows
 
     def _fill(
         self,
@@ -269,16 +276,16 @@ class SimulatedVenue:
         account: Account,
         fills: list[Fill],
         at_close: bool,
-        bracket: bool = False,
-    ) -> None:
+    ) -> int:
         """Match and fill what the rules allow of each eligible order (``rows``: their
         ``booking`` columns, one order after another): the match, the terms, the booking
         and the orders' new fill state in one compiled
         :func:`~alphapulse.execution.booking.fill_matched` call, applied here to the
-        ``Order`` objects in turn; the fills are appended to ``fills``. ``bracket``: one
-        bracket entry or child, whose fill updates its family."""
+        ``Order`` objects in turn, up to and with the first bracket entry or child that
+        fills or gives up (its family updated); the fills are appended to ``fills``.
+        Returns how many of ``orders`` were taken."""
         if not orders:
-            return
+            return 0
         # one flat list: np.fromiter reads it in half the time np.array takes on tuples
         cols = np.fromiter(rows, np.float64, len(rows)).reshape(len(orders), -1)
         terms = fill_matched(
@@ -301,14 +308,16 @@ class SimulatedVenue:
         )
         self._used_dirty = True
         unresolved = self._unresolved
+        family = self._family
         ts, t = bar.ts_ns, bar.t
         for order, matched, qty, want, price, fee, why, slip, maker, trig, filled, avg, done in zip(
-            orders, *terms.tolist(), strict=True
-        ):
+            orders, *terms.tolist(), strict=False
+        ):  # (``terms`` stops after a bracket order's fill)
             if trig:
                 order.triggered = True
             if not matched:
                 continue
+            bracket = bool(family) and order.id in family
             if unresolved:
                 unresolved.discard(order.id)
             order.quantity = qty
@@ -351,7 +360,8 @@ class SimulatedVenue:
             elif order.stop_loss is not None or order.take_profit is not None:  # an entry
                 for child in self._brackets.on_entry_fill(order, ts, self.next_order_id):
                     self._register(child)
-                    self._family.add(child.id)
+                    family.add(child.id)
+        return int(terms.shape[1])
 
     # -- internals: order state -------------------------------------------------------
     def _give_up(self, order: Order, reason: str, bar: BarSlice) -> None:
