@@ -31,6 +31,7 @@ run once on their slices; the 1-symbol event run ``--event-repeat`` times.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -419,12 +420,10 @@ def _ours(row: dict[str, Any]) -> bool:
 
 def _cpu() -> str:
     """The processor's model name (what tells two machines apart)."""
-    try:
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
     return "unknown"
 
 

@@ -116,7 +116,6 @@ class SimulatedVenue:
         self._open: dict[int, Order] = {}  # id -> order, in submission order
         # sid -> its open orders (id -> order), built when first asked for after a submit
         self._by_sid: dict[int, dict[int, Order]] | None = None
-        self._family: set[int] = set()  # open bracket entries and children
         self._day_session: dict[int, int | None] = {}  # open DAY order -> its session
         self._unresolved: set[int] = set()  # notional orders not sized yet
         self._next_id = 1
@@ -144,8 +143,6 @@ class SimulatedVenue:
         if oid >= self._next_id:
             self._next_id = oid + 1
         self._register(order)
-        if order.stop_loss is not None or order.take_profit is not None:
-            self._family.add(oid)
         if order.tif is _DAY:
             self._day_session[oid] = None  # set on its first eligible bar
         if order.notional is not None:
@@ -225,7 +222,6 @@ class SimulatedVenue:
         nan = math.nan
         close = bar.close.item
         unresolved = self._unresolved  # notional orders still to be sized
-        family = self._family  # bracket entries and children
         run: list[Order] = []
         rows: list[Any] = []
         for order in orders:
@@ -263,7 +259,10 @@ class SimulatedVenue:
                 order.quantity,
                 order.filled_qty,
                 order.avg_fill_price,
-                bool(family) and oid in family,
+                # a bracket entry or child (a parent id is set only on bracket children)
+                order.stop_loss is not None
+                or order.take_profit is not None
+                or order.parent_id is not None,
             )
             run.append(order)
         return run, rows
@@ -308,7 +307,6 @@ class SimulatedVenue:
         )
         self._used_dirty = True
         unresolved = self._unresolved
-        family = self._family
         ts, t = bar.ts_ns, bar.t
         for order, matched, qty, want, price, fee, why, slip, maker, trig, filled, avg, done in zip(
             orders, *terms.tolist(), strict=False
@@ -317,7 +315,6 @@ class SimulatedVenue:
                 order.triggered = True
             if not matched:
                 continue
-            bracket = bool(family) and order.id in family
             if unresolved:
                 unresolved.discard(order.id)
             order.quantity = qty
@@ -353,14 +350,11 @@ class SimulatedVenue:
                 self._close(order, _FILLED)
             else:
                 order.status = _PARTIAL
-            if not bracket:
-                continue
-            if self._brackets.is_child(order):
+            if order.parent_id is not None and self._brackets.is_child(order):
                 self._after_child(order)
             elif order.stop_loss is not None or order.take_profit is not None:  # an entry
                 for child in self._brackets.on_entry_fill(order, ts, self.next_order_id):
                     self._register(child)
-                    family.add(child.id)
         return int(terms.shape[1])
 
     # -- internals: order state -------------------------------------------------------
@@ -399,8 +393,6 @@ class SimulatedVenue:
             self._day_session.pop(oid, None)
         if self._unresolved:
             self._unresolved.discard(oid)
-        if self._family:
-            self._family.discard(oid)
 
     def _validate(self, order: Order) -> None:
         if order.id in self._ids:

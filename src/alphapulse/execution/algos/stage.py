@@ -52,7 +52,6 @@ TAG = "algo:"
 NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
 _MIN_NS = 60_000_000_000
 _MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT  # bound once (see orders.OPEN_STATUSES)
-_OPEN = frozenset(OPEN_STATUSES)
 
 
 class AlgoChooser(Protocol):
@@ -134,7 +133,7 @@ class ExecutionAlgoStage:
             if p.fresh or p.reason == "carry":
                 pass
             elif c is not None:  # a working market child just ages (as ``_due`` does)
-                if place and c.type is _MARKET and c.status in _OPEN:
+                if place and c.type is _MARKET and c.status in OPEN_STATUSES:
                     p.session = session
                     p.child_age += 1
                     continue
@@ -286,7 +285,7 @@ class ExecutionAlgoStage:
         if p.fresh:
             self._anchor(p, bar.ts_ns)
         c = p.child
-        if c is None or c.status not in _OPEN:  # no working child (a closed one let go)
+        if c is None or c.status not in OPEN_STATUSES:  # no working child (a closed one let go)
             if c is not None:
                 p.child_done()
             if p.status != "working" or p.quantity - p.closed_filled < self._lot:
