@@ -251,7 +251,8 @@ class ExecutionAlgoStage:
             p.kappa_t = kappa_t(p.urgency, self._state.sigma(p.sid), bars)
         if p.algo == "vwap" and self._profile is not None and self._profile.sessions:
             n_min = max(p.horizon_ns // _MIN_NS, 1)
-            p.curve = self._profile.curve(p.sid, self._minute + 1, int(n_min))
+            row = self._book.curves[p.sid] if self._book is not None else None
+            p.curve = self._profile.curve(p.sid, self._minute + 1, int(n_min), row)
         if self._book is not None:
             self._book.anchor(p)
 
