@@ -76,12 +76,11 @@ class ParentBook:
     ) -> tuple[FloatArray, FloatArray]:
         """Child sizes (0: none) and limit prices (NaN: market) of the ``due`` parents."""
         n = len(due)
-        sids = np.fromiter((p.sid for p in due), np.int64, n)
-        filled = np.fromiter((p.closed_filled for p in due), np.float64, n)
+        pairs = [x for p in due for x in (p.sid, p.closed_filled)]  # one flat list: one read
+        due_rows = np.fromiter(pairs, np.float64, 2 * n).reshape(n, 2)
         qty, limit = self._qty[:n], self._limit[:n]
         k.plan_children(
-            sids,
-            filled,
+            due_rows,
             ts_ns,
             every * dt_ns,
             float(every),

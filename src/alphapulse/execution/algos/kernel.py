@@ -49,8 +49,7 @@ def _fraction(algo: int, f: float, kappa: float, has_curve: int, curve: FloatArr
 
 @numba.njit(cache=True)
 def plan_children(
-    sids: IntArray,
-    filled: FloatArray,
+    due: FloatArray,
     ts_ns: int,
     ahead_ns: int,
     every: float,
@@ -65,16 +64,17 @@ def plan_children(
     out_qty: FloatArray,
     out_limit: FloatArray,
 ) -> None:
-    """Child size (0: none now) and limit price (NaN: market) of each parent ``sids[i]``
-    that has ``filled[i]`` done and no working child; ``market`` is ``MarketState.s``.
+    """Child size (0: none now) and limit price (NaN: market) of each parent ``due[i]``
+    [sid, filled] (units done) that has no working child; ``market`` is
+    ``MarketState.s``.
     The child covers the schedule ``ahead_ns`` ahead (``every`` bars: the cap is ``every``
     bars' participation). The lot size must be a whole number (exact multiples)."""
     rate = settings[RATE]
     lot = settings[LOT]
     to_market = last_call and settings[LEFTOVER_MARKET] > 0
-    for i in range(sids.shape[0]):
-        sid = sids[i]
-        done = filled[i]
+    for i in range(due.shape[0]):
+        sid = int(due[i, 0])
+        done = due[i, 1]
         out_qty[i] = 0.0
         out_limit[i] = np.nan
         algo = int(book[ALGO, sid])

@@ -317,22 +317,23 @@ class ExecutionAlgoStage:
         every = self.cfg.child_interval
         qty, limit = book.plan(due, bar.ts_ns, self._dt_ns, every, last_call, self._state, ctx)
         out: list[Order] = []
-        for i in np.flatnonzero(qty).tolist():
-            p = due[i]
-            px = float(limit[i])
-            passive = px == px
+        ts, step = bar.ts_ns, self._steps
+        for p, q, px in zip(due, qty.tolist(), limit.tolist(), strict=True):
+            if not q:
+                continue
+            passive = px == px  # NaN: a market child
             child = Order(
                 next_id(),
                 p.symbol,
                 p.sid,
                 p.side,
-                float(qty[i]),
-                bar.ts_ns,
-                type=_LIMIT if passive else _MARKET,
-                limit_price=px if passive else None,
+                q,
+                ts,
+                _LIMIT if passive else _MARKET,
+                px if passive else None,
                 tag=f"{TAG}{p.id}",
             )
-            p.child, p.child_age, p.placed_step = child, 0, self._steps
+            p.child, p.child_age, p.placed_step = child, 0, step
             p.children.append(child)
             out.append(child)
         return out
