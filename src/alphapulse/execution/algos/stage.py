@@ -19,8 +19,6 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import numpy as np
-
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
 from alphapulse.execution.algos.book import ParentBook
