@@ -53,6 +53,7 @@ class ParentOrder:
     placed_step: int = -(2**62)  # the stage step its last child was placed at
     children: list[Order] = field(default_factory=list)
     closed_filled: float = 0.0  # filled by the children let go (in order)
+    closed_notional: float = 0.0  # their filled quantity x average price, summed in order
 
     @property
     def filled(self) -> float:
@@ -72,7 +73,8 @@ class ParentOrder:
         q = self.filled
         if q <= 0:
             return float("nan")
-        return float(sum(c.filled_qty * c.avg_fill_price for c in self.children) / q)
+        paid, c = self.closed_notional, self.child  # the working child is the last one
+        return (paid if c is None else paid + c.filled_qty * c.avg_fill_price) / q
 
     def child_done(self) -> bool:
         """True when there is no working child (a closed one is let go)."""
@@ -88,8 +90,10 @@ class ParentOrder:
 
     def release(self) -> None:
         """Let the working child go (closed, or cancelled for a re-price)."""
-        if self.child is not None:
-            self.closed_filled += self.child.filled_qty
+        c = self.child
+        if c is not None:
+            self.closed_filled += c.filled_qty
+            self.closed_notional += c.filled_qty * c.avg_fill_price
             self.child = None
 
     def record(self) -> dict[str, Any]:

@@ -167,7 +167,9 @@ class ExecutionAlgoStage:
         """One parent's record (a working one measured up to the last bar seen)."""
         if self._seen_ts is not None and self._active.get(p.sid) is p:
             self._measure(p, self._seen_ts, float(self._state.s[0, p.sid]))
-        return {**p.record(), "spread_bps": self._spread_bps}
+        rec = p.record()
+        rec["spread_bps"] = self._spread_bps
+        return rec
 
     # -- internals --------------------------------------------------------------------
     def _observe(self, bar: BarSlice) -> None:
