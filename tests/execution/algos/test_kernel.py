@@ -65,6 +65,30 @@ def test_compiled_pass_matches_the_python_path(
     assert go() == compiled
 
 
+@pytest.mark.parametrize("algo", ["twap", "vwap", "is"])
+def test_parent_average_price_is_its_childrens_fills(algo: str) -> None:
+    """A parent's average price (kept as running sums as children are let go, re-priced
+    passive ones and partly filled ones included) is its children's fills' average,
+    also for a parent still working at the end."""
+    r, _ = run(
+        _noisy(40, 3),
+        Scripted(orders={0: [buy(1500, algo)], 60: [buy(600, algo)], 110: [buy(4000, algo)]}),
+        execution={**WIDE, "max_participation": 0.05},  # children fill over several bars
+        horizon="20min",
+        max_participation=0.2,
+        urgency="low",
+    )
+    assert any(o.type.value == "limit" for o in r.orders)  # passive children were used
+    assert r.executions[-1]["status"] == "working"
+    for rec in r.executions:
+        kids = set(rec["children"])
+        fills = [f for f in r.fills if f.order_id in kids]
+        qty = sum(f.quantity for f in fills)
+        assert qty == pytest.approx(rec["filled"], rel=1e-12)
+        want = sum(f.quantity * f.price for f in fills) / qty
+        assert rec["avg_price"] == pytest.approx(want, rel=1e-12)
+
+
 def test_child_interval_spaces_children_on_schedule() -> None:
     r, _ = run(
         minute_panel(60),

@@ -85,10 +85,8 @@ def _pairwise_sum(a: FloatArray, lo: int, n: int) -> float:
     todo_n = np.empty(64, np.int64)
     sums = np.empty(64)  # partial sums, combined as the recursion would
     pending = np.empty(64, np.int64)  # per partial: how many children it still awaits
-    top, depth = 0, 0
     todo_lo[0], todo_n[0] = lo, n
-    top = 1
-    res = 0.0
+    top, depth, res = 1, 0, 0.0
     while top:
         top -= 1
         start, size = todo_lo[top], todo_n[top]
@@ -120,9 +118,9 @@ def _curve_into(
     total_volume: FloatArray, sid: int, k: int, start: int, n: int, out: FloatArray
 ) -> float:
     """The cumulative share of the mean volume of minutes ``start .. start + n - 1``
-    (mean over ``k`` sessions of ``total_volume[sid]``) into ``out[0..n]``, operation
-    for operation as ``VolumeProfile.curve``'s numpy version did; returns the total
-    (``out`` holds the curve only when it is finite and > 0)."""
+    (mean over ``k`` sessions of ``total_volume[sid]``) into ``out[0..n]``, the values
+    of ``schedules.vwap_curve`` to the last bit; returns the total (``out`` holds the
+    curve only when it is finite and > 0)."""
     for i in range(n):
         v = total_volume[sid, (start + i) % MINUTES]
         out[1 + i] = v / k if k else v
