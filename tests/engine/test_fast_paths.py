@@ -99,3 +99,40 @@ def test_engine_reuses_one_context_refreshed_each_step() -> None:
     assert t1 == 1 and p1[0] > 0 and c1 < 100.0 and e1 == pytest.approx(c1 + p1[0] * 11.0)
     assert t2 == 2 and p2[0] == p1[0] and e2 == pytest.approx(e1 + p1[0])
     assert eng.result().equity[-1] == e2
+
+
+def test_a_run_freezes_the_older_heap_and_unfreezes_it() -> None:
+    """``Engine.run`` keeps the cycle collector off the objects made before the run
+    (``core.heap.frozen_heap``) and gives them back afterwards, also on an error."""
+    import gc
+
+    from alphapulse.engine.feed import PanelFeed
+    from tests.execution.algos.harness import minute_panel
+
+    seen: list[int] = []
+
+    class Watch:
+        def on_bar(self, ctx: Context) -> Signals:
+            seen.append(gc.get_freeze_count())
+            if ctx.t == 3 and fail:
+                raise RuntimeError("strategy failed")
+            return Signals(np.array([np.nan]))
+
+    for fail in (False, True):
+        panel = minute_panel(5)
+        feed = PanelFeed(panel, "UTC")
+        ex = ExecutionConfig.model_validate({})
+        engine = Engine(
+            strategy=Watch(),
+            symbols=panel.symbols,
+            history=feed.history,
+            venue=SimulatedVenue(ex, panel.symbols),
+            initial_cash=1e6,
+        )
+        try:
+            engine.run(feed)
+        except RuntimeError:
+            assert fail
+        assert seen and min(seen) > 0
+        assert gc.get_freeze_count() == 0
+        seen.clear()

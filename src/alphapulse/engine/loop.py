@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alphapulse.core.clock import Clock, SimulatedClock
+from alphapulse.core.heap import frozen_heap
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context, History
 from alphapulse.engine.planner import OrderPlanner, no_opinion
@@ -148,21 +149,22 @@ class Engine:
     ) -> RunResult:
         if isinstance(feed, Sized):  # a known number of steps: no buffer doubling
             self._rows.reserve(self._rows.n + len(feed))
-        sig = revealed_signals(self, feed)
-        if sig is not None and skips_quiet_bars(self):
-            run_sparse(self, feed, sig, progress)  # type: ignore[arg-type]
+        with frozen_heap():  # full collections walk the run's objects only
+            sig = revealed_signals(self, feed)
+            if sig is not None and skips_quiet_bars(self):
+                run_sparse(self, feed, sig, progress)  # type: ignore[arg-type]
+                return self.result()
+            strategy = self.strategy
+            if sig is not None:  # every bar, the precomputed signals in place of on_bar
+                self.strategy = RevealedSignals(sig)
+            try:
+                for bar in feed:
+                    self.step(bar)
+                    if progress is not None:
+                        progress(bar.t)
+            finally:
+                self.strategy = strategy
             return self.result()
-        strategy = self.strategy
-        if sig is not None:  # every bar, the precomputed signals in place of on_bar
-            self.strategy = RevealedSignals(sig)
-        try:
-            for bar in feed:
-                self.step(bar)
-                if progress is not None:
-                    progress(bar.t)
-        finally:
-            self.strategy = strategy
-        return self.result()
 
     def step(self, bar: BarSlice) -> None:
         """Process one cross-section of bars (the history must already include it)."""
