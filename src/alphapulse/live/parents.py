@@ -9,6 +9,7 @@ from typing import Any
 from alphapulse.analytics.execution_quality import execution_frame
 from alphapulse.engine.loop import Engine
 from alphapulse.execution.algos.parent import ParentOrder
+from alphapulse.model.orders import Fill
 from alphapulse.store import runs
 
 State = tuple[str, str, float, int, int]
@@ -29,6 +30,8 @@ class ParentTracker:
         self._seen = 0  # parents of the stage looked at so far
         self._open: dict[int, ParentOrder] = {}  # parent id -> working parent
         self._written: dict[int, State] = {}
+        self._fills: dict[int, list[int]] = {}  # order id -> its fills' places in engine.fills
+        self._indexed = 0  # engine.fills indexed so far
 
     def peek(self, build: bool = True) -> tuple[list[dict[str, Any]], dict[int, State]]:
         """The rows (``build``) and new states of the parents changed since ``advance``."""
@@ -46,10 +49,19 @@ class ParentTracker:
                 states[p.id] = state
         if not (build and records):
             return [], states
-        children = {c.id for p in changed for c in p.children}
-        fills = [f for f in self.engine.fills if f.order_id in children]
-        frame = execution_frame(records, fills)
+        frame = execution_frame(records, self._fills_of(changed))
         return runs.execution_records(frame, self.run_id, self.strategy), states
+
+    def _fills_of(self, parents: list[ParentOrder]) -> list[Fill]:
+        """The fills of ``parents``' children in session order (as a walk over every
+        fill of the session would give them, so the sums come out the same to the last
+        bit), from an index of the fills by order built as they come."""
+        fills, index = self.engine.fills, self._fills
+        for i in range(self._indexed, len(fills)):
+            index.setdefault(fills[i].order_id, []).append(i)
+        self._indexed = len(fills)
+        seq = sorted(i for p in parents for c in p.children for i in index.get(c.id, ()))
+        return [fills[i] for i in seq]
 
     def advance(self, states: dict[int, State]) -> None:
         stage = self.engine.algo
