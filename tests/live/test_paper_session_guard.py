@@ -175,7 +175,8 @@ def _hold(store: Store, session: str, name: str) -> Any:
     """A connection named ``name`` holding the session's advisory lock."""
     conn = store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
-    assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(session)})
+    key = advisory_key(session, str(conn.execute(text("SELECT current_schema()")).scalar()))
+    assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
     return conn
 
 
@@ -209,3 +210,24 @@ def test_a_dead_local_holder_is_waited_for_and_a_live_one_refused(
                 SessionLock(store, "s2").acquire()
         finally:
             live.close()
+
+
+@pytest.mark.postgres
+def test_stores_in_one_database_lock_their_sessions_apart(pg_session: tuple[str, str]) -> None:
+    """Advisory locks are database-wide; the key includes the store's schema, so two
+    stores kept as schemas of one database run a session of the same name at once,
+    while a second holder in the same store is still refused (and can take it after
+    the release)."""
+    with open_store(create_schema(*pg_session)) as a, open_store(create_schema(*pg_session)) as b:
+        first, other = SessionLock(a, "paper"), SessionLock(b, "paper")
+        first.acquire()
+        try:
+            other.acquire()  # another store: not blocked
+            other.release()
+            with pytest.raises(SessionBusyError, match="'paper' is already running"):
+                SessionLock(a, "paper").acquire()
+        finally:
+            first.release()
+        again = SessionLock(a, "paper")
+        again.acquire()
+        again.release()

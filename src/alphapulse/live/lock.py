@@ -1,6 +1,8 @@
 """One process per paper session: :class:`SessionLock`.
 
-- PostgreSQL: ``pg_try_advisory_lock`` keyed by the session (64 bits of SHA-256), held
+- PostgreSQL: ``pg_try_advisory_lock`` keyed by the store's schema and the session (64
+  bits of SHA-256; advisory locks are database-wide, so two stores kept as schemas of
+  one database must not share keys), held
   by one autocommit connection named ``alphapulse paper pid=<pid>@<host>``; the server
   drops it when that connection ends, so a SIGKILLed holder leaves nothing stale. The
   holder's name comes from ``pg_locks`` + ``pg_stat_activity``. A holder that is a
@@ -70,9 +72,9 @@ def dead_here(application_name: str) -> bool:
     return False
 
 
-def advisory_key(session: str) -> int:
-    """The session's signed 64-bit advisory-lock key."""
-    digest = hashlib.sha256(f"alphapulse.paper:{session}".encode()).digest()
+def advisory_key(session: str, schema: str) -> int:
+    """The signed 64-bit advisory-lock key of ``session`` in the store of ``schema``."""
+    digest = hashlib.sha256(f"alphapulse.paper:{schema}:{session}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -84,6 +86,7 @@ class SessionLock:
         self.store = store
         self.session = session
         self._conn: Connection | None = None
+        self._key: int | None = None  # the advisory key held (PostgreSQL)
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -96,17 +99,13 @@ class SessionLock:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
             finally:
                 conn.invalidate()  # never back to the pool with the lock
                 conn.close()
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)  # releases the flock
-
-    @property
-    def key(self) -> int:
-        return advisory_key(self.session)
 
     def _busy(self, holder: str) -> SessionBusyError:
         return SessionBusyError(
@@ -133,9 +132,10 @@ class SessionLock:
         try:
             name = f"{_APP_PREFIX}{owner_name()}"[:63]
             conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
-            key = self.key
+            schema = conn.execute(text("SELECT current_schema()")).scalar()
+            key = advisory_key(self.session, str(schema))
             if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-                self._conn = conn
+                self._conn, self._key = conn, key
                 return None
             row = conn.execute(_HOLDER_SQL, {"hi": (key >> 32) & 0xFFFFFFFF,
                                              "lo": key & 0xFFFFFFFF}).first()  # fmt: skip
