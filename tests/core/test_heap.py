@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from alphapulse.core.heap import frozen_heap
 
 
@@ -39,16 +41,13 @@ def test_a_heap_frozen_before_stays_frozen() -> None:
     try:
         count = gc.get_freeze_count()
         with frozen_heap():
-            pass
-        assert gc.get_freeze_count() == count
+            assert gc.get_freeze_count() == count  # not frozen again
+        assert gc.get_freeze_count() == count  # and not unfrozen
     finally:
         gc.unfreeze()
 
 
 def test_an_error_in_the_run_unfreezes_the_heap() -> None:
-    try:
-        with frozen_heap():
-            raise RuntimeError("boom")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError, match="boom"), frozen_heap():
+        raise RuntimeError("boom")
     assert gc.get_freeze_count() == 0

@@ -101,6 +101,7 @@ class SessionLock:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
             finally:
+                self._key = None
                 conn.invalidate()  # never back to the pool with the lock
                 conn.close()
         if self._fd is not None:

@@ -8,8 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from alphapulse.execution.algos import book
 from tests.execution.algos.harness import MIN, Scripted, buy, children, minute_panel, run
@@ -120,7 +118,7 @@ def test_child_interval_scales_the_cap() -> None:
     assert r.executions[0]["filled"] == 900
 
 
-@pytest.mark.parametrize(("start", "n"), [(0, 30), (1430, 30), (600, 1), (100, 1440)])
+@pytest.mark.parametrize(("start", "n"), [(0, 30), (1430, 30), (600, 1), (100, 1440), (1300, 2000)])
 def test_profile_curve_equals_the_reference(start: int, n: int) -> None:
     from alphapulse.execution.algos.profile import VolumeProfile
     from alphapulse.execution.algos.schedules import vwap_curve
@@ -129,21 +127,9 @@ def test_profile_curve_equals_the_reference(start: int, n: int) -> None:
     rng = np.random.default_rng(3)
     for session in range(5):
         for minute in range(0, 1440, 7):
-            prof.observe(session, minute, rng.choice([0.0, 1.5, 900.0, np.nan], 2))
+            vol = rng.choice([0.0, 1.5, 900.0, np.nan], 2) * rng.uniform(0.5, 2.0, 2)
+            prof.observe(session, minute, vol)  # sums that depend on their order
     for sid in range(2):
         got, want = prof.curve(sid, start, n), vwap_curve(prof.row(sid), start, n)
         assert (got is None and want is None) or np.array_equal(got, want)  # type: ignore[arg-type]
     assert VolumeProfile(1, 2).curve(0, 0, 30) is None  # no session seen yet
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 3000), st.integers(0, 3), st.integers(0, 2**32 - 1))
-def test_pairwise_sum_adds_as_numpy_does(n: int, lo: int, seed: int) -> None:
-    """The compiled sum of the VWAP curve's minutes equals ``ndarray.sum`` to the last
-    bit (numpy's pairwise order), at any length and offset."""
-    from alphapulse.execution.algos.profile import _pairwise_sum
-
-    rng = np.random.default_rng(seed)
-    a = rng.random(n + lo) * 10.0 ** rng.integers(-3, 9, n + lo)  # volumes of mixed sizes
-    a[rng.random(n + lo) < 0.2] = 0.0
-    assert _pairwise_sum(a, lo, n) == float(a[lo:].sum())

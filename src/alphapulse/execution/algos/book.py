@@ -61,7 +61,7 @@ class ParentBook:
         self.times[1, sid] = p.horizon_ns
         curve = p.curve if p.algo == "vwap" else None
         self.has_curve[sid] = curve is not None
-        if curve is not None and curve.base is not self.curves:  # (else written in place)
+        if curve is not None:  # (usually written into this row already: a cheap copy)
             self.curves[sid] = curve
 
     def plan(

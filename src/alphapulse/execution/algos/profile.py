@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alphapulse.execution.algos.schedules import vwap_curve
+from alphapulse.sweep.kernels import pairwise_sum
 
 FloatArray = npt.NDArray[np.float64]
 MINUTES = 1440
@@ -51,80 +52,16 @@ def _add_column(cur: FloatArray, minute: int, volume: FloatArray) -> None:
 
 
 @numba.njit(cache=True)
-def _block_sum(a: FloatArray, lo: int, n: int) -> float:
-    """numpy's sum of a block of at most 128 (eight accumulators from 8 elements on)."""
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[lo + i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    i = 8
-    while i < n - n % 8:
-        j = lo + i
-        r0, r1, r2, r3 = r0 + a[j], r1 + a[j + 1], r2 + a[j + 2], r3 + a[j + 3]
-        r4, r5, r6, r7 = r4 + a[j + 4], r5 + a[j + 5], r6 + a[j + 6], r7 + a[j + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[lo + i]
-        i += 1
-    return res
-
-
-@numba.njit(cache=True)
-def _pairwise_sum(a: FloatArray, lo: int, n: int) -> float:
-    """``a[lo:lo + n].sum()`` as numpy adds it: blocks of up to 128 summed by
-    ``_block_sum``, longer runs halved (at a multiple of 8) and the halves added, so
-    the total is the same to the last bit. The halving is walked with explicit stacks
-    (a recursive compiled function does not survive numba's cache)."""
-    if n <= 128:
-        return _block_sum(a, lo, n)
-    todo_lo = np.empty(64, np.int64)  # nodes still to visit (a depth of 64 covers all n)
-    todo_n = np.empty(64, np.int64)
-    sums = np.empty(64)  # partial sums, combined as the recursion would
-    pending = np.empty(64, np.int64)  # per partial: how many children it still awaits
-    todo_lo[0], todo_n[0] = lo, n
-    top, depth, res = 1, 0, 0.0
-    while top:
-        top -= 1
-        start, size = todo_lo[top], todo_n[top]
-        if size > 128:
-            half = size // 2
-            half -= half % 8
-            todo_lo[top], todo_n[top] = start + half, size - half  # right, visited second
-            todo_lo[top + 1], todo_n[top + 1] = start, half  # left, visited first
-            top += 2
-            pending[depth] = 2
-            sums[depth] = 0.0
-            depth += 1
-            continue
-        res = _block_sum(a, start, size)
-        while depth:  # hand the value up: the first child starts a sum, the second ends it
-            depth -= 1
-            if pending[depth] == 2:
-                sums[depth], pending[depth] = res, 1
-                depth += 1
-                break
-            res = sums[depth] + res
-        else:
-            return res
-    return res
-
-
-@numba.njit(cache=True)
-def _curve_into(
-    total_volume: FloatArray, sid: int, k: int, start: int, n: int, out: FloatArray
-) -> float:
-    """The cumulative share of the mean volume of minutes ``start .. start + n - 1``
-    (mean over ``k`` sessions of ``total_volume[sid]``) into ``out[0..n]``, the values
-    of ``schedules.vwap_curve`` to the last bit; returns the total (``out`` holds the
-    curve only when it is finite and > 0)."""
+def _curve_into(total_volume: FloatArray, sid: int, k: int, start: int, out: FloatArray) -> float:
+    """The cumulative share of the mean volume (over ``k`` sessions) of minutes
+    ``start ..`` of ``sid`` into ``out`` (``out[0]`` = 0), the same values as
+    ``schedules.vwap_curve`` (the total in numpy's pairwise order); returns the total
+    (``out`` holds the curve only when it is finite and > 0)."""
+    n = out.shape[0] - 1
     for i in range(n):
         v = total_volume[sid, (start + i) % MINUTES]
         out[1 + i] = v / k if k else v
-    total = _pairwise_sum(out, 1, n)
+    total = pairwise_sum(out, 1, n)
     if not (math.isfinite(total) and total > 0):
         return total
     out[0] = 0.0
@@ -167,7 +104,7 @@ class VolumeProfile:
         k = min(self._filled, len(self._ring))
         if out is None:
             out = np.empty(n + 1)
-        total = _curve_into(self._sum, sid, k, start_minute, n, out)
+        total = _curve_into(self._sum, sid, k, start_minute, out[: n + 1])
         if not math.isfinite(total):  # an infinite volume: the reference's NaN/inf rules
             return vwap_curve(self.row(sid), start_minute, n_minutes)
         return out if total > 0 else None
