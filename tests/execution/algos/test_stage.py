@@ -69,21 +69,29 @@ def test_is_front_loads_against_twap() -> None:
 
 def test_vwap_follows_past_sessions_volume() -> None:
     """Day 1 trades only in its first 5 minutes' volume... the profile puts the VWAP
-    parent of day 2 where day 1's volume was."""
+    parent of day 2 where day 1's volume was; a TWAP parent spreads out. A stage set to
+    another algorithm builds the profile from the bars it saw when an order tagged
+    ``algo:vwap`` comes: the same fills as a stage that kept it all along."""
     p = minute_panel(30, days=2)
     vol = p.fields["volume"]
     vol[:30, 0] = [1000.0] * 5 + [1.0] * 25  # day 1: volume in the first 5 minutes
-    r, _ = run(
-        p,
-        Scripted(orders={29: [buy(100, "vwap")]}),  # decided at day 1's last bar
-        horizon="30min",
-        max_participation=1.0,
-        passive=False,
-    )
-    (rec,) = r.executions
-    first = [f for f in r.fills if f.bar_index < 30 + 5]
-    assert rec["status"] == "filled"
-    assert sum(f.quantity for f in first) >= 90  # most of it where the volume was
+    fills, early = {}, {}
+    for tagged, configured in (("vwap", "vwap"), ("vwap", "twap"), ("twap", "twap")):
+        r, _ = run(
+            p,
+            Scripted(orders={30: [buy(100, tagged)]}),  # decided at day 2's first bar
+            algo=configured,
+            horizon="20min",
+            max_participation=1.0,
+            passive=False,
+        )
+        (rec,) = r.executions
+        assert rec["status"] == "filled"
+        fills[tagged, configured] = r.fills
+        early[tagged, configured] = sum(f.quantity for f in r.fills if f.bar_index <= 30 + 5)
+    assert early["vwap", "vwap"] >= 90  # most of it where the volume was
+    assert early["twap", "twap"] <= 35  # about a quarter (5 of 20 minutes)
+    assert fills["vwap", "twap"] == fills["vwap", "vwap"]
 
 
 def test_pov_tracks_realised_volume_with_partial_fills() -> None:
@@ -253,3 +261,33 @@ def test_session_end_without_a_bar_at_the_last_call() -> None:
     (rec,) = r.executions
     assert rec["status"] == "session_end"
     assert all(f.ts_ns < T0 + 30 * MIN for f in r.fills)
+
+
+def test_a_late_profile_is_the_one_the_stage_would_have_kept() -> None:
+    """Bars every 7 minutes over 6 New York days across the DST change (2024-03-10),
+    volumes with zeros and NaNs: the profile a TWAP stage builds when a ``algo:vwap``
+    parent comes equals, array for array, the one a VWAP stage kept bar by bar."""
+    import numpy as np
+
+    from alphapulse.data.panel import Panel
+
+    rng = np.random.default_rng(11)
+    start = 1_709_874_000_000_000_000  # 2024-03-08 05:00 UTC
+    ts = (start + 7 * MIN * np.arange(6 * 24 * 60 // 7)).astype(np.int64)
+    close = np.full((len(ts), 3), 100.0)
+    vol = rng.choice([0.0, 1.5, 900.0, np.nan], (len(ts), 3)) * rng.uniform(0.5, 2.0, (len(ts), 3))
+    vol[0] = 500.0  # the first bar counts too
+    fields = {"open": close, "high": close + 0.5, "low": close - 0.5, "close": close, "volume": vol}
+    panel = Panel(ts, ("A", "B", "C"), fields)
+    tz, kept = "America/New_York", []
+    for algo in ("vwap", "twap"):
+        _, engine = run(panel, Scripted(), algo=algo, tz=tz, profile_sessions=10)
+        stage = engine.algo
+        assert stage is not None
+        built = stage._profile if algo == "vwap" else stage._profile_so_far(engine._ctx[0])
+        assert built is not None
+        kept.append(built)
+    want, got = kept
+    assert want.sessions == got.sessions == 6  # complete local days (the 7th has begun)
+    for name in ("_ring", "_sum", "_cur", "_filled", "_slot", "_session"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name

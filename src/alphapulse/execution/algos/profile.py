@@ -15,6 +15,7 @@ from alphapulse.execution.algos.schedules import vwap_curve
 from alphapulse.sweep.kernels import pairwise_sum
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 MINUTES = 1440
 _MIN_NS = 60_000_000_000
 
@@ -35,9 +36,24 @@ class LocalMinute:
             self._offset = int(off.total_seconds() // 60) if off is not None else 0
         return int((ts_ns // _MIN_NS + self._offset) % MINUTES)
 
+    def minutes(self, ts_ns: IntArray, sessions: IntArray) -> IntArray:
+        """``self(ts, session)`` of each bar, in order."""
+        out = np.empty(len(ts_ns), dtype=np.int64)
+        for a, b in session_blocks(sessions):
+            self(int(ts_ns[a]), int(sessions[a]))  # the session's offset
+            out[a:b] = (ts_ns[a:b] // _MIN_NS + self._offset) % MINUTES
+        return out
+
+
+def session_blocks(sessions: IntArray) -> list[tuple[int, int]]:
+    """[start, end) of each run of equal session ids."""
+    n = len(sessions)
+    starts = [0, *(np.flatnonzero(sessions[1:] != sessions[:-1]) + 1).tolist()] if n else []
+    return list(zip(starts, [*starts[1:], n], strict=True))
+
 
 @numba.njit(cache=True)
-def _add_column(cur: FloatArray, minute: int, volume: FloatArray) -> None:
+def add_column(cur: FloatArray, minute: int, volume: FloatArray) -> None:
     """``cur[:, minute] += np.nan_to_num(volume)`` without the temporaries."""
     big = np.finfo(np.float64).max
     for i in range(volume.shape[0]):
@@ -49,6 +65,13 @@ def _add_column(cur: FloatArray, minute: int, volume: FloatArray) -> None:
         elif v == -np.inf:
             v = -big
         cur[i, minute] += v
+
+
+@numba.njit(cache=True)
+def _add_rows(cur: FloatArray, minutes: IntArray, volume: FloatArray) -> None:
+    """``add_column`` for each row of ``volume`` [bars, symbols] at its minute."""
+    for t in range(volume.shape[0]):
+        add_column(cur, minutes[t], volume[t])
 
 
 @numba.njit(cache=True)
@@ -83,11 +106,21 @@ class VolumeProfile:
 
     def observe(self, session: int, minute: int, volume: FloatArray) -> None:
         """Add a bar's volumes at a local minute; a new session first closes the last."""
+        add_column(self.column(session), minute, volume)
+
+    def column(self, session: int) -> FloatArray:
+        """The volumes of ``session`` so far [symbols, minutes] (a bar of a new session
+        first closes the last one), for a caller that adds the bar with ``add_column``."""
         if session != self._session:
             if self._session is not None:
                 self._push()
             self._session = session
-        _add_column(self._cur, minute, volume)
+        return self._cur
+
+    def backfill(self, sessions: IntArray, minutes: IntArray, volume: FloatArray) -> None:
+        """``observe`` each bar (``volume`` [bars, symbols]) in order, a session at a time."""
+        for a, b in session_blocks(sessions):
+            _add_rows(self.column(int(sessions[a])), minutes[a:b], volume[a:b])
 
     def row(self, sid: int) -> FloatArray:
         """Mean volume per minute of the complete sessions seen (zeros before any)."""

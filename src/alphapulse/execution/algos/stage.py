@@ -19,8 +19,11 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import numpy as np
+
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
+from alphapulse.engine.feed import session_ids
 from alphapulse.execution.algos.book import ParentBook
 from alphapulse.execution.algos.children import (
     child_size,
@@ -76,8 +79,9 @@ class ExecutionAlgoStage:
         self._lot = lot_size
         self._spread_bps = spread_bps
         self._state = MarketState(len(symbols))
-        wants_profile = cfg.algo == "vwap" or chooser is not None
+        wants_profile = cfg.algo == "vwap" or chooser is not None  # (else: when first asked)
         self._profile = VolumeProfile(len(symbols), cfg.profile_sessions) if wants_profile else None
+        self._tz = session_tz
         self._minute_of = LocalMinute(session_tz)
         self._hours = cfg.session_minutes
         self.parents: list[ParentOrder] = []
@@ -112,6 +116,8 @@ class ExecutionAlgoStage:
             old = self._active.get(o.sid)
             if old is not None:
                 self._end(old, "replaced", ctx, cancel)
+            if algo == "vwap" and self._profile is None:
+                self._profile = self._profile_so_far(ctx)
             parent = self._parent(o, algo, ctx)
             if parent is not None:
                 self.parents.append(parent)
@@ -180,10 +186,29 @@ class ExecutionAlgoStage:
             self._dt_ns = step if self._steps == 1 else min(self._dt_ns, step)
         self._steps += 1
         self._seen_ts = bar.ts_ns
-        self._state.update(bar.close, bar.high, bar.low, bar.volume)
-        self._minute = self._minute_of(bar.ts_ns, bar.session)
-        if self._profile is not None:
-            self._profile.observe(bar.session, self._minute, bar.volume)
+        minute = self._minute = self._minute_of(bar.ts_ns, bar.session)
+        if self._profile is None:
+            self._state.update(bar.close, bar.high, bar.low, bar.volume)
+        else:  # one compiled pass for both
+            column = self._profile.column(bar.session)
+            self._state.update(bar.close, bar.high, bar.low, bar.volume, column, minute)
+
+    def _profile_so_far(self, ctx: Context) -> VolumeProfile:
+        """A VWAP profile for a stage that kept none (a parent tagged ``algo:vwap`` under
+        another algorithm): the one it would hold, from the bars it observed (the
+        history's last ``_steps`` rows up to the last bar seen)."""
+        profile = VolumeProfile(len(self.symbols), self.cfg.profile_sessions)
+        history = ctx.history
+        if self._seen_ts is None or "volume" not in history.names():
+            return profile
+        ts = history.timestamps()
+        end = int(np.searchsorted(ts, self._seen_ts, side="right"))
+        start = max(end - self._steps, 0)
+        ts = np.asarray(ts[start:end], dtype=np.int64)
+        sessions = session_ids(ts, self._tz)
+        minutes = LocalMinute(self._tz).minutes(ts, sessions)
+        profile.backfill(sessions, minutes, history.field("volume")[start:end])
+        return profile
 
     @property
     def _ahead(self) -> int:

@@ -1,12 +1,15 @@
 """Per-symbol market state an algorithm reads, updated once per bar in one numba pass:
 EWMAs of bar volume, squared log return and bar range (high - low) / close, and the
-cumulative volume and typical price x volume (interval VWAPs are differences)."""
+cumulative volume and typical price x volume (interval VWAPs are differences); the same
+pass adds the bar's volumes to the VWAP profile's session (``profile.add_column``)."""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 import numpy.typing as npt
+
+from alphapulse.execution.algos.profile import add_column
 
 FloatArray = npt.NDArray[np.float64]
 SPAN = 30
@@ -20,6 +23,8 @@ def _update(
     volume: FloatArray,
     s: FloatArray,
     alpha: float,
+    profile: FloatArray,
+    minute: int,
 ) -> None:
     # s rows: 0 last close, 1 var, 2 range, 3 volume, 4 cum volume, 5 cum price x volume
     for i in range(close.shape[0]):
@@ -39,6 +44,8 @@ def _update(
             s[3, i] = v if np.isnan(s[3, i]) else alpha * v + (1 - alpha) * s[3, i]
             s[4, i] += v
             s[5, i] += v * (high[i] + low[i] + c) / 3.0
+    if minute >= 0:
+        add_column(profile, minute, volume)
 
 
 class MarketState:
@@ -46,9 +53,22 @@ class MarketState:
         self.s = np.full((6, n_symbols), np.nan)
         self.s[4:] = 0.0
         self._alpha = 2.0 / (span + 1.0)
+        self._no_profile = np.zeros((0, 0))
 
-    def update(self, close: FloatArray, high: FloatArray, low: FloatArray, vol: FloatArray) -> None:
-        _update(close, high, low, vol, self.s, self._alpha)
+    def update(
+        self,
+        close: FloatArray,
+        high: FloatArray,
+        low: FloatArray,
+        vol: FloatArray,
+        profile: FloatArray | None = None,
+        minute: int = -1,
+    ) -> None:
+        """Take a bar; with a ``profile`` (``VolumeProfile.column``), also add its
+        volumes to column ``minute`` of it."""
+        if profile is None:
+            profile, minute = self._no_profile, -1
+        _update(close, high, low, vol, self.s, self._alpha, profile, minute)
 
     def sigma(self, sid: int) -> float:
         return float(np.sqrt(self.s[1, sid]))
