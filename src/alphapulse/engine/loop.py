@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alphapulse.core.clock import Clock, SimulatedClock
+from alphapulse.core.errors import OrderError
 from alphapulse.core.heap import frozen_heap
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context, History
@@ -47,6 +48,7 @@ from alphapulse.engine.stages import (
     Verdict,
 )
 from alphapulse.engine.steprows import CASH, EQUITY, GROSS, NET, Row, StepRows
+from alphapulse.execution.algos.stage import TAG as ALGO_TAG
 from alphapulse.execution.algos.stage import ExecutionAlgoStage
 from alphapulse.model.orders import Fill, Order, OrderStatus, Side
 from alphapulse.model.signals import OrderRequest, Signals
@@ -299,6 +301,11 @@ class Engine:
 
     def _explicit(self, req: OrderRequest, ctx: Context) -> Order:
         """An Order from a strategy's explicit request."""
+        if self.algo is None and req.tag.startswith(ALGO_TAG):
+            raise OrderError(
+                f"{self.symbols[req.sid]}: an order tagged {req.tag!r} needs the strategy's"
+                " execution: block (execution algorithms)"
+            )
         if req.cancel_working:
             for o in self.venue.open_orders(req.sid):
                 if o.parent_id is None:

@@ -3,6 +3,9 @@ session ends, passive re-pricing and cancel/replace (one flat synthetic symbol).
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from alphapulse.model.orders import OrderStatus, OrderType
@@ -243,6 +246,46 @@ def test_untagged_explicit_orders_bypass_the_algo() -> None:
 
     r, _ = run(minute_panel(5), Scripted(orders={0: [OrderRequest(0, Side.BUY, 10)]}))
     assert not r.executions and [f.quantity for f in r.fills] == [10.0]
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (dict(tag="algo:vwapp"), "names no algorithm (one of market, twap, vwap, pov, is)"),
+        (dict(tag="algo:twap", type="limit", limit_price=99.0), "works market orders"),
+        (dict(tag="algo:twap", stop_loss=90.0), "works market orders"),
+    ],
+)
+def test_a_tag_no_algorithm_can_work_is_an_error(request_: dict[str, Any], message: str) -> None:
+    """A misspelt algorithm or an order an algorithm cannot work is not sent unworked."""
+    from alphapulse.core.errors import OrderError
+    from alphapulse.model.orders import OrderType, Side
+    from alphapulse.model.signals import OrderRequest
+
+    kind = OrderType(request_.pop("type", "market"))
+    req = OrderRequest(0, Side.BUY, 10, type=kind, **request_)
+    with pytest.raises(OrderError, match=re.escape(message)):
+        run(minute_panel(5), Scripted(orders={1: [req]}))
+
+
+def test_an_algo_tag_without_an_execution_block_is_an_error() -> None:
+    from alphapulse.core.errors import OrderError
+    from alphapulse.engine.feed import PanelFeed
+    from alphapulse.engine.loop import Engine
+    from alphapulse.execution.costs import ExecutionConfig
+    from alphapulse.execution.venue import SimulatedVenue
+
+    panel, ex = minute_panel(5), ExecutionConfig.model_validate(FREE)
+    feed = PanelFeed(panel)
+    engine = Engine(
+        strategy=Scripted(orders={1: [buy(10, "twap")]}),
+        symbols=panel.symbols,
+        history=feed.history,
+        venue=SimulatedVenue(ex, panel.symbols),
+        initial_cash=1e6,
+    )
+    with pytest.raises(OrderError, match="'algo:twap' needs the strategy's execution: block"):
+        engine.run(feed)
 
 
 def test_session_end_without_a_bar_at_the_last_call() -> None:

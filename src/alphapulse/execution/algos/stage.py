@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from alphapulse.core.errors import OrderError
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
 from alphapulse.engine.feed import session_ids
@@ -226,12 +227,21 @@ class ExecutionAlgoStage:
         return place, place and m + 2 * dt_min >= hi
 
     def _algo_for(self, o: Order, ctx: Context) -> str | None:
-        if o.type is not _MARKET or o.stop_loss is not None or o.take_profit is not None:
-            return None
-        if o.tag.startswith(TAG):
+        plain = o.type is _MARKET and o.stop_loss is None and o.take_profit is None
+        if o.tag.startswith(TAG):  # the strategy's choice for this order
             name = o.tag[len(TAG) :]
-            return name if name in ALGOS else None
-        if o.tag not in ("open", "rebalance", "close"):
+            if name not in ALGOS:
+                raise OrderError(
+                    f"order {o.id} {o.symbol}: tag {o.tag!r} names no algorithm"
+                    f" (one of {', '.join(ALGOS)})"
+                )
+            if not plain:
+                raise OrderError(
+                    f"order {o.id} {o.symbol}: tag {o.tag!r}: an algorithm works market"
+                    " orders without a bracket"
+                )
+            return name
+        if not plain or o.tag not in ("open", "rebalance", "close"):
             return None
         chosen = self.chooser.execution_algo(o.sid, ctx) if self.chooser is not None else None
         return chosen if chosen in ALGOS else self.cfg.algo
