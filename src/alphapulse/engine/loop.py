@@ -183,6 +183,8 @@ class Engine:
             if guard.flatten:
                 self._flatten(ctx)
             if guard.halt:
+                if self.algo is not None and not self.halted:  # their schedules stop
+                    self.algo.cancel(None, ctx, self.venue.cancel, "halted")
                 self.halted = True
             self._risk_hooks(ctx)
         self.last_signals = None

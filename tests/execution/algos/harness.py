@@ -11,6 +11,7 @@ from alphapulse.data.panel import Panel
 from alphapulse.engine.context import Context
 from alphapulse.engine.feed import PanelFeed
 from alphapulse.engine.loop import Engine, RunResult
+from alphapulse.engine.stages import RiskManager
 from alphapulse.execution.algos import AlgoConfig
 from alphapulse.execution.algos.stage import build_stage
 from alphapulse.execution.costs import ExecutionConfig
@@ -70,6 +71,7 @@ def run(
     execution: dict[str, Any] | None = None,
     tz: str = "UTC",
     cash: float = 1e9,
+    risk: RiskManager | None = None,
     **algo: Any,
 ) -> tuple[RunResult, Engine]:
     ex = ExecutionConfig.model_validate(execution or FREE)
@@ -81,6 +83,7 @@ def run(
         history=feed.history,
         venue=SimulatedVenue(ex, panel.symbols),
         initial_cash=cash,
+        risk=risk,
         algo=stage,
     )
     return engine.run(feed), engine

@@ -334,3 +334,35 @@ def test_a_late_profile_is_the_one_the_stage_would_have_kept() -> None:
     assert want.sessions == got.sessions == 6  # complete local days (the 7th has begun)
     for name in ("_ring", "_sum", "_cur", "_filled", "_slot", "_session"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+def test_a_halt_ends_the_working_parents() -> None:
+    """A risk halt without a flatten (an error burst, say) stops the strategy: its
+    parents end ``cancelled``/``halted`` at that bar and their working child is
+    cancelled, so nothing of theirs fills later and the record ends where they did."""
+    from alphapulse.engine.bars import BarSlice
+    from alphapulse.engine.context import Context
+    from alphapulse.engine.stages import GuardAction, PassThroughRisk
+
+    class HaltAt(PassThroughRisk):
+        inert = False
+
+        def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
+            return GuardAction(halt=bar.t >= 10)
+
+    r, _ = run(
+        minute_panel(30),
+        Scripted(orders={0: [buy(3000, "twap")]}),
+        execution={**FREE, "max_participation": 0.05},  # the venue fills 50 a bar
+        risk=HaltAt(),
+        horizon="20min",
+        max_participation=1.0,
+        passive=False,
+    )
+    (rec,) = r.executions
+    assert (rec["status"], rec["reason"]) == ("cancelled", "halted")
+    assert rec["end_ns"] == T0 + 10 * MIN
+    assert max(f.bar_index for f in r.fills) <= 10
+    assert rec["filled"] == sum(f.quantity for f in r.fills) == 50.0 * 10
+    last = children(r)[-1]  # it was still working (capped by the venue)
+    assert (last.status, last.reason) == (OrderStatus.CANCELLED, "cancelled")
