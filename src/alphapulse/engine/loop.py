@@ -57,6 +57,7 @@ from alphapulse.portfolio.ledger import Ledger
 
 FillAt = Literal["next_open", "close"]
 FloatArray = npt.NDArray[np.float64]
+_REJECTED = OrderStatus.REJECTED
 _NO_GUARD = GuardAction()  # what the pass-through risk stage answers on every bar
 
 
@@ -295,6 +296,9 @@ class Engine:
             cancel = self.venue.cancel
             planned = self.algo.adopt(planned, self.planner.replanned, ctx, cancel, reduce_only)
         for order in planned:
+            if order.status is _REJECTED:  # an algorithm could not work it
+                self.rejected.append(order)
+                continue
             if reduce_only and not _reduces(order, ctx):
                 continue
             self._submit(order, ctx)

@@ -366,3 +366,29 @@ def test_a_halt_ends_the_working_parents() -> None:
     assert rec["filled"] == sum(f.quantity for f in r.fills) == 50.0 * 10
     last = children(r)[-1]  # it was still working (capped by the venue)
     assert (last.status, last.reason) == (OrderStatus.CANCELLED, "cancelled")
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [("no price yet", "no_price"), ("under a lot", "below_lot_size"), ("budget", "below_lot_size")],
+)
+def test_an_order_no_algorithm_can_work_is_rejected_in_the_open(case: str, reason: str) -> None:
+    """No price seen yet, a quantity or a cash budget under one lot: the order is
+    REJECTED with a reason among the run's orders (not dropped, not a parent that ends
+    ``filled`` with nothing done)."""
+    import numpy as np
+
+    p = minute_panel(10)
+    if case == "no price yet":
+        for k in ("open", "high", "low", "close"):
+            p.fields[k][:2] = np.nan  # the first bars have no quote
+    strategy = (
+        Scripted(directions={1: 1.0})  # flat -> long: a cash budget of the whole equity
+        if case == "budget"
+        else Scripted(orders={1: [buy(300 if case == "no price yet" else 30, "twap")]})
+    )
+    r, _ = run(
+        p, strategy, execution={**FREE, "lot_size": 100}, cash=5_000.0, algo="twap", passive=False
+    )
+    assert not r.executions and not r.fills
+    assert [(o.status, o.reason) for o in r.orders] == [(OrderStatus.REJECTED, reason)]

@@ -46,7 +46,7 @@ from alphapulse.execution.algos.schedules import (
 from alphapulse.execution.algos.state import MarketState
 from alphapulse.execution.costs import ExecutionConfig, FixedBpsSlippageConfig
 from alphapulse.execution.sizing import round_to_lot
-from alphapulse.model.orders import OPEN_STATUSES, Order, OrderType, Side
+from alphapulse.model.orders import OPEN_STATUSES, Order, OrderStatus, OrderType, Side
 
 Cancel = Callable[[int, str], bool]
 NextId = Callable[[], int]
@@ -54,6 +54,7 @@ TAG = "algo:"
 NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
 _MIN_NS = 60_000_000_000
 _MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT  # bound once (see orders.OPEN_STATUSES)
+_REJECTED = OrderStatus.REJECTED
 
 
 class AlgoChooser(Protocol):
@@ -103,7 +104,8 @@ class ExecutionAlgoStage:
         cancel: Cancel,
         reduce_only: bool = False,
     ) -> list[Order]:
-        """Parents from ``orders``; the orders not adopted are returned (to submit)."""
+        """Parents from ``orders``; the orders not adopted are returned: to submit, or
+        REJECTED when an algorithm could not work them (``_parent``)."""
         for sid in replanned:
             parent = self._active.get(int(sid))
             if parent is not None:
@@ -120,9 +122,11 @@ class ExecutionAlgoStage:
             if algo == "vwap" and self._profile is None:
                 self._profile = self._profile_so_far(ctx)
             parent = self._parent(o, algo, ctx)
-            if parent is not None:
-                self.parents.append(parent)
-                self._active[o.sid] = parent
+            if parent is None:
+                keep.append(o)  # rejected: the engine records it
+                continue
+            self.parents.append(parent)
+            self._active[o.sid] = parent
         return keep
 
     def work(self, bar: BarSlice, ctx: Context, next_id: NextId, cancel: Cancel) -> list[Order]:
@@ -247,13 +251,15 @@ class ExecutionAlgoStage:
         return chosen if chosen in ALGOS else self.cfg.algo
 
     def _parent(self, o: Order, algo: str, ctx: Context) -> ParentOrder | None:
+        """The parent of ``o``; None when it cannot be worked: then ``o`` is REJECTED
+        (``no_price``: no price seen yet; ``below_lot_size``: under one lot)."""
         price = float(ctx.last_prices[o.sid])
-        if not (math.isfinite(price) and price > 0):
-            return None
+        priced = math.isfinite(price) and price > 0
         qty = o.quantity
-        if o.notional is not None:
+        if priced and o.notional is not None:
             qty = round_to_lot(o.notional / (price * (1 + NOTIONAL_BUFFER)), self._lot)
-        if qty <= 0:
+        if not priced or round_to_lot(qty, self._lot) <= 0:
+            o.status, o.reason = _REJECTED, "below_lot_size" if priced else "no_price"
             return None
         p = ParentOrder(
             id=o.id,
