@@ -92,9 +92,15 @@ class StrategyConfig(_Strict):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         try:
-            cls.Params(**self.params)
+            params = cls.Params(**self.params)
         except ValidationError as exc:
             raise ValueError(params_errors(exc)) from None
+        algos = getattr(params, "execution_algos", ())
+        if algos and self.execution is None:
+            raise ValueError(
+                f"params choose execution algorithms ({', '.join(algos)}): they need the"
+                " strategy's execution: block"
+            )
         return self
 
     @property

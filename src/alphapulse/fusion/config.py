@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alphapulse.config import StrategyConfig
+from alphapulse.execution.algos.config import AlgoName
 from alphapulse.regimes.config import DetectorConfig
 from alphapulse.strategies.base import StrategyParams
 
@@ -29,12 +30,17 @@ class RegimeRule(_Strict):
     stop: float | None = Field(None, gt=0, lt=1)  # exit a position this far against entry
     execution: Literal["market", "limit"] = "market"
     limit_offset_bps: float = Field(0.0, ge=0)  # passive: buy below / sell above the close
+    # the execution algorithm of this regime's market targets (the strategy's
+    # ``execution:`` block works them); None: the block's own algorithm
+    algo: AlgoName | None = None
 
     @model_validator(mode="after")
     def _nonneg(self) -> RegimeRule:
         bad = [k for k, v in self.weights.items() if not v >= 0]
         if bad:
             raise ValueError(f"weights.{bad[0]}: must be >= 0")
+        if self.algo is not None and self.execution == "limit":
+            raise ValueError("algo: works market targets (this rule's execution is limit)")
         return self
 
 
@@ -58,6 +64,12 @@ class HybridParams(StrategyParams):
     vol_lookback: int = Field(60, ge=10)  # risk budget: bars of shadow-book returns
     shadow_cost_bps: float = Field(5.0, ge=0)  # costs in the experts' shadow books
     stacking: StackingConfig = Field(default_factory=StackingConfig)
+
+    @property
+    def execution_algos(self) -> tuple[str, ...]:
+        """The execution algorithms the rules choose (they need an ``execution:`` block)."""
+        rules = [*self.regimes.values(), self.default]
+        return tuple(sorted({r.algo for r in rules if r is not None and r.algo is not None}))
 
     @model_validator(mode="after")
     def _check(self) -> HybridParams:

@@ -122,6 +122,11 @@ class Hybrid(Strategy):
         self._rows.append((ctx.ts_ns, name, label, step.bars_since, *step.probs.tolist()))
         return label
 
+    def execution_algo(self, sid: int, ctx: Context) -> str | None:
+        """The regime in force's execution algorithm for its market targets (None: the
+        strategy's ``execution:`` block's own); read by the algorithm stage."""
+        return self._rule().algo
+
     def _rule(self) -> RegimeRule:
         rule = self.p.regimes.get(self.regime) if self.regime != WARMUP else None
         return rule or self.p.default or RegimeRule(weights=dict.fromkeys(self.names, 1.0))

@@ -81,8 +81,8 @@ class ExecutionAlgoStage:
         self._lot = lot_size
         self._spread_bps = spread_bps
         self._state = MarketState(len(symbols))
-        wants_profile = cfg.algo == "vwap" or chooser is not None  # (else: when first asked)
-        self._profile = VolumeProfile(len(symbols), cfg.profile_sessions) if wants_profile else None
+        vwap = cfg.algo == "vwap"  # (else built when a parent first asks for VWAP)
+        self._profile = VolumeProfile(len(symbols), cfg.profile_sessions) if vwap else None
         self._tz = session_tz
         self._minute_of = LocalMinute(session_tz)
         self._hours = cfg.session_minutes
