@@ -57,7 +57,7 @@ class _Strict(BaseModel):
 
 # -- commission -------------------------------------------------------------------------
 class PercentCommissionConfig(_Strict):
-    model: Literal["percent"] = "percent"
+    model: Literal["percent"]  # required: the union's tag (so the JSON schema says so too)
     rate: float = Field(0.0005, ge=0, allow_inf_nan=False)
 
     def build(self) -> Commission:
@@ -65,7 +65,7 @@ class PercentCommissionConfig(_Strict):
 
 
 class PerShareCommissionConfig(_Strict):
-    model: Literal["per_share"] = "per_share"
+    model: Literal["per_share"]  # required: the union's tag (so the JSON schema says so too)
     per_share: float = Field(0.005, ge=0, allow_inf_nan=False)
     minimum: float = Field(1.0, ge=0, allow_inf_nan=False)
     maximum_pct: float | None = Field(0.01, ge=0, allow_inf_nan=False)
@@ -75,7 +75,7 @@ class PerShareCommissionConfig(_Strict):
 
 
 class MakerTakerCommissionConfig(_Strict):
-    model: Literal["maker_taker"] = "maker_taker"
+    model: Literal["maker_taker"]  # required: the union's tag (so the JSON schema says so too)
     maker_bps: float = Field(2.0, ge=0, allow_inf_nan=False)
     taker_bps: float = Field(5.0, ge=0, allow_inf_nan=False)
 
@@ -101,7 +101,7 @@ CommissionConfig = Annotated[
 
 # -- slippage ---------------------------------------------------------------------------
 class FixedBpsSlippageConfig(_Strict):
-    model: Literal["fixed_bps"] = "fixed_bps"
+    model: Literal["fixed_bps"]  # required: the union's tag (so the JSON schema says so too)
     bps: float = Field(1.0, ge=0, allow_inf_nan=False)
 
     def build(self) -> Slippage:
@@ -109,7 +109,7 @@ class FixedBpsSlippageConfig(_Strict):
 
 
 class HalfSpreadSlippageConfig(_Strict):
-    model: Literal["half_spread"] = "half_spread"
+    model: Literal["half_spread"]  # required: the union's tag (so the JSON schema says so too)
     spread_bps: float = Field(2.0, ge=0, allow_inf_nan=False)
 
     def build(self) -> Slippage:
@@ -117,7 +117,7 @@ class HalfSpreadSlippageConfig(_Strict):
 
 
 class SquareRootImpactConfig(_Strict):
-    model: Literal["sqrt_impact"] = "sqrt_impact"
+    model: Literal["sqrt_impact"]  # required: the union's tag (so the JSON schema says so too)
     coefficient: float = Field(1.0, ge=0, allow_inf_nan=False)
     spread_bps: float = Field(2.0, ge=0, allow_inf_nan=False)
     default_volatility: float = Field(0.02, ge=0, allow_inf_nan=False)
@@ -145,8 +145,12 @@ class ExecutionConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    commission: CommissionConfig = Field(default_factory=PercentCommissionConfig)
-    slippage: SlippageConfig = Field(default_factory=FixedBpsSlippageConfig)
+    commission: CommissionConfig = Field(
+        default_factory=lambda: PercentCommissionConfig(model="percent")
+    )
+    slippage: SlippageConfig = Field(
+        default_factory=lambda: FixedBpsSlippageConfig(model="fixed_bps")
+    )
     max_participation: float | None = Field(None, gt=0, le=1)  # fraction of bar volume
     latency_ns: int = Field(0, ge=0)
     allow_short: bool = False  # also allows buying on margin (no cash check)
