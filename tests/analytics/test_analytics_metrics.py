@@ -202,6 +202,19 @@ def test_generated_trade_stats_match_quantstats(pnl_values: list[float]) -> None
     assert m["expectancy"] == pytest.approx(pnl.mean(), rel=REL, abs=1e-9)
 
 
+def test_trade_stats_count_positions_not_their_fragments() -> None:
+    """Rows of one position (``trades.position``) count as one trade: a position won
+    +10 over two rows (+12, -2) and another lost -5: one win, one loss."""
+    trades = pd.DataFrame(
+        {"symbol": ["A", "A", "A"], "position": [1, 1, 2], "pnl": [12.0, -2.0, -5.0]}
+    )
+    equity = pd.Series([1.0, 1.0], index=pd.bdate_range("2020-01-01", periods=2))
+    m = compute_metrics(equity, trades)
+    assert (m["n_trades"], m["win_rate"]) == (2, 0.5)
+    assert (m["avg_win"], m["avg_loss"], m["expectancy"]) == (10.0, -5.0, 2.5)
+    assert m["profit_factor"] == 2.0
+
+
 # ---------------------------------------------------------------- edge cases
 
 

@@ -189,3 +189,29 @@ def test_cash_accounting_identity(
         assert held_qty == pytest.approx(net, abs=1e-9)
     assert (rt["quantity"] > 0).all()
     assert (rt["exit_time"] >= rt["entry_time"]).all()
+
+
+def test_rows_carry_their_position_and_positions_count_once() -> None:
+    """A position built and closed in several fills (an execution algorithm's children)
+    is one position: its rows share a number, and ``position_pnl`` sums them; flat then
+    in again, or a flip, starts the next one (numbered per symbol)."""
+    from alphapulse.analytics.trades import position_pnl
+
+    fills = [
+        fill(Side.BUY, 5, 100.0, 0.0, 0),
+        fill(Side.BUY, 5, 102.0, 0.0, 1),  # scaled in
+        fill(Side.SELL, 4, 101.0, 0.0, 2),  # out in three: +4, then -1 + 5 x -1 ...
+        fill(Side.SELL, 6, 99.0, 0.0, 3),  # ... flat: position 1 lost 4 - 1 - 15 = -12
+        fill(Side.BUY, 3, 100.0, 0.0, 4, symbol="BBB"),  # another symbol: its own 1
+        fill(Side.BUY, 2, 100.0, 0.0, 5),  # in again: position 2
+        fill(Side.SELL, 5, 103.0, 0.0, 6),  # a flip: closes 2 (+6), opens a short of 3
+        fill(Side.BUY, 3, 101.0, 0.0, 7),  # the short closes: position 3, +6
+        fill(Side.SELL, 3, 90.0, 0.0, 8, symbol="BBB"),  # BBB's position 1: -30
+    ]
+    rt = round_trips(fills)
+    assert list(zip(rt["symbol"], rt["position"], strict=True)) == [
+        ("AAA", 1), ("AAA", 1), ("AAA", 1), ("AAA", 2), ("AAA", 3), ("BBB", 1)
+    ]  # fmt: skip
+    assert position_pnl(rt).tolist() == pytest.approx([-12.0, 6.0, 6.0, -30.0])
+    assert position_pnl(rt.drop(columns="position")).tolist() == rt["pnl"].tolist()
+    assert position_pnl(rt.iloc[:0]).size == 0

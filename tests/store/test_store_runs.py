@@ -84,6 +84,7 @@ def test_write_run_outputs(store: Store) -> None:
             "fees": [2.0],
             "return_pct": [0.008],
             "bars_held": [1],
+            "position": [1],
         }
     )
     equity = pd.DataFrame(
@@ -118,6 +119,7 @@ def test_write_run_outputs(store: Store) -> None:
     events = store.read_table("risk_events", run_id)
     assert events.loc[0, "detail"] == {"limit": 0.2}
     assert events.loc[0, "seq"] == 0
+    assert store.read_table("trades", run_id)["position"].tolist() == [1]
     stored_orders = store.read_table("orders", run_id)
     assert stored_orders["limit_price"].tolist()[1] == 101.0
     assert stored_orders["parent_id"].tolist()[1] == 1

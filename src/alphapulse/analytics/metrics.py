@@ -22,7 +22,8 @@ bars per year, ``years`` = calendar time between the first and last timestamp, i
   recovery bar (or the last bar if it never recovers); each is the maximum over
   drawdowns on its own scale, 0 without a drawdown. quantstats' ``drawdown_details``
   counts instead from the first bar under water to the last, in whole days plus one.
-* Trade statistics over ``trades["pnl"]`` (cash, net of fees): n_trades (all rows);
+* Trade statistics over positions (``trades.position_pnl``: the ``trades`` rows of one
+  symbol's position, flat to flat, summed; cash, net of fees): n_trades (positions);
   win_rate = winners / (winners + losers), breakeven trades left out as quantstats does;
   avg_win / avg_loss = mean pnl of winners / losers (avg_loss is negative); profit_factor
   = gross profit / gross loss; expectancy = mean pnl over all trades.
@@ -49,6 +50,7 @@ import pandas as pd
 
 from alphapulse.analytics.drawdown import drawdown, drawdown_spans
 from alphapulse.analytics.frequency import observed_periods_per_year
+from alphapulse.analytics.trades import position_pnl
 
 FloatArray = npt.NDArray[np.float64]
 MetricValue = float | int | None
@@ -133,8 +135,9 @@ def simple_returns(values: FloatArray) -> FloatArray:
 
 
 def trade_stats(trades: pd.DataFrame) -> dict[str, MetricValue]:
-    """n_trades, win_rate, avg_win, avg_loss, profit_factor and expectancy of ``pnl``."""
-    pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.empty(0)
+    """n_trades, win_rate, avg_win, avg_loss, profit_factor and expectancy of the
+    positions' P&L (``trades.position_pnl``)."""
+    pnl = position_pnl(trades)
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
     decided = len(wins) + len(losses)
     gross_loss = -float(losses.sum())

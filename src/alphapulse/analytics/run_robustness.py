@@ -14,6 +14,7 @@ from alphapulse.analytics.capacity import capacity_estimate, fill_inputs
 from alphapulse.analytics.metrics import simple_returns
 from alphapulse.analytics.overfitting import pbo
 from alphapulse.analytics.robustness import robustness
+from alphapulse.analytics.trades import position_pnl
 from alphapulse.model.orders import Fill
 
 FloatArray = npt.NDArray[np.float64]
@@ -46,7 +47,7 @@ def run_robustness(
 ) -> dict[str, Any]:
     """``analytics.robustness.robustness`` of a run (capacity only with a panel)."""
     inp = inputs or RobustnessInputs()
-    pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.empty(0)
+    pnl = position_pnl(trades)
     cap = _capacity(equity, fills, initial_cash, inp)
     out = robustness(
         simple_returns(np.asarray(equity, dtype=np.float64)),

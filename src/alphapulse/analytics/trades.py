@@ -21,6 +21,7 @@ import pandas as pd
 
 from alphapulse.model.orders import Fill
 
+FloatArray = npt.NDArray[np.float64]
 TimestampConverter = Callable[[npt.NDArray[np.int64]], pd.DatetimeIndex]
 
 ROUND_TRIP_COLUMNS: tuple[str, ...] = (
@@ -35,6 +36,7 @@ ROUND_TRIP_COLUMNS: tuple[str, ...] = (
     "fees",
     "return_pct",
     "bars_held",
+    "position",
 )
 OPEN_POSITION_COLUMNS: tuple[str, ...] = (
     "symbol",
@@ -63,6 +65,7 @@ class _Lot:
     fee_per_unit: float
     ts_ns: int
     bar_index: int
+    position: int  # the symbol's position (flat to flat) it belongs to, from 1
 
 
 @dataclass(slots=True)
@@ -78,6 +81,7 @@ class _Book:
     quantity: list[float] = field(default_factory=list)
     fees: list[float] = field(default_factory=list)
     bars_held: list[int] = field(default_factory=list)
+    position: list[int] = field(default_factory=list)
 
     def close(self, lot: _Lot, fill: Fill, qty: float, exit_fee: float) -> None:
         self.symbol.append(fill.symbol)
@@ -89,6 +93,7 @@ class _Book:
         self.quantity.append(qty)
         self.fees.append(lot.fee_per_unit * qty + exit_fee)
         self.bars_held.append(fill.bar_index - lot.bar_index)
+        self.position.append(lot.position)
 
 
 def _match(fills: Sequence[Fill]) -> tuple[_Book, dict[str, deque[_Lot]]]:
@@ -96,6 +101,7 @@ def _match(fills: Sequence[Fill]) -> tuple[_Book, dict[str, deque[_Lot]]]:
     order = np.argsort(np.fromiter((f.ts_ns for f in fills), np.int64, len(fills)), kind="stable")
     book = _Book()
     lots: dict[str, deque[_Lot]] = {}
+    opened: dict[str, int] = {}  # positions opened per symbol
     for i in order:
         fill = fills[int(i)]
         if not fill.quantity > 0:
@@ -116,8 +122,11 @@ def _match(fills: Sequence[Fill]) -> tuple[_Book, dict[str, deque[_Lot]]]:
             book.close(lot, fill, qty, fee_per_unit * qty)
             left -= qty
         if left > eps:
+            if not queue:  # from flat: a new position
+                opened[fill.symbol] = opened.get(fill.symbol, 0) + 1
+            at = opened[fill.symbol]
             queue.append(
-                _Lot(direction, left, fill.price, fee_per_unit, fill.ts_ns, fill.bar_index)
+                _Lot(direction, left, fill.price, fee_per_unit, fill.ts_ns, fill.bar_index, at)
             )
     return book, {s: q for s, q in lots.items() if q}
 
@@ -130,9 +139,10 @@ def round_trips(
     Columns: symbol, side ("long"/"short"), entry_time, entry_price, exit_time,
     exit_price, quantity, pnl (net of the allocated fees of both legs), fees (those
     allocated fees), return_pct (pnl / entry notional, a fraction: 0.05 is 5%) and
-    bars_held (exit bar_index - entry bar_index). Times are UTC ``Timestamp``s made by
-    ``timestamps_to_datetime`` (default: :func:`utc_timestamps`). One row per matched
-    (entry lot, exit fill) pair, in the order the exits happened.
+    bars_held (exit bar_index - entry bar_index) and position (which of the symbol's
+    positions, flat to flat, the row closes part of, from 1). Times are UTC
+    ``Timestamp``s made by ``timestamps_to_datetime`` (default: :func:`utc_timestamps`).
+    One row per matched (entry lot, exit fill) pair, in the order the exits happened.
     """
     book, _ = _match(fills)
     convert = timestamps_to_datetime or utc_timestamps
@@ -158,6 +168,7 @@ def round_trips(
             "fees": fees,
             "return_pct": ret,
             "bars_held": np.asarray(book.bars_held, dtype=np.int64),
+            "position": np.asarray(book.position, dtype=np.int64),
         },
         columns=list(ROUND_TRIP_COLUMNS),
     )
@@ -199,3 +210,16 @@ def traded_notional(fills: Sequence[Fill]) -> float:
     qty = np.fromiter((f.quantity for f in fills), np.float64, len(fills))
     price = np.fromiter((f.price for f in fills), np.float64, len(fills))
     return float(np.abs(qty * price).sum())
+
+
+def position_pnl(trades: pd.DataFrame) -> FloatArray:
+    """P&L per position (the ``round_trips`` rows of one symbol's position, flat to flat,
+    summed in row order), in the order each position's first row closed: a position
+    built and closed in many fills (an execution algorithm's children, partial fills)
+    counts once. A frame without ``position`` counts each row."""
+    if not len(trades):
+        return np.empty(0)
+    if "position" not in trades:
+        return trades["pnl"].to_numpy(dtype=np.float64)
+    sums = trades.groupby(["symbol", "position"], sort=False)["pnl"].sum()
+    return sums.to_numpy(dtype=np.float64)

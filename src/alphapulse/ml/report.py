@@ -4,7 +4,8 @@ Per strategy and window (a walk-forward fold's test bars, or all of them):
 sharpe, total_return, max_drawdown, volatility (``analytics.metrics.compute_metrics`` on
 the equity curve from the close before the window's first bar to its last bar, so the
 first bar's return counts), turnover (notional traded in the window / mean equity /
-years), hit_rate (winning round trips closed in the window / decided ones), exposure
+years), hit_rate (winning positions / decided ones, a position's round trips closed in
+the window summed), exposure
 (mean gross exposure / equity), fees. For
 the ML strategy also ic (Spearman rank correlation of the prediction with the realised
 label, cross-sectionally demeaned when the label spec says so, per cross-section with

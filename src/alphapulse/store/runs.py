@@ -77,6 +77,7 @@ TRADE_COLS: Final = (
     Col("fees", "float"),
     Col("return_pct", "float"),
     Col("bars_held", "int"),
+    Col("position", "int"),
 )
 SNAPSHOT_COLS: Final = (
     Col("ts", "ns", required=True, sources=("timestamp", "ts")),

@@ -316,6 +316,7 @@ class Trade(Base):
     fees: Mapped[float | None] = mapped_column(Double)
     return_pct: Mapped[float | None] = mapped_column(Double)
     bars_held: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int | None] = mapped_column(Integer)  # the symbol's position, from 1
 
 
 class PortfolioSnapshot(Base):
