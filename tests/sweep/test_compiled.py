@@ -200,6 +200,15 @@ class _NoVector(Strategy):
             {"strategies": [{"strategy": "tests.sweep.test_compiled:_NoVector", "name": "nv"}]},
             "strategy 'nv' declares no vectorised signals",
         ),
+        (
+            {
+                "strategies": [
+                    {"strategy": "buy_and_hold"},
+                    {"strategy": "sma_cross", "execution": {"algo": "twap"}},
+                ]
+            },
+            "strategy 'sma_cross': execution: (execution algorithms) unsupported",
+        ),
     ],
 )
 def test_unsupported_configs_are_refused(
