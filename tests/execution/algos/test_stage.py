@@ -251,7 +251,7 @@ def test_untagged_explicit_orders_bypass_the_algo() -> None:
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        (dict(tag="algo:vwapp"), "names no algorithm (one of market, twap, vwap, pov, is)"),
+        (dict(tag="algo:vwapp"), "'algo:vwapp', which names no algorithm (one of market, twap,"),
         (dict(tag="algo:twap", type="limit", limit_price=99.0), "works market orders"),
         (dict(tag="algo:twap", stop_loss=90.0), "works market orders"),
     ],
@@ -266,6 +266,17 @@ def test_a_tag_no_algorithm_can_work_is_an_error(request_: dict[str, Any], messa
     req = OrderRequest(0, Side.BUY, 10, type=kind, **request_)
     with pytest.raises(OrderError, match=re.escape(message)):
         run(minute_panel(5), Scripted(orders={1: [req]}))
+
+
+def test_a_chooser_naming_no_algorithm_is_an_error() -> None:
+    from alphapulse.core.errors import OrderError
+
+    strategy = Scripted(directions={1: 1.0}, chooser=lambda sid, ctx: "twapp")
+    with pytest.raises(OrderError, match="execution_algo chose 'twapp', which names no"):
+        run(minute_panel(5), strategy)
+    none = Scripted(directions={1: 1.0}, chooser=lambda sid, ctx: None)  # the configured one
+    r, _ = run(minute_panel(5), none, algo="pov")
+    assert [rec["algo"] for rec in r.executions] == ["pov"]
 
 
 def test_an_algo_tag_without_an_execution_block_is_an_error() -> None:

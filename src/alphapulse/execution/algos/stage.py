@@ -55,6 +55,7 @@ NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price les
 _MIN_NS = 60_000_000_000
 _MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT  # bound once (see orders.OPEN_STATUSES)
 _REJECTED = OrderStatus.REJECTED
+_NO_SUCH = f", which names no algorithm (one of {', '.join(ALGOS)})"
 
 
 class AlgoChooser(Protocol):
@@ -235,10 +236,7 @@ class ExecutionAlgoStage:
         if o.tag.startswith(TAG):  # the strategy's choice for this order
             name = o.tag[len(TAG) :]
             if name not in ALGOS:
-                raise OrderError(
-                    f"order {o.id} {o.symbol}: tag {o.tag!r} names no algorithm"
-                    f" (one of {', '.join(ALGOS)})"
-                )
+                raise OrderError(f"order {o.id} {o.symbol}: tag {o.tag!r}{_NO_SUCH}")
             if not plain:
                 raise OrderError(
                     f"order {o.id} {o.symbol}: tag {o.tag!r}: an algorithm works market"
@@ -248,7 +246,11 @@ class ExecutionAlgoStage:
         if not plain or o.tag not in ("open", "rebalance", "close"):
             return None
         chosen = self.chooser.execution_algo(o.sid, ctx) if self.chooser is not None else None
-        return chosen if chosen in ALGOS else self.cfg.algo
+        if chosen is None:
+            return self.cfg.algo
+        if chosen not in ALGOS:
+            raise OrderError(f"order {o.id} {o.symbol}: execution_algo chose {chosen!r}{_NO_SUCH}")
+        return chosen
 
     def _parent(self, o: Order, algo: str, ctx: Context) -> ParentOrder | None:
         """The parent of ``o``; None when it cannot be worked: then ``o`` is REJECTED
