@@ -87,3 +87,22 @@ def test_a_rule_algo_needs_an_execution_block() -> None:
     limit = {**params, "regimes": {"calm": {}, "high_vol": {"execution": "limit", "algo": "is"}}}
     with pytest.raises(ConfigError, match="algo: works market targets"):
         parse_config(config(panel, "hybrid", limit))
+
+
+def test_the_resync_after_limits_is_worked_by_the_regime_algorithm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Hybrid, "_detect", _scripted)
+    t = 40
+    close = 100.0 * np.exp(np.cumsum(np.full(t, 0.002)))
+    ohlcv = np.column_stack([close, close * 1.01, close * 0.99, close, np.full(t, 1e7)])
+    panel = synthetic_panel({"AAA": ohlcv})
+    rules = {**RULES, "calm": {"weights": {"bh": 1}, "algo": "pov"}}
+    params = {"experts": [{"strategy": "buy_and_hold", "name": "bh"}], "detector": HMM}
+    cfg = config(panel, "hybrid", {**params, "regimes": rules})
+    cfg["strategies"][0]["execution"] = {"algo": "twap", "horizon": "3d", "passive": False}
+    r = run(panel, cfg)
+    bar = {int(ts): i for i, ts in enumerate(panel.timestamps)}
+    back = [rec for rec in r.executions if bar[rec["decision_ns"]] == LIMIT_BARS.stop]
+    assert [(rec["algo"], rec["side"]) for rec in back] == [("pov", int(Side.BUY))]
+    assert not [o for o in r.orders if o.tag == "hybrid_resync"]

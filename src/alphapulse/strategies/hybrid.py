@@ -166,7 +166,8 @@ class Hybrid(Strategy):
             return Signals(d, conf)
         self._resync &= ~sync
         each = min(size, 1.0 / max(ctx.n_symbols, 1))  # EqualSlot's weight for ``conf``
-        req = self._orders(ctx, np.where(sync, d, np.nan), each, OrderType.MARKET, 0.0)
+        tag = f"algo:{rule.algo}" if rule.algo else "hybrid_resync"  # the regime's algorithm
+        req = self._orders(ctx, np.where(sync, d, np.nan), each, OrderType.MARKET, 0.0, tag)
         return Signals(np.where(sync, np.nan, d), conf, req.orders)
 
     def _apply_stops(self, ctx: Context, d: FloatArray, stop: float | None) -> FloatArray:
@@ -176,10 +177,17 @@ class Hybrid(Strategy):
         return apply_stops(d, self._stopped, at, ctx.positions, ctx.avg_prices, ctx.last_prices)
 
     def _orders(
-        self, ctx: Context, d: FloatArray, size: float, kind: OrderType, bps: float
+        self,
+        ctx: Context,
+        d: FloatArray,
+        size: float,
+        kind: OrderType,
+        bps: float,
+        tag: str = "hybrid_resync",
     ) -> Signals:
         """Explicit orders to ``d x size`` of equity per finite name: DAY limits at the
-        close less/plus ``bps`` (passive), or market orders (a resync after limits)."""
+        close less/plus ``bps`` (passive), or market orders tagged ``tag`` (a resync after
+        limits)."""
         px = ctx.last_prices
         orders = []
         for sid in np.flatnonzero(np.isfinite(d) & np.isfinite(px)).tolist():
@@ -199,7 +207,7 @@ class Hybrid(Strategy):
                     limit_price=float(limit) if passive else None,
                     tif=TimeInForce.DAY if passive else TimeInForce.GTC,
                     cancel_working=True,
-                    tag="hybrid_limit" if passive else "hybrid_resync",
+                    tag="hybrid_limit" if passive else tag,
                 )
             )
         return Signals(np.full(len(d), np.nan), orders=tuple(orders))
