@@ -156,7 +156,8 @@ class Hybrid(Strategy):
         assert self._resync is not None
         if rule.execution == "limit":
             self._resync[:] = True  # the planner does not see what limit orders do
-            return self._orders(ctx, d, size, OrderType.LIMIT, rule.limit_offset_bps)
+            bps = rule.limit_offset_bps
+            return self._orders(ctx, d, size, OrderType.LIMIT, bps, "hybrid_limit")
         # Back from limit: the planner's remembered targets are stale (an unchanged
         # target would not trade), so those names go to their target explicitly once.
         if not self._resync.any():
@@ -183,10 +184,10 @@ class Hybrid(Strategy):
         size: float,
         kind: OrderType,
         bps: float,
-        tag: str = "hybrid_resync",
+        tag: str,
     ) -> Signals:
-        """Explicit orders to ``d x size`` of equity per finite name: DAY limits at the
-        close less/plus ``bps`` (passive), or market orders tagged ``tag`` (a resync after
+        """Explicit orders tagged ``tag`` to ``d x size`` of equity per finite name: DAY
+        limits at the close less/plus ``bps`` (passive), or market orders (a resync after
         limits)."""
         px = ctx.last_prices
         orders = []
@@ -207,7 +208,7 @@ class Hybrid(Strategy):
                     limit_price=float(limit) if passive else None,
                     tif=TimeInForce.DAY if passive else TimeInForce.GTC,
                     cancel_working=True,
-                    tag="hybrid_limit" if passive else tag,
+                    tag=tag,
                 )
             )
         return Signals(np.full(len(d), np.nan), orders=tuple(orders))

@@ -87,6 +87,12 @@ def kernel_costs(cfg: BacktestConfig) -> Costs:
         raise ConfigError("compiled engine: execution.latency_ns unsupported (0 only)")
     if ex.lot_size != 1.0:
         raise ConfigError("compiled engine: execution.lot_size unsupported (1 only)")
+    for s in cfg.strategies:
+        if s.execution is not None:
+            raise ConfigError(
+                f"compiled engine: strategy {s.label!r}: execution: (execution algorithms)"
+                " unsupported (the event engine runs them)"
+            )
     rate = com.rate if isinstance(com, PercentCommissionConfig) else 0.0
     bps = slip.bps if isinstance(slip, FixedBpsSlippageConfig) else 0.0
     return Costs(rate, bps, ex.allow_short)
@@ -132,7 +138,6 @@ def market_arrays(panel: Panel) -> tuple[FloatArray, FloatArray, npt.NDArray[np.
 def run_compiled(cfg: BacktestConfig, scfg: StrategyConfig, panel: Panel) -> RunResult:
     """One strategy through the kernel; the same RunResult as ``run_strategy``."""
     costs = kernel_costs(cfg)
-    _no_algorithm(scfg)
     strategy = load_strategy(scfg.strategy, scfg.params)
     weights = target_weights(strategy_signals(strategy, scfg.label, panel), panel.n_symbols)
     o, c, fillable = market_arrays(panel)
@@ -179,19 +184,8 @@ def run_compiled(cfg: BacktestConfig, scfg: StrategyConfig, panel: Panel) -> Run
 
 
 def run_compiled_backtest(cfg: BacktestConfig, panel: Panel) -> dict[str, RunResult]:
-    """Every configured strategy through the kernel, keyed by label in config order
-    (a strategy the kernel cannot run stops the run before any runs)."""
-    for s in cfg.strategies:
-        _no_algorithm(s)
+    """Every configured strategy through the kernel, keyed by label in config order."""
     return {s.label: run_compiled(cfg, s, panel) for s in cfg.strategies}
-
-
-def _no_algorithm(scfg: StrategyConfig) -> None:
-    if scfg.execution is not None:
-        raise ConfigError(
-            f"compiled engine: strategy {scfg.label!r}: execution: (execution algorithms)"
-            " unsupported (the event engine runs them)"
-        )
 
 
 def _orders(log: FloatArray, symbols: tuple[str, ...], ts: npt.NDArray[np.int64]) -> list[Order]:

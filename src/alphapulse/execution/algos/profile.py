@@ -29,20 +29,24 @@ class LocalMinute:
         self._offset = 0
 
     def __call__(self, ts_ns: int, session: int) -> int:
-        if session != self._session:
-            self._session = session
-            when = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).astimezone(self._tz)
-            off = when.utcoffset()
-            self._offset = int(off.total_seconds() // 60) if off is not None else 0
-        return int((ts_ns // _MIN_NS + self._offset) % MINUTES)
+        return int((ts_ns // _MIN_NS + self._offset_of(ts_ns, session)) % MINUTES)
 
     def minutes(self, ts_ns: IntArray, sessions: IntArray) -> IntArray:
         """``self(ts, session)`` of each bar, in order."""
         out = np.empty(len(ts_ns), dtype=np.int64)
         for a, b in session_blocks(sessions):
-            self(int(ts_ns[a]), int(sessions[a]))  # the session's offset
-            out[a:b] = (ts_ns[a:b] // _MIN_NS + self._offset) % MINUTES
+            offset = self._offset_of(int(ts_ns[a]), int(sessions[a]))
+            out[a:b] = (ts_ns[a:b] // _MIN_NS + offset) % MINUTES
         return out
+
+    def _offset_of(self, ts_ns: int, session: int) -> int:
+        """The UTC offset in minutes of ``session`` (looked up at its first bar seen)."""
+        if session != self._session:
+            self._session = session
+            when = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).astimezone(self._tz)
+            off = when.utcoffset()
+            self._offset = int(off.total_seconds() // 60) if off is not None else 0
+        return self._offset
 
 
 def session_blocks(sessions: IntArray) -> list[tuple[int, int]]:
