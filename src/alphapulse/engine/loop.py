@@ -176,6 +176,8 @@ class Engine:
         if fills:
             self._book(fills)
         self.ledger.mark(bar.close)
+        if self.algo is not None:
+            self.algo.observe(bar)
         ctx = self.context(bar)
         if self.risk_inert:  # no guards, hooks or amendments
             guard = _NO_GUARD

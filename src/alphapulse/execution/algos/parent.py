@@ -41,7 +41,7 @@ class ParentOrder:
     base_filled: float = 0.0
     base_volume: float = 0.0  # POV: realised volume already counted before re-anchoring
     session: int | None = None  # the session it last placed children in
-    fresh: bool = True  # not anchored yet (the decision bar is observed first)
+    fresh: bool = True  # its schedule not anchored yet (``work`` does at its decision bar)
     status: str = "working"  # working | filled | cancelled | replaced | session_end | rejected
     reason: str = ""
     end_ns: int = 0

@@ -1,8 +1,10 @@
 """The execution-algorithm stage between the order planner and the venue.
 
-``adopt`` turns the planner's market orders (and explicit market orders tagged
-``algo:<name>``) into parent orders; ``work`` runs once per bar after the strategy and
-returns the child orders to submit. One child works per parent at a time; it is
+``observe`` takes each bar once the venue has filled at it (before the risk stage and
+the strategy, so a parent ended at this bar is measured up to it); ``adopt`` turns the
+planner's market orders (and explicit market orders tagged ``algo:<name>``) into parent
+orders; ``work`` runs once per bar after the strategy and returns the child orders to
+submit. One child works per parent at a time; it is
 submitted at bar t's close and can fill from bar t+1 on, like any order. A changed
 target cancels the symbol's parent and its working child (cancel/replace).
 
@@ -131,8 +133,7 @@ class ExecutionAlgoStage:
         return keep
 
     def work(self, bar: BarSlice, ctx: Context, next_id: NextId, cancel: Cancel) -> list[Order]:
-        """Observe the bar, advance every working parent; the children to submit."""
-        self._observe(bar)
+        """Advance every working parent (``bar`` observed); the children to submit."""
         if not self._active:
             return []
         place, last_call = self._window(bar.ts_ns)
@@ -183,8 +184,8 @@ class ExecutionAlgoStage:
         rec["spread_bps"] = self._spread_bps
         return rec
 
-    # -- internals --------------------------------------------------------------------
-    def _observe(self, bar: BarSlice) -> None:
+    def observe(self, bar: BarSlice) -> None:
+        """Take the bar into the market state (and the VWAP profile); once per bar."""
         if self._seen_ts == bar.ts_ns:
             return
         if self._seen_ts is not None:
@@ -199,6 +200,7 @@ class ExecutionAlgoStage:
             column = self._profile.column(bar.session)
             self._state.update(bar.close, bar.high, bar.low, bar.volume, column, minute)
 
+    # -- internals --------------------------------------------------------------------
     def _profile_so_far(self, ctx: Context) -> VolumeProfile:
         """A VWAP profile for a stage that kept none (a parent tagged ``algo:vwap`` under
         another algorithm): the one it would hold, from the bars it observed (the
@@ -263,6 +265,7 @@ class ExecutionAlgoStage:
         if not priced or round_to_lot(qty, self._lot) <= 0:
             o.status, o.reason = _REJECTED, "below_lot_size" if priced else "no_price"
             return None
+        cum_v, cum_pv = self._state.cum(o.sid)  # the interval starts after this bar
         p = ParentOrder(
             id=o.id,
             sid=o.sid,
@@ -277,14 +280,14 @@ class ExecutionAlgoStage:
             horizon_ns=self._horizon_ns,
             start_ns=ctx.ts_ns,
             sched_qty=qty,
+            cum_v_start=cum_v,
+            cum_pv_start=cum_pv,
         )
-        return p  # anchored by ``work`` once this bar is observed
+        return p  # anchored by ``work``
 
     def _anchor(self, p: ParentOrder, ts_ns: int) -> None:
         """(Re)start the schedule at ``ts_ns`` over what is left."""
-        if p.fresh:  # the interval of the quality figures starts after the decision bar
-            p.fresh = False
-            p.cum_v_start, p.cum_pv_start = self._state.cum(p.sid)
+        p.fresh = False
         p.start_ns = ts_ns
         p.base_filled = p.filled
         p.sched_qty = p.remaining

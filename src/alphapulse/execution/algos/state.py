@@ -29,8 +29,8 @@ def _update(
     # s rows: 0 last close, 1 var, 2 range, 3 volume, 4 cum volume, 5 cum price x volume
     for i in range(close.shape[0]):
         c = close[i]
-        if not (c > 0):
-            continue
+        if not (c > 0 and high[i] == high[i] and low[i] == low[i]):
+            continue  # no bar (as the venue sees it: a NaN price)
         last = s[0, i]
         if last > 0:
             r2 = np.log(c / last) ** 2

@@ -1,0 +1,81 @@
+"""The interval a parent is measured over: the bars after its decision bar up to the bar
+it ended at, however it ended (done, replaced, halted)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from alphapulse.data.panel import Panel
+from alphapulse.engine.bars import BarSlice
+from alphapulse.engine.context import Context
+from alphapulse.engine.stages import GuardAction, PassThroughRisk
+from tests.execution.algos.harness import MIN, T0, Scripted, buy, run
+
+N = 40
+CLOSE = 100.0 + 0.5 * np.arange(N)
+VOLUME = 100.0 * np.arange(1, N + 1)  # a different volume every bar
+ALGO = {"algo": "twap", "horizon": "20min", "max_participation": 1.0, "passive": False}
+
+
+def ramp(high: np.ndarray | None = None) -> Panel:
+    c = CLOSE.reshape(N, 1)
+    hi = c + 0.5 if high is None else high.reshape(N, 1)
+    fields = {"open": c.copy(), "high": hi, "low": c - 0.5, "close": c.copy()}
+    return Panel(T0 + MIN * np.arange(N), ("AAA",), {**fields, "volume": VOLUME.reshape(N, 1)})
+
+
+def interval(first: int, last: int) -> tuple[float, float]:
+    """Volume and typical-price VWAP of bars ``first..last`` (high + low + close = 3 x close)."""
+    bars = slice(first, last + 1)
+    v = float(VOLUME[bars].sum())
+    return v, float((VOLUME[bars] * CLOSE[bars]).sum() / v)
+
+
+class HaltAt(PassThroughRisk):
+    inert = False
+
+    def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
+        return GuardAction(halt=bar.t >= 10)
+
+
+@pytest.mark.parametrize("how", ["replaced", "halted"])
+def test_a_parent_ended_before_the_stage_works_counts_its_end_bar(how: str) -> None:
+    """Replaced (at the strategy's decision) or halted (by the risk stage) at bar 10, after
+    its child filled at that bar's open: the interval runs to bar 10, that bar's volume
+    and prices included, as for the fills counted in it."""
+    orders = {0: [buy(3000, "twap")]}
+    if how == "replaced":
+        orders[10] = [buy(100, "twap")]
+    r, _ = run(ramp(), Scripted(orders=orders), risk=HaltAt() if how == "halted" else None, **ALGO)
+    rec = r.executions[0]
+    assert rec["end_ns"] == T0 + 10 * MIN and rec["status"] in ("replaced", "cancelled")
+    assert max(f.bar_index for f in r.fills if f.order_id in rec["children"]) == 10
+    volume, vwap = interval(1, 10)
+    assert rec["interval_volume"] == volume
+    assert rec["interval_vwap"] == pytest.approx(vwap, rel=1e-12)
+
+
+def test_a_parent_replaced_at_its_decision_bar_has_an_empty_interval() -> None:
+    """Two algorithm orders for one symbol in one bar: the first is replaced before any
+    bar after its decision, so it has no interval (not the history before it)."""
+    r, _ = run(ramp(), Scripted(orders={10: [buy(300, "twap"), buy(200, "twap")]}), **ALGO)
+    first, second = r.executions
+    assert first["status"] == "replaced" and first["end_ns"] == T0 + 10 * MIN
+    assert first["interval_volume"] == 0.0 and math.isnan(first["interval_vwap"])
+    assert second["interval_volume"] == interval(11, 30)[0]
+
+
+def test_a_bar_without_a_high_is_no_bar_for_the_interval() -> None:
+    """A NaN high (the venue fills nothing in such a bar) leaves the bar out; it does not
+    turn the symbol's interval VWAP into NaN for the rest of the run."""
+    high = CLOSE + 0.5
+    high[3] = np.nan
+    r, _ = run(ramp(high), Scripted(orders={10: [buy(300, "twap")]}), **ALGO)
+    (rec,) = r.executions
+    end = (rec["end_ns"] - T0) // MIN
+    volume, vwap = interval(11, end)
+    assert rec["interval_volume"] == volume
+    assert rec["interval_vwap"] == pytest.approx(vwap, rel=1e-12)
