@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numba
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from alphapulse.execution.algos.schedules import vwap_curve
 from alphapulse.sweep.kernels import pairwise_sum
@@ -18,35 +19,35 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 MINUTES = 1440
 _MIN_NS = 60_000_000_000
+_QUARTER_NS = 15 * _MIN_NS
 
 
 class LocalMinute:
-    """Local minute of the day; the UTC offset is looked up once per session."""
+    """Local minute of the day. UTC offsets change only on quarter-hour boundaries (a DST
+    switch at 02:00 local), so the offset is looked up once per UTC quarter hour."""
 
     def __init__(self, tz: str = "UTC") -> None:
-        self._tz = ZoneInfo(tz)
-        self._session: int | None = None
+        self._tz = tz
+        self._zone = ZoneInfo(tz)
+        self._block: int | None = None
         self._offset = 0
 
-    def __call__(self, ts_ns: int, session: int) -> int:
-        return int((ts_ns // _MIN_NS + self._offset_of(ts_ns, session)) % MINUTES)
+    def __call__(self, ts_ns: int) -> int:
+        block = ts_ns // _QUARTER_NS
+        if block != self._block:
+            self._block, self._offset = block, self._utc_offset(ts_ns)
+        return int((ts_ns // _MIN_NS + self._offset) % MINUTES)
 
-    def minutes(self, ts_ns: IntArray, sessions: IntArray) -> IntArray:
-        """``self(ts, session)`` of each bar, in order."""
-        out = np.empty(len(ts_ns), dtype=np.int64)
-        for a, b in session_blocks(sessions):
-            offset = self._offset_of(int(ts_ns[a]), int(sessions[a]))
-            out[a:b] = (ts_ns[a:b] // _MIN_NS + offset) % MINUTES
-        return out
+    def _utc_offset(self, ts_ns: int) -> int:
+        """The UTC offset in minutes at ``ts_ns``."""
+        when = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).astimezone(self._zone)
+        off = when.utcoffset()
+        return int(off.total_seconds() // 60) if off is not None else 0
 
-    def _offset_of(self, ts_ns: int, session: int) -> int:
-        """The UTC offset in minutes of ``session`` (looked up at its first bar seen)."""
-        if session != self._session:
-            self._session = session
-            when = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).astimezone(self._tz)
-            off = when.utcoffset()
-            self._offset = int(off.total_seconds() // 60) if off is not None else 0
-        return self._offset
+    def minutes(self, ts_ns: IntArray) -> IntArray:
+        """``self(ts)`` of each timestamp."""
+        local = pd.DatetimeIndex(pd.to_datetime(ts_ns, unit="ns", utc=True)).tz_convert(self._tz)
+        return np.asarray(local.hour * 60 + local.minute, dtype=np.int64)
 
 
 def session_blocks(sessions: IntArray) -> list[tuple[int, int]]:

@@ -193,7 +193,7 @@ class ExecutionAlgoStage:
             self._dt_ns = step if self._steps == 1 else min(self._dt_ns, step)
         self._steps += 1
         self._seen_ts = bar.ts_ns
-        minute = self._minute = self._minute_of(bar.ts_ns, bar.session)
+        minute = self._minute = self._minute_of(bar.ts_ns)
         if self._profile is None:
             self._state.update(bar.close, bar.high, bar.low, bar.volume)
         else:  # one compiled pass for both
@@ -214,7 +214,7 @@ class ExecutionAlgoStage:
         start = max(end - self._steps, 0)
         ts = np.asarray(ts[start:end], dtype=np.int64)
         sessions = session_ids(ts, self._tz)
-        minutes = LocalMinute(self._tz).minutes(ts, sessions)
+        minutes = LocalMinute(self._tz).minutes(ts)
         profile.backfill(sessions, minutes, history.field("volume")[start:end])
         return profile
 
