@@ -66,6 +66,7 @@ def test_kappa_bounds_and_unknown_volatility() -> None:
     assert kappa_t("high", 1.0, 1e6) == KAPPA_BOUNDS[1]
     assert kappa_t("low", 1e-12, 1) == KAPPA_BOUNDS[0]
     assert kappa_t("medium", math.nan, 1) == pytest.approx(1.5)
+    assert kappa_t("high", 0.0, 30) == KAPPA_BOUNDS[0]  # no volatility: no timing risk
 
 
 def test_vwap_curve_follows_the_profile() -> None:

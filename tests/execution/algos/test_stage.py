@@ -55,19 +55,30 @@ def test_schedules_in_the_engine(
         assert max(o.quantity for o in kids) <= cap * 1000 + 1e-9
 
 
-def test_is_front_loads_against_twap() -> None:
+@pytest.mark.parametrize("volatile", [True, False])
+def test_is_front_loads_against_twap_when_prices_move(volatile: bool) -> None:
+    """Decided at bar 10 (volatility measured): IS front-loads when prices move and is
+    TWAP when they do not (no timing risk)."""
+    panel = minute_panel(60)
+    if volatile:  # a 0.5% zigzag
+        for k in ("open", "high", "low", "close"):
+            panel.fields[k][1::2] *= 1.005
     done = {}
     for algo in ("twap", "is"):
         r, _ = run(
-            minute_panel(60),
-            Scripted(orders={0: [buy(300, algo)]}),
+            panel,
+            Scripted(orders={10: [buy(300, algo)]}),
             horizon="30min",
             max_participation=1.0,
             urgency="high",
             passive=False,
         )
-        done[algo] = sum(f.quantity for f in r.fills if f.bar_index <= 10)
-    assert done["is"] > done["twap"] + 20
+        assert sum(f.quantity for f in r.fills) == 300
+        done[algo] = [f.quantity for f in r.fills]
+    if volatile:
+        assert sum(done["is"][:10]) > sum(done["twap"][:10]) + 50
+    else:
+        assert done["is"] == done["twap"]
 
 
 def test_vwap_follows_past_sessions_volume() -> None:

@@ -37,8 +37,10 @@ def is_fraction(f: float, kappa_t: float) -> float:
 
 
 def kappa_t(urgency: str, sigma_bar: float, bars_in_horizon: float) -> float:
-    """``kappa x T`` from urgency and the volatility expected over the horizon."""
-    sigma = sigma_bar if math.isfinite(sigma_bar) and sigma_bar > 0 else REFERENCE_VOL
+    """``kappa x T`` from urgency and the volatility expected over the horizon (an
+    unknown one, before any return is seen, counts as ``REFERENCE_VOL`` a bar; none at
+    all means no timing risk: TWAP)."""
+    sigma = sigma_bar if math.isfinite(sigma_bar) else REFERENCE_VOL
     horizon_vol = sigma * math.sqrt(max(bars_in_horizon, 1.0))
     k = URGENCY_SCALE[urgency] * horizon_vol / REFERENCE_VOL
     return min(max(k, KAPPA_BOUNDS[0]), KAPPA_BOUNDS[1])
