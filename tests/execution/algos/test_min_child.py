@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.execution.algos.harness import Scripted, buy, children, minute_panel, run
+from tests.execution.algos.harness import FREE, Scripted, buy, children, minute_panel, run
 
 
 @pytest.mark.parametrize(
@@ -31,16 +31,23 @@ def test_min_child_fewer_children_same_total(
     assert max(f.bar_index for f in r.fills) == 30  # done by the horizon either way
 
 
-def test_cap_below_minimum_still_trades() -> None:
-    """A participation cap under the minimum size: children at the cap, not none."""
+@pytest.mark.parametrize(
+    ("rate", "lot"),
+    [(0.02, 1.0), (0.0203, 1.0), (0.0203, 0.5)],  # a cap of 20 or 20.3 units a bar
+)
+def test_cap_below_minimum_still_trades(rate: float, lot: float) -> None:
+    """A participation cap under the minimum size: children at the cap (in whole lots,
+    when the cap is not a lot multiple) from the first bar, not none."""
     r, _ = run(
         minute_panel(60),
         Scripted(orders={0: [buy(300, "twap")]}),
+        execution={**FREE, "lot_size": lot},
         horizon="30min",
-        max_participation=0.02,  # 20 units a bar
+        max_participation=rate,
         passive=False,
         min_child_notional=10_000.0,  # 100 units
     )
     (rec,) = r.executions
     kids = children(r, rec["parent_id"])
-    assert rec["filled"] == 300 and max(o.quantity for o in kids) == 20
+    assert rec["filled"] == 300 and [o.quantity for o in kids] == [20.0] * 15
+    assert max(f.bar_index for f in r.fills) == 30  # every other bar, done by the horizon

@@ -42,7 +42,7 @@ def child_size(want: float, remaining: float, cap: float, lot: float) -> float:
     return round_to_lot(q, lot) if q > 0 else 0.0
 
 
-def too_small(qty: float, min_units: float, remaining: float, cap: float) -> bool:
-    """A child below the minimum size (``min_units``, or all that is left or allowed
-    when less) waits for the schedule to accumulate more."""
-    return qty < min(min_units, remaining, cap) * (1.0 - 1e-9)
+def too_small(qty: float, min_units: float, remaining: float, cap: float, lot: float) -> bool:
+    """A child below the minimum size (``min_units``, or all that is left or allowed,
+    in whole lots, when less) waits for the schedule to accumulate more."""
+    return qty < min(min_units, round_to_lot(min(remaining, cap), lot)) * (1.0 - 1e-9)

@@ -105,7 +105,8 @@ def plan_children(
         last = last_prices[sid]
         ending = ts_ns + ahead_ns >= start + horizon
         min_units = settings[MIN_NOTIONAL] / last if last > 0 else 0.0
-        small = size < min(min_units, remaining, cap) * (1.0 - 1e-9)
+        room = math.floor(min(remaining, cap) / lot + _EPS) * lot  # in whole lots
+        small = size < min(min_units, room) * (1.0 - 1e-9)
         if small and not (unlimited or ending or last_call):
             continue
         out_qty[i] = size

@@ -413,7 +413,9 @@ class ExecutionAlgoStage:
         last = float(ctx.last_prices[sid])
         ending = bar.ts_ns + self._ahead >= p.start_ns + p.horizon_ns
         min_units = self.cfg.min_child_notional / last if last > 0 else 0.0
-        if not (unlimited or ending or last_call) and too_small(qty, min_units, p.remaining, cap):
+        if not (unlimited or ending or last_call) and too_small(
+            qty, min_units, p.remaining, cap, self._lot
+        ):
             return None  # on schedule with a small shortfall: let it grow
         behind = unlimited or want > cap or ending
         half = half_spread(self._spread_bps, self._state.bar_range(sid))
