@@ -40,8 +40,9 @@ def _update(
         if rng >= 0:
             s[2, i] = rng if np.isnan(s[2, i]) else alpha * rng + (1 - alpha) * s[2, i]
         v = volume[i]
-        if v > 0:
+        if v >= 0:  # a bar with no trades counts: expected volume falls
             s[3, i] = v if np.isnan(s[3, i]) else alpha * v + (1 - alpha) * s[3, i]
+        if v > 0:
             s[4, i] += v
             s[5, i] += v * (high[i] + low[i] + c) / 3.0
     if minute >= 0:
