@@ -131,14 +131,10 @@ def test_venue_participation_cap_leaves_child_working() -> None:
     assert kid.status == OrderStatus.FILLED and r.executions[0]["status"] == "filled"
 
 
-@pytest.mark.parametrize(
-    ("leftover", "status", "last_child_min"),
-    [("cancel", "session_end", 28), ("market", "filled", 28), ("carry", "working", None)],
-)
-def test_session_end_rules(leftover: str, status: str, last_child_min: int | None) -> None:
-    """Session 14:30-15:00 UTC, bars to 15:29: no child fills after 14:59."""
-    r, _ = run(
-        minute_panel(60),
+def session_run(panel: Any, leftover: str) -> Any:
+    """6000 units by TWAP over 60 minutes in a 14:30-15:00 session, uncapped."""
+    return run(
+        panel,
         Scripted(orders={0: [buy(6000, "twap")]}),
         horizon="60min",
         max_participation=1.0,
@@ -146,6 +142,15 @@ def test_session_end_rules(leftover: str, status: str, last_child_min: int | Non
         session=("14:30", "15:00"),
         leftover=leftover,
     )
+
+
+@pytest.mark.parametrize(
+    ("leftover", "status", "last_child_min"),
+    [("cancel", "session_end", 28), ("market", "filled", 28), ("carry", "working", None)],
+)
+def test_session_end_rules(leftover: str, status: str, last_child_min: int | None) -> None:
+    """Session 14:30-15:00 UTC, bars to 15:29: no child fills after 14:59."""
+    r, _ = session_run(minute_panel(60), leftover)
     (rec,) = r.executions
     kids = children(r)
     assert rec["status"] == status
@@ -315,14 +320,7 @@ def test_session_end_without_a_bar_at_the_last_call() -> None:
     p = minute_panel(60, days=2)
     keep = [i for i in range(len(p.timestamps)) if i % 60 != 28]
     sparse = type(p)(p.timestamps[keep], p.symbols, {k: v[keep] for k, v in p.fields.items()})
-    r, _ = run(
-        sparse,
-        Scripted(orders={0: [buy(6000, "twap")]}),
-        horizon="60min",
-        max_participation=1.0,
-        passive=False,
-        session=("14:30", "15:00"),
-    )
+    r, _ = session_run(sparse, "cancel")
     (rec,) = r.executions
     assert rec["status"] == "session_end"
     assert all(f.ts_ns < T0 + 30 * MIN for f in r.fills)
@@ -414,3 +412,46 @@ def test_an_order_no_algorithm_can_work_is_rejected_in_the_open(case: str, reaso
     )
     assert not r.executions and not r.fills
     assert [(o.status, o.reason) for o in r.orders] == [(OrderStatus.REJECTED, reason)]
+
+
+def early_close() -> Any:
+    """Day 1 closes early (bars to 14:49 of a 14:30-15:00 session); day 2 is full."""
+    p = minute_panel(60, days=2)
+    keep = [i for i in range(120) if i >= 60 or i < 20]
+    return type(p)(p.timestamps[keep], p.symbols, {k: v[keep] for k, v in p.fields.items()})
+
+
+@pytest.mark.parametrize("leftover", ["cancel", "market", "carry"])
+def test_a_session_that_closes_early_applies_the_leftover_rule(leftover: str) -> None:
+    """No bar at the last call: the next session's first bar closes the parent's session.
+    cancel and market end it there (the child sent at day 1's last bar fills at day 2's
+    open); carry schedules the rest over a fresh horizon from there, not at the cap."""
+    r, _ = session_run(early_close(), leftover)
+    (rec,) = r.executions
+    day2 = [o for o in children(r) if o.created_ns >= T0 + 86_400 * 10**9]
+    if leftover == "carry":
+        left = 6000 - sum(f.quantity for f in r.fills if f.bar_index <= 20)
+        assert rec["status"] == "working" and left == 4000  # carried on (day 2's end)
+        assert max(o.quantity for o in day2) <= left / 60 + 1  # a 60-minute TWAP again
+    else:
+        assert rec["status"] == "session_end" and rec["end_ns"] == T0 + 86_400 * 10**9
+        assert not day2 and max(f.bar_index for f in r.fills) == 20
+        assert rec["filled"] < 6000
+
+
+def test_a_parent_decided_before_the_session_starts_its_horizon_at_the_open() -> None:
+    """Decided at 14:00 for a 14:30-15:00 session: a 20-minute TWAP from 14:30, not a
+    horizon spent before the open and chased at the cap."""
+    early = T0 - 30 * MIN
+    r, _ = run(
+        minute_panel(90, start=early),
+        Scripted(orders={0: [buy(200, "twap")]}),
+        horizon="20min",
+        max_participation=1.0,
+        passive=False,
+        session=("14:30", "15:00"),
+    )
+    (rec,) = r.executions
+    kids = children(r)
+    assert kids[0].created_ns == T0 and [o.quantity for o in kids] == [10.0] * 20
+    assert rec["status"] == "filled"

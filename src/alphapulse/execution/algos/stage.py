@@ -141,7 +141,7 @@ class ExecutionAlgoStage:
         session, lot, wait = bar.session, self._lot, self._steps - self.cfg.child_interval
         for p in list(self._active.values()):
             c = p.child
-            if p.fresh or p.reason == "carry":
+            if p.fresh or p.reason == "carry" or p.session not in (None, session):
                 pass
             elif c is not None:  # a working market child just ages (as ``_due`` does)
                 if place and c.type is _MARKET and c.status in OPEN_STATUSES:
@@ -338,13 +338,14 @@ class ExecutionAlgoStage:
             if p.status != "working" or p.quantity - p.closed_filled < self._lot:
                 self._end(p, p.status if not p.is_working else "filled", ctx, cancel, p.reason)
                 return False
-        if not place:
+        if not place or p.session not in (None, bar.session):  # (a session ended early)
             self._off_session(p, bar.session, ctx, cancel)
-            return False
-        p.session = bar.session
-        if p.reason == "carry":  # back in session: re-schedule what is left
-            p.reason = ""
+            if not (place and p.is_working):
+                return False
+        if p.reason == "carry" or (p.session is None and p.start_ns != bar.ts_ns):
+            p.reason = ""  # in session (again, or decided outside it): schedule the rest
             self._anchor(p, bar.ts_ns)
+        p.session = bar.session
         if p.child is not None:
             if not self._repriced(p, cancel):
                 return False
