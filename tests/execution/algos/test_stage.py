@@ -20,6 +20,8 @@ from tests.execution.algos.harness import (
     run,
 )
 
+WIDE = {"commission": {"model": "none"}, "slippage": {"model": "half_spread", "spread_bps": 100}}
+
 
 @pytest.mark.parametrize(
     ("algo", "qty", "horizon", "cap", "n_children", "done_by"),
@@ -183,14 +185,10 @@ def test_carry_resumes_next_session() -> None:
 
 def test_passive_child_times_out_and_is_repriced() -> None:
     """Wide spread, low urgency: limit children; the low never reaches them."""
-    wide = {
-        "commission": {"model": "none"},
-        "slippage": {"model": "half_spread", "spread_bps": 100},
-    }
     r, _ = run(
         minute_panel(20, low=100.0),
         Scripted(orders={0: [buy(300, "twap")]}),
-        execution=wide,
+        execution=WIDE,
         horizon="30min",
         urgency="low",
         limit_timeout=3,
@@ -205,14 +203,10 @@ def test_passive_child_times_out_and_is_repriced() -> None:
 
 
 def test_high_urgency_never_rests() -> None:
-    wide = {
-        "commission": {"model": "none"},
-        "slippage": {"model": "half_spread", "spread_bps": 100},
-    }
     r, _ = run(
         minute_panel(20),
         Scripted(orders={0: [buy(300, "twap")]}),
-        execution=wide,
+        execution=WIDE,
         urgency="high",
     )
     assert {o.type for o in children(r)} == {OrderType.MARKET}
@@ -455,3 +449,29 @@ def test_a_parent_decided_before_the_session_starts_its_horizon_at_the_open() ->
     kids = children(r)
     assert kids[0].created_ns == T0 and [o.quantity for o in kids] == [10.0] * 20
     assert rec["status"] == "filled"
+
+
+@pytest.mark.parametrize("lot", [1.0, 0.5])  # compiled and reference sizing
+@pytest.mark.parametrize(("leftover", "filled"), [("market", 300), ("cancel", 145)])
+def test_the_last_call_replaces_a_resting_passive_child(
+    leftover: str, filled: float, lot: float
+) -> None:
+    """A passive child resting (the low never reaches it, long timeout) is cancelled at
+    the last call and a market child sent: everything left (``market``), or the
+    schedule's shortfall (``cancel``: 29 of the 60 minutes of a parent decided at 14:30)."""
+    r, _ = run(
+        minute_panel(60, low=100.0),
+        Scripted(orders={0: [buy(300, "twap")]}),
+        execution={**WIDE, "lot_size": lot},
+        horizon="60min",
+        max_participation=1.0,
+        urgency="low",
+        limit_timeout=50,
+        session=("14:30", "15:00"),
+        leftover=leftover,
+    )
+    (rec,) = r.executions
+    first, last = children(r)
+    assert first.type == OrderType.LIMIT and first.reason == "reprice"
+    assert last.type == OrderType.MARKET and last.created_ns == T0 + 28 * MIN
+    assert rec["filled"] == filled == last.filled_qty

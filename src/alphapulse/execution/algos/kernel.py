@@ -110,7 +110,7 @@ def plan_children(
         if small and not (unlimited or ending or last_call):
             continue
         out_qty[i] = size
-        behind = unlimited or want > cap or ending
+        behind = unlimited or want > cap or ending or last_call
         rng = market[2, sid]
         proxy = RANGE_TO_SPREAD * rng if math.isfinite(rng) else 0.0
         half = 0.5 * max(settings[SPREAD_BPS] * 1e-4, proxy)

@@ -347,7 +347,7 @@ class ExecutionAlgoStage:
             self._anchor(p, bar.ts_ns)
         p.session = bar.session
         if p.child is not None:
-            if not self._repriced(p, cancel):
+            if not self._repriced(p, cancel, last_call):
                 return False
         elif self._steps - p.placed_step < self.cfg.child_interval and not last_call:
             return False  # the next child is due ``child_interval`` bars after the last
@@ -385,13 +385,13 @@ class ExecutionAlgoStage:
             out.append(child)
         return out
 
-    def _repriced(self, p: ParentOrder, cancel: Cancel) -> bool:
-        """A child is working: cancel a passive one after its timeout (True: a new
-        child, priced afresh, may go now)."""
+    def _repriced(self, p: ParentOrder, cancel: Cancel, last_call: bool) -> bool:
+        """A child is working: cancel a passive one after its timeout or at the last
+        call (True: a new child, priced afresh, may go now)."""
         child = p.child
         assert child is not None
         p.child_age += 1
-        if child.type is _LIMIT and p.child_age >= self.cfg.limit_timeout:
+        if child.type is _LIMIT and (p.child_age >= self.cfg.limit_timeout or last_call):
             cancel(child.id, "reprice")
             p.release()
             return True
@@ -418,7 +418,7 @@ class ExecutionAlgoStage:
             qty, min_units, p.remaining, cap, self._lot
         ):
             return None  # on schedule with a small shortfall: let it grow
-        behind = unlimited or want > cap or ending
+        behind = unlimited or want > cap or ending or last_call
         half = half_spread(self._spread_bps, self._state.bar_range(sid))
         passive = self.cfg.passive and use_limit(
             p.urgency, half, self._state.sigma(sid), self.cfg.limit_timeout, behind
