@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 
 from alphapulse.data.panel import Panel
+from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
 from alphapulse.engine.feed import PanelFeed
 from alphapulse.engine.loop import Engine, RunResult
-from alphapulse.engine.stages import RiskManager
+from alphapulse.engine.stages import GuardAction, PassThroughRisk, RiskManager
 from alphapulse.execution.algos import AlgoConfig
 from alphapulse.execution.algos.stage import build_stage
 from alphapulse.execution.costs import ExecutionConfig
@@ -58,6 +59,18 @@ class Scripted:
     def on_bar(self, ctx: Context) -> Signals:
         d = self.directions.get(ctx.t, np.nan)
         return Signals(np.array([d]), orders=tuple(self.orders.get(ctx.t, [])))
+
+
+class HaltAt(PassThroughRisk):
+    """A risk stage that halts the strategy from bar ``t`` on."""
+
+    inert = False
+
+    def __init__(self, t: int) -> None:
+        self.t = t
+
+    def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
+        return GuardAction(halt=bar.t >= self.t)
 
 
 def buy(qty: float, algo: str, sid: int = 0) -> OrderRequest:

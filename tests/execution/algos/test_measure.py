@@ -9,10 +9,7 @@ import numpy as np
 import pytest
 
 from alphapulse.data.panel import Panel
-from alphapulse.engine.bars import BarSlice
-from alphapulse.engine.context import Context
-from alphapulse.engine.stages import GuardAction, PassThroughRisk
-from tests.execution.algos.harness import MIN, T0, Scripted, buy, run
+from tests.execution.algos.harness import MIN, T0, HaltAt, Scripted, buy, run
 
 N = 40
 CLOSE = 100.0 + 0.5 * np.arange(N)
@@ -34,13 +31,6 @@ def interval(first: int, last: int) -> tuple[float, float]:
     return v, float((VOLUME[bars] * CLOSE[bars]).sum() / v)
 
 
-class HaltAt(PassThroughRisk):
-    inert = False
-
-    def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
-        return GuardAction(halt=bar.t >= 10)
-
-
 @pytest.mark.parametrize("how", ["replaced", "halted"])
 def test_a_parent_ended_before_the_stage_works_counts_its_end_bar(how: str) -> None:
     """Replaced (at the strategy's decision) or halted (by the risk stage) at bar 10, after
@@ -49,7 +39,9 @@ def test_a_parent_ended_before_the_stage_works_counts_its_end_bar(how: str) -> N
     orders = {0: [buy(3000, "twap")]}
     if how == "replaced":
         orders[10] = [buy(100, "twap")]
-    r, _ = run(ramp(), Scripted(orders=orders), risk=HaltAt() if how == "halted" else None, **ALGO)
+    r, _ = run(
+        ramp(), Scripted(orders=orders), risk=HaltAt(10) if how == "halted" else None, **ALGO
+    )
     rec = r.executions[0]
     assert rec["end_ns"] == T0 + 10 * MIN and rec["status"] in ("replaced", "cancelled")
     assert max(f.bar_index for f in r.fills if f.order_id in rec["children"]) == 10
@@ -79,3 +71,17 @@ def test_a_bar_without_a_high_is_no_bar_for_the_interval() -> None:
     volume, vwap = interval(11, end)
     assert rec["interval_volume"] == volume
     assert rec["interval_vwap"] == pytest.approx(vwap, rel=1e-12)
+
+
+@pytest.mark.parametrize("how", ["replaced", "halted"])
+def test_a_parent_done_at_the_bar_it_would_end_ends_filled(how: str) -> None:
+    """Its last child fills at bar 20's open; a new order (or a halt) at bar 20 finds it
+    done: it ends ``filled``, not ``replaced``/``cancelled``."""
+    orders = {0: [buy(200, "twap")]}  # 10 a bar, the last child placed at bar 19
+    if how == "replaced":
+        orders[20] = [buy(100, "twap")]
+    risk = HaltAt(20) if how == "halted" else None
+    r, _ = run(ramp(), Scripted(orders=orders), risk=risk, **ALGO)
+    rec = r.executions[0]
+    assert max(f.bar_index for f in r.fills if f.order_id in rec["children"]) == 20
+    assert (rec["status"], rec["filled"], rec["end_ns"]) == ("filled", 200, T0 + 20 * MIN)

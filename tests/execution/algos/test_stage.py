@@ -13,6 +13,7 @@ from tests.execution.algos.harness import (
     FREE,
     MIN,
     T0,
+    HaltAt,
     Scripted,
     buy,
     children,
@@ -354,21 +355,11 @@ def test_a_halt_ends_the_working_parents() -> None:
     """A risk halt without a flatten (an error burst, say) stops the strategy: its
     parents end ``cancelled``/``halted`` at that bar and their working child is
     cancelled, so nothing of theirs fills later and the record ends where they did."""
-    from alphapulse.engine.bars import BarSlice
-    from alphapulse.engine.context import Context
-    from alphapulse.engine.stages import GuardAction, PassThroughRisk
-
-    class HaltAt(PassThroughRisk):
-        inert = False
-
-        def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
-            return GuardAction(halt=bar.t >= 10)
-
     r, _ = run(
         minute_panel(30),
         Scripted(orders={0: [buy(3000, "twap")]}),
         execution={**FREE, "max_participation": 0.05},  # the venue fills 50 a bar
-        risk=HaltAt(),
+        risk=HaltAt(10),
         horizon="20min",
         max_participation=1.0,
         passive=False,

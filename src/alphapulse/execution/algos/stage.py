@@ -111,7 +111,7 @@ class ExecutionAlgoStage:
         REJECTED when an algorithm could not work them (``_parent``)."""
         for sid in replanned:
             parent = self._active.get(int(sid))
-            if parent is not None:
+            if parent is not None and self._settled(parent, ctx, cancel):
                 self._end(parent, "replaced", ctx, cancel)
         keep: list[Order] = []
         for o in orders:
@@ -120,7 +120,7 @@ class ExecutionAlgoStage:
                 keep.append(o)
                 continue
             old = self._active.get(o.sid)
-            if old is not None:
+            if old is not None and self._settled(old, ctx, cancel):
                 self._end(old, "replaced", ctx, cancel)
             if algo == "vwap" and self._profile is None:
                 self._profile = self._profile_so_far(ctx)
@@ -166,7 +166,7 @@ class ExecutionAlgoStage:
     def cancel(self, sids: list[int] | None, ctx: Context, cancel: Cancel, why: str) -> None:
         """End the parents of ``sids`` (all when None), e.g. on a risk flatten."""
         for parent in list(self._active.values()):
-            if sids is None or parent.sid in sids:
+            if (sids is None or parent.sid in sids) and self._settled(parent, ctx, cancel):
                 self._end(parent, "cancelled", ctx, cancel, why)
 
     def working(self) -> list[ParentOrder]:
@@ -331,13 +331,8 @@ class ExecutionAlgoStage:
         """Advance one parent to this bar; True when it may place a child now."""
         if p.fresh:
             self._anchor(p, bar.ts_ns)
-        c = p.child
-        if c is None or c.status not in OPEN_STATUSES:  # no working child (a closed one let go)
-            if c is not None:
-                p.child_done()
-            if p.status != "working" or p.quantity - p.closed_filled < self._lot:
-                self._end(p, p.status if not p.is_working else "filled", ctx, cancel, p.reason)
-                return False
+        if not self._settled(p, ctx, cancel):
+            return False
         if not place or p.session not in (None, bar.session):  # (a session ended early)
             self._off_session(p, bar.session, ctx, cancel)
             if not (place and p.is_working):
@@ -353,6 +348,18 @@ class ExecutionAlgoStage:
             return False  # the next child is due ``child_interval`` bars after the last
         if last_call:
             p.reason = "last_call"
+        return True
+
+    def _settled(self, p: ParentOrder, ctx: Context, cancel: Cancel) -> bool:
+        """Let a closed child go; end the parent when that finished it (``filled``, or
+        ``rejected`` with its child). True when it still works."""
+        c = p.child
+        if c is None or c.status not in OPEN_STATUSES:  # no working child (a closed one let go)
+            if c is not None:
+                p.child_done()
+            if p.status != "working" or p.quantity - p.closed_filled < self._lot:
+                self._end(p, p.status if not p.is_working else "filled", ctx, cancel, p.reason)
+                return False
         return True
 
     def _children(
