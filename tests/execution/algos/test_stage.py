@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from alphapulse.core.errors import SettingError
 from alphapulse.model.orders import OrderStatus, OrderType
 from tests.execution.algos.harness import (
     FREE,
@@ -466,3 +467,15 @@ def test_the_last_call_replaces_a_resting_passive_child(
     assert first.type == OrderType.LIMIT and first.reason == "reprice"
     assert last.type == OrderType.MARKET and last.created_ns == T0 + 28 * MIN
     assert rec["filled"] == filled == last.filled_qty
+
+
+def test_session_hours_no_longer_than_a_bar_are_an_error() -> None:
+    """Daily bars with a 30-minute session: no child could ever fill inside it; a clear
+    error, not parents that never trade. Minute bars starting after a gap are fine."""
+    with pytest.raises(SettingError, match=r"execution.session .*30 minutes.*1440 minutes"):
+        session_run(minute_panel(1, days=10), "cancel")
+    p = minute_panel(30, days=2)
+    keep = [29, *range(30, 60)]  # day 1's last bar, then day 2
+    gap_first = type(p)(p.timestamps[keep], p.symbols, {k: v[keep] for k, v in p.fields.items()})
+    r, _ = session_run(gap_first, "cancel")
+    assert r.executions[0]["filled"] > 0

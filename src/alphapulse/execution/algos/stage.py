@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from alphapulse.core.errors import OrderError
+from alphapulse.core.errors import OrderError, SettingError
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
 from alphapulse.engine.feed import session_ids
@@ -55,6 +55,7 @@ NextId = Callable[[], int]
 TAG = "algo:"
 NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
 _MIN_NS = 60_000_000_000
+_BAR_SIZE_SEEN = 5  # steps after which the smallest step is taken as the bar size
 _MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT  # bound once (see orders.OPEN_STATUSES)
 _REJECTED = OrderStatus.REJECTED
 _NO_SUCH = f", which names no algorithm (one of {', '.join(ALGOS)})"
@@ -191,6 +192,8 @@ class ExecutionAlgoStage:
         if self._seen_ts is not None:
             step = bar.ts_ns - self._seen_ts
             self._dt_ns = step if self._steps == 1 else min(self._dt_ns, step)
+            if self._hours is not None and self._steps >= _BAR_SIZE_SEEN:
+                self._check_session()
         self._steps += 1
         self._seen_ts = bar.ts_ns
         minute = self._minute = self._minute_of(bar.ts_ns)
@@ -217,6 +220,18 @@ class ExecutionAlgoStage:
         minutes = LocalMinute(self._tz).minutes(ts)
         profile.backfill(sessions, minutes, history.field("volume")[start:end])
         return profile
+
+    def _check_session(self) -> None:
+        """Session hours no longer than a bar would leave every child outside them."""
+        assert self._hours is not None
+        lo, hi = self._hours
+        bar_min = self._dt_ns // _MIN_NS
+        if bar_min >= hi - lo:
+            raise SettingError(
+                f"execution.session {'-'.join(self.cfg.session or ())}: {hi - lo} minutes,"
+                f" not longer than a bar ({bar_min} minutes), so no child could fill inside"
+                " it; drop session for bars this long"
+            )
 
     @property
     def _ahead(self) -> int:
