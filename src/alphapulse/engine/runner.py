@@ -92,7 +92,9 @@ def make_engine(
     if scfg.execution is not None:
         from alphapulse.execution.algos.stage import build_stage
 
-        algo = build_stage(scfg.execution, cfg.execution, symbols, cfg.data.session_tz, strategy)
+        algo = build_stage(
+            scfg.execution, cfg.execution, symbols, cfg.data.session_tz, strategy, cfg.fill_at
+        )
     return Engine(
         strategy=strategy,
         symbols=symbols,

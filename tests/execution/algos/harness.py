@@ -11,7 +11,7 @@ from alphapulse.data.panel import Panel
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context
 from alphapulse.engine.feed import PanelFeed
-from alphapulse.engine.loop import Engine, RunResult
+from alphapulse.engine.loop import Engine, FillAt, RunResult
 from alphapulse.engine.stages import GuardAction, PassThroughRisk, RiskManager
 from alphapulse.execution.algos import AlgoConfig
 from alphapulse.execution.algos.stage import build_stage
@@ -85,11 +85,12 @@ def run(
     tz: str = "UTC",
     cash: float = 1e9,
     risk: RiskManager | None = None,
+    fill_at: FillAt = "next_open",
     **algo: Any,
 ) -> tuple[RunResult, Engine]:
     ex = ExecutionConfig.model_validate(execution or FREE)
     feed = PanelFeed(panel, tz)
-    stage = build_stage(AlgoConfig(**algo), ex, panel.symbols, tz, strategy)
+    stage = build_stage(AlgoConfig(**algo), ex, panel.symbols, tz, strategy, fill_at)
     engine = Engine(
         strategy=strategy,
         symbols=panel.symbols,
@@ -97,6 +98,7 @@ def run(
         venue=SimulatedVenue(ex, panel.symbols),
         initial_cash=cash,
         risk=risk,
+        fill_at=fill_at,
         algo=stage,
     )
     return engine.run(feed), engine

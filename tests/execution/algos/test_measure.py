@@ -85,3 +85,15 @@ def test_a_parent_done_at_the_bar_it_would_end_ends_filled(how: str) -> None:
     rec = r.executions[0]
     assert max(f.bar_index for f in r.fills if f.order_id in rec["children"]) == 20
     assert (rec["status"], rec["filled"], rec["end_ns"]) == ("filled", 200, T0 + 20 * MIN)
+
+
+def test_with_fills_at_the_close_the_interval_starts_at_the_decision_bar() -> None:
+    """``fill_at: close``: the first child fills at the decision bar's close, so that
+    bar is in the interval, as the fills are."""
+    r, _ = run(ramp(), Scripted(orders={10: [buy(300, "twap")]}), fill_at="close", **ALGO)
+    (rec,) = r.executions
+    end = (rec["end_ns"] - T0) // MIN
+    assert min(f.bar_index for f in r.fills) == 10 and rec["status"] == "filled"
+    volume, vwap = interval(10, end)
+    assert rec["interval_volume"] == volume
+    assert rec["interval_vwap"] == pytest.approx(vwap, rel=1e-12)

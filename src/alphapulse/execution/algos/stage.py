@@ -78,8 +78,10 @@ class ExecutionAlgoStage:
         session_tz: str = "UTC",
         spread_bps: float = 0.0,
         chooser: AlgoChooser | None = None,
+        fill_at: str = "next_open",
     ) -> None:
         self.cfg = cfg
+        self._fills_at_decision = fill_at == "close"  # the first child fills at its bar
         self.symbols = symbols
         self.chooser = chooser
         self._lot = lot_size
@@ -280,7 +282,8 @@ class ExecutionAlgoStage:
         if not priced or round_to_lot(qty, self._lot) <= 0:
             o.status, o.reason = _REJECTED, "below_lot_size" if priced else "no_price"
             return None
-        cum_v, cum_pv = self._state.cum(o.sid)  # the interval starts after this bar
+        # the interval starts after this bar (at it, when a child placed now fills at it)
+        cum_v, cum_pv = self._state.cum(o.sid, before_last=self._fills_at_decision)
         p = ParentOrder(
             id=o.id,
             sid=o.sid,
@@ -518,9 +521,10 @@ def build_stage(
     symbols: tuple[str, ...],
     session_tz: str,
     strategy: object,
+    fill_at: str = "next_open",
 ) -> ExecutionAlgoStage:
-    """The stage of a strategy's ``execution:`` block; a strategy with an
-    ``execution_algo(sid, ctx)`` method picks the algorithm per target."""
+    """The stage of a strategy's ``execution:`` block (``fill_at`` the run's); a strategy
+    with an ``execution_algo(sid, ctx)`` method picks the algorithm per target."""
     chooser = strategy if callable(getattr(strategy, "execution_algo", None)) else None
     return ExecutionAlgoStage(
         cfg,
@@ -529,4 +533,5 @@ def build_stage(
         session_tz=session_tz,
         spread_bps=quoted_spread_bps(execution),
         chooser=chooser,  # type: ignore[arg-type]
+        fill_at=fill_at,
     )

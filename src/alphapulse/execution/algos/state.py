@@ -1,6 +1,7 @@
 """Per-symbol market state an algorithm reads, updated once per bar in one numba pass:
 EWMAs of bar volume, squared log return and bar range (high - low) / close, and the
-cumulative volume and typical price x volume (interval VWAPs are differences); the same
+cumulative volume and typical price x volume (interval VWAPs are differences), also as
+they were before the last bar; the same
 pass adds the bar's volumes to the VWAP profile's session (``profile.add_column``)."""
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ def _update(
     profile: FloatArray,
     minute: int,
 ) -> None:
-    # s rows: 0 last close, 1 var, 2 range, 3 volume, 4 cum volume, 5 cum price x volume
+    # s rows: 0 last close, 1 var, 2 range, 3 volume, 4 cum volume, 5 cum price x volume,
+    # 6-7 rows 4-5 before this bar
     for i in range(close.shape[0]):
+        s[6, i] = s[4, i]
+        s[7, i] = s[5, i]
         c = close[i]
         if not (c > 0 and high[i] == high[i] and low[i] == low[i]):
             continue  # no bar (as the venue sees it: a NaN price)
@@ -51,7 +55,7 @@ def _update(
 
 class MarketState:
     def __init__(self, n_symbols: int, span: int = SPAN) -> None:
-        self.s = np.full((6, n_symbols), np.nan)
+        self.s = np.full((8, n_symbols), np.nan)
         self.s[4:] = 0.0
         self._alpha = 2.0 / (span + 1.0)
         self._no_profile = np.zeros((0, 0))
@@ -80,6 +84,8 @@ class MarketState:
     def volume(self, sid: int) -> float:
         return float(self.s[3, sid])
 
-    def cum(self, sid: int) -> tuple[float, float]:
-        """Cumulative (volume, typical price x volume) of ``sid`` so far."""
-        return float(self.s[4, sid]), float(self.s[5, sid])
+    def cum(self, sid: int, before_last: bool = False) -> tuple[float, float]:
+        """Cumulative (volume, typical price x volume) of ``sid`` so far (before the last
+        bar taken, with ``before_last``)."""
+        row = 6 if before_last else 4
+        return float(self.s[row, sid]), float(self.s[row + 1, sid])
