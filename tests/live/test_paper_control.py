@@ -5,12 +5,17 @@ on again, they trade again. The switches are read at most every ``control_interv
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from alphapulse.api.control import set_enabled
 from alphapulse.config import parse_config
 from alphapulse.engine.bars import BarSlice
+from alphapulse.live import journal
+from alphapulse.live.journal import run_id_for
 from alphapulse.live.outlets import StrategyControl
 from alphapulse.live.session import run_session
 from alphapulse.store import open_store
@@ -19,6 +24,7 @@ from .helpers import assert_same_run, order_tuples, paper_cfg
 from .test_paper_bus import SHORT
 
 OFF, ON = 40, 120  # steps: the switch is flipped after step OFF-1 and after ON-1
+RECORDED = ("orders", "fills", "positions", "portfolio_cash", "portfolio_snapshots")
 
 
 def test_disable_and_enable_through_the_api(shared_data: Path, tmp_path: Path) -> None:
@@ -65,3 +71,53 @@ def test_switches_are_read_at_most_every_interval(tmp_path: Path) -> None:
         set_enabled(store, "b", False)
         now[0] = 2.5
         assert control.disabled() == {"b"}
+
+
+def _rows(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in ("id", "run_id") if c in df.columns])
+
+
+class Crash(BaseException):
+    """The process dies (not an ``Exception``: nothing catches it)."""
+
+
+def test_a_restart_replays_the_switches_as_they_ran(
+    db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Switched off, on and off again; the process dies while off and restarts with the
+    switch still off. The replay runs every step switched as it ran (the switches are
+    journaled with their step), so the database ends as an uninterrupted session's."""
+    label, flips, crash_after = "mean_reversion", {40: False, 100: True, 140: False}, 160
+
+    def cfg(session: str) -> Any:
+        paper = {"feed": "replay", "speed": 0, "control_interval": 0, "session": session}
+        return parse_config(paper_cfg(data=SHORT, risk=None, paper=paper))
+
+    def flip(bar: BarSlice) -> None:
+        if bar.t + 1 in flips:
+            set_enabled(db_url, label, flips[bar.t + 1])
+
+    run_session(cfg("reference"), db_url=db_url, on_step=flip)
+    set_enabled(db_url, label, True)
+    commit, seen = journal.RunJournal.commit, []
+
+    def dying(self: journal.RunJournal, ts_ns: int, messages: Any = ()) -> None:
+        commit(self, ts_ns, messages)
+        seen.append(self.label)
+        if seen.count(label) == crash_after:
+            raise Crash
+
+    monkeypatch.setattr(journal.RunJournal, "commit", dying)
+    with pytest.raises(Crash):
+        run_session(cfg("crashed"), db_url=db_url, on_step=flip)
+    monkeypatch.undo()
+    run_session(cfg("crashed"), db_url=db_url)  # still switched off
+    with open_store(db_url) as store:
+        for table in (*RECORDED, "strategy_switches"):
+            got, want = (
+                _rows(store.read_table(table, run_id_for(s, label)))
+                for s in ("crashed", "reference")
+            )
+            pd.testing.assert_frame_equal(got, want)
+        switches = store.read_table("strategy_switches", run_id_for("crashed", label))
+    assert switches["enabled"].tolist() == [False, True, False]

@@ -3,12 +3,14 @@ run's positions and cash), risk events, changed algorithm parents (``executions`
 + strategy + parent id) and the equity snapshot of one strategy, written
 in ONE transaction per step with idempotency keys (orders: run id + order id; fills:
 run id + ``<order_id>@<ts>#<n>`` with n the fill's sequence number in the run; risk
-events: run id + sequence number; snapshots: run id + bar time).
+events: run id + sequence number; snapshots: run id + bar time), and a
+``strategy_switches`` row when the strategy was switched off or on at that step.
 
 A step is in the database entirely or not at all, so the latest snapshot's time is the
 last step the strategy completed: on a restart the runtime re-runs the deterministic
-engine over the bars up to that time with writing off (:attr:`resume_ts`), then journals
-again from the next bar. Rewriting a step would be a no-op anyway (the keys).
+engine over the bars up to that time with writing off (:attr:`resume_ts`), switched off
+where it was (:meth:`paused_at`), then journals again from the next bar. Rewriting a
+step would be a no-op anyway (the keys).
 
 The signals and regimes handed to :meth:`RunJournal.commit` are stored in the same
 transaction (``signals``: one ``direction`` row per symbol with an opinion, plus
@@ -22,6 +24,7 @@ every strategy's run (as a backtest records them), before the step hook after it
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import math
@@ -99,6 +102,8 @@ class RunJournal:
         self.label = label
         self.outbox = outbox
         self.resume_ts = last_step_ts(store, run_id)
+        self._switches = switch_history(store, run_id) if self.resume_ts is not None else []
+        self._paused = bool(self._switches) and not self._switches[-1][1]  # as last written
         self.writes = 0
         self._tracker = DeltaTracker(engine)
         self._parents = ParentTracker(engine, run_id, label)
@@ -107,6 +112,11 @@ class RunJournal:
     def catching_up(self, ts_ns: int) -> bool:
         """True while re-running steps the database already holds."""
         return self.resume_ts is not None and ts_ns <= self.resume_ts
+
+    def paused_at(self, ts_ns: int) -> bool:
+        """Whether the strategy was switched off at a journaled step (catching up)."""
+        i = bisect.bisect_right(self._switches, ts_ns, key=lambda row: row[0]) - 1
+        return i >= 0 and not self._switches[i][1]
 
     def commit(self, ts_ns: int, messages: Sequence[Envelope] = ()) -> None:
         """Write what the engine did since the last commit, with ``messages`` (nothing
@@ -120,15 +130,20 @@ class RunJournal:
             self._held = held  # until written
             if self.outbox is not None:
                 held = held + delta_envelopes(self.label, ts_ns, delta)
-            self._write(delta, held, parents)
+            self._write(ts_ns, delta, held, parents)
             self._held = []
         self._tracker.advance(delta)
         self._parents.advance(states)
 
-    def _write(self, d: Delta, messages: list[Envelope], parents: list[dict[str, Any]]) -> None:
-        if not d and not messages and not parents:
+    def _write(
+        self, ts_ns: int, d: Delta, messages: list[Envelope], parents: list[dict[str, Any]]
+    ) -> None:
+        paused = self.engine.paused
+        switched = paused != self._paused
+        if not d and not messages and not parents and not switched:
             return
         rid = self.run_id
+        switch_rows = [{"run_id": rid, "ts": ts_ns, "enabled": not paused}] if switched else []
         order_rows = [{**order_row(o), "run_id": rid} for o in d.orders]
         fill_rows = [fill_row(f, d.fill_seq + i) for i, f in enumerate(d.fills)]
         event_rows = [
@@ -149,10 +164,12 @@ class RunJournal:
             runs.upsert(conn, TABLES["signals"], signal_rows, ["run_id", "ts", "symbol", "name"])
             runs.write_regimes(conn, regime_rows)
             runs.write_executions(conn, parents)
+            runs.upsert(conn, TABLES["strategy_switches"], switch_rows, ["run_id", "ts"])
             if self.outbox is not None and messages:
                 write_outbox(conn, self.outbox, messages)
 
         run_tx(self.store.engine, write)
+        self._paused = paused
         self.writes += 1
 
 
@@ -259,6 +276,14 @@ def event_row(ev: RiskEvent, seq: int) -> dict[str, Any]:
         "value": None,
         "detail": ev.detail or None,
     }
+
+
+def switch_history(store: Store, run_id: str) -> list[tuple[int, bool]]:
+    """The run's journaled switches (bar time, enabled), in time order."""
+    t = TABLES["strategy_switches"]
+    query = select(t.c.ts, t.c.enabled).where(t.c.run_id == run_id).order_by(t.c.ts)
+    with store.engine.connect() as conn:
+        return [(int(ts), bool(on)) for ts, on in conn.execute(query)]
 
 
 def last_step_ts(store: Store, run_id: str) -> int | None:

@@ -2,7 +2,8 @@
 and risk stage), each step journaled. Runs until the feed ends or ``stop`` is set; a
 stop lets the current step finish and be written before returning.
 
-Per step: strategies switched off through the API are paused (``control``), every
+Per step: strategies switched off through the API are paused (``control``; while a
+journal catches up, as they were at that step), every
 engine steps, the cross-section is stored and published, the journals commit, then
 each strategy's signals, orders, fills and risk events are published and counted
 (``outlets``; a persisted session writes them with the journal rows to the outbox and
@@ -82,9 +83,12 @@ class PaperRuntime:
 
     def _step(self, bar: BarSlice) -> None:
         arrived = self.feed.last_arrival_ns
-        if self.control is not None:
-            off = self.control.disabled()
-            for label, engine in self.engines.items():
+        off = self.control.disabled() if self.control is not None else None
+        for label, engine in self.engines.items():
+            journal = self.journals.get(label)
+            if journal is not None and journal.catching_up(bar.ts_ns):  # as it ran
+                engine.paused = journal.paused_at(bar.ts_ns)
+            elif off is not None:
                 engine.paused = label in off
         for label, engine in self.engines.items():
             try:

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     Double,
@@ -447,6 +448,19 @@ class RegimeRow(Base):
     bars_since_change: Mapped[int] = mapped_column(Integer)
 
 
+class StrategySwitch(Base):
+    """A paper strategy switched off (``enabled`` false) or on again through the API, at
+    the bar time of the first step it took effect in (journaled with that step, so a
+    restart replays the steps before it as they ran)."""
+
+    __tablename__ = "strategy_switches"
+    __table_args__ = (UniqueConstraint("run_id", "ts"),)
+    id: Mapped[int] = mapped_column(id_type(), primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = _run_id()
+    ts: Mapped[int] = mapped_column(BigInteger)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
 # -- paper sessions ---------------------------------------------------------------------
 class PaperSession(Base):
     """A paper session: the canonical config it was started with and that config's hash
@@ -493,4 +507,5 @@ RUN_TABLES = (
     "risk_events",
     "executions",
     "regimes",
+    "strategy_switches",
 )
