@@ -15,6 +15,8 @@ import pytest
 from alphapulse.regimes import hmm
 from alphapulse.regimes.hmm import HMMRegime
 
+from .lag import BarLag
+
 KW = {"n_states": 2, "min_train": 60, "refit_every": 40, "n_iter": 5}
 
 
@@ -78,3 +80,48 @@ def test_background_with_instant_fits_uses_the_model_one_bar_later() -> None:
             bg._pending[0].result(timeout=30)
     assert sync.fits[0].data_bar == bg.fits[0].data_bar == bg.fits[0].used_bar - 1
     assert sync.fits[0].n_rows == bg.fits[0].n_rows
+
+
+def _walk(det: HMMRegime, r: np.ndarray) -> list[int]:
+    """Bar by bar, stamping bar t with the time 1000 + t (what a session does)."""
+    states = []
+    for t, x in enumerate(r):
+        det.now = 1000 + t
+        states.append(det.update(x).state)
+    return states
+
+
+@pytest.mark.parametrize("pending", [False, True], ids=["idle", "fit_pending"])
+def test_replay_swaps_the_journaled_models_at_their_bars(pending: bool) -> None:
+    """A detector restarted from journaled swaps (``replay``) decides every bar as the
+    original did, though the replay's fits would finish at other bars: journaled fits
+    are made at their data bar and held until their bar; a fit that failed in the
+    original (not journaled) does not block the next journaled one; a fit running at
+    the crash is submitted again and finishes as it would have."""
+    kw = {**KW, "refit_every": 10}
+    r = _returns(300)
+    dry = HMMRegime(**kw)
+    dry.background(BarLag(dry, lambda bar: 6))
+    _walk(dry, r)
+    fail = {dry.fits[1].data_bar}  # the second fit fails in both runs
+    orig = HMMRegime(**kw)
+    orig.background(BarLag(orig, lambda bar: 6, fail))
+    want = _walk(orig, r)
+    busy = [bar for bar in range(150, 250) if any(f.data_bar < bar < f.used_bar for f in orig.fits)]
+    crash = busy[0] if pending else next(b for b in range(150, 250) if b not in busy)
+    plan = [(1000 + f.data_bar, 1000 + f.used_bar) for f in orig.fits if f.used_bar <= crash]
+    assert min(fail) < crash and len(plan) >= 5
+
+    def fast_replay(bar: int) -> int:  # a fast replay: done at the next bar
+        return 6 if pending or bar > crash else 0
+
+    for replayed in (False, True):
+        det = HMMRegime(**kw)
+        det.background(BarLag(det, fast_replay, fail))
+        if replayed:
+            det.replay(plan, 1000 + crash)
+        got = _walk(det, r)
+        if replayed or pending:  # without the journal, only a replay as slow matches
+            assert got == want and det.fits == orig.fits
+        else:
+            assert det.fits != orig.fits

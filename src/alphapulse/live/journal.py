@@ -4,12 +4,15 @@ run's positions and cash), risk events, changed algorithm parents (``executions`
 in ONE transaction per step with idempotency keys (orders: run id + order id; fills:
 run id + ``<order_id>@<ts>#<n>`` with n the fill's sequence number in the run; risk
 events: run id + sequence number; snapshots: run id + bar time), and a
-``strategy_switches`` row when the strategy was switched off or on at that step.
+``strategy_switches`` row when the strategy was switched off or on at that step, and a
+``regime_fits`` row per model the strategy swapped in at that step (a strategy with
+:class:`ModelFits`, the hybrid's background HMM refits).
 
 A step is in the database entirely or not at all, so the latest snapshot's time is the
 last step the strategy completed: on a restart the runtime re-runs the deterministic
 engine over the bars up to that time with writing off (:attr:`resume_ts`), switched off
-where it was (:meth:`paused_at`), then journals again from the next bar. Rewriting a
+where it was (:meth:`paused_at`) and with the journaled models swapped in at the bars
+they were (:meth:`ModelFits.replay_fits`), then journals again from the next bar. Rewriting a
 step would be a no-op anyway (the keys).
 
 The signals and regimes handed to :meth:`RunJournal.commit` are stored in the same
@@ -30,7 +33,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sqlalchemy import Connection, func, select
 
@@ -83,6 +86,22 @@ def order_row(o: Order) -> dict[str, Any]:
     }
 
 
+@runtime_checkable
+class ModelFits(Protocol):
+    """A strategy whose models come from fits that finish in the background (wall-clock
+    timing): its models are journaled and a restart's replay swaps them in as they ran."""
+
+    def model_fits(self, since: int = 0) -> Sequence[tuple[int, int, int]]:
+        """The models used so far from the ``since``-th on: (data bar time, first-used
+        bar time, rows)."""
+        ...
+
+    def replay_fits(self, fits: Sequence[tuple[int, int]], until: int) -> None:
+        """Re-run the bars up to time ``until`` with ``fits`` (data bar time,
+        first-used bar time) swapped in at their journaled bars."""
+        ...
+
+
 class RunJournal:
     """Journals one engine's steps to ``store`` under ``run_id`` (and, with ``outbox``,
     strategy ``label``'s bus messages to that session's outbox)."""
@@ -104,6 +123,12 @@ class RunJournal:
         self.resume_ts = last_step_ts(store, run_id)
         self._switches = switch_history(store, run_id) if self.resume_ts is not None else []
         self._paused = bool(self._switches) and not self._switches[-1][1]  # as last written
+        strategy = engine.strategy
+        self._models = strategy if isinstance(strategy, ModelFits) else None
+        self._fits_seen = 0  # models journaled (or replayed) so far
+        if self._models is not None and self.resume_ts is not None:
+            fits = fit_history(store, run_id, label)
+            self._models.replay_fits(fits, self.resume_ts)
         self.writes = 0
         self._tracker = DeltaTracker(engine)
         self._parents = ParentTracker(engine, run_id, label)
@@ -125,25 +150,37 @@ class RunJournal:
         delta = self._tracker.peek()
         catching_up = self.catching_up(ts_ns)
         parents, states = self._parents.peek(build=not catching_up)
+        fits = self._models.model_fits(self._fits_seen) if self._models is not None else []
         if not catching_up:
             held = self._held + list(messages)
             self._held = held  # until written
             if self.outbox is not None:
                 held = held + delta_envelopes(self.label, ts_ns, delta)
-            self._write(ts_ns, delta, held, parents)
+            self._write(ts_ns, delta, held, parents, fits)
             self._held = []
         self._tracker.advance(delta)
         self._parents.advance(states)
+        self._fits_seen += len(fits)
 
     def _write(
-        self, ts_ns: int, d: Delta, messages: list[Envelope], parents: list[dict[str, Any]]
+        self,
+        ts_ns: int,
+        d: Delta,
+        messages: list[Envelope],
+        parents: list[dict[str, Any]],
+        fits: Sequence[tuple[int, int, int]],
     ) -> None:
         paused = self.engine.paused
         switched = paused != self._paused
-        if not d and not messages and not parents and not switched:
+        if not d and not messages and not parents and not switched and not fits:
             return
         rid = self.run_id
         switch_rows = [{"run_id": rid, "ts": ts_ns, "enabled": not paused}] if switched else []
+        fit_rows = [
+            {"run_id": rid, "strategy": self.label, "data_until": data, "used_from": used,
+             "n_rows": n}
+            for data, used, n in fits
+        ]  # fmt: skip
         order_rows = [{**order_row(o), "run_id": rid} for o in d.orders]
         fill_rows = [fill_row(f, d.fill_seq + i) for i, f in enumerate(d.fills)]
         event_rows = [
@@ -165,6 +202,8 @@ class RunJournal:
             runs.write_regimes(conn, regime_rows)
             runs.write_executions(conn, parents)
             runs.upsert(conn, TABLES["strategy_switches"], switch_rows, ["run_id", "ts"])
+            keys = ["run_id", "strategy", "data_until"]
+            runs.upsert(conn, TABLES["regime_fits"], fit_rows, keys)
             if self.outbox is not None and messages:
                 write_outbox(conn, self.outbox, messages)
 
@@ -284,6 +323,19 @@ def switch_history(store: Store, run_id: str) -> list[tuple[int, bool]]:
     query = select(t.c.ts, t.c.enabled).where(t.c.run_id == run_id).order_by(t.c.ts)
     with store.engine.connect() as conn:
         return [(int(ts), bool(on)) for ts, on in conn.execute(query)]
+
+
+def fit_history(store: Store, run_id: str, label: str) -> list[tuple[int, int]]:
+    """The run's journaled models of strategy ``label`` (data bar time, first-used bar
+    time), in order."""
+    t = TABLES["regime_fits"]
+    query = (
+        select(t.c.data_until, t.c.used_from)
+        .where(t.c.run_id == run_id, t.c.strategy == label)
+        .order_by(t.c.data_until)
+    )
+    with store.engine.connect() as conn:
+        return [(int(data), int(used)) for data, used in conn.execute(query)]
 
 
 def last_step_ts(store: Store, run_id: str) -> int | None:

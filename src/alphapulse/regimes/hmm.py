@@ -16,6 +16,14 @@ Backtests refit synchronously at the refit bar (deterministic). After ``backgrou
 the rows up to that bar and the decision goes on with the model in force; the new model
 is swapped in at the first bar after the fit completes. ``fits`` records, per model,
 the bar whose data it was fitted on (t') and the first bar it was used at (t >= t').
+
+A restarted paper session replays its journaled bars first (``replay``): there each
+journaled model is fitted synchronously at its data bar and held until the bar it was
+first used at, a refit due while one is held is skipped as it was, and a fit submitted
+before the crash that was never swapped in (no journaled row) is submitted again at its
+bar and not swapped in before the replay ends (unless a journaled fit falls due first: it
+had failed); after it, background mode as above. The
+caller stamps each bar's time (``now``) before ``update``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -193,7 +202,11 @@ class HMMRegime(Detector):
         self._next_fit = min_train
         self.fits: list[FitRecord] = []
         self._pool: Executor | None = None  # set: refits off the decision path
-        self._pending: tuple[Future[Fitted], int, int] | None = None  # fit, t', rows
+        # fit, t', rows, and the bar time it was first used at when replayed (else None)
+        self._pending: tuple[Future[Fitted], int, int, int | None] | None = None
+        self.now = 0  # the current bar's time (set by the caller; used by ``replay``)
+        self._plan: dict[int, int] = {}  # journaled fits: data bar time -> used-from time
+        self._until: int | None = None  # replaying bars up to this time
 
     def background(self, executor: Executor | None = None) -> None:
         """Refit off the decision path from now on (paper mode; see the module
@@ -202,6 +215,14 @@ class HMMRegime(Detector):
         # Load the compiled filter now: the first decision with a model is a swap bar here.
         k = np.ones((self.k, 2))
         _filtered(k[:, 0] / self.k, _feature_row(np.zeros(1), 1, self.window, k, k, k)[1])
+
+    def replay(self, fits: Sequence[tuple[int, int]], until: int) -> None:
+        """Reproduce a session's swaps while its bars up to time ``until`` are re-run:
+        ``fits`` are its journaled models as (data bar time, first-used bar time)."""
+        self._plan, self._until = dict(fits), until
+
+    def _replaying(self) -> bool:
+        return self._until is not None and self.now <= self._until
 
     def _train_rows(self, x: FloatArray) -> FloatArray:
         ok = x[np.isfinite(x).all(axis=1)]
@@ -228,15 +249,29 @@ class HMMRegime(Detector):
         assert self._pool is not None
         self._next_fit = self._valid + self.refit_every
         if self._pending is not None:  # the previous fit is still running: skip this one
-            return
+            if not (self._replaying() and self.now in self._plan and self._pending[3] is None):
+                return
+            # replaying a journaled fit's bar: the unjournaled one had failed by then
+            self._pending = None
         rows = self._train_rows(np.array(self._x))
-        job = self._pool.submit(fit_hmm, rows, self.k, self.fit, self.n_iter, self.seed)
-        self._pending = (job, len(self._x) - 1, len(rows))
+        used_from = self._plan.get(self.now) if self._replaying() else None
+        job: Future[Fitted]
+        if used_from is None:
+            job = self._pool.submit(fit_hmm, rows, self.k, self.fit, self.n_iter, self.seed)
+        else:  # replaying a journaled model: fitted now, as the original did later
+            job = Future()
+            try:
+                job.set_result(fit_hmm(rows, self.k, self.fit, self.n_iter, self.seed))
+            except Exception as exc:
+                job.set_exception(exc)
+        self._pending = (job, len(self._x) - 1, len(rows), used_from)
 
     def _swap(self) -> None:
         """Take a completed background fit (a failed one is logged; the model stays)."""
         assert self._pending is not None
-        job, data_bar, n_rows = self._pending
+        job, data_bar, n_rows, used_from = self._pending
+        if self._replaying() and (used_from is None or self.now < used_from):
+            return  # swapped in at its journaled bar; one never swapped before: not yet
         if not job.done():
             return
         self._pending = None

@@ -461,6 +461,21 @@ class StrategySwitch(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
 
 
+class RegimeFit(Base):
+    """A model a paper strategy's HMM swapped in: fitted on the bars up to
+    ``data_until`` (``n_rows`` feature rows), first used at bar ``used_from``
+    (journaled with that step, so a restart replays the swaps as they ran)."""
+
+    __tablename__ = "regime_fits"
+    __table_args__ = (UniqueConstraint("run_id", "strategy", "data_until"),)
+    id: Mapped[int] = mapped_column(id_type(), primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = _run_id()
+    strategy: Mapped[str] = mapped_column(key_string(200))
+    data_until: Mapped[int] = mapped_column(BigInteger)
+    used_from: Mapped[int] = mapped_column(BigInteger)
+    n_rows: Mapped[int] = mapped_column(Integer)
+
+
 # -- paper sessions ---------------------------------------------------------------------
 class PaperSession(Base):
     """A paper session: the canonical config it was started with and that config's hash
@@ -508,4 +523,5 @@ RUN_TABLES = (
     "executions",
     "regimes",
     "strategy_switches",
+    "regime_fits",
 )

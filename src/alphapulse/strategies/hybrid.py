@@ -23,6 +23,7 @@ tables prefixed by their name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,22 @@ class Hybrid(Strategy):
         off the decision path and swap in when done (``regimes/hmm.py``)."""
         if isinstance(self.detector, HMMRegime):
             self.detector.background()
+
+    def model_fits(self, since: int = 0) -> list[tuple[int, int, int]]:
+        """The HMM models used so far from the ``since``-th on, in order, as (bar time
+        its data ends at, bar time it was first used at, rows): a paper session's
+        RunJournal stores each new one with its step (``regime_fits``)."""
+        if not isinstance(self.detector, HMMRegime):
+            return []
+        rows = self._rows
+        fits = self.detector.fits[since:]
+        return [(rows[f.data_bar][0], rows[f.used_bar][0], f.n_rows) for f in fits]
+
+    def replay_fits(self, fits: Sequence[tuple[int, int]], until: int) -> None:
+        """A restart re-runs the journaled bars up to ``until`` with the journaled models
+        ``fits`` (data bar time, first-used bar time) swapped in as they were."""
+        if isinstance(self.detector, HMMRegime):
+            self.detector.replay(fits, until)
 
     # -- per bar ---------------------------------------------------------------------
     def on_bar(self, ctx: Context) -> Signals | None:
@@ -117,6 +134,8 @@ class Hybrid(Strategy):
                 else np.nan
             )
             name = proxy
+        if isinstance(self.detector, HMMRegime):
+            self.detector.now = ctx.ts_ns  # the bar time a replayed swap is matched by
         step = self.detector.update(r)
         label = WARMUP if step.state < 0 else self.detector.labels[step.state]
         self._rows.append((ctx.ts_ns, name, label, step.bars_since, *step.probs.tolist()))
@@ -241,9 +260,7 @@ class Hybrid(Strategy):
             ev["timestamp"] = ts(ev["timestamp"])
             out |= {"regimes": reg, "regime_events": ev}
         if isinstance(self.detector, HMMRegime):
-            at = [row[0] for row in self._rows]
-            fits = [(at[f.data_bar], at[f.used_bar], f.n_rows) for f in self.detector.fits]
-            fr = pd.DataFrame(fits, columns=["data_until", "used_from", "n_rows"])
+            fr = pd.DataFrame(self.model_fits(), columns=["data_until", "used_from", "n_rows"])
             fr[["data_until", "used_from"]] = fr[["data_until", "used_from"]].apply(ts)
             out["regime_fits"] = fr
         wf = pd.DataFrame(self._weights, columns=["timestamp", "regime", *self.names])

@@ -1,0 +1,128 @@
+"""A hybrid paper session refits its HMM in the background (a model is swapped in at
+the first bar after its fit completes: wall-clock timing). A restart replays the steps
+the database holds with the swaps as they ran (``regime_fits``, journaled with the step
+that first used each model), so it ends with an uninterrupted session's rows even when
+the replay's fits complete at other bars than the original's did.
+
+Fit timing is made deterministic by an executor whose fits complete ``lag`` bars after
+they were submitted (the fit itself runs at once, on the same rows and warm start)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from alphapulse.config import parse_config
+from alphapulse.live import journal
+from alphapulse.live.journal import run_id_for
+from alphapulse.live.session import run_session
+from alphapulse.regimes.hmm import HMMRegime
+from alphapulse.store import open_store
+from tests.regimes.lag import BarLag, bar_of
+
+from .helpers import paper_cfg
+
+LABEL, LAG = "hybrid", 4  # bars a fit takes in the original sessions
+COMPARED = (
+    "orders", "fills", "positions", "portfolio_cash", "portfolio_snapshots", "regimes",
+    "regime_fits",
+)  # fmt: skip
+CRASH_AFTER = 150  # journaled steps before a crash may happen
+
+
+TREND = {"strategy": "sma_cross", "name": "trend", "params": {"fast": 5, "slow": 20}}
+REVERT = {"strategy": "mean_reversion", "name": "revert", "params": {"window": 10, "entry_z": 1}}
+DETECTOR = {"kind": "hmm", "n_states": 2, "refit_every": 10, "min_train": 60, "n_iter": 10}
+
+
+class Crash(BaseException):
+    """The process dies (not an ``Exception``: nothing catches it)."""
+
+
+def _lagged(monkeypatch: pytest.MonkeyPatch, lag: Callable[[int], int]) -> None:
+    background = HMMRegime.background
+
+    def patched(self: HMMRegime, executor: Executor | None = None) -> None:
+        background(self, BarLag(self, lag))
+
+    monkeypatch.setattr(HMMRegime, "background", patched)
+
+
+def _cfg(session: str) -> Any:
+    raw = paper_cfg(risk=None)
+    raw["data"] = {**raw["data"], "symbols": ["AAPL", "MSFT", "XOM", "JPM", "KO"]}
+    raw["strategies"] = [
+        {
+            "strategy": "hybrid",
+            "name": LABEL,
+            "params": {
+                "experts": [TREND, REVERT],
+                "detector": DETECTOR,
+                "fuser": "vote",
+                "rebalance_every": 1,
+                "default": {"weights": {"trend": 1, "revert": 1}},
+                "regimes": {
+                    "calm": {"weights": {"trend": 1, "revert": 0.2}, "gross": 1.0},
+                    "high_vol": {"weights": {"trend": 0.2, "revert": 1}, "gross": 0.5},
+                },
+            },
+        }
+    ]
+    raw["paper"] = {**raw["paper"], "session": session}
+    return parse_config(raw)
+
+
+def _crash(monkeypatch: pytest.MonkeyPatch, pending: bool) -> list[int]:
+    """Die after a commit past CRASH_AFTER steps with a fit pending or with none; the
+    detector's bars so far."""
+    commit, seen = journal.RunJournal.commit, []
+
+    def dying(self: journal.RunJournal, ts_ns: int, messages: Any = ()) -> None:
+        commit(self, ts_ns, messages)
+        det = self.engine.strategy.detector  # type: ignore[attr-defined]
+        seen.append(bar_of(det))
+        if len(seen) > CRASH_AFTER and (det._pending is not None) == pending and det.fits:
+            raise Crash
+
+    monkeypatch.setattr(journal.RunJournal, "commit", dying)
+    return seen
+
+
+def _rows(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in ("id", "run_id") if c in df.columns])
+
+
+@pytest.mark.parametrize("pending", [False, True], ids=["idle", "fit_pending"])
+def test_a_restart_replays_the_hmm_swaps_as_they_ran(
+    db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch, pending: bool
+) -> None:
+    """Crashed with no fit running (the restart's catch-up fits would complete at the
+    next bar: a fast replay) or with one running (resubmitted at its bar; it completes
+    when it would have). Both end with the reference session's rows."""
+    _lagged(monkeypatch, lambda bar: LAG)
+    run_session(_cfg("reference"), db_url=db_url)
+    seen = _crash(monkeypatch, pending)
+    with pytest.raises(Crash):
+        run_session(_cfg("crashed"), db_url=db_url)
+    crashed_at = seen[-1]  # the detector's bar at the crash
+    monkeypatch.undo()
+    # the replay runs faster than the original: a fit submitted while catching up is done
+    # at the next bar (unless it was running at the crash: then as in the original)
+    _lagged(monkeypatch, lambda bar: LAG if pending or bar > crashed_at else 0)
+    restarted = run_session(_cfg("crashed"), db_url=db_url).results[LABEL]
+    assert len(restarted.timestamps) > crashed_at + 1
+    with open_store(db_url) as store:
+        for table in COMPARED:
+            got, want = (
+                _rows(store.read_table(table, run_id_for(s, LABEL))).reset_index(drop=True)
+                for s in ("crashed", "reference")
+            )
+            pd.testing.assert_frame_equal(got, want, obj=table)
+        fits = store.read_table("regime_fits", run_id_for("crashed", LABEL))
+    assert len(fits) >= 10 and (fits["used_from"] > fits["data_until"]).all()
+    assert (fits["strategy"] == LABEL).all()
