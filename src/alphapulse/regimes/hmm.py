@@ -22,8 +22,8 @@ journaled model is fitted synchronously at its data bar and held until the bar i
 first used at, a refit due while one is held is skipped as it was, and a fit submitted
 before the crash that was never swapped in (no journaled row) is submitted again at its
 bar and not swapped in before the replay ends (unless a journaled fit falls due first: it
-had failed); after it, background mode as above. The
-caller stamps each bar's time (``now``) before ``update``.
+had failed); after it, background mode as above. The caller stamps each bar's time
+(``now``) before ``update``.
 """
 
 from __future__ import annotations
