@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from alphapulse.engine.loop import RunResult
+from alphapulse.store import Store
 
 SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "KO", "FTV"]  # FTV lists in 2016: sparse start
 
@@ -74,3 +76,13 @@ def assert_same_run(a: RunResult, b: RunResult) -> None:
     assert [(e.ts_ns, e.kind, e.reason, e.symbol) for e in a.risk_events] == [
         (e.ts_ns, e.kind, e.reason, e.symbol) for e in b.risk_events
     ]
+
+
+class Crash(BaseException):
+    """The process dies (not an ``Exception``: nothing catches it)."""
+
+
+def stored_table(store: Store, table: str, run_id: str) -> pd.DataFrame:
+    """A run's rows of ``table`` without the surrogate ``id`` and the ``run_id``."""
+    df = store.read_table(table, run_id)
+    return df.drop(columns=[c for c in ("id", "run_id") if c in df.columns]).reset_index(drop=True)

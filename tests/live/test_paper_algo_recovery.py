@@ -16,17 +16,13 @@ from alphapulse.config import parse_config
 from alphapulse.live import journal
 from alphapulse.live.journal import run_id_for
 from alphapulse.live.session import run_session
-from alphapulse.store import Store, open_store
+from alphapulse.store import open_store
 from alphapulse.store.schema import TABLES
 
-from .helpers import paper_cfg
+from .helpers import Crash, paper_cfg, stored_table
 
 COMPARED = ("orders", "fills", "executions", "positions", "portfolio_cash", "portfolio_snapshots")
 CRASH_AFTER = 30  # journaled steps before the first working parent that may end the process
-
-
-class Crash(BaseException):
-    """The process dies (not an ``Exception``: nothing catches it)."""
 
 
 def _raw(session: str) -> dict[str, Any]:
@@ -44,12 +40,6 @@ def _raw(session: str) -> dict[str, Any]:
     ]
     raw["paper"] = {**raw["paper"], "session": session}
     return raw
-
-
-def _table(store: Store, table: str, run_id: str) -> pd.DataFrame:
-    df = store.read_table(table, run_id)
-    drop = [c for c in ("id", "run_id") if c in df.columns]
-    return df.drop(columns=drop).reset_index(drop=True)
 
 
 def _crash_mid_parent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -93,8 +83,10 @@ def test_working_parent_survives_a_restart(
     with open_store(db_url) as store:
         ref_id = run_id_for("reference", "vwap")
         for table in COMPARED:
-            pd.testing.assert_frame_equal(_table(store, table, rid), _table(store, table, ref_id))
-        rows = _table(store, "executions", rid)
+            pd.testing.assert_frame_equal(
+                stored_table(store, table, rid), stored_table(store, table, ref_id)
+            )
+        rows = stored_table(store, "executions", rid)
     want = execution_frame(ref.executions, ref.fills)
     assert len(rows) == len(want) > 5
     assert rows.set_index("parent_id")["status"].loc[parent_id] != "working"

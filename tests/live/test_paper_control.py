@@ -20,7 +20,7 @@ from alphapulse.live.outlets import StrategyControl
 from alphapulse.live.session import run_session
 from alphapulse.store import open_store
 
-from .helpers import assert_same_run, order_tuples, paper_cfg
+from .helpers import Crash, assert_same_run, order_tuples, paper_cfg, stored_table
 from .test_paper_bus import SHORT
 
 OFF, ON = 40, 120  # steps: the switch is flipped after step OFF-1 and after ON-1
@@ -73,14 +73,6 @@ def test_switches_are_read_at_most_every_interval(tmp_path: Path) -> None:
         assert control.disabled() == {"b"}
 
 
-def _rows(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=[c for c in ("id", "run_id") if c in df.columns])
-
-
-class Crash(BaseException):
-    """The process dies (not an ``Exception``: nothing catches it)."""
-
-
 def test_a_restart_replays_the_switches_as_they_ran(
     db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,8 +107,7 @@ def test_a_restart_replays_the_switches_as_they_ran(
     with open_store(db_url) as store:
         for table in (*RECORDED, "strategy_switches"):
             got, want = (
-                _rows(store.read_table(table, run_id_for(s, label)))
-                for s in ("crashed", "reference")
+                stored_table(store, table, run_id_for(s, label)) for s in ("crashed", "reference")
             )
             pd.testing.assert_frame_equal(got, want)
         switches = store.read_table("strategy_switches", run_id_for("crashed", label))

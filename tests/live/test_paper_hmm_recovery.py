@@ -25,7 +25,7 @@ from alphapulse.regimes.hmm import HMMRegime
 from alphapulse.store import open_store
 from tests.regimes.lag import BarLag, bar_of
 
-from .helpers import paper_cfg
+from .helpers import Crash, paper_cfg, stored_table
 
 LABEL, LAG = "hybrid", 4  # bars a fit takes in the original sessions
 COMPARED = (
@@ -38,10 +38,6 @@ CRASH_AFTER = 150  # journaled steps before a crash may happen
 TREND = {"strategy": "sma_cross", "name": "trend", "params": {"fast": 5, "slow": 20}}
 REVERT = {"strategy": "mean_reversion", "name": "revert", "params": {"window": 10, "entry_z": 1}}
 DETECTOR = {"kind": "hmm", "n_states": 2, "refit_every": 10, "min_train": 60, "n_iter": 10}
-
-
-class Crash(BaseException):
-    """The process dies (not an ``Exception``: nothing catches it)."""
 
 
 def _lagged(monkeypatch: pytest.MonkeyPatch, lag: Callable[[int], int]) -> None:
@@ -93,10 +89,6 @@ def _crash(monkeypatch: pytest.MonkeyPatch, pending: bool) -> list[int]:
     return seen
 
 
-def _rows(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=[c for c in ("id", "run_id") if c in df.columns])
-
-
 @pytest.mark.parametrize("pending", [False, True], ids=["idle", "fit_pending"])
 def test_a_restart_replays_the_hmm_swaps_as_they_ran(
     db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch, pending: bool
@@ -119,8 +111,7 @@ def test_a_restart_replays_the_hmm_swaps_as_they_ran(
     with open_store(db_url) as store:
         for table in COMPARED:
             got, want = (
-                _rows(store.read_table(table, run_id_for(s, LABEL))).reset_index(drop=True)
-                for s in ("crashed", "reference")
+                stored_table(store, table, run_id_for(s, LABEL)) for s in ("crashed", "reference")
             )
             pd.testing.assert_frame_equal(got, want, obj=table)
         fits = store.read_table("regime_fits", run_id_for("crashed", LABEL))

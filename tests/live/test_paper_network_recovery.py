@@ -18,9 +18,9 @@ from alphapulse.config import PaperConfig, parse_config
 from alphapulse.engine.bars import BarSlice
 from alphapulse.live.journal import RunJournal, run_id_for
 from alphapulse.live.session import SessionResult, run_session
-from alphapulse.store import Store, open_store
+from alphapulse.store import open_store
 
-from .helpers import assert_same_run
+from .helpers import Crash, assert_same_run, stored_table
 from .servers import FakeBinance
 from .test_live_feeds import HOUR_NS, T0, _binance_provider
 
@@ -28,10 +28,6 @@ TABLES = ("orders", "fills", "positions", "portfolio_cash", "portfolio_snapshots
           "trades")  # fmt: skip
 LAST = T0 + 24 * HOUR_NS  # 25 recorded hourly candles
 CRASH = T0 + 12 * HOUR_NS
-
-
-class Crash(BaseException):
-    """A simulated process death: nothing in the runtime catches it."""
 
 
 @pytest.fixture
@@ -77,11 +73,6 @@ def _session(session: str, db_url: str, crash_at: int | None = None, **kw: Any) 
     return run_session(_cfg(session), db_url=db_url, stop=stop, on_step=on_step, **kw)
 
 
-def _table(store: Store, table: str, run_id: str) -> pd.DataFrame:
-    df = store.read_table(table, run_id)
-    return df.drop(columns=[c for c in ("id", "run_id") if c in df.columns]).reset_index(drop=True)
-
-
 @pytest.mark.parametrize("when", ["after_step", "mid_step"])
 def test_network_session_resumes_from_stored_bars(
     db_url: str,
@@ -121,7 +112,9 @@ def test_network_session_resumes_from_stored_bars(
             assert_same_run(resumed.results[label], r)  # the engines were rebuilt exactly
             rid, ref = run_id_for("net", label), run_id_for("reference", label)
             for table in TABLES:
-                pd.testing.assert_frame_equal(_table(store, table, rid), _table(store, table, ref))
+                pd.testing.assert_frame_equal(
+                    stored_table(store, table, rid), stored_table(store, table, ref)
+                )
             steps = metrics.registry.get_sample_value(
                 "alphapulse_bars_processed_total", {"strategy": label}
             )

@@ -25,7 +25,7 @@ from alphapulse.live.session import run_session
 from alphapulse.store import Store, open_store
 from alphapulse.store.schema import TABLES
 
-from .helpers import paper_cfg
+from .helpers import paper_cfg, stored_table
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES_COMPARED = (
@@ -50,11 +50,6 @@ def _steps(store: Store) -> int:
     snaps = TABLES["portfolio_snapshots"]
     with store.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(snaps)).scalar() or 0)
-
-
-def _table(store: Store, table: str, run_id: str) -> pd.DataFrame:
-    df = store.read_table(table, run_id)
-    return df.drop(columns=[c for c in ("id", "run_id") if c in df.columns]).reset_index(drop=True)
 
 
 def test_sigkill_recovery(db_url: str, tmp_path: Path, shared_data: Path) -> None:
@@ -93,13 +88,15 @@ def test_sigkill_recovery(db_url: str, tmp_path: Path, shared_data: Path) -> Non
             rid, ref = run_id_for(cfg.name, label), run_id_for("reference", label)
             assert store.read_run(rid)["status"] == "finished"
             for table in TABLES_COMPARED:
-                pd.testing.assert_frame_equal(_table(store, table, rid), _table(store, table, ref))
+                pd.testing.assert_frame_equal(
+                    stored_table(store, table, rid), stored_table(store, table, ref)
+                )
             r = reference[label]
-            fills = _table(store, "fills", rid)
+            fills = stored_table(store, "fills", rid)
             assert len(fills) == len(r.fills) and fills["fill_key"].is_unique
-            assert len(_table(store, "orders", rid)) == len(r.orders)
+            assert len(stored_table(store, "orders", rid)) == len(r.orders)
             cash = store.read_cash(rid)
             assert cash is not None and cash["cash"] == pytest.approx(r.cash[-1], rel=1e-12)
-            pos = _table(store, "positions", rid).set_index("symbol")["quantity"]
+            pos = stored_table(store, "positions", rid).set_index("symbol")["quantity"]
             want = pd.Series(r.final_positions, index=list(r.symbols))
             np.testing.assert_allclose(pos.reindex(want.index).fillna(0.0), want, atol=1e-9)
