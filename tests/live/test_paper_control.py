@@ -73,12 +73,18 @@ def test_switches_are_read_at_most_every_interval(tmp_path: Path) -> None:
         assert control.disabled() == {"b"}
 
 
+def _down(*args: Any) -> None:
+    raise RuntimeError("database down")
+
+
+@pytest.mark.parametrize("down", [False, True], ids=["up", "down_at_switches"])
 def test_a_restart_replays_the_switches_as_they_ran(
-    db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch, down: bool
 ) -> None:
     """Switched off, on and off again; the process dies while off and restarts with the
     switch still off. The replay runs every step switched as it ran (the switches are
-    journaled with their step), so the database ends as an uninterrupted session's."""
+    journaled with their step, also when the database was down at that step and the
+    write went with the next one), so the database ends as an uninterrupted session's."""
     label, flips, crash_after = "mean_reversion", {40: False, 100: True, 140: False}, 160
 
     def cfg(session: str) -> Any:
@@ -94,8 +100,14 @@ def test_a_restart_replays_the_switches_as_they_ran(
     commit, seen = journal.RunJournal.commit, []
 
     def dying(self: journal.RunJournal, ts_ns: int, messages: Any = ()) -> None:
-        commit(self, ts_ns, messages)
+        step = seen.count(label) if self.label == label else None
         seen.append(self.label)
+        if down and step in flips:
+            with monkeypatch.context() as m, pytest.raises(RuntimeError, match="down"):
+                m.setattr(journal, "run_tx", _down)
+                commit(self, ts_ns, messages)  # this step's write fails: retried next step
+            return
+        commit(self, ts_ns, messages)
         if seen.count(label) == crash_after:
             raise Crash
 

@@ -122,7 +122,8 @@ class RunJournal:
         self.outbox = outbox
         self.resume_ts = last_step_ts(store, run_id)
         self._switches = switch_history(store, run_id) if self.resume_ts is not None else []
-        self._paused = bool(self._switches) and not self._switches[-1][1]  # as last written
+        self._paused = bool(self._switches) and not self._switches[-1][1]  # as last seen
+        self._held_switches: list[tuple[int, bool]] = []  # (bar time, enabled) until written
         strategy = engine.strategy
         self._models = strategy if isinstance(strategy, ModelFits) else None
         self._fits_seen = 0  # models journaled (or replayed) so far
@@ -151,31 +152,34 @@ class RunJournal:
         catching_up = self.catching_up(ts_ns)
         parents, states = self._parents.peek(build=not catching_up)
         fits = self._models.model_fits(self._fits_seen) if self._models is not None else []
+        paused = self.engine.paused
+        if paused != self._paused:  # switched at this step (replayed ones are journaled)
+            self._paused = paused
+            if not catching_up:
+                self._held_switches.append((ts_ns, not paused))
         if not catching_up:
             held = self._held + list(messages)
             self._held = held  # until written
             if self.outbox is not None:
                 held = held + delta_envelopes(self.label, ts_ns, delta)
-            self._write(ts_ns, delta, held, parents, fits)
-            self._held = []
+            self._write(delta, held, parents, fits, self._held_switches)
+            self._held, self._held_switches = [], []
         self._tracker.advance(delta)
         self._parents.advance(states)
         self._fits_seen += len(fits)
 
     def _write(
         self,
-        ts_ns: int,
         d: Delta,
         messages: list[Envelope],
         parents: list[dict[str, Any]],
         fits: Sequence[tuple[int, int, int]],
+        switches: list[tuple[int, bool]],
     ) -> None:
-        paused = self.engine.paused
-        switched = paused != self._paused
-        if not d and not messages and not parents and not switched and not fits:
+        if not d and not messages and not parents and not fits and not switches:
             return
         rid = self.run_id
-        switch_rows = [{"run_id": rid, "ts": ts_ns, "enabled": not paused}] if switched else []
+        switch_rows = [{"run_id": rid, "ts": ts, "enabled": on} for ts, on in switches]
         fit_rows = [
             {"run_id": rid, "strategy": self.label, "data_until": data, "used_from": used,
              "n_rows": n}
@@ -208,7 +212,6 @@ class RunJournal:
                 write_outbox(conn, self.outbox, messages)
 
         run_tx(self.store.engine, write)
-        self._paused = paused
         self.writes += 1
 
 
