@@ -55,7 +55,7 @@ NextId = Callable[[], int]
 TAG = "algo:"
 NOTIONAL_BUFFER = 0.005  # a cash budget becomes units at the decision price less 0.5%
 _MIN_NS = 60_000_000_000
-_BAR_SIZE_SEEN = 5  # steps after which the smallest step is taken as the bar size
+_BAR_SIZE_SEEN = 5  # steps after which the session hours are checked against the bar size
 _MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT  # bound once (see orders.OPEN_STATUSES)
 _REJECTED = OrderStatus.REJECTED
 _NO_SUCH = f", which names no algorithm (one of {', '.join(ALGOS)})"
@@ -144,7 +144,7 @@ class ExecutionAlgoStage:
         session, lot, wait = bar.session, self._lot, self._steps - self.cfg.child_interval
         for p in list(self._active.values()):
             c = p.child
-            if p.fresh or p.reason == "carry" or p.session not in (None, session):
+            if p.fresh or p.reason == "carry" or (p.session is not None and p.session != session):
                 pass
             elif c is not None:  # a working market child just ages (as ``_due`` does)
                 if place and c.type is _MARKET and c.status in OPEN_STATUSES:
@@ -194,8 +194,8 @@ class ExecutionAlgoStage:
         if self._seen_ts is not None:
             step = bar.ts_ns - self._seen_ts
             self._dt_ns = step if self._steps == 1 else min(self._dt_ns, step)
-            if self._hours is not None and self._steps >= _BAR_SIZE_SEEN:
-                self._check_session()
+            if self._steps == _BAR_SIZE_SEEN and self._hours is not None:
+                self._check_session()  # once: the bar size only shrinks after
         self._steps += 1
         self._seen_ts = bar.ts_ns
         minute = self._minute = self._minute_of(bar.ts_ns)

@@ -46,7 +46,6 @@ def _update(
         v = volume[i]
         if v >= 0:  # a bar with no trades counts: expected volume falls
             s[3, i] = v if np.isnan(s[3, i]) else alpha * v + (1 - alpha) * s[3, i]
-        if v > 0:
             s[4, i] += v
             s[5, i] += v * (high[i] + low[i] + c) / 3.0
     if minute >= 0:
