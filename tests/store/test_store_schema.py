@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
 from alphapulse.store import open_store
 from alphapulse.store.engine import create_store_engine, resolve_url
@@ -141,3 +141,17 @@ def test_migrations_are_packaged() -> None:
     files = {p.stem for p in (MIGRATIONS_DIR / "versions").glob("0*.py")}
     chain = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     assert len(files) >= 4 and files == chain  # every file is one revision of one chain
+
+
+def test_an_upgrade_is_one_transaction_on_sqlite(tmp_path: Path) -> None:
+    """Version check and every revision in one BEGIN IMMEDIATE (the write lock held from
+    the check to the commit), so concurrent migrators cannot run a revision twice."""
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'one.sqlite'}")
+    begins: list[object] = []
+    event.listen(engine, "begin", begins.append)
+    try:
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+    assert len(begins) == 2  # the upgrade, then current_revision's read

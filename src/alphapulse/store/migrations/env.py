@@ -6,6 +6,7 @@ concurrent migrators; on SQLite the write transaction (``BEGIN IMMEDIATE``) does
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Final
 
 from alembic import context
@@ -18,13 +19,18 @@ MIGRATION_LOCK_KEY: Final = 0x414C5048  # "ALPH"
 
 
 def _migrate(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata)
-    with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-            )
-        context.run_migrations()
+    # Our own transaction around the version check and every revision: without one,
+    # Alembic runs SQLite's revisions one transaction each (no transactional DDL there),
+    # so a concurrent migrator could run the same revision between two of them.
+    outer = nullcontext() if connection.in_transaction() else connection.begin()
+    with outer:
+        context.configure(connection=connection, target_metadata=Base.metadata)
+        with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+            context.run_migrations()
 
 
 def _main() -> None:
