@@ -9,7 +9,7 @@ they were submitted (the fit itself runs at once, on the same rows and warm star
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ COMPARED = (
     "regime_fits",
 )  # fmt: skip
 CRASH_AFTER = 150  # journaled steps before a crash may happen
+FAILING = range(160, 170)  # detector bars where a submitted fit fails (one refit falls here)
 
 
 TREND = {"strategy": "sma_cross", "name": "trend", "params": {"fast": 5, "slow": 20}}
@@ -40,11 +41,13 @@ REVERT = {"strategy": "mean_reversion", "name": "revert", "params": {"window": 1
 DETECTOR = {"kind": "hmm", "n_states": 2, "refit_every": 10, "min_train": 60, "n_iter": 10}
 
 
-def _lagged(monkeypatch: pytest.MonkeyPatch, lag: Callable[[int], int]) -> None:
+def _lagged(
+    monkeypatch: pytest.MonkeyPatch, lag: Callable[[int], int], fail: Collection[int] = ()
+) -> None:
     background = HMMRegime.background
 
     def patched(self: HMMRegime, executor: Executor | None = None) -> None:
-        background(self, BarLag(self, lag))
+        background(self, BarLag(self, lag, fail))
 
     monkeypatch.setattr(HMMRegime, "background", patched)
 
@@ -73,32 +76,44 @@ def _cfg(session: str) -> Any:
     return parse_config(raw)
 
 
-def _crash(monkeypatch: pytest.MonkeyPatch, pending: bool) -> list[int]:
-    """Die after a commit past CRASH_AFTER steps with a fit pending or with none; the
-    detector's bars so far."""
+def _crash(monkeypatch: pytest.MonkeyPatch, pending: bool, after_failure: bool) -> list[int]:
+    """Die after a commit past CRASH_AFTER steps with a fit pending or with none (and,
+    ``after_failure``, with a failed fit the last taken); the detector's bars so far."""
     commit, seen = journal.RunJournal.commit, []
 
     def dying(self: journal.RunJournal, ts_ns: int, messages: Any = ()) -> None:
         commit(self, ts_ns, messages)
         det = self.engine.strategy.detector  # type: ignore[attr-defined]
         seen.append(bar_of(det))
-        if len(seen) > CRASH_AFTER and (det._pending is not None) == pending and det.fits:
+        last_failed = bool(det.fits) and det.fits[-1].failed
+        ready = len(seen) > CRASH_AFTER and det.fits and last_failed == after_failure
+        if ready and (det._pending is not None) == pending:
             raise Crash
 
     monkeypatch.setattr(journal.RunJournal, "commit", dying)
     return seen
 
 
-@pytest.mark.parametrize("pending", [False, True], ids=["idle", "fit_pending"])
+@pytest.mark.parametrize(
+    ("pending", "fail"),
+    [(False, ()), (True, ()), (True, FAILING)],
+    ids=["idle", "fit_pending", "failed_then_pending"],
+)
 def test_a_restart_replays_the_hmm_swaps_as_they_ran(
-    db_url: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch, pending: bool
+    db_url: str,
+    shared_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pending: bool,
+    fail: Collection[int],
 ) -> None:
     """Crashed with no fit running (the restart's catch-up fits would complete at the
-    next bar: a fast replay) or with one running (resubmitted at its bar; it completes
-    when it would have). Both end with the reference session's rows."""
-    _lagged(monkeypatch, lambda bar: LAG)
+    next bar: a fast replay), with one running (resubmitted at its bar; it completes
+    when it would have), or with one running after a failed fit and no model between
+    (the failure is taken from the journal: the restart's fits never fail). All end
+    with the reference session's rows."""
+    _lagged(monkeypatch, lambda bar: LAG, fail)
     run_session(_cfg("reference"), db_url=db_url)
-    seen = _crash(monkeypatch, pending)
+    seen = _crash(monkeypatch, pending, after_failure=bool(fail))
     with pytest.raises(Crash):
         run_session(_cfg("crashed"), db_url=db_url)
     crashed_at = seen[-1]  # the detector's bar at the crash
@@ -116,4 +131,4 @@ def test_a_restart_replays_the_hmm_swaps_as_they_ran(
             pd.testing.assert_frame_equal(got, want, obj=table)
         fits = store.read_table("regime_fits", run_id_for("crashed", LABEL))
     assert len(fits) >= 10 and (fits["used_from"] > fits["data_until"]).all()
-    assert (fits["strategy"] == LABEL).all()
+    assert (fits["strategy"] == LABEL).all() and fits["failed"].sum() == (1 if fail else 0)

@@ -91,13 +91,15 @@ def _walk(det: HMMRegime, r: np.ndarray) -> list[int]:
     return states
 
 
+@pytest.mark.parametrize("old_journal", [False, True], ids=["journal", "old_journal"])
 @pytest.mark.parametrize("pending", [False, True], ids=["idle", "fit_pending"])
-def test_replay_swaps_the_journaled_models_at_their_bars(pending: bool) -> None:
+def test_replay_swaps_the_journaled_models_at_their_bars(pending: bool, old_journal: bool) -> None:
     """A detector restarted from journaled swaps (``replay``) decides every bar as the
     original did, though the replay's fits would finish at other bars: journaled fits
     are made at their data bar and held until their bar; a fit that failed in the
-    original (not journaled) does not block the next journaled one; a fit running at
-    the crash is submitted again and finishes as it would have."""
+    original is held as failed until its bar (a journal written before failures were
+    journaled lacks it: it does not block the next journaled fit); a fit running at the
+    crash is submitted again and finishes as it would have."""
     kw = {**KW, "refit_every": 10}
     r = _returns(300)
     dry = HMMRegime(**kw)
@@ -109,12 +111,18 @@ def test_replay_swaps_the_journaled_models_at_their_bars(pending: bool) -> None:
     want = _walk(orig, r)
     busy = [bar for bar in range(150, 250) if any(f.data_bar < bar < f.used_bar for f in orig.fits)]
     crash = busy[0] if pending else next(b for b in range(150, 250) if b not in busy)
-    plan = [(1000 + f.data_bar, 1000 + f.used_bar) for f in orig.fits if f.used_bar <= crash]
-    assert min(fail) < crash and len(plan) >= 5
+    plan = [
+        (1000 + f.data_bar, 1000 + f.used_bar, f.failed)
+        for f in orig.fits
+        if f.used_bar <= crash and not (old_journal and f.failed)
+    ]
+    assert [f.data_bar for f in orig.fits if f.failed] == sorted(fail) and len(plan) >= 5
+    assert min(fail) < crash
 
     def fast_replay(bar: int) -> int:  # a fast replay: done at the next bar
         return 6 if pending or bar > crash else 0
 
+    models = [f for f in orig.fits if not f.failed]
     for replayed in (False, True):
         det = HMMRegime(**kw)
         det.background(BarLag(det, fast_replay, fail))
@@ -122,6 +130,33 @@ def test_replay_swaps_the_journaled_models_at_their_bars(pending: bool) -> None:
             det.replay(plan, 1000 + crash)
         got = _walk(det, r)
         if replayed or pending:  # without the journal, only a replay as slow matches
-            assert got == want and det.fits == orig.fits
+            assert got == want and [f for f in det.fits if not f.failed] == models
+            # an old journal's failure is not taken at its bar (it is dropped unseen)
+            assert (det.fits == orig.fits) == (not (replayed and old_journal))
         else:
             assert det.fits != orig.fits
+
+
+def test_a_failure_before_the_fit_running_at_the_crash_is_replayed() -> None:
+    """A fit fails and the next one is still running at the crash, with no model in
+    between: the journaled failure is taken at its bar, so the next refit is submitted
+    when the original submitted it (unjournaled, the failed fit would stay pending
+    through the replay and the next refit would be skipped)."""
+    kw = {**KW, "refit_every": 10}
+    r = _returns(300)
+    dry = HMMRegime(**kw)
+    dry.background(BarLag(dry, lambda bar: 3))
+    _walk(dry, r)
+    fail = {dry.fits[2].data_bar}
+    orig = HMMRegime(**kw)
+    orig.background(BarLag(orig, lambda bar: 3, fail))
+    want = _walk(orig, r)
+    k = next(i for i, f in enumerate(orig.fits) if f.failed)
+    after = orig.fits[k + 1]  # the next fit: running at the crash
+    crash = after.data_bar + 1
+    assert after.used_bar > crash and not after.failed
+    plan = [(1000 + f.data_bar, 1000 + f.used_bar, f.failed) for f in orig.fits[: k + 1]]
+    det = HMMRegime(**kw)
+    det.background(BarLag(det, lambda bar: 3 if bar >= after.data_bar else 0, fail))
+    det.replay(plan, 1000 + crash)
+    assert _walk(det, r) == want and det.fits == orig.fits

@@ -5,15 +5,15 @@ in ONE transaction per step with idempotency keys (orders: run id + order id; fi
 run id + ``<order_id>@<ts>#<n>`` with n the fill's sequence number in the run; risk
 events: run id + sequence number; snapshots: run id + bar time), and a
 ``strategy_switches`` row when the strategy was switched off or on at that step, and a
-``regime_fits`` row per model the strategy swapped in at that step (a strategy with
-:class:`ModelFits`, the hybrid's background HMM refits).
+``regime_fits`` row per model the strategy swapped in (or failed fit it took) at that
+step (a strategy with :class:`ModelFits`, the hybrid's background HMM refits).
 
 A step is in the database entirely or not at all, so the latest snapshot's time is the
 last step the strategy completed: on a restart the runtime re-runs the deterministic
 engine over the bars up to that time with writing off (:attr:`resume_ts`), switched off
-where it was (:meth:`paused_at`) and with the journaled models swapped in at the bars
-they were (:meth:`ModelFits.replay_fits`), then journals again from the next bar. Rewriting a
-step would be a no-op anyway (the keys).
+where it was (:meth:`paused_at`) and with the journaled models swapped in (and failed
+fits taken) at the bars they were (:meth:`ModelFits.replay_fits`), then journals again
+from the next bar. Rewriting a step would be a no-op anyway (the keys).
 
 The signals and regimes handed to :meth:`RunJournal.commit` are stored in the same
 transaction (``signals``: one ``direction`` row per symbol with an opinion, plus
@@ -91,14 +91,14 @@ class ModelFits(Protocol):
     """A strategy whose models come from fits that finish in the background (wall-clock
     timing): its models are journaled and a restart's replay swaps them in as they ran."""
 
-    def model_fits(self, since: int = 0) -> Sequence[tuple[int, int, int]]:
-        """The models used so far from the ``since``-th on: (data bar time, first-used
-        bar time, rows)."""
+    def model_fits(self, since: int = 0) -> Sequence[tuple[int, int, int, bool]]:
+        """The fits taken so far from the ``since``-th on: (data bar time, first-used
+        bar time, rows, failed)."""
         ...
 
-    def replay_fits(self, fits: Sequence[tuple[int, int]], until: int) -> None:
+    def replay_fits(self, fits: Sequence[tuple[int, int, bool]], until: int) -> None:
         """Re-run the bars up to time ``until`` with ``fits`` (data bar time,
-        first-used bar time) swapped in at their journaled bars."""
+        first-used bar time, failed) taken at their journaled bars."""
         ...
 
 
@@ -126,7 +126,7 @@ class RunJournal:
         self._held_switches: list[tuple[int, bool]] = []  # (bar time, enabled) until written
         strategy = engine.strategy
         self._models = strategy if isinstance(strategy, ModelFits) else None
-        self._fits_seen = 0  # models journaled (or replayed) so far
+        self._fits_seen = 0  # fits journaled (or replayed) so far
         if self._models is not None and self.resume_ts is not None:
             fits = fit_history(store, run_id, label)
             self._models.replay_fits(fits, self.resume_ts)
@@ -173,7 +173,7 @@ class RunJournal:
         d: Delta,
         messages: list[Envelope],
         parents: list[dict[str, Any]],
-        fits: Sequence[tuple[int, int, int]],
+        fits: Sequence[tuple[int, int, int, bool]],
         switches: list[tuple[int, bool]],
     ) -> None:
         if not d and not messages and not parents and not fits and not switches:
@@ -182,8 +182,8 @@ class RunJournal:
         switch_rows = [{"run_id": rid, "ts": ts, "enabled": on} for ts, on in switches]
         fit_rows = [
             {"run_id": rid, "strategy": self.label, "data_until": data, "used_from": used,
-             "n_rows": n}
-            for data, used, n in fits
+             "n_rows": n, "failed": failed}
+            for data, used, n, failed in fits
         ]  # fmt: skip
         order_rows = [{**order_row(o), "run_id": rid} for o in d.orders]
         fill_rows = [fill_row(f, d.fill_seq + i) for i, f in enumerate(d.fills)]
@@ -328,17 +328,17 @@ def switch_history(store: Store, run_id: str) -> list[tuple[int, bool]]:
         return [(int(ts), bool(on)) for ts, on in conn.execute(query)]
 
 
-def fit_history(store: Store, run_id: str, label: str) -> list[tuple[int, int]]:
-    """The run's journaled models of strategy ``label`` (data bar time, first-used bar
-    time), in order."""
+def fit_history(store: Store, run_id: str, label: str) -> list[tuple[int, int, bool]]:
+    """The run's journaled fits of strategy ``label`` (data bar time, first-used bar
+    time, failed), in order."""
     t = TABLES["regime_fits"]
     query = (
-        select(t.c.data_until, t.c.used_from)
+        select(t.c.data_until, t.c.used_from, t.c.failed)
         .where(t.c.run_id == run_id, t.c.strategy == label)
         .order_by(t.c.data_until)
     )
     with store.engine.connect() as conn:
-        return [(int(data), int(used)) for data, used in conn.execute(query)]
+        return [(int(d), int(used), bool(bad)) for d, used, bad in conn.execute(query)]
 
 
 def last_step_ts(store: Store, run_id: str) -> int | None:

@@ -15,15 +15,17 @@ Backtests refit synchronously at the refit bar (deterministic). After ``backgrou
 (paper mode) a due refit is submitted to an executor (a thread by default) on a copy of
 the rows up to that bar and the decision goes on with the model in force; the new model
 is swapped in at the first bar after the fit completes. ``fits`` records, per model,
-the bar whose data it was fitted on (t') and the first bar it was used at (t >= t').
+the bar whose data it was fitted on (t') and the first bar it was used at (t >= t'),
+and each failed fit with the bar its failure was taken at.
 
 A restarted paper session replays its journaled bars first (``replay``): there each
 journaled model is fitted synchronously at its data bar and held until the bar it was
-first used at, a refit due while one is held is skipped as it was, and a fit submitted
-before the crash that was never swapped in (no journaled row) is submitted again at its
-bar and not swapped in before the replay ends (unless a journaled fit falls due first: it
-had failed); after it, background mode as above. The caller stamps each bar's time
-(``now``) before ``update``.
+first used at, a journaled failure is held as failed until the bar it was taken at, a
+refit due while one is held is skipped as it was, and a fit submitted before the crash
+that was never taken (no journaled row) is submitted again at its bar and not swapped in
+before the replay ends (unless a journaled fit falls due first: a journal written before
+failures were journaled, where it had failed); after it, background mode as above. The
+caller stamps each bar's time (``now``) before ``update``.
 """
 
 from __future__ import annotations
@@ -94,11 +96,13 @@ class Fitted:
 @dataclass(frozen=True, slots=True)
 class FitRecord:
     """A model's provenance: fitted on rows up to bar ``data_bar`` (t'), first used
-    at bar ``used_bar`` (t >= t'; equal in backtests), from ``n_rows`` rows."""
+    at bar ``used_bar`` (t >= t'; equal in backtests), from ``n_rows`` rows. ``failed``:
+    a background fit that raised, taken (and dropped) at bar ``used_bar``."""
 
     data_bar: int
     used_bar: int
     n_rows: int
+    failed: bool = False
 
 
 def forward_step(alpha: FloatArray | None, fit: Fitted, logb: FloatArray) -> FloatArray:
@@ -205,7 +209,8 @@ class HMMRegime(Detector):
         # fit, t', rows, and the bar time it was first used at when replayed (else None)
         self._pending: tuple[Future[Fitted], int, int, int | None] | None = None
         self.now = 0  # the current bar's time (set by the caller; used by ``replay``)
-        self._plan: dict[int, int] = {}  # journaled fits: data bar time -> used-from time
+        # journaled fits: data bar time -> (used-from time, failed)
+        self._plan: dict[int, tuple[int, bool]] = {}
         self._until: int | None = None  # replaying bars up to this time
 
     def background(self, executor: Executor | None = None) -> None:
@@ -216,10 +221,10 @@ class HMMRegime(Detector):
         k = np.ones((self.k, 2))
         _filtered(k[:, 0] / self.k, _feature_row(np.zeros(1), 1, self.window, k, k, k)[1])
 
-    def replay(self, fits: Sequence[tuple[int, int]], until: int) -> None:
+    def replay(self, fits: Sequence[tuple[int, int, bool]], until: int) -> None:
         """Reproduce a session's swaps while its bars up to time ``until`` are re-run:
-        ``fits`` are its journaled models as (data bar time, first-used bar time)."""
-        self._plan, self._until = dict(fits), until
+        ``fits`` are its journaled fits as (data bar time, first-used bar time, failed)."""
+        self._plan, self._until = {d: (u, bad) for d, u, bad in fits}, until
 
     def _replaying(self) -> bool:
         return self._until is not None and self.now <= self._until
@@ -240,9 +245,9 @@ class HMMRegime(Detector):
         self._next_fit = self._valid + self.refit_every
         self._fitted(len(self._x) - 1, len(rows))
 
-    def _fitted(self, data_bar: int, n_rows: int) -> None:
-        self.n_fits += 1
-        self.fits.append(FitRecord(data_bar, len(self._x) - 1, n_rows))
+    def _fitted(self, data_bar: int, n_rows: int, failed: bool = False) -> None:
+        self.n_fits += not failed
+        self.fits.append(FitRecord(data_bar, len(self._x) - 1, n_rows, failed))
 
     def _submit(self) -> None:
         """Start a fit on a copy of the rows so far; the decision does not wait."""
@@ -251,23 +256,28 @@ class HMMRegime(Detector):
         if self._pending is not None:  # the previous fit is still running: skip this one
             if not (self._replaying() and self.now in self._plan and self._pending[3] is None):
                 return
-            # replaying a journaled fit's bar: the unjournaled one had failed by then
+            # a journaled fit's bar: the unjournaled one had failed (an old journal)
             self._pending = None
         rows = self._train_rows(np.array(self._x))
-        used_from = self._plan.get(self.now) if self._replaying() else None
+        used_from, failed = self._plan.get(self.now, (None, False))
+        if not self._replaying():
+            used_from = None
         job: Future[Fitted]
         if used_from is None:
             job = self._pool.submit(fit_hmm, rows, self.k, self.fit, self.n_iter, self.seed)
-        else:  # replaying a journaled model: fitted now, as the original did later
+        else:  # replaying a journaled fit: made now, as the original did later
             job = Future()
             try:
+                if failed:
+                    raise RuntimeError("failed in the journaled session")
                 job.set_result(fit_hmm(rows, self.k, self.fit, self.n_iter, self.seed))
             except Exception as exc:
                 job.set_exception(exc)
         self._pending = (job, len(self._x) - 1, len(rows), used_from)
 
     def _swap(self) -> None:
-        """Take a completed background fit (a failed one is logged; the model stays)."""
+        """Take a completed background fit (a failed one is logged and recorded; the
+        model stays)."""
         assert self._pending is not None
         job, data_bar, n_rows, used_from = self._pending
         if self._replaying() and (used_from is None or self.now < used_from):
@@ -279,6 +289,7 @@ class HMMRegime(Detector):
             self.fit = job.result()
         except Exception:  # a fit that fails keeps the model in force
             log.exception("HMM refit on rows up to bar %d failed", data_bar)
+            self._fitted(data_bar, n_rows, failed=True)
             return
         self._fitted(data_bar, n_rows)
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -464,7 +465,8 @@ class StrategySwitch(Base):
 class RegimeFit(Base):
     """A model a paper strategy's HMM swapped in: fitted on the bars up to
     ``data_until`` (``n_rows`` feature rows), first used at bar ``used_from``
-    (journaled with that step, so a restart replays the swaps as they ran)."""
+    (journaled with that step, so a restart replays the swaps as they ran); ``failed``:
+    a fit that raised, taken (the model kept) at bar ``used_from``."""
 
     __tablename__ = "regime_fits"
     __table_args__ = (UniqueConstraint("run_id", "strategy", "data_until"),)
@@ -474,6 +476,7 @@ class RegimeFit(Base):
     data_until: Mapped[int] = mapped_column(BigInteger)
     used_from: Mapped[int] = mapped_column(BigInteger)
     n_rows: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 # -- paper sessions ---------------------------------------------------------------------

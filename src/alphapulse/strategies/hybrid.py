@@ -16,9 +16,9 @@ market targets; at the first market decision after limits, names with a view go 
 their target with explicit market orders once (the planner did not see the limit
 fills, so an unchanged target would not trade). A regime change takes effect at the
 next decision and is kept as an event. Outputs: ``regimes.csv``, ``regime_events.csv``,
-``regime_fits.csv`` (per HMM model: the last bar of its data, the first bar it was used
-at), ``fusion_weights.csv`` (the weights used at each decision) and the experts' own
-tables prefixed by their name.
+``regime_fits.csv`` (per HMM model or failed fit: the last bar of its data, the first
+bar it was used at or the failure taken, ``failed``), ``fusion_weights.csv`` (the
+weights used at each decision) and the experts' own tables prefixed by their name.
 """
 
 from __future__ import annotations
@@ -71,19 +71,19 @@ class Hybrid(Strategy):
         if isinstance(self.detector, HMMRegime):
             self.detector.background()
 
-    def model_fits(self, since: int = 0) -> list[tuple[int, int, int]]:
-        """The HMM models used so far from the ``since``-th on, in order, as (bar time
-        its data ends at, bar time it was first used at, rows): a paper session's
-        RunJournal stores each new one with its step (``regime_fits``)."""
+    def model_fits(self, since: int = 0) -> list[tuple[int, int, int, bool]]:
+        """The HMM fits taken so far from the ``since``-th on, in order, as (bar time
+        its data ends at, bar time it was first used at, rows, failed): a paper
+        session's RunJournal stores each new one with its step (``regime_fits``)."""
         if not isinstance(self.detector, HMMRegime):
             return []
         rows = self._rows
         fits = self.detector.fits[since:]
-        return [(rows[f.data_bar][0], rows[f.used_bar][0], f.n_rows) for f in fits]
+        return [(rows[f.data_bar][0], rows[f.used_bar][0], f.n_rows, f.failed) for f in fits]
 
-    def replay_fits(self, fits: Sequence[tuple[int, int]], until: int) -> None:
-        """A restart re-runs the journaled bars up to ``until`` with the journaled models
-        ``fits`` (data bar time, first-used bar time) swapped in as they were."""
+    def replay_fits(self, fits: Sequence[tuple[int, int, bool]], until: int) -> None:
+        """A restart re-runs the journaled bars up to ``until`` with the journaled fits
+        ``fits`` (data bar time, first-used bar time, failed) taken as they were."""
         if isinstance(self.detector, HMMRegime):
             self.detector.replay(fits, until)
 
@@ -260,7 +260,8 @@ class Hybrid(Strategy):
             ev["timestamp"] = ts(ev["timestamp"])
             out |= {"regimes": reg, "regime_events": ev}
         if isinstance(self.detector, HMMRegime):
-            fr = pd.DataFrame(self.model_fits(), columns=["data_until", "used_from", "n_rows"])
+            cols = ["data_until", "used_from", "n_rows", "failed"]
+            fr = pd.DataFrame(self.model_fits(), columns=cols)
             fr[["data_until", "used_from"]] = fr[["data_until", "used_from"]].apply(ts)
             out["regime_fits"] = fr
         wf = pd.DataFrame(self._weights, columns=["timestamp", "regime", *self.names])
