@@ -9,10 +9,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from sqlalchemy import select
 
 from alphapulse.analytics.execution_quality import execution_frame
+from alphapulse.cli import main
 from alphapulse.config import parse_config
+from alphapulse.core.errors import SettingError
 from alphapulse.live import journal
 from alphapulse.live.journal import run_id_for
 from alphapulse.live.session import run_session
@@ -91,3 +94,33 @@ def test_working_parent_survives_a_restart(
     assert len(rows) == len(want) > 5
     assert rows.set_index("parent_id")["status"].loc[parent_id] != "working"
     assert (rows["n_children"] > 1).any()
+
+
+def test_settings_that_do_not_fit_the_bars_stop_the_session(
+    db_url: str, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Session hours no longer than a (daily) bar: the step that finds it stops the whole
+    session with the SettingError (the CLI's one line, exit 2) before it is journaled,
+    rather than a strategy error on every bar after; the steps before it stay stored,
+    and a restart replays them and stops at the same step."""
+    raw = _raw("bad-hours")
+    raw["strategies"][0]["execution"]["session"] = ["09:30", "16:00"]
+    raw["strategies"].append({"strategy": "momentum", "params": {"lookback": 5}})
+    runs = [run_id_for("bad-hours", s) for s in ("vwap", "momentum")]
+
+    def stored() -> list[int]:
+        with open_store(db_url) as store:
+            return [len(store.read_table("portfolio_snapshots", rid)) for rid in runs]
+
+    with pytest.raises(SettingError, match=r"execution\.session 09:30-16:00: 390 minutes"):
+        run_session(parse_config(raw), db_url=db_url)
+    first = stored()
+    assert 0 < first[0] == first[1] < 10  # both strategies stopped at the same step
+    config = tmp_path / "bad-hours.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SystemExit) as stop:
+        main(["paper", str(config), "--db", db_url])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err
+    assert "error: execution.session 09:30-16:00: 390 minutes" in err.replace("\n", " ")
+    assert stored() == first

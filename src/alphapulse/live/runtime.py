@@ -7,7 +7,10 @@ journal catches up, as they were at that step), every
 engine steps, the cross-section is stored and published, the journals commit, then
 each strategy's signals, orders, fills and risk events are published and counted
 (``outlets``; a persisted session writes them with the journal rows to the outbox and
-sends the outbox last). Bus and database errors are logged and recorded, never raised."""
+sends the outbox last). Bus and database errors are logged and recorded, never raised; a
+strategy's error is recorded and the others go on, but a ``ConfigError`` (settings that
+do not fit the data, e.g. ``execution.session`` hours no longer than a bar) stops the
+session before the step is journaled: it would fail every step the same way."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.loop import Engine, RunResult
 from alphapulse.engine.stages import RiskEvent
@@ -93,6 +97,8 @@ class PaperRuntime:
         for label, engine in self.engines.items():
             try:
                 engine.step(bar)
+            except ConfigError:
+                raise
             except Exception as exc:  # a strategy bug must not stop the others
                 self._error(bar, label, "strategy_error", exc)
         latency = (time.perf_counter_ns() - arrived) / 1e9 if arrived else None
