@@ -49,6 +49,9 @@ def test_valid_config_loads() -> None:
             "repeated: sma_cross",
         ),
         (_with(strategies=[]), "strategies"),
+        (_with(strategies=[{"strategy": ".x:Y"}]), "'.x:Y' cannot be imported"),
+        (_with(strategies=[{"strategy": ":Y"}]), "':Y' cannot be imported"),
+        (_with(data={**BASE["data"], "session_tz": "Not/AZone"}), "data.session_tz: Value"),
     ],
 )
 def test_bad_config_names_the_key(cfg: dict, needle: str) -> None:

@@ -13,12 +13,15 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from alphapulse.anomaly.config import AnomalyConfig
-from alphapulse.core.errors import ConfigError
+from alphapulse.core.errors import ConfigError, validation_text
+from alphapulse.core.timezones import time_zone
+from alphapulse.core.trust import from_client
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.execution.algos.config import AlgoConfig
 from alphapulse.execution.costs import ExecutionConfig
@@ -54,6 +57,8 @@ class DataConfig(_Strict):
             utc_timestamp(v)
         return v
 
+    _tz = field_validator("session_tz")(time_zone)
+
 
 #: A strategy label names its output directory under ``--out``: a plain file name.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -61,12 +66,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 def params_errors(exc: ValidationError) -> str:
     """A strategy's ``Params`` errors on one line (``params.fast: ...; params.x: unknown key``)."""
-    return "; ".join(
-        ".".join(["params", *(str(p) for p in e["loc"])])
-        + ": "
-        + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
-        for e in exc.errors()
-    )
+    return validation_text(exc, "params")
 
 
 class StrategyConfig(_Strict):
@@ -86,13 +86,18 @@ class StrategyConfig(_Strict):
         return name
 
     @model_validator(mode="after")
-    def _check_params(self) -> StrategyConfig:
+    def _check_params(self, info: ValidationInfo) -> StrategyConfig:
+        if ":" in self.strategy and from_client(info):  # (``core/trust.py``)
+            raise ValueError(
+                f"strategy {self.strategy!r}: a module:Class import path is not accepted"
+                " through the API (registered strategies only)"
+            )
         try:
             cls = strategy_class(self.strategy)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         try:
-            params = cls.Params(**self.params)
+            params = cls.Params.model_validate(self.params, context=info.context)
         except ValidationError as exc:
             raise ValueError(params_errors(exc)) from None
         algos = getattr(params, "execution_algos", ())

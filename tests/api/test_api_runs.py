@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, ValidationError
 
+from alphapulse.api.jobs import _one_line
 from alphapulse.store import open_store
 
 from .conftest import AUTH, TINY_RUN, make_client, wait_finished
@@ -167,6 +169,23 @@ def test_failed_backtest_is_recorded(client: TestClient, shared_data: Path) -> N
     assert wait_finished(client, ids) == ["failed", "failed"]
     run = client.get(f"/runs/{ids[0]}", headers=AUTH).json()
     assert "NOT_A_SYMBOL" in run["error"]
+
+
+def test_a_runs_error_is_one_line_without_the_values_given() -> None:
+    """A validation error inside a run names the field, never the value (it may be the
+    content of a server file), on one line as docs/api.md says."""
+
+    class Spec(BaseModel):
+        name: int
+
+    with pytest.raises(ValidationError) as exc:
+        Spec.model_validate({"name": "root:x:0:0:root:/root:/bin/bash\nline two"})
+    message = _one_line(exc.value)
+    assert (
+        message == "ValidationError: name: Input should be a valid integer, unable to parse"
+        " string as an integer"
+    )
+    assert _one_line(RuntimeError("a\n  b")) == "RuntimeError: a b"
 
 
 def test_405_lists_every_method_of_the_path(client: TestClient) -> None:

@@ -3,6 +3,7 @@ config file may name are refused with a 422 naming the field, before anything ru
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,6 @@ ML = "ml"
     [
         ({"registry": {"name": "m", "root": "/tmp/elsewhere"}}, "registry.root"),
         ({"registry": {"name": "m", "tracking_uri": "sqlite:////tmp/x.db"}}, "tracking_uri"),
-        ({"features": "/etc/passwd"}, "features: a file path"),
         ({"model": {"kind": "x", "params": {"path": "/tmp/m"}}}, "model.params.path"),
     ],
 )
@@ -99,3 +99,109 @@ def test_longest_allowed_names_fit_the_database(backend_url: str, shared_data: P
         rid = res.json()["runs"][0]["id"]
         assert wait_finished(client, [rid]) == ["failed"]
         assert client.get(f"/runs/{rid}", headers=AUTH).json()["name"] == f"{'n' * 128}/{'s' * 64}"
+
+
+def _hybrid(expert: dict[str, Any]) -> dict[str, Any]:
+    return {"strategies": [{"strategy": "hybrid", "params": {"experts": [expert]}}]}
+
+
+@pytest.mark.parametrize("module", ["netrc", "sched"])
+def test_a_hybrid_experts_import_path_is_refused_unimported(
+    client: TestClient, module: str
+) -> None:
+    """The experts are strategy configs too: validated with the client context, so a
+    ``module:Class`` is refused at any depth before it is imported."""
+    if module in sys.modules:
+        pytest.skip(f"{module} already imported by another test")
+    body = _hybrid({"strategy": f"{module}:Anything"})
+    refused(client, body, "strategies.0", "registered strategies only")
+    assert module not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"strategies": [{"strategy": ML, "params": {"features": "/etc/passwd"}}]}, "a file path"),
+        (_hybrid({"strategy": "ml", "params": {"features": "/etc/passwd"}}), "a file path"),
+        (
+            {"strategies": [{"strategy": "sentiment", "params": {"news": "/tmp"}}]},
+            "not a dataset of the server's catalog",
+        ),
+        (
+            {"strategies": [{"strategy": "sentiment", "params": {"news": "../../../tmp"}}]},
+            "not a dataset of the server's catalog",
+        ),
+        (
+            {"strategies": [{"strategy": "sentiment", "params": {"cache_dir": "/tmp/x"}}]},
+            "params.cache_dir",
+        ),
+        (
+            _hybrid({"strategy": "sentiment", "params": {"cache_dir": "/tmp/x"}}),
+            "params.cache_dir",
+        ),
+        (
+            {
+                "strategies": [
+                    {
+                        "strategy": "ml",
+                        "params": {
+                            "features": {
+                                "name": "f",
+                                "version": 1,
+                                "features": [{"kind": "sentiment", "news": "/etc"}],
+                            }
+                        },
+                    }
+                ]
+            },
+            "not a dataset of the server's catalog",
+        ),
+    ],
+    ids=[
+        "ml_features",
+        "hybrid_ml_features",
+        "news_path",
+        "news_dots",
+        "cache_dir",
+        "hybrid_cache",
+        "feature",
+    ],
+)
+def test_files_named_at_any_depth_are_refused(
+    client: TestClient, body: dict[str, Any], message: str, shared_data: Path
+) -> None:
+    refused(client, body, "strategies.0", message)
+
+
+def test_news_by_catalog_name_is_accepted(client: TestClient, shared_data: Path) -> None:
+    params = {"news": "news_headlines_2021_2022"}
+    body = {**TINY_RUN, "strategies": [{"strategy": "sentiment", "params": params}]}
+    res = client.post("/runs", json=body, headers=AUTH)
+    assert res.status_code == 202, res.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"data": {**TINY_RUN["data"], "session_tz": "Not/AZone"}}, "data.session_tz"),
+        ({"data": {**TINY_RUN["data"], "session_tz": "../../etc/passwd"}}, "data.session_tz"),
+        (
+            {"portfolio": {"method": "mean_variance", "periods_per_year": "INF"}},
+            "portfolio.mean_variance.periods_per_year",
+        ),
+        (
+            {"portfolio": {"method": "black_litterman", "views": {"AAPL": "NAN"}}},
+            "portfolio.black_litterman.views.AAPL",
+        ),
+    ],
+    ids=["tz", "tz_path", "inf", "nan_view"],
+)
+def test_settings_that_would_fail_the_run_are_refused(
+    client: TestClient, body: dict[str, Any], field: str
+) -> None:
+    """Checked at the request (a 422), not found by the run; JSON's ``1e999`` and
+    ``NaN`` (Python's json reads both) are not finite numbers."""
+    raw = json.dumps({**TINY_RUN, **body}).replace('"INF"', "1e999").replace('"NAN"', "NaN")
+    res = client.post("/runs", content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert res.status_code == 422, res.text
+    assert field in res.json()["error"]

@@ -79,6 +79,14 @@ def test_spec_rejects_unknown_keys(tmp_path: Path) -> None:
         load_specs(tmp_path)
 
 
+def test_spec_rejects_an_unknown_time_zone(tmp_path: Path) -> None:
+    text = (Path(catalog.__file__).parent / "specs" / "sp500_daily_2013_2018.yaml").read_text()
+    assert "timezone: UTC" in text
+    (tmp_path / "bad.yaml").write_text(text.replace("timezone: UTC", "timezone: America/Nowhere"))
+    with pytest.raises(ConfigError, match="unknown time zone 'America/Nowhere'"):
+        load_specs(tmp_path)
+
+
 def test_symbols(data_root: Path) -> None:
     sp = dataset_symbols("sp500_daily_2013_2018", data_root)
     assert len(sp) == 495 and {"AAPL", "BRK.B", "BF.B"} <= set(sp)

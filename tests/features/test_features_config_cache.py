@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.features import (
     FeatureMatrix,
@@ -91,3 +92,25 @@ def test_cache_round_trip_and_keys(sp_panel: Panel, tmp_path: Path) -> None:
     fields["close"][-1, 0] *= 1.01
     other = Panel(sp_panel.timestamps, sp_panel.symbols, fields)
     assert cache_key(other, cfg) != cache_key(sp_panel, cfg)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (None, "No such file"),
+        ("features: [unclosed", "not YAML"),
+        ("name: f\nversion: 1\nfeatures: []\n", "a feature set needs at least one feature"),
+        ("name: f\nversion: 1\nfeatures: [{kind: returns, windwos: [5]}]\n", "windwos"),
+    ],
+    ids=["missing", "yaml", "empty", "unknown_key"],
+)
+def test_a_bad_feature_set_file_is_a_config_error_naming_it(
+    tmp_path: Path, text: str | None, needle: str
+) -> None:
+    """One line naming the file (the CLI prints it, exit 2), never a traceback."""
+    path = tmp_path / "fs.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError, match=needle) as exc:
+        load_feature_set(path)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)

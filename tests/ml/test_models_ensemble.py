@@ -4,6 +4,7 @@ bit-identically."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Self
 
@@ -221,3 +222,29 @@ def test_members_must_share_a_kind() -> None:
         VotingEnsemble([LogisticBaseline(), RidgeBaseline()])
     with pytest.raises(ValueError):
         StackingEnsemble([RidgeBaseline()], meta=LogisticBaseline())
+
+
+@pytest.mark.parametrize("kind", ["voting", "stacking"])
+@pytest.mark.parametrize("where", ["absolute", "parent"])
+def test_a_stored_member_outside_the_model_is_not_loaded(
+    tmp_path: Path, kind: str, where: str
+) -> None:
+    """A saved ensemble names its members' folders; a name that leaves the model's folder
+    (which the registry's hash covers) is refused, never loaded."""
+    X, y = data(n=300)
+    y = np.sign(y)
+    outside = tmp_path / "outside"
+    LogisticBaseline().fit(X, y).save(outside)  # a loadable model, outside the ensemble
+    ens: Model = VotingEnsemble([LogisticBaseline()])
+    if kind == "stacking":
+        ens = StackingEnsemble([LogisticBaseline(), LogisticBaseline()], n_splits=2)
+    ens.fit(X, y)
+    ens.save(tmp_path / "e")
+    meta = tmp_path / "e" / "model.json"
+    saved = json.loads(meta.read_text())
+    name = str(outside) if where == "absolute" else "../outside"
+    key = "meta" if kind == "stacking" else "members"
+    saved["state"][key] = name if key == "meta" else [name]
+    meta.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="is not a folder of the model"):
+        load_model(tmp_path / "e")

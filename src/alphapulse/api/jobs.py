@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from alphapulse.api.metrics import Metrics
 from alphapulse.api.security import redact_text
 from alphapulse.config import BacktestConfig
+from alphapulse.core.errors import validation_text
 from alphapulse.core.workers import exit_with_parent
 from alphapulse.store import Store
 from alphapulse.store.engine import create_store_engine
@@ -177,7 +180,7 @@ class RunManager:
     def _fail(self, ids: dict[str, str], exc: BaseException | None) -> None:
         """Mark the runs still ``running`` as failed (``exc``) or cancelled (None)."""
         status = "cancelled" if exc is None else "failed"
-        message = "cancelled at shutdown" if exc is None else f"{type(exc).__name__}: {exc}"
+        message = "cancelled at shutdown" if exc is None else _one_line(exc)
         message = redact_text(message)[:2000]
         log.warning("backtest %s %s: %s", ",".join(ids.values()), status, message)
         self._metrics.backtest_ended(status)
@@ -192,3 +195,10 @@ class RunManager:
     def shutdown(self) -> None:
         """Stop accepting work; wait for running jobs, drop queued ones."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    """A run's error for its record: one line, naming fields but never echoing the
+    values that failed validation (they may be a server file's content)."""
+    text = validation_text(exc) if isinstance(exc, ValidationError) else str(exc)
+    return f"{type(exc).__name__}: {' '.join(text.split())}"

@@ -2,10 +2,12 @@
 
 A config file is trusted (its author runs it); a request body is not. So a request names
 a dataset of the server's catalog (no file paths, no data root), registered strategies
-only (entry points: no ``module:Class`` import), models only by name in the server's own
-registry (no ``root`` / ``tracking_uri``, no feature-set file), no database URL and no
-paper section; workers, strategies, symbols and every string are bounded. Anything else
-is a 422 naming the field."""
+only (entry points: no ``module:Class`` import, nor in a hybrid's experts), models only by
+name in the server's own registry (no ``root`` / ``tracking_uri``, no feature-set file),
+news only by catalog name (no folder, no cache folder), no database URL and no paper
+section; workers, strategies, symbols and every string are bounded. Anything else is a
+422 naming the field. The strategies' parameters are validated with the client context
+(``core/trust.py``), so these hold at any depth."""
 
 from __future__ import annotations
 
@@ -24,10 +26,12 @@ from pydantic import (
     model_validator,
 )
 
-from alphapulse.api.run_schema import datasets, enum_of, per_strategy, strategies
+from alphapulse.api.run_schema import datasets, enum_of, per_strategy, strategies, time_zones
 from alphapulse.api.times import When, clamped
 from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors
 from alphapulse.core.errors import ConfigError
+from alphapulse.core.timezones import time_zone
+from alphapulse.core.trust import client_context
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.portfolio.config import PortfolioConfig
 from alphapulse.risk.config import RiskConfig
@@ -57,7 +61,9 @@ class RunData(_Strict):
     symbols: list[Short] | None = Field(None, max_length=MAX_SYMBOLS)
     start: When = None
     end: When = None
-    session_tz: Short = "UTC"
+    session_tz: Short = Field(
+        "UTC", description="IANA time zone of the sessions", json_schema_extra=enum_of(time_zones)
+    )
     on_bad: Literal["reject", "quarantine"] | None = None
 
     @field_validator("source")
@@ -68,6 +74,7 @@ class RunData(_Strict):
         return source
 
     _bounds = field_validator("start", "end")(clamped)
+    _tz = field_validator("session_tz")(time_zone)
 
     @field_serializer("start", "end")
     def _iso(self, when: date | datetime | None) -> str | None:
@@ -117,9 +124,6 @@ class RunStrategy(_Strict):
         found = _server_only(params, "")
         if found:
             raise ValueError(f"{found}: a server-side location, not accepted through the API")
-        features = params.get("features")
-        if isinstance(features, str) and features != "default":
-            raise ValueError("features: a file path is not accepted through the API")
         return params
 
     @model_validator(mode="after")
@@ -130,7 +134,9 @@ class RunStrategy(_Strict):
 
         try:
             cls = strategy_class(self.strategy)
-            cls.Params.model_validate_json(json.dumps(self.params), strict=True)
+            cls.Params.model_validate_json(
+                json.dumps(self.params), strict=True, context=client_context()
+            )
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         except ValidationError as exc:
@@ -162,4 +168,5 @@ class RunRequest(_Strict):
 
     def to_config(self) -> BacktestConfig:
         """The run's configuration (raises ``ValidationError`` like a config file)."""
-        return BacktestConfig.model_validate(self.model_dump(exclude_unset=True))
+        raw = self.model_dump(exclude_unset=True)
+        return BacktestConfig.model_validate(raw, context=client_context())

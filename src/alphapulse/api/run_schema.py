@@ -29,6 +29,13 @@ def strategies() -> list[str]:
     return available_strategies()
 
 
+def time_zones() -> list[str]:
+    """The IANA time-zone names this server knows."""
+    from zoneinfo import available_timezones
+
+    return sorted(available_timezones())
+
+
 def enum_of(values: Callable[[], list[str]]) -> Callable[[dict[str, JsonValue]], None]:
     """A JSON-schema hook listing the server's ``values``."""
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from alphapulse.core.errors import ConfigError
+from alphapulse.core.errors import ConfigError, validation_text
 from alphapulse.store.engine import resolve_url
 
 ENV_TOKEN = "ALPHAPULSE_API_TOKEN"
@@ -81,8 +81,4 @@ class ApiSettings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:  # messages name the limit, never the value
-            fields = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
-            raise ConfigError(f"invalid API settings: {fields}") from None
+            raise ConfigError(f"invalid API settings: {validation_text(exc)}") from None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class AlphaPulseError(Exception):
     """Base class of every error the platform raises on purpose."""
@@ -46,3 +51,14 @@ class DataError(AlphaPulseError):
 
 class OrderError(AlphaPulseError):
     """An order is malformed (bad side, price or quantity)."""
+
+
+def validation_text(exc: ValidationError, *prefix: str) -> str:
+    """A pydantic error on one line, naming the fields, never the values given:
+    ``fast: Input should be greater than 0; x: unknown key`` (``prefix`` leads each path)."""
+    parts = []
+    for e in exc.errors(include_input=False):
+        where = ".".join([*prefix, *(str(p) for p in e["loc"])]) or "(value)"
+        why = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        parts.append(f"{where}: {why.removeprefix('Value error, ')}")
+    return "; ".join(parts)

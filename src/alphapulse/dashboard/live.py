@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 
 from alphapulse.api.paper import LiveSession, PaperSessions, SessionConflict
 from alphapulse.api.routes_sessions import PaperRequest
+from alphapulse.core.errors import validation_text
 from alphapulse.dashboard import views
 from alphapulse.dashboard.web import TEMPLATES, check_csrf, render, store_of
 from alphapulse.store import Store
@@ -80,7 +81,7 @@ def build_router() -> APIRouter:
             msg = (
                 str(exc).splitlines()[0]
                 if not isinstance(exc, ValidationError)
-                else "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                else validation_text(exc)
             )
             return render(request, "error.html", status_code=422, message=msg)
         return RedirectResponse(f"/ui/sessions/{sess.name}", status_code=303)

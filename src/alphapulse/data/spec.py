@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alphapulse.core.errors import ConfigError, DataError
+from alphapulse.core.timezones import time_zone
 from alphapulse.data.fields import NUMERIC_FIELDS, PRICE_FIELDS
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
@@ -55,6 +56,8 @@ class TimestampSpec(_Strict):
     unit: EpochUnit | None = Field(None, description="unit of epoch stamps")
     timezone: str = Field("UTC", description="zone of naive stamps (daily dates stay 00:00 UTC)")
     stamp: Literal["start", "end"] = Field("start", description="stamp marks bar start or end")
+
+    _tz = field_validator("timezone")(time_zone)
 
     @model_validator(mode="after")
     def _unit_for_epoch(self) -> TimestampSpec:

@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from alphapulse.core.errors import ConfigError, validation_text
+from alphapulse.core.trust import catalog_folder
 
 
 class _Strict(BaseModel):
@@ -140,6 +150,8 @@ class SentimentSpec(_Spec):
     min_periods: int = Field(20, ge=2)
     lag_bars: int = Field(0, ge=0)
 
+    _news = field_validator("news")(catalog_folder)  # from a client (``core/trust.py``)
+
 
 FeatureSpec = Annotated[
     ReturnsSpec
@@ -188,9 +200,16 @@ class FeatureSetConfig(_Strict):
 
 
 def load_feature_set(path: str | Path) -> FeatureSetConfig:
-    """Read a feature-set YAML file."""
-    with open(path, encoding="utf-8") as fh:
-        return FeatureSetConfig.model_validate(yaml.safe_load(fh))
+    """Read a feature-set YAML file (a ``ConfigError`` naming it when it cannot be)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return FeatureSetConfig.model_validate(yaml.safe_load(fh))
+    except OSError as exc:
+        raise ConfigError(f"feature set {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"feature set {path}: not YAML: {' '.join(str(exc).split())}") from None
+    except ValidationError as exc:
+        raise ConfigError(f"feature set {path}: {validation_text(exc)}") from None
 
 
 def default_feature_set() -> FeatureSetConfig:

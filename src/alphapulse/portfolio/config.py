@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # finite
 
 
 class RebalanceConfig(_Strict):
@@ -28,14 +28,14 @@ class RebalanceConfig(_Strict):
 
     every: int = Field(1, ge=1)  # rebalance every N bars ...
     calendar: Literal["D", "W", "M", "Q", "Y"] | None = None  # ... or at each new period
-    drift_threshold: float = Field(0.0, ge=0, allow_inf_nan=False)  # |w - target| to trade
-    min_trade_value: float = Field(0.0, ge=0, allow_inf_nan=False)  # smallest order, cash
+    drift_threshold: float = Field(0.0, ge=0)  # |w - target| to trade
+    min_trade_value: float = Field(0.0, ge=0)  # smallest order, cash
 
 
 class _Common(_Strict):
-    gross: float = Field(1.0, gt=0, allow_inf_nan=False)  # budget: sum |w| of the book
-    max_weight: float | None = Field(None, gt=0, allow_inf_nan=False)  # per-name |w| cap
-    max_gross: float | None = Field(None, gt=0, allow_inf_nan=False)  # default: gross
+    gross: float = Field(1.0, gt=0)  # budget: sum |w| of the book
+    max_weight: float | None = Field(None, gt=0)  # per-name |w| cap
+    max_gross: float | None = Field(None, gt=0)  # default: gross
     lookback: int = Field(60, ge=5)  # bars of trailing returns for the estimators
     min_history: int | None = Field(None, ge=2)  # returns needed; default lookback // 2
     periods_per_year: float | None = Field(None, gt=0)  # None: inferred from timestamps
@@ -73,7 +73,7 @@ class VolTargetConfig(_Common):
     """w_i = d_i x target_vol / vol_i, then scaled to an ex-ante vol of target_vol."""
 
     method: Literal["vol_target"]
-    target_vol: float = Field(0.10, gt=0, allow_inf_nan=False)
+    target_vol: float = Field(0.10, gt=0)
     estimator: Literal["std", "atr"] = "std"
     atr_window: int = Field(14, ge=1)
     scale_to_target: bool = True  # rescale by the covariance so sigma_p = target_vol

@@ -87,7 +87,7 @@ class AutoDisableConfig(_Strict):
     the equal-weight buy-and-hold of the universe over a trailing window."""
 
     max_drawdown: float | None = Field(None, gt=0, lt=1)
-    underperformance: float | None = Field(0.10, gt=0)  # strategy - benchmark return
+    underperformance: float | None = Field(0.10, gt=0, allow_inf_nan=False)  # vs benchmark
     window: int = Field(126, ge=2)
     patience: int = Field(21, ge=1)  # consecutive bars below before disabling
     action: Literal["halt", "flatten"] = "flatten"

@@ -43,9 +43,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from alphapulse.core.errors import ConfigError
+from alphapulse.core.trust import from_client
 from alphapulse.data.panel import Panel
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.engine.context import Context
@@ -115,6 +116,13 @@ class MLStrategy(Strategy):
             if isinstance(data, dict) and data.get("registry") is not None:
                 data = {"retrain_every": None, **data}
             return data
+
+        @field_validator("features")
+        @classmethod
+        def _no_file_from_client(cls, f: Any, info: ValidationInfo) -> Any:
+            if isinstance(f, str) and f != "default" and from_client(info):
+                raise ValueError("a file path is not accepted through the API")
+            return f
 
         @model_validator(mode="after")
         def _check(self) -> MLStrategy.Params:

@@ -34,7 +34,7 @@ def strategy_class(name: str) -> type[Strategy]:
         module, _, attr = name.partition(":")
         try:
             obj: Any = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
+        except (ImportError, AttributeError, TypeError, ValueError) as exc:  # ('.x', ':X')
             raise ConfigError(f"strategy {name!r} cannot be imported: {exc}") from None
     else:
         ep = _registered().get(name)

@@ -15,8 +15,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from alphapulse.core.trust import catalog_folder, operator_only
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import FloatArray, Signals
 from alphapulse.news.config import FactorConfig, HeadConfig
@@ -37,6 +38,9 @@ class SentimentStrategy(Strategy):
         cache_dir: str | None = None
         factor: FactorConfig = Field(default_factory=FactorConfig)
         head: HeadConfig = Field(default_factory=HeadConfig)
+
+        _news = field_validator("news")(catalog_folder)  # from a client (``core/trust.py``)
+        _cache = field_validator("cache_dir")(operator_only)
 
     def __init__(self, params: StrategyParams | None = None, **kwargs: object) -> None:
         super().__init__(params, **kwargs)

@@ -98,6 +98,21 @@ def test_compare_page(runs: Runs) -> None:
     assert "Correlation of per-bar returns" in page
 
 
+def test_compare_escapes_run_names(runs: Runs, tmp_path: Path) -> None:
+    """A run folder is a data file: its strategy name is text on the page, not markup."""
+    evil = tmp_path / "evil"
+    shutil.copytree(runs.dir(runs.labels[0]), evil)
+    summary = json.loads((evil / "summary.json").read_text())
+    summary["strategy"] = "<img src=x onerror=alert(1)>"
+    (evil / "summary.json").write_text(json.dumps(summary))
+    out = tmp_path / "compare.html"
+    args = ["compare", str(evil), str(runs.dir(runs.labels[1])), "--out", str(out)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "<img src=x" not in page and "<th>&lt;img src=x onerror=alert(1)&gt;</th>" in page
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 
 import pandas as pd
 
@@ -17,7 +18,7 @@ def build_comparison(runs: Sequence[RunData]) -> str:
     names = _unique([r.name for r in runs], [r.path.parent.name for r in runs])
     page = Page("Strategy comparison")
     page.note("All figures after fees and slippage.")
-    head = "".join(f"<th>{n}</th>" for n in names)
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
     rows = fmt.rows_html([r.summary for r in runs], fmt.METRICS + fmt.ROBUSTNESS)
     page.heading("Metrics")
     page.html(

@@ -38,7 +38,8 @@ class AlgoConfig(BaseModel):
     leftover: Literal["cancel", "carry", "market"] = "cancel"  # rule at the session end
     session: tuple[str, str] | None = None  # local HH:MM open/close; None: every bar
     profile_sessions: int = Field(20, ge=1, le=250)  # VWAP: past sessions in the profile
-    min_child_notional: float = Field(0.0, ge=0)  # on schedule: wait for this much to trade
+    # on schedule: wait for this much to trade
+    min_child_notional: float = Field(0.0, ge=0, allow_inf_nan=False)
     child_interval: int = Field(1, ge=1)  # bars between a parent's children (1: every bar)
 
     @field_validator("horizon")

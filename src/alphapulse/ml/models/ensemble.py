@@ -16,6 +16,7 @@ meta-model) in a sub-folder.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -37,6 +38,7 @@ from alphapulse.ml.models.base import (
 )
 
 Folds = Iterable[tuple[Array, Array]]
+_PART = re.compile(r"^[A-Za-z0-9_]+$")  # a member's folder name (``member_0``, ``meta``)
 
 
 class _Ensemble(Model):
@@ -138,7 +140,7 @@ class _Ensemble(Model):
 
     @classmethod
     def _restore(cls, path: Path, params: dict[str, Any], state: dict[str, Any]) -> Self:
-        members = [load_model(path / name) for name in state["members"]]
+        members = [load_model(_part(path, name)) for name in state["members"]]
         model = cls(members, **params)
         model.classes_ = np.asarray(state["classes"], dtype=np.float64)
         model._fitted = True
@@ -262,8 +264,16 @@ class StackingEnsemble(_Ensemble):
 
     @classmethod
     def _restore(cls, path: Path, params: dict[str, Any], state: dict[str, Any]) -> Self:
-        members = [load_model(path / name) for name in state["members"]]
-        model = cls(members, load_model(path / state["meta"]), **params)
+        members = [load_model(_part(path, name)) for name in state["members"]]
+        model = cls(members, load_model(_part(path, state["meta"])), **params)
         model.classes_ = np.asarray(state["classes"], dtype=np.float64)
         model._fitted = True
         return model
+
+
+def _part(path: Path, name: object) -> Path:
+    """A member's folder inside ``path``: a stored name must be a plain folder name (the
+    model's hash covers what is inside ``path`` only, so nothing outside is loaded)."""
+    if not (isinstance(name, str) and _PART.match(name)):
+        raise ValueError(f"{path}: member {name!r} is not a folder of the model")
+    return path / name
