@@ -29,12 +29,14 @@ CASES = {
         ((LIMIT, -1, 99.0, NAN, False), (True, 100.0, False, 99.0, False)),
     "limit sell, touched": ((LIMIT, -1, 103.0, NAN, False), (True, 103.0, True, 103.0, False)),
     "limit sell, missed": ((LIMIT, -1, 105.0, NAN, False), NO),
-    "stop buy, gapped through": ((STOP, 1, NAN, 99.0, False), (True, 100.0, False, NAN, False)),
-    "stop buy, hit": ((STOP, 1, NAN, 102.0, False), (True, 102.0, False, NAN, False)),
+    "stop buy, gapped through": ((STOP, 1, NAN, 99.0, False), (True, 100.0, False, NAN, True)),
+    "stop buy, hit": ((STOP, 1, NAN, 102.0, False), (True, 102.0, False, NAN, True)),
     "stop buy, missed": ((STOP, 1, NAN, 105.0, False), NO),
     "stop sell, gapped through":
-        ((STOP, -1, NAN, 101.0, False), (True, 100.0, False, NAN, False)),
-    "stop sell, hit": ((STOP, -1, NAN, 98.0, False), (True, 98.0, False, NAN, False)),
+        ((STOP, -1, NAN, 101.0, False), (True, 100.0, False, NAN, True)),
+    "stop sell, hit": ((STOP, -1, NAN, 98.0, False), (True, 98.0, False, NAN, True)),
+    # triggered before (what a volume cap left): a market order, even above the stop
+    "stop sell, triggered before": ((STOP, -1, NAN, 90.0, True), (True, 100.0, False, NAN, False)),
     "stop sell, missed": ((STOP, -1, NAN, 96.0, False), NO),
     # stop-limits triggered at the open: then the limit rule over the whole bar
     "stop-limit buy, open trigger, limit at the open":

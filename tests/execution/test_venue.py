@@ -324,3 +324,15 @@ def test_far_limits_rest_across_a_wide_universe() -> None:
         b = BarSlice(i, ts(i), 0, px, px + 1, px - 1, px, vol)
         assert venue.process_bar(b, FakeAccount()) == []
     assert len(venue.open_orders()) == 3
+
+
+def test_a_triggered_stop_fills_the_rest_at_market_after_a_volume_cap() -> None:
+    """A stop hit intrabar fills what the bar's volume allows at the stop; the rest is a
+    market order from then on, even when the price is back above the stop."""
+    venue = make_venue(max_participation=0.1)
+    o = order(venue, SELL, 1000, type=OrderType.STOP, stop_price=95.0)
+    account = FakeAccount(positions={0: 1000.0})
+    (first,) = venue.process_bar(bar(0, (100, 100, 90, 92), volume=5000), account)
+    assert (first.quantity, first.price, o.triggered) == (500, 95.0, True)
+    (rest,) = venue.process_bar(bar(1, (100, 101, 99, 100), volume=1e9), account)
+    assert (rest.quantity, rest.price, o.status) == (500, 100.0, OrderStatus.FILLED)

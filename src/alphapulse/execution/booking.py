@@ -36,8 +36,8 @@ IntArray = npt.NDArray[np.int64]
 SID, SIDE, KIND, LIMIT, STOP, TRIGGERED, NOTIONAL, QUANTITY, FILLED, AVG, FAMILY = range(11)
 # rows of the result (one column per order): matched (1.0: it has a quote in this bar),
 # the order's quantity after sizing, units filled now, price, fee, why, cash cost of
-# slippage, maker (1.0) or taker, triggered (1.0: a stop-limit's stop was hit in this
-# bar), and the order after the fill: filled quantity, average fill price, done (1.0:
+# slippage, maker (1.0) or taker, triggered (1.0: a stop or stop-limit's stop was hit in
+# this bar), and the order after the fill: filled quantity, average fill price, done (1.0:
 # nothing left, the filled quantity is the order's quantity)
 MATCHED, QTY, WANT, PRICE, FEE, WHY, SLIPPAGE, MAKER, TRIGGER = range(9)
 NEW_FILLED, NEW_AVG, DONE = 9, 10, 11

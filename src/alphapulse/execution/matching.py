@@ -10,7 +10,8 @@ Rules, for a buy (a sell mirrors them, swapping high/low and the inequalities):
 - LIMIT L: open <= L -> the open (gap in our favour), taker capped at L;
   elif low <= L -> L, maker.
 - STOP S: open >= S -> the open (gapped through: NOT S), taker;
-  elif high >= S -> S, taker.
+  elif high >= S -> S, taker. Triggered then (``order.triggered``): what the bar's volume
+  cap left fills later as a MARKET order (at the next open).
 - STOP_LIMIT (S, L): not yet triggered ->
   open >= S: triggered at the open, then the LIMIT rule over the whole bar;
   elif high >= S: triggered intrabar; fills in this bar only if L >= S (the limit is
@@ -33,7 +34,7 @@ KIND[OrderType.STOP_LIMIT] = STOP_LIMIT
 
 Match = tuple[bool, float, bool, float, bool]
 # (matched, reference price, maker, the limit the price may not pass (NaN: none),
-#  triggered in this bar: a stop-limit's stop was hit)
+#  triggered in this bar: a stop or stop-limit's stop was hit)
 _NONE: Match = (False, math.nan, False, math.nan, False)
 
 
@@ -55,9 +56,9 @@ def _limit(buy: bool, limit: float, open_: float, high: float, low: float) -> Ma
 @njit(cache=True)
 def _stop(buy: bool, stop: float, open_: float, high: float, low: float) -> Match:
     if (open_ >= stop) if buy else (open_ <= stop):
-        return True, open_, False, math.nan, False
+        return True, open_, False, math.nan, True
     if (high >= stop) if buy else (low <= stop):
-        return True, stop, False, math.nan, False
+        return True, stop, False, math.nan, True
     return _NONE
 
 
@@ -75,7 +76,7 @@ def match_bar(
     """Match a working order (its type code, side, limit and stop prices, NaN where it
     has none, and whether its stop was hit before) against a bar's open, high and low."""
     buy = side > 0
-    if kind == MARKET:
+    if kind == MARKET or (kind == STOP and triggered):
         return True, open_, False, math.nan, False
     if kind == LIMIT or (kind == STOP_LIMIT and triggered):
         return _limit(buy, limit, open_, high, low)

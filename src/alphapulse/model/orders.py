@@ -78,7 +78,7 @@ class Order:
     status: OrderStatus = OrderStatus.PENDING
     filled_qty: float = 0.0
     avg_fill_price: float = 0.0
-    triggered: bool = False  # stop-limit: the stop has been hit, now a limit order
+    triggered: bool = False  # its stop was hit: a stop-limit now a limit, a stop a market
     reason: str = ""
 
     def __post_init__(self) -> None:
