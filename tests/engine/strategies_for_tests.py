@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from alphapulse.engine.context import Context
 from alphapulse.model.signals import Signals
@@ -26,6 +27,20 @@ class RandomSignals(Strategy):
         d = rng.integers(low, 2, ctx.n_symbols).astype(float)
         d[rng.random(ctx.n_symbols) < 0.5] = np.nan
         return Signals(d)
+
+
+class Scripted(Strategy):
+    """Directions by bar: ``directions[t]`` per symbol (None: no opinion); no opinion on
+    the bars not listed."""
+
+    class Params(StrategyParams):
+        directions: dict[int, list[float | None]] = Field(default_factory=dict)
+
+    def on_bar(self, ctx: Context) -> Signals | None:
+        row = self.p.directions.get(ctx.t)
+        if row is None:
+            return None
+        return Signals(np.array([np.nan if d is None else d for d in row], dtype=float))
 
 
 class PeekingStrategy(Strategy):

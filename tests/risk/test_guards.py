@@ -14,7 +14,17 @@ from alphapulse.data.panel import Panel
 from alphapulse.engine.feed import forward_fill
 from alphapulse.engine.loop import RunResult
 from alphapulse.model.orders import OrderStatus, Side
-from tests.risk.helpers import NO_GUARDS, NO_LIMITS, RANDOM, config, run, ts_index
+from tests.risk.helpers import (
+    NO_GUARDS,
+    NO_LIMITS,
+    RANDOM,
+    config,
+    run,
+    synthetic_panel,
+    ts_index,
+)
+
+SCRIPTED = "tests.engine.strategies_for_tests:Scripted"
 
 NEXT_OPEN = "next_open"
 
@@ -137,13 +147,39 @@ def test_loss_guards_block_new_risk_for_the_session(sp6: Panel, guard: str) -> N
     assert len(fired) >= 3
     pos = _positions(sp6, r)
     checked = 0
+    blocked = 0
     for o in r.orders:
         if o.created_ns in fired and o.parent_id is None:
+            if o.reason == "new_risk_blocked":  # recorded, never sent
+                assert o.status == OrderStatus.REJECTED and o.filled_qty == 0
+                blocked += 1
+                continue
             held = pos[ts_index(sp6, o.created_ns), o.sid]
             assert o.notional is None and held != 0 and np.sign(held) == -int(o.side)
             assert o.quantity <= abs(held)
             checked += 1
-    assert checked > 0  # the strategy did trade on those bars, only to reduce
+    assert checked > 0 and blocked > 0  # on those bars it traded only to reduce
+
+
+def test_an_entry_blocked_by_the_daily_loss_limit_is_made_once_the_block_lifts() -> None:
+    """AAA loses 8% on bar 5 (4% of equity): the daily loss limit blocks new risk for
+    that session, so the BBB entry decided then is rejected (``new_risk_blocked``, in the
+    orders); the unchanged target is planned again on bar 6 and BBB is bought."""
+    flat = np.tile([100.0, 100.0, 100.0, 100.0, 1e6], (12, 1))
+    aaa = flat.copy()
+    aaa[5:, :4] = [92.0, 92.0, 92.0, 92.0]
+    panel = synthetic_panel({"AAA": aaa, "BBB": flat})
+    ups = {t: [1.0, 1.0] for t in range(5, 10)}
+    directions = {2: [1.0, None], **ups}
+    guards = {**NO_GUARDS, "daily_loss_limit": 0.03}
+    cfg = config(panel, SCRIPTED, {"directions": directions},
+                 execution={"commission": {"model": "none"}, "slippage": {"model": "none"}},
+                 risk={"limits": NO_LIMITS, "guards": guards})  # fmt: skip
+    r = run(panel, cfg)
+    assert [ts_index(panel, e.ts_ns) for e in r.risk_events] == [5]
+    bbb = [(ts_index(panel, o.created_ns), o.status, o.reason) for o in r.orders if o.sid == 1]
+    assert bbb == [(5, OrderStatus.REJECTED, "new_risk_blocked"), (6, OrderStatus.FILLED, "")]
+    assert r.final_positions[1] > 0
 
 
 @pytest.mark.parametrize("action", ["block", "flatten"])

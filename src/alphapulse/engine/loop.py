@@ -293,6 +293,7 @@ class Engine:
                 for o in self.venue.open_orders(sid):
                     if o.parent_id is None and (sid in renewed or not _bracketed(o)):
                         self.venue.cancel(o.id, "replaced")
+        targeted = {o.id for o in planned} if reduce_only else set()  # the planner's orders
         planned += [self._explicit(req, ctx) for req in signals.orders]
         if self.algo is not None:  # parents kept by the algorithm; the rest goes on
             cancel = self.venue.cancel
@@ -302,6 +303,7 @@ class Engine:
                 self.rejected.append(order)
                 continue
             if reduce_only and not _reduces(order, ctx):
+                self._blocked(order, order.id in targeted)
                 continue
             self._submit(order, ctx)
         if planned and not self.risk_inert:
@@ -333,6 +335,15 @@ class Engine:
             take_profit=req.take_profit,
             tag=req.tag,
         )
+
+    def _blocked(self, order: Order, targeted: bool) -> None:
+        """An order that adds risk while new risk is blocked: REJECTED
+        (``new_risk_blocked``); a planned one's target is forgotten, so the planner sends
+        it again once the block lifts (it re-plans only a changed target otherwise)."""
+        order.status, order.reason = _REJECTED, "new_risk_blocked"
+        self.rejected.append(order)
+        if targeted:
+            self.planner.forget(order.sid)
 
     def _submit(self, order: Order, ctx: Context) -> None:
         if self.risk_inert:  # accepts everything
