@@ -1,6 +1,7 @@
 """The planner's compiled passes (``_replan``, ``_sizes``) plan exactly the orders of the
 plain-Python rules they replaced (kept here as the reference), for long, short, flat and
-unknown targets, positions of either sign, missing prices, lots and minimum values."""
+unknown targets, positions of either sign, missing prices, lots and minimum values; and
+a target that could not be sized for want of a price is traded once the price comes."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def _reference(
                 out.append(Order(next(ids), sym, sid, side, abs(pos), ctx.ts_ns, tag="close"))
             continue
         if not math.isfinite(px) or px <= 0 or ctx.equity <= 0:
+            last[sid] = np.nan  # not sizable yet: planned again
             continue
         budget = abs(x) * ctx.equity
         if pos == 0.0 and x > 0:
@@ -98,3 +100,22 @@ def test_compiled_plan_equals_the_python_rules(
         got = planner.plan(Targets(w), ctx, count(1).__next__)
         assert [_key(o) for o in got] == want
         assert planner.replanned.tolist() == todo
+
+
+def test_a_target_without_a_price_yet_is_traded_once_priced() -> None:
+    """The same target, repeated: nothing while the symbol has no price, the entry at
+    the first plan after its first price (an unchanged target is otherwise not re-planned)."""
+    syms = ("A", "B")
+    hist = History({"close": np.ones((2, 2))}, np.arange(2))
+    planner = OrderPlanner(2)
+    w = Targets(np.array([0.5, 0.5]))
+
+    def plan(b_price: float) -> list[str]:
+        px = np.array([10.0, b_price])
+        ctx = Context(1, 7, syms, hist, np.zeros(2), np.zeros(2), px, 1e5, 1e5)
+        return [o.symbol for o in planner.plan(w, ctx, count(1).__next__)]
+
+    assert plan(np.nan) == ["A"]
+    assert plan(np.nan) == []
+    assert plan(20.0) == ["B"]
+    assert plan(20.0) == []

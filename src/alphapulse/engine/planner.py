@@ -7,6 +7,9 @@ bar does not churn.
 - any -> flat: close the whole position;
 - otherwise: trade the difference ``w x equity / price - position`` in whole lots.
 
+A target that cannot be sized yet (no price seen for the symbol, or equity <= 0) is not
+remembered, so the same target is planned again once it can be.
+
 With ``mode="always"`` (rebalancing rules on, see ``portfolio/rebalance.py``) every
 non-NaN target is traded towards, changed or not, so drift away from it is corrected;
 orders worth less than ``min_trade_value`` are skipped in either mode.
@@ -28,8 +31,9 @@ from alphapulse.model.signals import Targets
 
 _EPS = 1e-12
 # what ``_sizes`` asks for a symbol: nothing, a cash-budget buy (``open``), a rebalancing
-# buy / sell, a close of a long (sell) / short (buy) position
-_SKIP, _OPEN, _BUY, _SELL, _CLOSE_LONG, _CLOSE_SHORT = 0, 1, 2, 3, 4, 5
+# buy / sell, a close of a long (sell) / short (buy) position, nothing yet (no price or
+# no equity: the target is planned again)
+_SKIP, _OPEN, _BUY, _SELL, _CLOSE_LONG, _CLOSE_SHORT, _UNSIZED = 0, 1, 2, 3, 4, 5, 6
 _NONE: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
 _BUY_SIDE, _SELL_SIDE = Side.BUY, Side.SELL  # bound once (see ``model.orders.OPEN_STATUSES``)
 
@@ -65,6 +69,9 @@ class OrderPlanner:
         buys: list[Order] = []
         for sid, k, q in zip(todo.tolist(), kind.tolist(), size.tolist(), strict=True):
             if k == _SKIP:
+                continue
+            if k == _UNSIZED:
+                self._last[sid] = np.nan
                 continue
             side = _BUY_SIDE if k in (_BUY, _OPEN, _CLOSE_SHORT) else _SELL_SIDE
             if k == _OPEN:
@@ -129,7 +136,7 @@ def _sizes(
     lot: float,
     min_value: float,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Per symbol of ``todo``: which order (``_SKIP`` ... ``_CLOSE_SHORT``) and its
+    """Per symbol of ``todo``: which order (``_SKIP`` ... ``_UNSIZED``) and its
     quantity (``_OPEN``: its cash budget), by the rules of the module docstring."""
     kind = np.zeros(todo.shape[0], dtype=np.int64)
     size = np.zeros(todo.shape[0])
@@ -142,6 +149,7 @@ def _sizes(
                 size[j] = abs(p)
             continue
         if not math.isfinite(px) or px <= 0 or equity <= 0:
+            kind[j] = _UNSIZED
             continue
         budget = abs(x) * equity
         if p == 0.0 and x > 0:

@@ -204,6 +204,8 @@ def run_book(
                     if lots > 0:
                         kind = BUY_QTY if delta > 0 else SELL_QTY
                         size, tag = lots, TAG_REBALANCE
+            else:  # not sizable yet: planned again (engine.planner's _UNSIZED)
+                last_w[j] = np.nan
             if kind == NONE:
                 continue
             row = n_orders

@@ -300,6 +300,8 @@ def simulate(
                 if qty > 0:
                     pend = _BUY_QTY if delta > 0 else _SELL_QTY
                     amount = qty
+        else:  # not sizable yet: planned again (engine.planner's _UNSIZED)
+            last_w = np.nan
     return equity, n_fills, fees
 
 
