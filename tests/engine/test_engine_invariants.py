@@ -6,14 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alphapulse.analytics.frequency import periods_per_year
 from alphapulse.config import parse_config
 from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
+from alphapulse.engine.outputs import summary
 from alphapulse.engine.runner import run_backtest
 
 SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "KO", "FTV"]  # FTV lists in 2016: sparse start
@@ -167,6 +170,17 @@ def test_sparse_intraday_symbols(shared_data: Path) -> None:
     for f in r.fills:
         assert has_bar[f.bar_index, f.sid], "a fill needs a bar of its own symbol"
     np.testing.assert_allclose(r.equity, _reconstruct_equity(p, r), rtol=1e-10)
+    # annualised on the bars present (a trading day's mean bars x trading days), as the
+    # metrics' definition says, not on 390 one-minute bars a day
+    s = summary(r)
+    index = pd.DatetimeIndex(pd.to_datetime(r.timestamps, utc=True))
+    days = index.normalize().unique()
+    per_day = len(index) / len(days)
+    assert s["periods_per_year"] == pytest.approx(per_day * 252, rel=0.01)
+    assert s["periods_per_year"] < periods_per_year(index) / 1.5
+    returns = np.diff(r.equity) / r.equity[:-1]
+    vol = float(np.std(returns, ddof=1) * np.sqrt(s["periods_per_year"]))
+    assert s["volatility"] == pytest.approx(vol, rel=1e-9)
 
 
 def test_short_selling_accounting(panel: Panel) -> None:

@@ -223,9 +223,9 @@ def _oos_stats(stitched: FloatArray, ppy: float, ev: Evaluations) -> dict[str, A
 
 
 def _ppy(ts: pd.DatetimeIndex) -> float:
-    from alphapulse.analytics.frequency import periods_per_year
+    from alphapulse.analytics.frequency import observed_periods_per_year
 
-    return float(periods_per_year(ts)) if len(ts) > 2 else 252.0
+    return float(observed_periods_per_year(ts)) if len(ts) > 2 else 252.0
 
 
 def _finite(v: float) -> float | None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from alphapulse.analytics.execution_quality import execution_frame, execution_summary
-from alphapulse.analytics.frequency import periods_per_year
+from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.analytics.metrics import compute_metrics
 from alphapulse.analytics.run_robustness import RobustnessInputs, run_robustness
 from alphapulse.analytics.trades import round_trips
@@ -151,7 +151,7 @@ def summary(
     eq = equity_frame(r)
     trades = trades if trades is not None else trades_frame(r)
     equity = pd.Series(eq["equity"].to_numpy(), index=pd.DatetimeIndex(eq["timestamp"]))
-    ppy = periods_per_year(pd.DatetimeIndex(eq["timestamp"])) if len(eq) > 1 else 252.0
+    ppy = observed_periods_per_year(pd.DatetimeIndex(eq["timestamp"])) if len(eq) > 1 else 252.0
     m = compute_metrics(
         equity,
         trades,

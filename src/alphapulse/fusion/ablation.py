@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from alphapulse.analytics.bootstrap import percentile_ci, resample, sharpe_rows
-from alphapulse.analytics.frequency import periods_per_year
+from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.config import BacktestConfig, StrategyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
@@ -69,7 +69,7 @@ def _score(label: str, r: RunResult, start: int, n_boot: int) -> list[Any]:
     keep = r.timestamps >= start
     eq = r.equity[keep]
     ret = np.diff(eq) / eq[:-1]
-    ppy = periods_per_year(pd.DatetimeIndex(pd.to_datetime(r.timestamps[keep], utc=True)))
+    ppy = observed_periods_per_year(pd.DatetimeIndex(pd.to_datetime(r.timestamps[keep], utc=True)))
     sharpe = float(sharpe_rows(ret[None, :], ppy)[0]) if len(ret) > 2 else np.nan
     lo, hi = percentile_ci(sharpe_rows(resample(ret, n_boot), ppy)) if len(ret) > 2 else (None,) * 2
     years = len(ret) / ppy

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.analytics.bootstrap import max_drawdown_rows, percentile_ci, resample, sharpe_rows
-from alphapulse.analytics.frequency import periods_per_year
+from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.config import StrategyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
@@ -95,7 +95,7 @@ def evaluate(cfg: RLConfig, panel: Panel | None = None, log: Any = None) -> pd.D
         series[scfg.label] = _returns(res.equity, cfg.initial_cash)[test_mask]
         if log is not None:
             log(f"baseline {scfg.label} done")
-    ppy = periods_per_year(panel.index())
+    ppy = observed_periods_per_year(panel.index())
     return summary_table(series, ppy, cfg.evaluate.bootstrap, cfg.evaluate.configurations_tried)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from alphapulse.analytics.frequency import periods_per_year as infer_periods_per_year
+from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.data.panel import Panel
 from alphapulse.engine.feed import forward_fill
 from alphapulse.executor.base import Executor, Report
@@ -88,7 +88,9 @@ class SymbolBars:
         """Bars per year inferred from the timestamps (252 with fewer than two)."""
         if self.n_bars < 2:
             return _DEFAULT_PPY
-        return infer_periods_per_year(pd.DatetimeIndex(pd.to_datetime(self.timestamps, utc=True)))
+        return observed_periods_per_year(
+            pd.DatetimeIndex(pd.to_datetime(self.timestamps, utc=True))
+        )
 
 
 @dataclass(frozen=True)
