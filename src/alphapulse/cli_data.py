@@ -231,7 +231,7 @@ def resample(
     from alphapulse.data.importer import long_frame, timeframe_of
     from alphapulse.data.resample import resample_frames
 
-    frames = load_frames(source, symbol)
+    frames = load_frames(source, symbol, policy="reject")  # the checks of `data import`
     cal = None if calendar.lower() == "none" else calendar
     res = resample_frames(frames, to, calendar=cal, session=session)  # type: ignore[arg-type]
     long = pd.concat([long_frame(s, f) for s, f in res.items()], ignore_index=True)

@@ -90,3 +90,9 @@ def test_quandl_unadjusted_sample(data_root: Path) -> None:
     # Quandl's adj_close is adjusted as of a later date: same shape up to a constant factor
     ratio = adj["close"] / aapl["adj_close"]
     assert ratio.std() / ratio.mean() < 1e-3
+
+
+@pytest.mark.parametrize(("split", "dividend"), [([1, -2], [0, 0]), ([1, 1], [0, -1])])
+def test_negative_actions_raise_naming_the_bar(split: list[float], dividend: list[float]) -> None:
+    with pytest.raises(DataError, match=r"on 2024-01-02 00:00:00\+00:00 must be finite and >= 0"):
+        back_adjust(_frame([10, 10], split, dividend))

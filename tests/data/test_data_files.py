@@ -170,3 +170,44 @@ def test_real_files_through_generic_reader(data_root: Path) -> None:
     assert cb.frame.index[-1] == pd.Timestamp("2017-07-01 11:00", tz="UTC")
     parts = read_file(data_root / "zipline_samples_with_actions" / "QUANDL_SAMPLE_TABLE.csv.gz")
     assert [p.symbol for p in parts] == ["AAPL", "BRK_A", "MSFT", "ZEN"]
+
+
+def _daily_rows(n: int) -> list[str]:
+    days = pd.bdate_range("2024-01-02", periods=n)
+    return [f"{d.date()},10,11,9,10.5,1000" for d in days]
+
+
+@pytest.mark.parametrize(
+    ("cells", "msg"), [(",000", "more fields than the 6 columns"), (",000,5", "8 fields")]
+)
+def test_row_with_more_fields_than_the_header_names_its_line(
+    tmp_path: Path, cells: str, msg: str
+) -> None:
+    rows = _daily_rows(80)
+    rows[75] = rows[75].replace(",1000", ",1") + cells  # "1,000": a thousands separator
+    path = _write(tmp_path / "t.csv", "\n".join(["date,open,high,low,close,volume", *rows]))
+    with pytest.raises(DataError, match=msg) as info:
+        read_file(path)
+    assert (info.value.path, info.value.row) == (str(path), 77)
+
+
+@pytest.mark.parametrize("epoch", [False, True])
+def test_time_of_day_in_a_daily_file_names_its_line(tmp_path: Path, epoch: bool) -> None:
+    rows = _daily_rows(80)  # sniffed as daily from the first 64 lines
+    rows[75] = rows[75].replace(rows[75][:10], f"{rows[75][:10]} 15:30:00")
+    if epoch:
+        cells = [r.split(",", 1) for r in rows]
+        rows = [f"{pd.Timestamp(d, tz='UTC').value // 10**9},{rest}" for d, rest in cells]
+    path = _write(tmp_path / "t.csv", "\n".join(["date,open,high,low,close,volume", *rows]))
+    with pytest.raises(DataError, match="has a time of day, but the data is daily") as info:
+        read_file(path)
+    assert (info.value.path, info.value.row, info.value.field) == (str(path), 77, "date")
+
+
+def test_daily_stamps_keep_their_own_local_date(tmp_path: Path) -> None:
+    offsets = ["+11:00", "+11:00", "+10:00", "+10:00"]  # Sydney leaves DST on 2024-04-07
+    days = ["2024-04-05", "2024-04-06", "2024-04-07", "2024-04-08"]
+    rows = [f"{d}T00:00:00{o},10,11,9,10.5,1000" for d, o in zip(days, offsets, strict=True)]
+    path = _write(tmp_path / "t.csv", "\n".join(["datetime,open,high,low,close,volume", *rows]))
+    frame = read_file(path)[0].frame
+    assert [str(t) for t in frame.index] == [f"{d} 00:00:00+00:00" for d in days]

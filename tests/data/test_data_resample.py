@@ -105,3 +105,32 @@ def test_intraday_2024(data_root: Path) -> None:
     assert everything["volume"].sum() == bkng["volume"].sum()
     assert 0 < hourly["vwap"].iloc[0] < 10_000
     assert len(resample(frames["TPL"], "5min")) < 252 * 78  # sparse input, no invented bars
+
+
+def test_missing_price_is_an_error_not_a_neighbour() -> None:
+    df = _minutes("2024-01-02 14:30", 5)
+    df.loc[df.index[4], "close"] = np.nan  # "last" would take the close of 14:33
+    with pytest.raises(DataError, match="missing close at 2024-01-02 14:34:00"):
+        resample(df, "5min")
+
+
+@pytest.mark.parametrize(
+    ("row", "rule"),
+    [
+        ("2024-01-04,10,11,-9,10.5,100", "non_positive_price"),
+        ("2023-12-29,10,11,9,10.5,1", "out_of_order"),
+    ],
+)
+def test_cli_resample_validates_like_import(tmp_path: Path, row: str, rule: str) -> None:
+    from typer.testing import CliRunner
+
+    from alphapulse.cli_data import data_app
+
+    path = tmp_path / "t.csv"
+    path.write_text("date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n"
+                    f"2024-01-03,10,11,9,10.5,100\n{row}\n")  # fmt: skip
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(data_app, ["resample", str(path), "--to", "1D", "--out", str(out)])
+    assert isinstance(res.exception, DataError) and rule in str(res.exception)
+    assert (res.exception.path, res.exception.row) == (str(path), 4)
+    assert not out.exists()

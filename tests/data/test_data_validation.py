@@ -221,3 +221,27 @@ def test_dst_offsets_in_one_file_are_fine(tmp_path: Path) -> None:
                     "2024-03-10T03:00:00-04:00,1,2,0.5,1.5,1\n")  # fmt: skip
     frame = load_checked(str(path), policy="report").frames["T"]
     assert list(pd.DatetimeIndex(frame.index).hour) == [6, 7]
+
+
+# -- dividend and split columns ---------------------------------------------------------
+ACTION_ROWS = {  # (dividend, split) of line 3 -> rule
+    ("inf", "1"): "non_finite",
+    ("-1", "1"): "negative_action",
+    ("0", "-2"): "negative_action",
+    ("10.5", "1"): "dividend_above_close",  # the previous close is 10.5
+}
+
+
+@pytest.mark.parametrize(("cells", "rule"), sorted(ACTION_ROWS.items()))
+def test_action_columns_validate_as_import_refuses(
+    tmp_path: Path, cells: tuple[str, str], rule: str
+) -> None:
+    path = tmp_path / "t.csv"
+    row = "{},10,11,9,10.5,1000,{},{}"
+    rows = [row.format("2024-01-02", 0, 1), row.format("2024-01-03", *cells)]
+    path.write_text("\n".join([f"{HEADER},dividend,split", *rows, row.format("2024-01-04", 0, 0)]))
+    report = load_checked(str(path), policy="report").report
+    assert [(i.rule, i.row) for i in report.errors] == [(rule, 3)]
+    with pytest.raises(DataError, match=rule) as info:
+        load_checked(str(path), policy="reject")
+    assert (info.value.path, info.value.row) == (str(path), 3)

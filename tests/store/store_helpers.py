@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ def bars_frame(
             open_ = close + rng.normal(0, 0.05, n)
             volume = rng.integers(1, 1000, n).astype(float)
         else:
-            close = writer * 1_000_000.0 + j * 100_000.0 + minutes
+            close = _traced_close(writer, j, minutes)
             open_ = close - 0.25
             volume = np.full(n, float(writer))
         frames.append(
@@ -104,6 +105,11 @@ def bars_frame(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _traced_close(writer: Any, symbol_index: int, minutes: Any) -> Any:
+    """A close that encodes (writer, symbol, minute); 1 + so every price is positive."""
+    return 1.0 + writer * 1_000_000.0 + symbol_index * 100_000.0 + minutes
 
 
 # -- worker processes -------------------------------------------------------------------
@@ -154,7 +160,7 @@ def check_rows(frame: pd.DataFrame, symbol_index: int, writers: int) -> None:
     writer = frame["volume"].to_numpy().astype(int)
     if not ((writer >= 0) & (writer < writers)).all():
         raise AssertionError("row from no writer")
-    close = writer * 1_000_000.0 + symbol_index * 100_000.0 + minutes
+    close = _traced_close(writer, symbol_index, minutes)
     expected = np.column_stack([close - 0.25, close + 0.5, close - 0.75, close])
     got = frame[["open", "high", "low", "close"]].to_numpy()
     if not np.array_equal(got, expected):

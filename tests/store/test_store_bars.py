@@ -105,7 +105,8 @@ def test_optional_columns(store: Store) -> None:
     np.testing.assert_array_equal(got["vwap"].to_numpy(), df["vwap"].to_numpy())
     np.testing.assert_array_equal(got["trade_count"].to_numpy(), np.arange(50.0))
     # a later batch without the optional columns keeps the stored values
-    store.upsert_bars(df.drop(columns=["vwap", "trade_count"]).assign(close=df.close + 1), "1m")
+    newer = df.drop(columns=["vwap", "trade_count"]).assign(close=df.close + 1, high=df.high + 1)
+    store.upsert_bars(newer, "1m")
     again = store.read_bars("AAA", "1m")
     np.testing.assert_array_equal(again["vwap"].to_numpy(), df["vwap"].to_numpy())
     np.testing.assert_array_equal(again["close"].to_numpy(), (df.close + 1).to_numpy())

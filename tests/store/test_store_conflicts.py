@@ -31,7 +31,7 @@ def _frame(symbol: str, closes: dict[int, float]) -> pd.DataFrame:
             "timestamp": pd.to_datetime(T0 + minutes * MINUTE, unit="ns", utc=True),
             "open": close,
             "high": close + 1,
-            "low": close - 1,
+            "low": close / 2,
             "close": close,
             "volume": 10.0,
         }

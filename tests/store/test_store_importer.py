@@ -257,3 +257,36 @@ def test_cli_on_conflict(tmp_path: Path) -> None:
     assert rc == 0 and "conflicts" in out and "1 skipped" in out
     rc, out, _ = _main(["data", "show", "XYZ", "--db", db])
     assert "XYZ 1d: 4 bars" in out
+
+
+def test_bad_action_cell_stores_nothing_and_names_the_line(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "ACT.csv"
+    rows = ["2024-01-02,10,11,9,10.5,1000,0,1", "2024-01-03,10,11,9,10.5,1000,inf,1"]
+    path.write_text("\n".join(["date,open,high,low,close,volume,dividend,split", *rows]))
+    with pytest.raises(DataError, match="non_finite") as exc:
+        import_source(store, str(path), timeframe="1d")
+    assert (exc.value.path, exc.value.row, exc.value.field) == (str(path), 3, "dividend")
+    assert store.read_bars("ACT", "1d").empty
+    assert store.read_corporate_actions().empty
+
+
+def test_bars_actions_and_quarantine_are_one_transaction(store: Store) -> None:
+    from alphapulse.store.imports import ImportExtras
+
+    stamps = pd.date_range("2024-01-02", periods=2, tz="UTC")
+    prices = {"open": 10.0, "high": 11.0, "low": 9.0, "close": 10.5, "volume": 1.0}
+    bars = pd.DataFrame({"symbol": "AB", "timestamp": stamps, **prices})
+    bad = pd.DataFrame(
+        {"symbol": ["AB"], "ex_date": ["2024-01-03"], "action": "split", "value": -2.0}
+    )
+    with pytest.raises(DataError, match="split ratio"):
+        store.import_bars([bars], "1d", import_id="one", extras=ImportExtras(actions=bad))
+    assert store.read_bars("AB", "1d").empty
+    assert store.read_imports().iloc[-1]["status"] == "failed"
+    good = bad.assign(value=2.0)
+    quarantined = pd.DataFrame({"file": ["f.csv"], "row": [3], "rule": ["r"], "reason": ["x"]})
+    extras = ImportExtras(actions=good, quarantine=quarantined, rows_quarantined=1)
+    summary = store.import_bars([bars], "1d", import_id="one", extras=extras)
+    assert (summary.rows_written, summary.rows_quarantined) == (2, 1)
+    assert (summary.detail["actions"], summary.detail["quarantine_rows"]) == (1, 1)
+    assert len(store.read_corporate_actions("AB")) == 1 and len(store.read_quarantine("one")) == 1

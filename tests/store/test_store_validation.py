@@ -69,6 +69,21 @@ def _low_above_high(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _zero_close(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[3, "close"] = 0.0
+    return df
+
+
+def _high_below_close(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[5, "high"] = (max(df.loc[5, "open"], df.loc[5, "close"]) + df.loc[5, "low"]) / 2
+    return df
+
+
+def _low_above_open(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[6, "low"] = (min(df.loc[6, "open"], df.loc[6, "close"]) + df.loc[6, "high"]) / 2
+    return df
+
+
 def _negative_volume(df: pd.DataFrame) -> pd.DataFrame:
     df.loc[1, "volume"] = -5.0
     return df
@@ -86,6 +101,9 @@ CASES: list[tuple[Callable[[pd.DataFrame], pd.DataFrame], str, int | None]] = [
     (_nat_ts, "timestamp", 8),
     (_duplicate_key, "timestamp", 9),
     (_low_above_high, "low", 1),
+    (_zero_close, "close", 3),
+    (_high_below_close, "high", 5),
+    (_low_above_open, "low", 6),
     (_negative_volume, "volume", 1),
 ]
 

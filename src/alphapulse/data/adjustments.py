@@ -30,9 +30,10 @@ def _note(df: pd.DataFrame, text: str) -> None:
 def split_factors(split: FloatArray) -> FloatArray:
     """Cumulative split factor per row: product of the split ratios strictly after the row.
 
-    Ratios of 0, 1 or NaN mean no split.
+    Ratios of 0, 1 or NaN mean no split; ratios must not be negative (``back_adjust``
+    checks).
     """
-    r = np.where(np.isnan(split) | (split <= 0), 1.0, split)
+    r = np.where(np.isnan(split) | (split == 0), 1.0, split)
     after = np.concatenate([r[1:], [1.0]])
     return np.cumprod(after[::-1])[::-1]
 
@@ -55,6 +56,21 @@ def dividend_factors(dividend: FloatArray, close: FloatArray) -> FloatArray:
         )
     after = np.concatenate([step[1:], [1.0]])
     return np.cumprod(after[::-1])[::-1]
+
+
+def check_actions(frame: pd.DataFrame) -> None:
+    """DataError naming the first bar with an infinite or negative dividend or split."""
+    for col in ("dividend", "split"):
+        if col in frame.columns:
+            v = frame[col].to_numpy(dtype=np.float64)
+            bad = np.isinf(v) | (v < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"{col} {v[i]:g} on {frame.index[i]} must be finite and >= 0",
+                    field=col,
+                    rule="negative_action",
+                )
 
 
 def is_adjusted(frame: pd.DataFrame) -> bool:
@@ -83,6 +99,7 @@ def back_adjust(
         return out
     if not frame.index.is_monotonic_increasing:
         raise DataError("frame must be sorted by time before adjusting")
+    check_actions(frame)
     n = len(frame)
     sf = np.ones(n)
     df = np.ones(n)

@@ -1,5 +1,6 @@
 """Import bars into the store: read, validate (reject or quarantine), optionally
-back-adjust, then write bars, corporate actions and quarantined rows with one summary."""
+back-adjust, then write bars, corporate actions, quarantined rows and the summary in one
+transaction."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from alphapulse.store.conflicts import (
     check_on_conflict,
     conflict_message,
 )
-from alphapulse.store.imports import ImportSummary
+from alphapulse.store.imports import ImportExtras, ImportSummary
 
 OnBad = Literal["reject", "quarantine"]
 _TIMEFRAMES = {"1min": "1m", "5min": "5m", "15min": "15m", "30min": "30m", "1h": "1h",
@@ -138,6 +139,16 @@ def import_source(
     first = next(iter(loaded.frames.values()))
     tf = timeframe_of(first, timeframe)
     frames = {s: back_adjust(f) if adjust else f for s, f in loaded.frames.items()}
+    extras = ImportExtras(
+        actions=pd.concat([actions_frame(s, f) for s, f in loaded.frames.items()]),
+        quarantine=quarantine_rows(loaded.report),
+        rows_quarantined=len(loaded.quarantined),
+        detail={
+            "issues": loaded.report.counts(),
+            "warnings": len(loaded.report.warnings),
+            "adjusted": adjust,
+        },
+    )
     try:
         summary = store.import_bars(
             (long_frame(s, f) for s, f in frames.items()),
@@ -145,24 +156,11 @@ def import_source(
             source=source,
             path=source,
             on_conflict=policy,
+            extras=extras,
         )
     except BarConflictError as exc:
         raise conflict_error(exc.conflicts, source, symbols) from None
-    actions = pd.concat([actions_frame(s, f) for s, f in loaded.frames.items()], ignore_index=True)
-    n_actions = store.record_corporate_actions(actions) if len(actions) else 0
-    bad = quarantine_rows(loaded.report)
-    n_bad = store.quarantine(bad, summary.import_id) if len(bad) else 0
-    summary = ImportSummary.coerce(
-        {
-            **{k: getattr(summary, k) for k in summary.__dataclass_fields__},
-            "rows_quarantined": len(loaded.quarantined),
-            "detail": {
-                **summary.detail,
-                "issues": loaded.report.counts(),
-                "warnings": len(loaded.report.warnings),
-                "adjusted": adjust,
-            },
-        }
+    written = summary.detail
+    return ImportResult(
+        summary, loaded.report, int(written["quarantine_rows"]), int(written["actions"])
     )
-    store.record_import(summary)
-    return ImportResult(summary, loaded.report, n_bad, n_actions)

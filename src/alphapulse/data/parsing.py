@@ -100,19 +100,23 @@ def parse_timestamps(
 ) -> pd.DatetimeIndex:
     """Parse a timestamp column into a UTC index (file order).
 
-    Naive text stamps are read in ``timezone``; ``daily`` keeps only the date, at 00:00 UTC.
-    Empty or unparseable cells raise DataError naming the file line.
+    Naive text stamps are read in ``timezone``. ``daily`` keeps each stamp's date in its
+    own UTC offset, at 00:00 UTC; a stamp with a time of day other than midnight is a
+    DataError. Empty or unparseable cells raise DataError naming the file line.
     """
+    where = {"path": path, "lines": lines, "column": column}
+    text = raw if pd.api.types.is_string_dtype(raw.dtype) else raw.astype(str)
     if kind == "epoch":
         values = to_float(raw, path=path, field=column, lines=lines)
         _raise_first_missing(np.isnan(values), raw, path=path, column=column, lines=lines)
         unit = unit or guess_epoch_unit(values)
         big = ~(np.abs(values * _NS_PER_UNIT[unit]) < _NS_LIMIT)
-        _raise_outside(big, raw.astype(str), {"path": path, "lines": lines, "column": column})
+        _raise_outside(big, text, where)
         idx = epoch_to_utc(values, unit)
+        if daily:
+            idx = idx.tz_localize(None)
     else:
-        text = raw if pd.api.types.is_string_dtype(raw.dtype) else raw.astype(str)
-        parsed = _to_datetime(raw, text, fmt, {"path": path, "lines": lines, "column": column})
+        parsed = _to_datetime(raw, text, fmt, where)
         bad = parsed.isna().to_numpy()
         if bad.any():
             _raise_first_missing(bad, raw, path=path, column=column, lines=lines)
@@ -125,17 +129,41 @@ def parse_timestamps(
                 field=column,
             )
         idx = pd.DatetimeIndex(parsed)
-        where = {"path": path, "lines": lines, "column": column}
         _raise_outside(outside_range(idx), text, where)
         if daily:
-            idx = idx.tz_localize(None) if idx.tz is not None else idx
-            idx = _midnight(idx).tz_localize("UTC")
+            idx = _local_wall(idx, text, fmt)
         elif idx.tz is None:
             idx = _localize(idx, timezone, path=path, column=column, lines=lines)
-    idx = idx.tz_convert("UTC")
     if daily:
-        idx = _midnight(idx)
-    return pd.DatetimeIndex(idx.as_unit("ns"), name="timestamp")
+        _raise_time_of_day(idx, text, where)
+        idx = idx.tz_localize("UTC")
+    return pd.DatetimeIndex(idx.tz_convert("UTC").as_unit("ns"), name="timestamp")
+
+
+def _local_wall(idx: pd.DatetimeIndex, text: pd.Series, fmt: str | None) -> pd.DatetimeIndex:
+    """Naive wall times of parsed stamps, each in its own UTC offset (stamps with mixed
+    offsets were parsed onto UTC: their ISO text is read again without the offset)."""
+    if idx.tz is None:
+        return idx
+    if fmt is None and str(idx.tz) == "UTC":
+        bare = text.astype("string").str.replace(_OFFSET, "", regex=True).str.strip()
+        return pd.DatetimeIndex(pd.to_datetime(bare, format="ISO8601"))
+    return idx.tz_localize(None)
+
+
+def _raise_time_of_day(idx: pd.DatetimeIndex, text: pd.Series, where: dict[str, Any]) -> None:
+    """DataError naming the first daily stamp whose wall time is not midnight."""
+    ns = idx.as_unit("ns").asi8
+    bad = ns % 86_400_000_000_000 != 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"timestamp {text.iloc[i]!r} has a time of day, but the data is daily; "
+            f"{int(bad.sum())} such rows",
+            path=where["path"],
+            row=int(where["lines"][i]),
+            field=where["column"],
+        )
 
 
 def _to_datetime(
@@ -165,16 +193,6 @@ def _to_datetime(
 
 
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)\s*$"
-
-
-def _midnight(idx: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """Floor to the day without pandas' (slow) frequency inference; keeps the tz."""
-    ns = idx.as_unit("ns").asi8
-    floored = ns - ns % 86_400_000_000_000
-    if np.array_equal(floored, ns):
-        return idx
-    out = pd.DatetimeIndex(pd.to_datetime(floored, unit="ns", utc=idx.tz is not None))
-    return out.tz_convert(idx.tz) if idx.tz is not None else out
 
 
 def _raise_first_missing(

@@ -94,6 +94,7 @@ def resample(
         raise DataError(f"only intraday rules or '1D' are supported, got {rule!r}")
     if len(frame) == 0:
         return frame.copy()
+    _raise_missing(frame)
     keys, keep = _bin_keys(index.tz_convert("UTC"), step, calendar, session)
     data = frame[keep]
     keys = keys[keep]
@@ -110,6 +111,16 @@ def resample(
     out = out[ordered_columns(list(out.columns))].astype(np.float64)
     out.attrs = {**frame.attrs, "bar": rule}
     return out
+
+
+def _raise_missing(frame: pd.DataFrame) -> None:
+    """DataError naming the first bar with a missing (NaN) open, high, low or close:
+    first/last would silently take a neighbour's value."""
+    for col in (c for c in ("open", "high", "low", "close") if c in frame.columns):
+        nan = frame[col].isna().to_numpy()
+        if nan.any():
+            when = frame.index[int(nan.argmax())]
+            raise DataError(f"missing {col} at {when}: cannot resample", field=col)
 
 
 def resample_frames(

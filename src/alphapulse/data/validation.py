@@ -31,6 +31,7 @@ from alphapulse.store.validate import SYMBOL_RE
 Severity = Literal["error", "warning"]
 Policy = Literal["report", "reject", "quarantine"]
 BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
 
 #: Every rule and its default severity.
 RULES: Mapping[str, Severity] = MappingProxyType(
@@ -43,6 +44,8 @@ RULES: Mapping[str, Severity] = MappingProxyType(
         "non_positive_price": "error",
         "high_low_bound": "error",
         "negative_volume": "error",
+        "negative_action": "error",
+        "dividend_above_close": "error",
         "zero_volume": "warning",
         "duplicate_timestamp": "error",
         "out_of_order": "error",
@@ -53,6 +56,8 @@ RULES: Mapping[str, Severity] = MappingProxyType(
     }
 )
 _PRICES = ("open", "high", "low", "close")
+#: Corporate-action columns: empty cells mean no action; a split of 0 or 1 means none.
+_ACTIONS = ("dividend", "split")
 #: Largest plausible price and volume (docs/data.md); larger values are input errors.
 MAX_PRICE = 1e9
 MAX_VOLUME = 1e15
@@ -168,6 +173,10 @@ def _row_hits(k: int, part: RawBars, cfg: ValidationConfig) -> list[_Hit]:
         add("non_finite", c, np.isinf(v), v)
         limit = MAX_VOLUME if c == "volume" else MAX_PRICE
         add("implausible_value", c, np.isfinite(v) & (np.abs(v) > limit), v)
+    for c in (a for a in _ACTIONS if a in f):
+        v = f[c].to_numpy(dtype=np.float64)
+        add("non_finite", c, np.isinf(v), v)
+        add("negative_action", c, v < 0, v)
     if not SYMBOL_RE.match(part.symbol):
         hits.append(_Hit(k, "bad_symbol", "symbol", np.arange(len(f)), [part.symbol] * len(f)))
     for c in _PRICES:
@@ -247,6 +256,7 @@ def _symbol_hits(
             hits.append(
                 _Hit(int(owner[j]), "extreme_return", "close", np.array([pos[j]]), [close[i]])
             )
+    hits += _dividend_hits(parts, order, owner, pos, close)
     name = _calendar_name(parts, cfg)
     if name is not None and len(order):
         cal = None if name == ALWAYS_OPEN else calendars.get(name)
@@ -255,6 +265,34 @@ def _symbol_hits(
         cal_hits, gaps = _calendar_hits(parts, ts[order], owner[order], pos[order], cal)
         hits += cal_hits
     return hits, gaps
+
+
+def _dividend_hits(
+    parts: Sequence[RawBars],
+    order: npt.NDArray[np.int64],
+    owner: np.ndarray,
+    pos: np.ndarray,
+    close: FloatArray,
+) -> list[_Hit]:
+    """Dividends at or above the previous bar's close (time order): back-adjusting them
+    would make earlier prices zero or negative."""
+    if not any("dividend" in p.frame for p in parts):
+        return []
+    div = np.concatenate([_values(p, "dividend") for p in parts])[order]
+    prev = np.concatenate([[np.nan], close[:-1]])
+    with np.errstate(invalid="ignore"):
+        big = np.flatnonzero(np.isfinite(div) & (div > 0) & (div >= prev))
+    return [
+        _Hit(int(owner[j]), "dividend_above_close", "dividend", np.array([pos[j]]), [float(div[i])])
+        for i, j in zip(big, order[big], strict=True)
+    ]
+
+
+def _values(part: RawBars, column: str) -> FloatArray:
+    """A column of ``part`` as float64 (NaN where the part lacks it)."""
+    if column in part.frame:
+        return part.frame[column].to_numpy(dtype=np.float64)
+    return np.full(len(part), np.nan)
 
 
 def _calendar_hits(

@@ -21,6 +21,7 @@ from alphapulse.store.conflicts import (
     find_conflicts,
 )
 from alphapulse.store.frames import Col, frame_records, json_safe
+from alphapulse.store.reference import record_corporate_actions
 from alphapulse.store.runs import upsert, utc_now
 from alphapulse.store.schema import TABLES
 from alphapulse.store.validate import bar_batch, check_name, check_timeframe
@@ -83,6 +84,26 @@ class ImportSummary:
         return ImportSummary(**fields)
 
 
+@dataclass(frozen=True)
+class ImportExtras:
+    """What an import writes besides bars, in the same transaction: corporate actions,
+    quarantined rows (with how many input rows they stand for) and summary detail. Their
+    counts go to the summary's ``detail`` as ``actions`` and ``quarantine_rows``."""
+
+    actions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows_quarantined: int = 0
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def write(self, conn: Connection, import_id: str) -> dict[str, int]:
+        """Write the actions and quarantined rows; their counts."""
+        actions, bad = self.actions, self.quarantine
+        return {
+            "actions": record_corporate_actions(conn, actions) if len(actions) else 0,
+            "quarantine_rows": quarantine(conn, bad, import_id) if len(bad) else 0,
+        }
+
+
 def record_import(conn: Connection, summary: ImportSummary) -> str:
     """Create or update the summary row of an import."""
     check_name(summary.import_id, field="import_id")
@@ -125,11 +146,14 @@ def import_bars(
     timeframe: str,
     summary: ImportSummary,
     on_conflict: OnConflict = "reject",
+    extras: ImportExtras | None = None,
 ) -> ImportSummary:
-    """Write every batch of ``frames`` and the summary inside the caller's transaction.
+    """Write every batch of ``frames``, the ``extras`` and the summary inside the caller's
+    transaction.
 
     Bars that differ from stored ones follow ``on_conflict``; under ``reject`` every batch
     is still checked (nothing more written) and ``BarConflictError`` names them all."""
+    extra = extras or ImportExtras()
     tf = check_timeframe(timeframe)
     policy = check_on_conflict(on_conflict)
     started = summary.started_at or utc_now()
@@ -148,14 +172,22 @@ def import_bars(
         conflicts += res.conflicts
     if policy == "reject" and len(conflicts):
         raise BarConflictError(conflicts)
+    counts = extra.write(conn, summary.import_id)
     done = replace(
         summary,
         timeframe=tf,
         status="completed",
         rows_read=read,
         rows_written=written,
+        rows_quarantined=extra.rows_quarantined,
         symbols=tuple(sorted(symbols)),
-        detail={**summary.detail, "on_conflict": policy, "conflicts": len(conflicts)},
+        detail={
+            **summary.detail,
+            **extra.detail,
+            "on_conflict": policy,
+            "conflicts": len(conflicts),
+            **counts,
+        },
         started_at=started,
         finished_at=utc_now(),
     )

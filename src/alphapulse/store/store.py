@@ -20,7 +20,7 @@ from alphapulse.store.bars import write_bars
 from alphapulse.store.conflicts import BarConflictError, OnConflict
 from alphapulse.store.engine import create_store_engine, resolve_url, run_tx
 from alphapulse.store.frames import frame_records
-from alphapulse.store.imports import ImportSummary
+from alphapulse.store.imports import ImportExtras, ImportSummary
 from alphapulse.store.schema import RUN_TABLES, TABLES
 from alphapulse.store.validate import (
     TimeLike,
@@ -104,9 +104,11 @@ class Store:
         source: str | None = None,
         path: str | None = None,
         on_conflict: OnConflict = "reject",
+        extras: ImportExtras | None = None,
     ) -> ImportSummary:
-        """Write all batches and the import summary atomically: an import that fails
-        half-way stores nothing (and is recorded as ``failed``); re-running completes it.
+        """Write all batches, the ``extras`` (corporate actions, quarantined rows) and the
+        import summary atomically: an import that fails half-way stores nothing (and is
+        recorded as ``failed``); re-running completes it.
         Bars differing from stored ones are refused (``BarConflictError``), kept (``skip``)
         or overwritten (``replace``); the summary's ``detail`` counts them."""
         summary = ImportSummary(
@@ -120,7 +122,9 @@ class Store:
         try:
             return run_tx(
                 self._engine,
-                lambda conn: imports.import_bars(conn, frames, timeframe, summary, on_conflict),
+                lambda conn: imports.import_bars(
+                    conn, frames, timeframe, summary, on_conflict, extras
+                ),
                 attempts=1,
             )
         except BaseException as exc:

@@ -229,9 +229,26 @@ class BarBatch:
         return [(s, int(bounds[i]), int(bounds[i + 1])) for i, s in enumerate(self.symbols)]
 
 
+def _check_prices(cols: dict[str, FloatArray]) -> None:
+    """DataError naming the first row with a price <= 0 or a high/low not bounding the bar."""
+    for name in ("open", "high", "low", "close"):
+        if (bad := cols[name] <= 0).any():
+            raise DataError("price must be > 0", field=name, row=_first(bad), rule="positive")
+    o, h, lo, c = (cols[n] for n in ("open", "high", "low", "close"))
+    checks = (
+        ("low", lo > h, "low is above high", "low_le_high"),
+        ("high", h < np.maximum(o, c), "high is below open or close", "high_bounds"),
+        ("low", lo > np.minimum(o, c), "low is above open or close", "low_bounds"),
+    )
+    for name, bad, message, rule in checks:
+        if bad.any():
+            raise DataError(message, field=name, row=_first(bad), rule=rule)
+
+
 def bar_batch(df: object, timeframe: str) -> BarBatch:
     """Validate a bar frame: required columns, symbols, tz-aware timestamps, finite OHLCV,
-    ``low <= high``, ``volume >= 0``, no duplicate (symbol, timestamp)."""
+    prices > 0 with ``low <= min(open, close)`` and ``high >= max(open, close)``,
+    ``volume >= 0``, no duplicate (symbol, timestamp)."""
     if (
         isinstance(df, pd.DataFrame)
         and "timestamp" not in df.columns
@@ -243,8 +260,7 @@ def bar_batch(df: object, timeframe: str) -> BarBatch:
     codes, symbols = symbol_codes(frame)
     ts = ns_column(frame, "timestamp")
     cols = {name: float_column(frame, name) for name in ("open", "high", "low", "close", "volume")}
-    if (bad := cols["low"] > cols["high"]).any():
-        raise DataError("low is above high", field="low", row=_first(bad), rule="low_le_high")
+    _check_prices(cols)
     if (bad := cols["volume"] < 0).any():
         raise DataError("negative volume", field="volume", row=_first(bad), rule="non_negative")
     vwap = float_column(frame, "vwap", allow_nan=True) if "vwap" in frame.columns else None

@@ -158,3 +158,18 @@ def test_session_redirects_only_yahoo_hosts() -> None:
     assert YahooSession()._redirect("https://query1.finance.yahoo.com/x") == (
         "https://query1.finance.yahoo.com/x"
     )
+
+
+def test_split_adjusted_prices_are_not_split_again(yahoo, fast) -> None:
+    from alphapulse.data.adjustments import back_adjust
+
+    frame = YFinanceProvider(base_url=yahoo.url, **fast.kwargs).fetch_bars(
+        "NVDA", NVDA_START, NVDA_END, "1d"
+    )
+    assert frame.attrs["split_adjusted"] and not frame.attrs["dividend_adjusted"]
+    adjusted = back_adjust(frame)
+    # Yahoo already divided the prices before the 10:1 split of 2024-06-10: only the
+    # dividend of 2024-06-11 scales them
+    ratio = adjusted["close"] / frame["close"]
+    assert ratio.loc[:"2024-06-10"].round(9).nunique() == 1
+    assert 0.999 < ratio.iloc[0] < 1.0

@@ -4,8 +4,10 @@ yfinance talks to Yahoo's chart API v8 through a session it is given. We give it
 :class:`YahooSession` (a ``curl_cffi`` session, as yfinance itself uses) that can send
 every ``*.yahoo.com`` request to another origin (``base_url``, e.g. a local test server)
 and that turns a failed chart response into a typed error, which yfinance would
-otherwise log and swallow. Prices are unadjusted; ``dividend`` and ``split`` carry the
-corporate actions (0.0 on days without one, ``split`` is the ratio, e.g. 10.0 for 10:1).
+otherwise log and swallow. Yahoo's prices are split-adjusted but not dividend-adjusted
+(frames say so in ``attrs``, so ``back_adjust`` applies only the dividends); ``dividend`` and
+``split`` carry the corporate actions (0.0 on days without one, ``split`` is the ratio, e.g.
+10.0 for 10:1).
 Daily bars are stamped at the exchange's local midnight, in UTC.
 
 yfinance keeps one process-wide session (its ``YfData`` singleton): each fetch installs
@@ -76,6 +78,10 @@ _COLUMNS: Final = MappingProxyType(
     }
 )
 _ACTIONS: Final = ("dividend", "split")
+#: Price basis of Yahoo's (not auto-adjusted) history, as ``back_adjust`` reads it.
+PRICE_BASIS: Final = MappingProxyType(
+    {"split_adjusted": True, "splits_applied": True, "dividend_adjusted": False}
+)
 
 
 class YahooSession(curl_requests.Session[curl_requests.Response]):
@@ -184,9 +190,9 @@ class YFinanceProvider:
             )
             if not raw.empty:
                 frames.append(_rename(raw))
-        if not frames:
-            return empty_bars(_ACTIONS)
-        return normalize_bars(pd.concat(frames), lo, hi)
+        out = normalize_bars(pd.concat(frames), lo, hi) if frames else empty_bars(_ACTIONS)
+        out.attrs.update(PRICE_BASIS)
+        return out
 
     def _history(
         self, ticker: yf.Ticker, lo: pd.Timestamp, hi: pd.Timestamp, tf: Timeframe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,16 @@ def _required(spec: DatasetSpec) -> list[list[str]]:
     return groups + [[c] for c in extra if c is not None]
 
 
+#: Name given to the field after the last column: rows that fill it have too many fields.
+_EXTRA = "\x00extra"
+
+
 def read_csv_table(spec: DatasetSpec, path: Path) -> tuple[pd.DataFrame, IntArray]:
     """The needed columns of a CSV file as text/number cells, and each row's 1-based line.
 
     With a header, its line and separator are found in the file (``sniff.find_header``):
-    the spec's ``skip_rows``/``separator`` are the first guess, names match in any case."""
+    the spec's ``skip_rows``/``separator`` are the first guess, names match in any case.
+    A row with more fields than the header (or the spec's names) is a DataError."""
     wanted = _wanted(spec)
     if spec.header:
         found = find_header(
@@ -85,25 +91,57 @@ def read_csv_table(spec: DatasetSpec, path: Path) -> tuple[pd.DataFrame, IntArra
     else:
         skip, sep, rename = spec.skip_rows, spec.separator, {}
     try:
+        names = _header(path, sep, skip) if spec.header else list(spec.names or [])
         df = pd.read_csv(
             path,
             sep=sep,
-            skiprows=skip,
-            header=0 if spec.header else None,
-            names=None if spec.header else spec.names,
-            usecols=lambda c: str(c).strip() in wanted or str(c).strip() in rename,
+            skiprows=skip + (1 if spec.header else 0),
+            header=None,
+            names=[*names, _EXTRA],
             skip_blank_lines=False,
             engine="c",
         )
     except _READ_ERRORS as exc:
-        raise DataError(f"cannot read CSV: {exc}", path=str(path)) from exc
-    df.columns = [rename.get(str(c).strip(), str(c).strip()) for c in df.columns]
+        raise _read_error(exc, path) from exc
     first = skip + (2 if spec.header else 1)
     lines = np.arange(first, first + len(df), dtype=np.int64)
+    _raise_extra_fields(df.pop(_EXTRA), lines, len(names), path)
+    keep = [c for c in df.columns if str(c).strip() in wanted or str(c).strip() in rename]
+    df = df[keep].set_axis([rename.get(str(c).strip(), str(c).strip()) for c in keep], axis=1)
     blank = df.isna().all(axis=1).to_numpy()
     if blank.any():
         df, lines = df[~blank], lines[~blank]
     return df, lines
+
+
+def _header(path: Path, sep: str, skip: int) -> list[str]:
+    """The column names of the header line after ``skip`` lines, as pandas reads them."""
+    return [str(c) for c in pd.read_csv(path, sep=sep, skiprows=skip, nrows=0).columns]
+
+
+_FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _read_error(exc: Exception, path: Path) -> DataError:
+    """The DataError for a failed read; a row with too many fields names its line."""
+    if (m := _FIELD_COUNT.search(str(exc))) is not None:
+        expected, line, saw = map(int, m.groups())  # ``expected`` counts the _EXTRA field
+        return DataError(
+            f"{saw} fields, more than the {expected - 1} columns", path=str(path), row=line
+        )
+    return DataError(f"cannot read CSV: {exc}", path=str(path))
+
+
+def _raise_extra_fields(extra: pd.Series, lines: IntArray, n: int, path: Path) -> None:
+    """DataError naming the first line with a value after its ``n`` columns."""
+    bad = extra.notna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"more fields than the {n} columns ({int(bad.sum())} such rows)",
+            path=str(path),
+            row=int(lines[i]),
+        )
 
 
 def table_to_raw(
