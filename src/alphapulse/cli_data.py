@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from alphapulse.core.errors import DataError
 
 data_app = typer.Typer(no_args_is_help=True, help="Import, inspect, validate and fetch bars.")
 
@@ -221,34 +223,49 @@ def resample(
     to: Annotated[str, typer.Option("--to", help="5min, 15min, 1h, 1D")],
     symbol: SymbolsOpt = None,
     out: Annotated[Path | None, typer.Option(help="write CSV or Parquet here")] = None,
-    session: str = typer.Option("regular", help="regular | all"),
+    session: Annotated[
+        Literal["regular", "all"],
+        typer.Option(help="regular: regular-hours bars only; all: every bar of a session day"),
+    ] = "regular",
     calendar: str = typer.Option("XNYS", help="exchange calendar; 'none' for 24/7"),
     store: bool = typer.Option(False, help="also write to the store"),
+    timeframe: Annotated[
+        str | None, typer.Option(help="store timeframe name (default: from --to, e.g. 5m)")
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Aggregate bars to a coarser timeframe, aligned to exchange sessions."""
     from alphapulse.data.catalog import load_frames
     from alphapulse.data.importer import long_frame, timeframe_of
-    from alphapulse.data.resample import resample_frames
+    from alphapulse.data.resample import bar_step, check_calendar, resample_frames
 
+    bar_step(to)
+    cal = check_calendar(calendar)
     frames = load_frames(source, symbol, policy="reject")  # the checks of `data import`
-    cal = None if calendar.lower() == "none" else calendar
-    res = resample_frames(frames, to, calendar=cal, session=session)  # type: ignore[arg-type]
+    res = resample_frames(frames, to, calendar=cal, session=session)
     long = pd.concat([long_frame(s, f) for s, f in res.items()], ignore_index=True)
     if out is not None:
-        if out.suffix == ".parquet":
-            long.to_parquet(out, index=False)
-        else:
-            long.to_csv(out, index=False)
+        _write_table(long, out)
     if store:
         from alphapulse.store import open_store
 
         probe = pd.DataFrame()
         probe.attrs["bar"] = to
-        tf = timeframe_of(probe, None)
+        tf = timeframe_of(probe, timeframe)
         with open_store(db) as st:
             st.upsert_bars(long, tf)
     _out().print(f"{len(frames)} symbols resampled to {to}: {len(long):,} bars")
+
+
+def _write_table(frame: pd.DataFrame, out: Path) -> None:
+    """Write ``frame`` as Parquet (``.parquet``) or CSV; DataError naming ``out`` on failure."""
+    try:
+        if out.suffix == ".parquet":
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+    except OSError as exc:
+        raise DataError(f"cannot write: {exc.strerror or exc}", path=str(out)) from None
 
 
 @data_app.command("fetch")

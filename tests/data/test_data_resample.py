@@ -134,3 +134,73 @@ def test_cli_resample_validates_like_import(tmp_path: Path, row: str, rule: str)
     assert isinstance(res.exception, DataError) and rule in str(res.exception)
     assert (res.exception.path, res.exception.row) == (str(path), 4)
     assert not out.exists()
+
+
+DAILY = "date,open,high,low,close,volume\n" + "".join(
+    f"2024-01-0{d},10,11,9,10.5,100\n" for d in (2, 3, 4)
+)
+
+
+def _cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], csv: str, *args: str) -> str:
+    """``alphapulse data resample`` of ``csv``; its exit code must be 2; returns stderr+out."""
+    from alphapulse.cli import main
+
+    path = tmp_path / "in.csv"
+    path.write_text(csv)
+    with pytest.raises(SystemExit) as exit_:
+        main(["data", "resample", str(path), *args])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    return captured.err + captured.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--to", "1M"], "resample rule '1M' is not a bar size"),
+        (["--to", "abc"], "resample rule 'abc' is not a bar size"),
+        (["--to", "1D", "--calendar", "BOGUS"], "unknown exchange calendar 'BOGUS'"),
+        (["--to", "1D", "--session", "all", "--out", "missing/x.csv"], "cannot write"),
+        (["--to", "1D"], "daily bars have no time of day"),  # regular session: every bar dropped
+        (["--to", "5min", "--session", "all"], "daily bars cannot be resampled to shorter 5min"),
+        (["--to", "1D", "--session", "weird"], "'weird' is not one of 'regular', 'all'"),
+    ],
+)
+def test_cli_resample_refuses_bad_options_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    if "--out" in args:
+        args[args.index("--out") + 1] = str(tmp_path / "missing" / "x.csv")
+    text = _cli(tmp_path, capsys, DAILY, *args)
+    assert message in " ".join(text.split()) and "Traceback" not in text
+
+
+def test_cli_resample_refuses_input_that_leaves_no_bars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weekend = "timestamp,open,high,low,close,volume\n" + "".join(
+        f"2024-01-06T15:0{m}:00Z,10,11,9,10.5,100\n" for m in (0, 1)
+    )
+    text = _cli(tmp_path, capsys, weekend, "--to", "5min", "--session", "all")
+    assert "none of the 2 bars" in text and "XNYS session: nothing to resample" in text
+
+
+def test_cli_resample_daily_keeps_session_dates_and_stores_under_timeframe(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from alphapulse.cli_data import data_app
+    from alphapulse.store import open_store
+
+    path, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    path.write_text(DAILY)
+    db = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    args = ["resample", str(path), "--to", "1D", "--session", "all", "--out", str(out)]
+    res = CliRunner().invoke(data_app, [*args, "--store", "--timeframe", "1d", "--db", db])
+    assert res.exit_code == 0, res.output
+    days = ["2024-01-02", "2024-01-03", "2024-01-04"]
+    stamps = pd.to_datetime(pd.read_csv(out)["timestamp"])
+    assert stamps.tolist() == [pd.Timestamp(d, tz="UTC") for d in days]
+    with open_store(db) as store:
+        assert store.read_bars("IN", "1d").index.tolist() == stamps.tolist()

@@ -3,7 +3,8 @@
 With an exchange calendar, intraday bins are anchored at each session's open (09:30 New York
 for XNYS, DST-aware, early closes respected) and daily bins are session dates stamped 00:00 UTC.
 With ``calendar=None`` (24/7 markets) bins are anchored at midnight UTC. Only bins containing
-at least one bar are produced: missing bars are never invented.
+at least one bar are produced: missing bars are never invented. Daily input (``attrs["bar"]``
+of a day or more) keeps its session dates and can only be resampled to ``1D``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
@@ -37,8 +39,42 @@ AGG: Mapping[str, str] = {
 DAY = pd.Timedelta("1D")
 
 
+def bar_step(rule: str) -> pd.Timedelta:
+    """The bar size ``rule`` names: a positive intraday size or ``1D``; DataError otherwise."""
+    hint = "use e.g. 5min, 15min, 1h or 1D"
+    try:
+        step = pd.Timedelta(rule)
+    except ValueError:
+        raise DataError(f"resample rule {rule!r} is not a bar size; {hint}") from None
+    if step <= pd.Timedelta(0) or step > DAY:
+        raise DataError(f"resample rule {rule!r} is not supported; {hint}")
+    return step
+
+
+def check_calendar(name: str) -> str | None:
+    """``name`` if exchange_calendars knows it, None for ``'none'`` (24/7); DataError otherwise."""
+    if name.lower() == "none":
+        return None
+    if name not in xcals.get_calendar_names(include_aliases=True):
+        hint = "use e.g. XNYS, XLON, or 'none' (24/7)"
+        raise DataError(f"unknown exchange calendar {name!r}; {hint}")
+    return name
+
+
+def _is_daily(frame: pd.DataFrame) -> bool:
+    """Whether the frame's bar size (``attrs["bar"]``) is a day or more."""
+    try:
+        return pd.Timedelta(str(frame.attrs.get("bar"))) >= DAY
+    except ValueError:
+        return False
+
+
 def _bin_keys(
-    index: pd.DatetimeIndex, step: pd.Timedelta, calendar: str | None, session: Session
+    index: pd.DatetimeIndex,
+    step: pd.Timedelta,
+    calendar: str | None,
+    session: Session,
+    daily: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(bin start in UTC ns per bar, mask of bars kept)."""
     ts = index.as_unit("ns").asi8
@@ -49,7 +85,7 @@ def _bin_keys(
     first = index.min().tz_localize(None).normalize() - DAY
     last = index.max().tz_localize(None).normalize() + DAY
     cal = calendar_for(calendar, first, last)
-    dates = trading_dates(index, str(cal.tz), daily=False)
+    dates = trading_dates(index, str(cal.tz), daily=daily)
     sched = cal.schedule.loc[cal.sessions_in_range(first, last), ["open", "close"]]
     opens = pd.DatetimeIndex(sched["open"]).as_unit("ns").asi8
     closes = pd.DatetimeIndex(sched["close"]).as_unit("ns").asi8
@@ -82,20 +118,25 @@ def resample(
     Bars on non-session days are dropped with a calendar. ``vwap`` is volume-weighted,
     ``split`` multiplied, other known columns first/max/min/last/sum.
     """
-    step = pd.Timedelta(rule)
-    if step <= pd.Timedelta(0):
-        raise DataError(f"resample rule must be positive, got {rule!r}")
+    step = bar_step(rule)
     index = pd.DatetimeIndex(frame.index)
     if index.tz is None:
         raise DataError("resample needs a timezone-aware (UTC) index")
     if not index.is_monotonic_increasing:
         raise DataError("resample needs bars sorted by time")
-    if step >= DAY and step != DAY:
-        raise DataError(f"only intraday rules or '1D' are supported, got {rule!r}")
     if len(frame) == 0:
         return frame.copy()
     _raise_missing(frame)
-    keys, keep = _bin_keys(index.tz_convert("UTC"), step, calendar, session)
+    daily = _is_daily(frame)
+    if daily:
+        _raise_daily(rule, step, calendar, session)
+    keys, keep = _bin_keys(index.tz_convert("UTC"), step, calendar, session, daily)
+    if not keep.any():
+        hours = "the regular hours of " if session == "regular" else ""
+        raise DataError(
+            f"none of the {len(frame)} bars ({index[0]} .. {index[-1]}) is in "
+            f"{hours}a {calendar} session: nothing to resample"
+        )
     data = frame[keep]
     keys = keys[keep]
     agg = {c: AGG[c] for c in data.columns if c in AGG}
@@ -111,6 +152,16 @@ def resample(
     out = out[ordered_columns(list(out.columns))].astype(np.float64)
     out.attrs = {**frame.attrs, "bar": rule}
     return out
+
+
+def _raise_daily(rule: str, step: pd.Timedelta, calendar: str | None, session: Session) -> None:
+    """DataError when daily bars cannot give ``rule`` (``step``) bars under ``session``."""
+    if step < DAY:
+        raise DataError(f"daily bars cannot be resampled to shorter {rule} bars")
+    if calendar is not None and session == "regular":
+        raise DataError(
+            "daily bars have no time of day to keep regular-session hours by; use --session all"
+        )
 
 
 def _raise_missing(frame: pd.DataFrame) -> None:

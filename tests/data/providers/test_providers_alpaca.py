@@ -57,7 +57,9 @@ def test_stock_bars_follow_next_page_token(alpaca, fast, no_env) -> None:
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert str(frame.index.tz) == "UTC" and frame.index.name == "timestamp"
     assert len(frame) == 20 and frame.index.is_monotonic_increasing and frame.index.is_unique
-    assert frame.index[0] == pd.Timestamp("2024-02-01 05:00", tz="UTC")
+    # recorded at New York midnight (05:00 UTC); stored at the session date, 00:00 UTC
+    assert frame.index[0] == pd.Timestamp("2024-02-01", tz="UTC")
+    assert (frame.index == frame.index.normalize()).all()
     recorded = recorded_bars("alpaca_stock_bars_AAPL_1Day")
     assert frame["close"].tolist() == [b["c"] for b in recorded]
     assert frame["vwap"].tolist() == [b["vw"] for b in recorded]

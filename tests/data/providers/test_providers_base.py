@@ -59,7 +59,7 @@ def test_normalize_converts_sorts_dedupes_and_clips() -> None:
         "2024-01-02 09:35",
         "2024-01-02 10:00",
     ]
-    frame = normalize_bars(raw_frame(index, "America/New_York"), START, END)
+    frame = normalize_bars(raw_frame(index, "America/New_York"), START, END, "5m")
     assert_normalised(frame)
     assert list(frame.columns) == [*OHLCV, "dividend"]
     assert frame.index.strftime("%H:%M").tolist() == ["14:30", "14:35", "14:40"]
@@ -70,21 +70,39 @@ def test_normalize_converts_sorts_dedupes_and_clips() -> None:
 def test_normalize_takes_naive_as_utc_and_drops_priceless_rows() -> None:
     raw = raw_frame(["2024-01-02 14:30", "2024-01-02 14:35"], None)
     raw.loc[raw.index[1], ["open", "high", "low", "close"]] = np.nan
-    frame = normalize_bars(raw, START, END)
+    frame = normalize_bars(raw, START, END, "5m")
     assert_normalised(frame)
     assert frame.index.tolist() == [START]
+
+
+def test_daily_bars_are_stamped_at_their_session_date() -> None:
+    # exchange-local midnights (Sydney's is the previous day in UTC), one unsorted
+    sydney = raw_frame(["2024-01-03", "2024-01-02"], "Australia/Sydney")
+    utc = raw_frame(["2024-01-02 05:00", "2024-01-03 05:00"], "UTC")  # New York midnight
+    start, end = pd.Timestamp("2024-01-02", tz="UTC"), pd.Timestamp("2024-01-04", tz="UTC")
+    days = pd.DatetimeIndex(["2024-01-02", "2024-01-03"], tz="UTC")
+    for raw in (sydney, utc):
+        frame = normalize_bars(raw, start, end, "1d")
+        assert_normalised(frame)
+        assert frame.index.equals(days)
+
+
+def test_intraday_bars_keep_their_time_of_day() -> None:
+    frame = normalize_bars(raw_frame(["2024-01-02 09:35"], "America/New_York"), START, END, "1h")
+    assert frame.index.tolist() == [pd.Timestamp("2024-01-02 14:35", tz="UTC")]
 
 
 def test_empty_frames_keep_the_shape() -> None:
     empty = empty_bars(("split", "dividend"))
     assert_normalised(empty)
     assert list(empty.columns) == [*OHLCV, "dividend", "split"]
-    assert normalize_bars(raw_frame([], "UTC"), START, END).empty
+    assert normalize_bars(raw_frame([], "UTC"), START, END, "5m").empty
 
 
 def test_normalize_requires_ohlcv() -> None:
     with pytest.raises(ValueError, match="volume"):
-        normalize_bars(raw_frame(["2024-01-02 14:30"], "UTC").drop(columns="volume"), START, END)
+        raw = raw_frame(["2024-01-02 14:30"], "UTC").drop(columns="volume")
+        normalize_bars(raw, START, END, "5m")
 
 
 def test_timeframes_and_ranges() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from alphapulse.cli import app
@@ -26,3 +27,25 @@ def test_fetch_stores_bars_and_actions(recorded_server, tmp_path: Path) -> None:
     assert (bars["close"] > 0).all()
     split = actions[actions["action"] == "split"]
     assert len(split) == 1 and split["value"].iloc[0] == 10.0
+
+
+def test_fetched_and_imported_daily_bars_share_their_stamps(
+    recorded_server, tmp_path: Path
+) -> None:
+    server = recorded_server("yahoo_session", "yahoo_chart_NVDA_1d")
+    db = f"sqlite:///{tmp_path / 'fetch.sqlite'}"
+    csv = tmp_path / "NVDA.csv"
+    csv.write_text(
+        "date,open,high,low,close,volume\n"
+        "2024-06-03,109.44,116.26,107.27,114.99,295763966\n"
+        "2024-06-04,115.23,118.94,113.94,116.44,248545824\n"
+    )
+    fetch = ["data", "fetch", "--provider", "yfinance", "--symbol", "NVDA", "--timeframe", "1d"]
+    fetch += ["--start", "2024-06-03", "--end", "2024-06-22", "--base-url", server.url]
+    for args in ([*fetch, "--db", db], ["data", "import", str(csv), "--db", db]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+    with open_store(db) as store:
+        stamps = store.read_bars("NVDA", "1d").index
+    assert len(stamps) == 14  # the imported days replaced the fetched ones
+    assert stamps[0] == pd.Timestamp("2024-06-03", tz="UTC")

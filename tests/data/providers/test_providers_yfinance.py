@@ -59,10 +59,12 @@ def test_daily_bars_are_normalised_with_actions(yahoo, fast) -> None:
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert str(frame.index.tz) == "UTC" and frame.index.name == "timestamp"
     assert frame.index.is_monotonic_increasing and frame.index.is_unique
-    # 14 sessions, Juneteenth (2024-06-19) closed; stamped at New York midnight (04:00 UTC)
+    # 14 sessions, Juneteenth (2024-06-19) closed; Yahoo stamps New York midnight, the
+    # frame the session date at 00:00 UTC (as imported daily data)
     assert len(frame) == 14
-    assert pd.Timestamp("2024-06-19 04:00", tz="UTC") not in frame.index
-    assert frame.index[0] == pd.Timestamp("2024-06-03 04:00", tz="UTC")
+    assert pd.Timestamp("2024-06-19", tz="UTC") not in frame.index
+    assert frame.index[0] == pd.Timestamp("2024-06-03", tz="UTC")
+    assert (frame.index == frame.index.normalize()).all()
     recorded = recorded_chart("yahoo_chart_NVDA_1d", 1)["indicators"]["quote"][0]
     assert frame["close"].tolist() == recorded["close"]
     assert frame["volume"].tolist() == [float(v) for v in recorded["volume"]]

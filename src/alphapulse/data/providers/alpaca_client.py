@@ -125,7 +125,7 @@ class AlpacaProvider:
         bars = barset.data.get(symbol, [])
         if not bars:
             return empty_bars(("vwap",))
-        return normalize_bars(_frame(bars), lo, hi)
+        return normalize_bars(_frame(bars), lo, hi, tf)
 
     def _stock_bars(self, symbol: str, lo: pd.Timestamp, hi: pd.Timestamp, tf: Timeframe) -> BarSet:
         request = StockBarsRequest(

@@ -3,7 +3,8 @@
 A normalised frame has a tz-aware UTC ``DatetimeIndex`` named ``timestamp`` (bar start,
 nanosecond unit), strictly increasing, and float64 columns ``open, high, low, close,
 volume`` followed by any extras the provider gives (``vwap``, ``dividend``, ``split``).
-Rows cover the half-open range ``[start, end)``.
+Rows cover the half-open range ``[start, end)``. Daily bars are stamped at their session
+date, 00:00 UTC, like imported daily data.
 """
 
 from __future__ import annotations
@@ -69,12 +70,15 @@ def empty_bars(extra: Sequence[str] = ()) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}, index=index)
 
 
-def normalize_bars(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def normalize_bars(
+    frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, timeframe: Timeframe
+) -> pd.DataFrame:
     """Normalise ``frame`` (DatetimeIndex, lower-case column names) to the platform shape.
 
-    Converts the index to UTC (naive is taken as UTC), keeps ``[start, end)``, sorts,
-    drops duplicate timestamps (the last one wins) and rows without any price, and casts
-    every column to float64. Columns other than OHLCV and ``EXTRA_COLUMNS`` are dropped.
+    Converts the index to UTC (naive is taken as UTC; see :func:`utc_index`), keeps
+    ``[start, end)``, sorts, drops duplicate timestamps (the last one wins) and rows
+    without any price, and casts every column to float64. Columns other than OHLCV and
+    ``EXTRA_COLUMNS`` are dropped.
     """
     missing = [c for c in OHLCV if c not in frame.columns]
     if missing:
@@ -82,12 +86,24 @@ def normalize_bars(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) 
     extra = [c for c in EXTRA_COLUMNS if c in frame.columns]
     if frame.empty:
         return empty_bars(extra)
-    index = pd.DatetimeIndex(frame.index)
-    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     out = frame.loc[:, [*OHLCV, *extra]].astype("float64")
-    out.index = index.as_unit("ns").rename(INDEX_NAME)
+    out.index = utc_index(pd.DatetimeIndex(frame.index), timeframe)
     out = out.sort_index(kind="stable")
     out = out[~out.index.duplicated(keep="last")]
     out = out[(out.index >= start) & (out.index < end)]
     out = out.dropna(how="all", subset=["open", "high", "low", "close"])
     return out
+
+
+def utc_index(index: pd.DatetimeIndex, timeframe: Timeframe) -> pd.DatetimeIndex:
+    """``index`` in UTC; naive stamps are taken as UTC.
+
+    Daily (``1d``) stamps become their session date at 00:00 UTC: the date of each stamp
+    in its own time zone (a New York midnight, 04:00 or 05:00 UTC, keeps its date).
+    """
+    if timeframe == "1d":
+        wall = index if index.tz is None else index.tz_localize(None)
+        index = wall.normalize().tz_localize("UTC")
+    elif index.tz is None:
+        index = index.tz_localize("UTC")
+    return index.tz_convert("UTC").as_unit("ns").rename(INDEX_NAME)

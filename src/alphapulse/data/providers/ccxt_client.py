@@ -160,7 +160,7 @@ class CCXTProvider:
             columns=list(_COLUMNS),
             index=pd.to_datetime([int(row[0]) for row in rows], unit="ms", utc=True),
         )
-        return normalize_bars(frame, lo, hi)
+        return normalize_bars(frame, lo, hi, tf)
 
     def _retrying(self, fn: Any) -> Any:
         def attempt() -> Any:

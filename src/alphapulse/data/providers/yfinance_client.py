@@ -8,7 +8,7 @@ otherwise log and swallow. Yahoo's prices are split-adjusted but not dividend-ad
 (frames say so in ``attrs``, so ``back_adjust`` applies only the dividends); ``dividend`` and
 ``split`` carry the corporate actions (0.0 on days without one, ``split`` is the ratio, e.g.
 10.0 for 10:1).
-Daily bars are stamped at the exchange's local midnight, in UTC.
+Daily bars are stamped at their session date, 00:00 UTC (see ``normalize_bars``).
 
 yfinance keeps one process-wide session (its ``YfData`` singleton): each fetch installs
 this provider's session there, so providers with different ``base_url`` must not fetch
@@ -190,7 +190,7 @@ class YFinanceProvider:
             )
             if not raw.empty:
                 frames.append(_rename(raw))
-        out = normalize_bars(pd.concat(frames), lo, hi) if frames else empty_bars(_ACTIONS)
+        out = normalize_bars(pd.concat(frames), lo, hi, tf) if frames else empty_bars(_ACTIONS)
         out.attrs.update(PRICE_BASIS)
         return out
 
