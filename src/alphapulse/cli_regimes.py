@@ -36,7 +36,9 @@ def regimes(
 
     if detector not in KINDS:
         raise ConfigError(f"--detector: {detector!r} is not one of {', '.join(KINDS)}")
-    extra = {"n_states": n_states} if n_states is not None and detector == "hmm" else {}
+    if n_states is not None and detector != "hmm":
+        raise ConfigError(f"--n-states: only for --detector hmm (not {detector})")
+    extra = {"n_states": n_states} if n_states is not None else {}
     try:
         cfg = detector_config(detector, **extra)
     except ValidationError as exc:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.news.helpers import HEADLINES, HOUR, SYMBOLS, bar_stamps, scores_of, table
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.news.config import FactorConfig, GuardConfig
 from alphapulse.news.factor import assign_bars, decision_times
 from alphapulse.news.pipeline import factor_values, prepare
@@ -92,6 +94,13 @@ def test_daily_bars_decide_at_the_session_close() -> None:
     assert got.strftime("%Y-%m-%d %H:%M").tolist() == want
     hourly = decision_times(bar_stamps(3), "1h")
     assert (hourly - bar_stamps(3)).tolist() == [HOUR] * 3
+
+
+def test_intraday_bars_under_a_daily_factor_bar_are_an_error() -> None:
+    """Hourly stamps with the default ``bar: 1D`` would decide at the session close, so
+    a headline of the day would move the day's first bar: a config error instead."""
+    with pytest.raises(ConfigError, match=r"factor.bar '1D'.*has a time of day"):
+        decision_times(bar_stamps(3))
 
 
 def test_count_and_score_of_one_bar() -> None:

@@ -55,3 +55,10 @@ def test_unknown_detector_is_one_line(tmp_path: Path) -> None:
     )
     assert res.returncode == 2
     assert "--detector: 'nope'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_n_states_with_another_detector_is_refused(tmp_path: Path) -> None:
+    args = ["regimes", "x", "--symbols", "SPY", "--detector", "vol", "--n-states", "3"]
+    res = _cli([*args, "--out", "a.csv"], tmp_path)
+    assert res.returncode == 2
+    assert "--n-states: only for --detector hmm" in res.stderr and "Traceback" not in res.stderr

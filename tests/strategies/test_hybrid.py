@@ -103,6 +103,14 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "regimes: missing regime 'high_vol'" in proc.stderr
 
 
+def test_a_proxy_outside_the_universe_is_a_config_error(panel: Panel) -> None:
+    """Checked at the first decision (the universe may be a whole dataset): one line
+    naming ``detector.proxy``, not an IndexError traceback."""
+    params = _params(detector={"kind": "vol", "proxy": "SPY"})
+    with pytest.raises(ConfigError, match=r"detector.proxy 'SPY' is not a symbol"):
+        _run(panel, params)
+
+
 @pytest.mark.parametrize("fuser", ["risk_budget", "stacking"])
 def test_lookahead_canary(panel: Panel, fuser: str) -> None:
     t0 = 520

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.news.config import FactorConfig, GuardConfig
 from alphapulse.news.guard import burst_scale
 from alphapulse.news.items import session_close
@@ -19,16 +20,28 @@ from alphapulse.news.items import session_close
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 NAMES = ("sent_score", "sent_count", "sent_surprise")
+_DAY_NS = 86_400_000_000_000
 
 
 def decision_times(timestamps: IntArray, bar: str = "1D", calendar: str = "XNYS") -> IntArray:
     """UTC ns at which each bar's decision is taken: for daily bars (``bar`` >= 1D) the
-    session close of the bar's UTC date, else the end of the bar (stamp + ``bar``)."""
+    session close of the bar's UTC date, else the end of the bar (stamp + ``bar``).
+
+    Daily bars are stamped 00:00 UTC (the platform's convention); a stamp with a time of
+    day means shorter bars, whose decisions come before the session close: a
+    ``ConfigError`` (the day's headlines would be used hours before they are known)."""
     ts = np.asarray(timestamps, dtype=np.int64)
     length = pd.Timedelta(bar)
     if length < pd.Timedelta("1D"):
         return ts + length.value
-    dates = pd.DatetimeIndex(ts.view("datetime64[ns]")).normalize()
+    intraday = ts % _DAY_NS != 0
+    if intraday.any():
+        stamp = pd.Timestamp(int(ts[np.argmax(intraday)]), tz="UTC")
+        raise ConfigError(
+            f"factor.bar {bar!r}: the bar at {stamp} has a time of day; set the sentiment"
+            " factor's bar to the data's bar length (e.g. 1h)"
+        )
+    dates = pd.DatetimeIndex(ts.view("datetime64[ns]"))
     return session_close(dates, calendar).as_unit("ns").asi8.astype(np.int64)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.engine.context import Context
 from alphapulse.fusion.config import HybridParams, RegimeRule
 from alphapulse.fusion.kernels import apply_stops, fuse, mean_log_return, risk_budget
@@ -126,6 +127,11 @@ class Hybrid(Strategy):
             name = "market"
         else:
             if self._proxy_sid is None:
+                if proxy not in ctx.symbols:
+                    raise ConfigError(
+                        f"detector.proxy {proxy!r} is not a symbol of the run's universe"
+                        " (name one of data.symbols, or 'mean')"
+                    )
                 self._proxy_sid = ctx.symbols.index(proxy)
             sid = self._proxy_sid
             r = (
