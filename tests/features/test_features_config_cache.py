@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from alphapulse.core.errors import ConfigError
+from alphapulse.core.errors import ConfigError, SettingError
 from alphapulse.data.panel import Panel
 from alphapulse.features import (
     FeatureMatrix,
     FeatureSetConfig,
+    FeatureState,
     compute_features,
     default_feature_set,
     load_feature_set,
@@ -114,3 +115,8 @@ def test_a_bad_feature_set_file_is_a_config_error_naming_it(
     with pytest.raises(ConfigError, match=needle) as exc:
         load_feature_set(path)
     assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_benchmark_not_among_the_symbols_is_a_setting_error() -> None:
+    with pytest.raises(SettingError, match=r"benchmark 'SPY' is not among the symbols \(A, B\)"):
+        FeatureState(default_feature_set(), ("A", "B"), "SPY")

@@ -24,6 +24,7 @@ from alphapulse.ml.research import ResearchConfig, run_ml, run_research
 from alphapulse.ml.training import (
     TrainConfig,
     fit_at,
+    learnable,
     make_labels,
     run_training,
     target_values,
@@ -158,7 +159,8 @@ def test_sequence_strategy_in_the_engine(
     X = compute_features(panel, default_feature_set()).values
     np.testing.assert_array_equal(strat.features, X)
     target = target_values(y, p.label, "classifier")
-    ti, si = np.nonzero(training_rows(end, t) & np.isfinite(target) & np.isfinite(X).all(axis=2))
+    kept = learnable(target, p.label, "classifier") & np.isfinite(X).all(axis=2)
+    ti, si = np.nonzero(training_rows(end, t) & kept)
     assert ti.size == strat.retrains[0].n_rows and ti.max() <= t
     m = build_model(p.model).fit(window_rows(X, ti, si, WINDOW), target[ti, si])
     ok = np.isfinite(X[t]).all(axis=1)
@@ -267,7 +269,9 @@ def test_train_registers_a_sequence_model(shared_data: Path, tmp_path: Path) -> 
     target = target_values(y, cfg.label, "classifier")
     t_end = int(np.searchsorted(panel.timestamps, pd.Timestamp("2014-07-01", tz="UTC").value)) - 1
     ti, si = np.nonzero(
-        training_rows(end, t_end) & np.isfinite(target) & np.isfinite(X).all(axis=2)
+        training_rows(end, t_end)
+        & learnable(target, cfg.label, "classifier")
+        & np.isfinite(X).all(axis=2)
     )
     assert ti.size == meta["train_rows"]
     fm.fit(window_rows(X, ti, si, WINDOW), target[ti, si])

@@ -16,7 +16,7 @@ from alphapulse.engine.loop import RunResult
 from alphapulse.features import compute_features, default_feature_set
 from alphapulse.ml.models.spec import build_model
 from alphapulse.ml.research import run_ml
-from alphapulse.ml.training import make_labels, target_values, training_rows
+from alphapulse.ml.training import learnable, make_labels, target_values, training_rows
 from alphapulse.strategies.ml_strategy import MLStrategy, risk_stops
 
 ML = "alphapulse.strategies.ml_strategy:MLStrategy"
@@ -102,8 +102,9 @@ def test_trains_only_on_realised_labels(panel: Panel) -> None:
     y, end = make_labels(panel, MLStrategy.Params(**PARAMS).label)  # whole panel: the future
     spec = MLStrategy.Params(**PARAMS).model
     X = strat.features  # equal to batch (see the canary)
-    target = target_values(y, MLStrategy.Params(**PARAMS).label, "classifier")
-    usable = np.isfinite(X).all(axis=2) & np.isfinite(target)
+    label = MLStrategy.Params(**PARAMS).label
+    target = target_values(y, label, "classifier")
+    usable = np.isfinite(X).all(axis=2) & learnable(target, label, "classifier")
 
     def fit_predict(rows: np.ndarray) -> np.ndarray:
         ti, si = np.nonzero(rows & usable)

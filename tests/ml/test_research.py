@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -13,8 +14,10 @@ from typer.testing import CliRunner
 
 from alphapulse.cli import app
 from alphapulse.core.errors import ConfigError
+from alphapulse.ml.cv import PurgedWalkForward
 from alphapulse.ml.report import METRIC_COLUMNS
 from alphapulse.ml.research import ResearchConfig, load_research_config, run_research
+from alphapulse.ml.training import training_rows
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ml_research.yaml"
 STRATEGIES = {"ml", "buy_and_hold", "sma_cross", "mean_reversion"}
@@ -77,3 +80,20 @@ def test_research_cli_and_errors(shared_data: Path, tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(cfg))
     with pytest.raises(ConfigError, match="set by walk_forward"):
         load_research_config(path)
+
+
+@pytest.mark.parametrize("train_size", [None, 60])
+def test_sliding_refits_train_on_the_walk_forwards_window(train_size: int | None) -> None:
+    """The ML strategy refitted before each test block learns from exactly the rows the
+    sliding ``PurgedWalkForward`` trains on (default size: the first block's start)."""
+    wf = {"n_splits": 3, "test_size": 20, "mode": "sliding", "embargo": 2, "train_size": train_size}
+    cfg = ResearchConfig.model_validate(
+        {"data": {"source": "x", "symbols": ["A"]}, "walk_forward": wf}
+    )
+    end = (np.arange(200) + 5)[:, None]  # each label realised 5 bars on
+    cv = PurgedWalkForward(3, "sliding", train_size, 20, 2)
+    splits = list(cv.split(200, end[:, 0]))
+    window = cfg.ml_params("2020-01-01", 20, int(splits[0][1][0]))["train_window"]
+    for train, test in splits:
+        rows = training_rows(end, int(test[0]) - 1, train_window=window, embargo=2)
+        assert np.flatnonzero(rows[:, 0]).tolist() == train.tolist()

@@ -104,3 +104,18 @@ def test_model_name_the_registry_refuses_is_a_config_error(tmp_path: Path) -> No
     cfg["name"] = "ok-name_1.2"
     path.write_text(yaml.safe_dump(cfg))
     assert load_train_config(path).name == "ok-name_1.2"
+
+
+def test_training_window_outside_the_data_is_a_config_error(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A holdout ending before train_end, or a train_end after the last bar loaded, is an
+    error rather than a silently shorter window."""
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(_cfg(test_end="2014-06-30")))
+    with pytest.raises(ConfigError, match="test_end 2014-06-30 must be after train_end"):
+        load_train_config(path)
+    panel = load_panel("sp500_daily_2013_2018", SYMBOLS[:2], root=shared_data, end="2014-06-30")
+    cfg = TrainConfig.model_validate(_cfg(test_end=None))
+    with pytest.raises(ConfigError, match=r"train_end 2014-12-31 is after the last bar loaded"):
+        run_training(cfg, panel, ModelRegistry(root=tmp_path / "mlruns"))

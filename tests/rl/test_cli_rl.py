@@ -11,6 +11,8 @@ from alphapulse.cli import main
 from alphapulse.core.errors import ConfigError
 from alphapulse.rl.config import parse_rl_config
 from alphapulse.rl.evaluate import fold_rows, summary_table
+from alphapulse.rl.train import window_rows
+from tests.rl.conftest import random_walk, rl_config
 
 
 @pytest.mark.parametrize(
@@ -67,3 +69,20 @@ def test_summary_table_reports_intervals() -> None:
     a = table.loc["a"]
     assert a["sharpe_lo95"] < a["sharpe"] < a["sharpe_hi95"]
     assert table.loc["b", "total_return"] == 0.0 and (table["configs_tried"] == 4).all()
+
+
+def test_training_window_shorter_than_the_warmup_is_a_config_error() -> None:
+    """Checked before training: a window must hold ``env.warmup_bars`` + 2 bars."""
+    cfg = parse_rl_config(
+        {"data": {"source": "x"}, "train_end": "2016-01-01",
+         "evaluate": {"folds": 2, "train_bars": 50, "valid_bars": 20, "test_bars": 30}}
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"evaluate\.train_bars 50: env\.warmup_bars 63 needs"):
+        fold_rows(400, cfg)
+    panel = random_walk(120, 1)
+    cfg = rl_config(panel, 80, env={"warmup_bars": 80})
+    with pytest.raises(
+        ConfigError, match=r": 81 bars up to it, env.warmup_bars 80 needs at least 82"
+    ):
+        window_rows(panel, cfg)
+    assert window_rows(panel, rl_config(panel, 81, env={"warmup_bars": 80}))[0] == (0, 82)

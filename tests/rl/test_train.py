@@ -15,6 +15,8 @@ from alphapulse.engine.runner import run_strategy
 from alphapulse.ml.integrity import InSampleError
 from alphapulse.ml.registry import ModelRegistry
 from alphapulse.rl.config import parse_rl_config
+from alphapulse.rl.env import TradingEnv
+from alphapulse.rl.policy import Policy
 from alphapulse.rl.train import TrainResult, train
 from tests.rl.conftest import day, rl_config, trend
 
@@ -77,6 +79,32 @@ def test_rl_strategy_look_ahead_canary(trained: tuple[TrainResult, Path], panel:
     fills_a = [(f.order_id, f.quantity, f.price, f.fee) for f in a.fills if f.ts_ns < t]
     assert fills_a == [(f.order_id, f.quantity, f.price, f.fee) for f in b.fills if f.ts_ns < t]
     assert np.array_equal(a.equity[:350], b.equity[:350])
+
+
+def test_rl_strategy_observes_what_the_env_showed_the_policy(
+    trained: tuple[TrainResult, Path], panel: Panel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the same bars the plugin's observations equal TradingEnv's: the account part
+    is the book at the previous decision, not the current one."""
+    result, root = trained
+    seen: list[np.ndarray] = []
+    act = Policy.act
+    monkeypatch.setattr(Policy, "act", lambda self, obs: seen.append(obs.copy()) or act(self, obs))
+    params = {"policy": "trend", "registry": {"root": str(root)}, "start": day(panel, 300)}
+    cfg = rl_config(panel, 249)
+    bt = cfg.backtest([StrategyConfig(strategy="rl", params=params)])
+    run_strategy(bt, bt.strategies[0], panel)
+    env = TradingEnv(
+        panel, cfg.backtest(), result.policy.env, (300, panel.n_bars), fixed_start=True
+    )
+    obs, _ = env.reset(seed=0)
+    done, shown = False, []
+    while not done:
+        shown.append(obs)
+        obs, _, done, _, _ = env.step(act(result.policy, obs))  # unrecorded
+    assert len(seen) == len(shown) == panel.n_bars - 300
+    assert np.abs(np.array(seen)[:, -3:-1]).max() > 0  # it held positions
+    np.testing.assert_array_equal(np.array(seen), np.array(shown))
 
 
 def test_policy_artifacts_are_checked_and_feature_set_must_match(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.core.errors import SettingError
 from alphapulse.data.panel import Panel
 from alphapulse.features.config import FeatureSetConfig
 from alphapulse.features.kinds import Block, Feature, State, build
@@ -52,7 +53,9 @@ class FeatureState:
         self.cfg = cfg
         self.symbols = tuple(symbols)
         if benchmark is not None and benchmark not in self.symbols:
-            raise ValueError(f"benchmark {benchmark!r} is not among the symbols")
+            raise SettingError(
+                f"benchmark {benchmark!r} is not among the symbols ({', '.join(self.symbols)})"
+            )
         self._bench = -1 if benchmark is None else self.symbols.index(benchmark)
         self._features: list[Feature] = [build(s) for s in cfg.features]
         for feat in self._features:

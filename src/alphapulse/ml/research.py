@@ -129,9 +129,12 @@ class ResearchConfig(BaseModel):
             raise ValueError("baseline names must be unique and not 'ml'")
         return self
 
-    def ml_params(self, start: str, test_size: int) -> dict[str, Any]:
+    def ml_params(self, start: str, test_size: int, first_test: int) -> dict[str, Any]:
+        """The ML strategy's params: refit every test block on the walk-forward's training
+        window (``sliding``: ``train_size``, default the first block's start bar
+        ``first_test``, as ``PurgedWalkForward``)."""
         wf = self.walk_forward
-        window = wf.train_size if wf.mode == "sliding" else None
+        window = (wf.train_size or first_test) if wf.mode == "sliding" else None
         return {
             **self.ml,
             "start": start,
@@ -204,7 +207,9 @@ def run_research(
     if a0 < 1:
         raise ConfigError("walk_forward: the first test block must leave training bars")
     start = str(panel.index()[a0 - 1].isoformat())
-    ml_cfg = StrategyConfig(strategy=ML_STRATEGY, name="ml", params=cfg.ml_params(start, test_size))
+    ml_cfg = StrategyConfig(
+        strategy=ML_STRATEGY, name="ml", params=cfg.ml_params(start, test_size, a0)
+    )
     gated = [
         StrategyConfig(
             strategy=GATED,

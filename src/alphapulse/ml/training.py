@@ -49,8 +49,9 @@ BoolArray = npt.NDArray[np.bool_]
 class LabelSpec(BaseModel):
     """What the model learns: the forward return over ``horizon`` bars (entered at the
     next open by default, what an order decided at the close gets) or the triple-barrier
-    outcome; as a sign (-1/+1; triple barrier -1/0/+1) for classifiers or as a value for
-    regressors; ``cross_sectional`` subtracts each bar's mean first."""
+    outcome; as a sign (-1/0/+1) for classifiers (a zero forward return has no class and
+    is left out) or as a value for regressors; ``cross_sectional`` subtracts each bar's
+    mean of the labels realised by the fit bar first."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -92,8 +93,25 @@ def target_values(y: FloatArray, spec: LabelSpec, kind: str) -> FloatArray:
         out = out - np.where(ok, out, 0.0).sum(axis=1, keepdims=True) / count
     sign = spec.target == "sign" or (spec.target == "auto" and kind == "classifier")
     if sign and spec.kind == "forward_return":
-        out = np.where(np.isfinite(out), np.where(out > 0, 1.0, -1.0), np.nan)
+        out = np.sign(out)
     return out
+
+
+def learnable(target: FloatArray, spec: LabelSpec, kind: str) -> BoolArray:
+    """Rows with a target to learn or score: finite, and for a classifier on forward
+    returns not 0 (an exactly-zero return is neither up nor down)."""
+    ok = np.isfinite(target)
+    if spec.kind == "forward_return" and kind == "classifier":
+        ok &= target != 0
+    return np.asarray(ok)
+
+
+def realised_targets(
+    y: FloatArray, label_end: IntArray, t: int, spec: LabelSpec, kind: str
+) -> FloatArray:
+    """``target_values`` of the labels realised by bar t only (others NaN), so a
+    cross-sectional mean never uses a label that was unknown at t."""
+    return target_values(np.where(label_end <= t, y, np.nan), spec, kind)
 
 
 def training_rows(
@@ -134,11 +152,9 @@ def _fit_rows(
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray | None]:
     """The (bar, symbol) rows ``fit_at`` learns from at bar t, the target grid and the
     rows' uniqueness weights (None unless ``label.uniqueness_weights``)."""
-    target = target_values(y, label, kind)
+    target = realised_targets(y, label_end, t, label, kind)
     mask = training_rows(label_end, t, train_window=train_window, embargo=embargo)
-    mask &= np.isfinite(target[: mask.shape[0]]) & np.isfinite(features).all(axis=2)
-    if label.kind == "forward_return" and kind == "classifier":
-        mask &= target != 0
+    mask &= learnable(target, label, kind) & np.isfinite(features).all(axis=2)
     rows, cols = np.nonzero(mask)
     w = None
     if label.uniqueness_weights:
@@ -270,6 +286,14 @@ class TrainConfig(BaseModel):
         if v is not None:
             utc_timestamp(v)  # ValueError: the field is named in one line
         return v
+
+    @model_validator(mode="after")
+    def _holdout_after_training(self) -> TrainConfig:
+        if self.test_end is not None and utc_timestamp(self.test_end) <= utc_timestamp(
+            self.train_end
+        ):
+            raise ValueError(f"test_end {self.test_end} must be after train_end {self.train_end}")
+        return self
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -490,6 +514,10 @@ def run_training(
     fm = compute_features(panel, fs, cfg.benchmark)
     y, label_end = make_labels(panel, cfg.label)
     idx = panel.index()
+    if utc_timestamp(cfg.train_end) > idx[-1]:
+        raise ConfigError(
+            f"train_end {cfg.train_end} is after the last bar loaded ({idx[-1].date()})"
+        )
     t_end = _bar(idx, cfg.train_end)
     t0 = 0 if cfg.train_start is None else _bar(idx, cfg.train_start, first=True)
     verdict = _leakage_gate(cfg, fs, panel, y, label_end, t_end)
@@ -509,13 +537,18 @@ def run_training(
     if fitted is None:
         raise ConfigError("no training rows with realised labels in the window")
     model = fitted.model
-    target = target_values(y, cfg.label, model.kind)
-    ok = np.isfinite(fm.values).all(axis=2) & np.isfinite(target)
+    finite = np.isfinite(fm.values).all(axis=2)
     metrics: dict[str, float] = {}
     realised_by_end = label_end < len(idx)
     after = np.arange(len(idx))[:, None] > fitted.max_label_end
     window = training_rows(label_end, t_end, train_window=t_end + 1 - t0)
-    for prefix, rows in (("train", window & ok), ("test", ok & after & realised_by_end)):
+    train_target = realised_targets(y, label_end, t_end, cfg.label, model.kind)
+    test_target = target_values(y, cfg.label, model.kind)
+    for prefix, target, rows in (
+        ("train", train_target, window),
+        ("test", test_target, after & realised_by_end),
+    ):
+        rows = rows & finite & learnable(target, cfg.label, model.kind)
         m = evaluate(model, fm.values, target, y, rows, spec.window)
         metrics.update({f"{prefix}_{k}": v for k, v in m.items()})
     check_accuracy(verdict, "holdout hit_rate", metrics.get("test_hit_rate", np.nan), cfg.leakage)
@@ -570,7 +603,7 @@ def _leakage_gate(
     n = t_end + 1
     window = Panel(panel.timestamps[:n], panel.symbols, {k: v[:n] for k, v in panel.fields.items()})
     ends = label_end[:n]
-    realised = np.where(ends <= t_end, target_values(y, cfg.label, "regressor")[:n], np.nan)
+    realised = realised_targets(y, label_end, t_end, cfg.label, "regressor")[:n]
     verdict = LeakageVerdict(cfg.leakage.override)
     check_features(
         verdict, features, window, realised, np.where(ends <= t_end, ends, NEVER), cfg.leakage

@@ -38,7 +38,12 @@ Rows = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # train, valida
 
 def fold_rows(n_bars: int, cfg: RLConfig) -> list[Rows]:
     """(train, validation, test) row ranges of each fold, oldest first."""
-    ev = cfg.evaluate
+    ev, warmup = cfg.evaluate, cfg.env.warmup_bars
+    if ev.train_bars < warmup + 2:  # a training episode starts after the warmup
+        raise ConfigError(
+            f"evaluate.train_bars {ev.train_bars}: env.warmup_bars {warmup} needs at least "
+            f"{warmup + 2}"
+        )
     first_test = n_bars - ev.folds * ev.test_bars
     if first_test - ev.valid_bars - ev.train_bars < 0:
         need = ev.folds * ev.test_bars + ev.valid_bars + ev.train_bars

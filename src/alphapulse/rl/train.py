@@ -51,8 +51,12 @@ def window_rows(panel: Panel, cfg: RLConfig) -> tuple[tuple[int, int], tuple[int
     """Row ranges [start, stop) of the training and the validation windows."""
     ts = panel.timestamps
     stop = int(np.searchsorted(ts, end_ns(cfg.train_end), side="right"))
-    if stop < 2:
-        raise ConfigError(f"train_end {cfg.train_end}: fewer than 2 bars before it")
+    need = cfg.env.warmup_bars + 2  # an episode starts after the warmup and has 2 bars
+    if stop < need:
+        raise ConfigError(
+            f"train_end {cfg.train_end}: {stop} bars up to it, env.warmup_bars "
+            f"{cfg.env.warmup_bars} needs at least {need}"
+        )
     if cfg.valid_end is None:
         return (0, stop), None
     vstop = int(np.searchsorted(ts, end_ns(cfg.valid_end), side="right"))

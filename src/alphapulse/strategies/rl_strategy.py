@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from alphapulse.core.errors import ConfigError
@@ -40,6 +41,7 @@ class RLStrategy(Strategy):
 
     def __init__(self, params: StrategyParams | None = None, **kwargs: Any) -> None:
         super().__init__(params, **kwargs)
+        from alphapulse.rl.observe import account_state
         from alphapulse.rl.registry import load_registered_policy
 
         self.policy, self.metadata, what = load_registered_policy(
@@ -56,7 +58,8 @@ class RLStrategy(Strategy):
         self.what = what
         self._start = int(utc_timestamp(self.p.start).value) if self.p.start else None
         self._state: FeatureState | None = None
-        self._prev: Context | None = None
+        # the book seen at the previous bar, copied: the engine rewrites its Context in place
+        self._account: npt.NDArray[np.float64] = account_state(None, self.policy.n_symbols)
         self.n_in_sample = 0
 
     def on_bar(self, ctx: Context) -> Signals | None:
@@ -72,12 +75,10 @@ class RLStrategy(Strategy):
             self._state = FeatureState(pol.env.feature_set(), ctx.symbols)
         row = {k: ctx.field(k, 1)[-1] for k in ("open", "high", "low", "close", "volume")}
         feats = self._state.update(row, ctx.ts_ns)
-        prev, self._prev = self._prev, ctx
+        prev, self._account = self._account, account_state(ctx, pol.n_symbols)
         if self._start is not None and ctx.ts_ns < self._start:
             return None
         if self.span is not None and self.span.guard(ctx.ts_ns, self.p.allow_in_sample):
             self.n_in_sample += 1
-        obs = observation(
-            clean_features(feats, pol.env.clip), account_state(prev, pol.n_symbols), pol.env.clip
-        )
+        obs = observation(clean_features(feats, pol.env.clip), prev, pol.env.clip)
         return to_signals(np.asarray(pol.act(obs)), pol.env, pol.n_symbols)
