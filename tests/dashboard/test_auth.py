@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
@@ -127,3 +128,20 @@ def test_every_page_renders_with_a_finished_run(ui) -> None:  # type: ignore[no-
     assert "total_return" in compare and "api-test/sma_fast" in compare
     sheet = client.get(f"/ui/runs/{run_id}/tearsheet")
     assert sheet.status_code == 200 and "tearsheet" in sheet.text
+
+
+def test_compare_draws_one_curve_per_run_and_fees_are_shown(ui) -> None:  # type: ignore[no-untyped-def]
+    """Two runs of the same name (here the same run twice) keep a curve each; the fees
+    column reads summary.json's ``total_fees``."""
+    client, run_id = ui
+    client.cookies.clear()
+    login(client)
+    page = client.get(f"/ui/compare?ids={run_id}&ids={run_id}").text
+    curves = json.loads(re.search(r'id="curves">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+    assert sorted(curves) == ["api-test/sma_fast #1", "api-test/sma_fast #2"]
+    detail = client.get(f"/ui/runs/{run_id}").text
+    table = re.search(r'id="metrics".*?</table>', detail, re.S).group(0)  # type: ignore[union-attr]
+    head = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    fees = cells[head.index("total_fees")].strip()
+    assert fees and float(fees.replace(",", "")) > 0

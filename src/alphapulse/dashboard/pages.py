@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
+from alphapulse.analytics.report.compare import numbered
 from alphapulse.dashboard import views
 from alphapulse.dashboard.web import NO_CACHE, render, store_of
 
@@ -60,7 +61,8 @@ def build_router() -> APIRouter:
         found = [(rid, store.read_run(rid)) for rid in ids]
         runs = [{"id": rid, **views.metric_view(r["metrics"]), "name": r["name"]}
                 for rid, r in found if r is not None]  # fmt: skip
-        curves = {r["name"]: views.equity_curve(store, r["id"]) for r in runs}
+        labels = numbered([r["name"] for r in runs])  # one curve per run, even same-named
+        curves = {n: views.equity_curve(store, r["id"]) for n, r in zip(labels, runs, strict=True)}
         return render(request, "compare.html", runs=runs, curves=curves, metrics=views.KEY_METRICS)
 
     @router.get("/ui/runs/{run_id}", response_class=HTMLResponse)

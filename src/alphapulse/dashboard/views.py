@@ -16,7 +16,7 @@ from alphapulse.store.engine import run_tx
 from alphapulse.store.schema import TABLES
 
 #: Metrics shown next to a run (keys of ``summary.json``).
-KEY_METRICS: Final = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades", "fees")
+KEY_METRICS: Final = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades", "total_fees")
 PAGE: Final = 50
 
 

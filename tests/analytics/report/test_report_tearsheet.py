@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from tests.analytics.report.conftest import Runs
 from typer.testing import CliRunner
@@ -60,6 +61,8 @@ def test_report_has_every_section(runs: Runs) -> None:
         assert f"<h2>{heading}</h2>" in page
     assert "https://" not in page.split("<script")[0]  # nothing fetched before the JS
     assert page.count("<script") >= 10  # plotly itself plus one per chart
+    bars = len(pd.read_csv(runs.dir("sma_cross") / "equity.csv")) - 1  # returns
+    assert f"Rolling Sharpe ({min(126, bars // 4)} bars)" in page  # the window used
 
 
 def test_report_with_benchmark_run_id_and_regimes(runs: Runs, shared_data: Path) -> None:
@@ -98,6 +101,20 @@ def test_compare_page(runs: Runs) -> None:
     assert "Correlation of per-bar returns" in page
 
 
+def test_compare_draws_every_run_when_names_repeat(runs: Runs, tmp_path: Path) -> None:
+    """Two folders ``a/x/sma_cross`` and ``b/x/sma_cross``: the same name and parent, so
+    the names are numbered; each run keeps its column and its curve."""
+    for side in ("a", "b"):
+        shutil.copytree(runs.dir("sma_cross"), tmp_path / side / "x" / "sma_cross")
+    out = tmp_path / "compare.html"
+    args = [str(tmp_path / s / "x" / "sma_cross") for s in ("a", "b")]
+    res = CliRunner().invoke(app, ["compare", *args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "<th>x/sma_cross #1</th><th>x/sma_cross #2</th>" in page
+    assert page.count('"name":"x\\u002fsma_cross #2"') == 2  # its equity and drawdown
+
+
 def test_compare_escapes_run_names(runs: Runs, tmp_path: Path) -> None:
     """A run folder is a data file: its strategy name is text on the page, not markup."""
     evil = tmp_path / "evil"
@@ -128,6 +145,12 @@ def test_compare_escapes_run_names(runs: Runs, tmp_path: Path) -> None:
             "symbol,side,entry_time,exit_time,entry_price,exit_price,quantity,pnl,"
             "bars_held\nA,long,2015-01-02,2015-01-05,1,1,1,abc,1\n",
             "row 2: pnl: not a number",
+        ),
+        ("summary.json", '{"strategy": "s", "sharpe": "high"}', "summary.json: sharpe: not a"),
+        (
+            "summary.json",
+            '{"strategy": "s", "periods_per_year": "abc"}',
+            "summary.json: periods_per_year: not a number",
         ),
     ],
 )

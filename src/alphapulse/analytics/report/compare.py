@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
@@ -39,6 +40,19 @@ def build_comparison(runs: Sequence[RunData]) -> str:
 
 
 def _unique(names: list[str], parents: list[str]) -> list[str]:
-    if len(set(names)) == len(names):
-        return names
-    return [f"{p}/{n}" for n, p in zip(names, parents, strict=True)]
+    """Display names, one per run: a repeated name gets its folder, and if that repeats
+    too (or there is none: a stored run), a number."""
+    if len(set(names)) < len(names):
+        names = [f"{p}/{n}" if p else n for n, p in zip(names, parents, strict=True)]
+    return numbered(names)
+
+
+def numbered(names: list[str]) -> list[str]:
+    """``names`` with every repeated one numbered in order (``x #1``, ``x #2``)."""
+    total = Counter(names)
+    seen: Counter[str] = Counter()
+    out = []
+    for n in names:
+        seen[n] += 1
+        out.append(f"{n} #{seen[n]}" if total[n] > 1 else n)
+    return out

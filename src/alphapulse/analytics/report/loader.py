@@ -9,9 +9,11 @@ from typing import Any
 
 import pandas as pd
 
+from alphapulse.analytics.report import fmt
 from alphapulse.core.errors import DataError
 
 OPTIONAL_TABLES = ("trades", "fills", "risk_events", "regimes", "anomalies")
+_NUMBERS = ("periods_per_year",)  # read as numbers besides the metrics tables' values
 _TIME_COLUMNS = {
     "equity": ("timestamp",),
     "trades": ("entry_time", "exit_time"),
@@ -65,6 +67,7 @@ def load_run(path: Path) -> RunData:
         ) from None
     if not isinstance(summary, dict):
         raise DataError(f"{summary_path}: not a JSON object", path=str(summary_path))
+    _check_numbers(summary, summary_path)
     equity = _read(path, "equity", required=True)
     if "equity" not in equity.columns or not len(equity):
         raise DataError(f"{path / 'equity.csv'}: no equity column or rows", field="equity")
@@ -72,6 +75,17 @@ def load_run(path: Path) -> RunData:
     tables = {name: _read(path, name) for name in OPTIONAL_TABLES}
     name = str(summary.get("strategy") or path.name)
     return RunData(name=name, path=path, summary=summary, equity=equity, tables=tables)
+
+
+def _check_numbers(summary: dict[str, Any], summary_path: Path) -> None:
+    """Every value the report reads as a number is one (or null): a DataError naming
+    the first that is not."""
+    for key in (*(k for k, _, _ in (*fmt.METRICS, *fmt.ROBUSTNESS)), *_NUMBERS):
+        v = fmt.dig(summary, key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise DataError(
+                f"{summary_path}: {key}: not a number ({v!r})", path=str(summary_path), field=key
+            )
 
 
 def _read(path: Path, name: str, *, required: bool = False) -> pd.DataFrame:

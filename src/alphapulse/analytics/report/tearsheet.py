@@ -89,11 +89,10 @@ def _performance(
     )
     r = st.returns(eq)
     br = st.returns(bench) if bench is not None and len(bench) else None
-    roll = st.rolling_stats(r, min(ROLLING_BARS, max(len(r) // 4, 2)), ppy, br)
+    window = min(ROLLING_BARS, max(len(r) // 4, 2))
+    roll = st.rolling_stats(r, window, ppy, br)
     page.heading("Rolling statistics")
-    page.chart(
-        charts.lines({"Sharpe": roll["sharpe"]}, f"Rolling Sharpe ({ROLLING_BARS} bars)"), 280
-    )
+    page.chart(charts.lines({"Sharpe": roll["sharpe"]}, f"Rolling Sharpe ({window} bars)"), 280)
     page.chart(charts.lines({"volatility": roll["volatility"]}, "Rolling volatility", ".0%"), 280)
     if "beta" in roll:
         page.chart(charts.lines({"beta": roll["beta"]}, "Rolling beta to the benchmark"), 280)
@@ -116,7 +115,7 @@ def _trades(page: Page, run: RunData, prices: dict[str, pd.DataFrame] | None) ->
     if not len(trades):
         page.note("No closed trades.")
         return
-    trades = trades.sort_values("exit_time")
+    trades = trades.sort_values("exit_time", kind="stable")  # ties keep the file's order
     pnl = trades["pnl"].astype(float)
     wins, losses = st.streaks(pnl)
     held = trades["bars_held"].to_numpy(dtype=float)
