@@ -72,3 +72,25 @@ def test_unknown_symbol_is_clear(tmp_path: Path, shared_data: Path) -> None:
     assert res.returncode == 2
     assert "NOPE" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backtest", "--out", "afile"], "output folder afile: a file, not a folder"),
+        (["paper", "--no-persist", "--out", "afile"], "output folder afile: a file, not"),
+        (["backtest", "--workers", "0"], "--workers"),
+    ],
+    ids=["backtest_out", "paper_out", "workers"],
+)
+def test_unusable_options_are_one_line_exit_2(
+    tmp_path: Path, shared_data: Path, args: list[str], message: str
+) -> None:
+    """Checked before any run (an --out that is a file failed only after the whole
+    run, with a traceback; --workers 0 ran silently)."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(CONFIG)
+    (tmp_path / "afile").write_text("x")
+    res = _run([args[0], str(cfg), *args[1:]], tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr and "Traceback" not in res.stderr

@@ -50,7 +50,7 @@ app.command("ablation")(ablation)
 def backtest(
     config: Annotated[Path, typer.Argument(help="YAML run configuration")],
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/latest"),
-    workers: Annotated[int | None, typer.Option(help="parallel processes")] = None,
+    workers: Annotated[int | None, typer.Option(help="parallel processes", min=1)] = None,
     record: Annotated[bool, typer.Option(help="record the runs in the database")] = True,
     html_report: Annotated[
         bool, typer.Option("--report", help="write report.html per strategy")
@@ -62,11 +62,12 @@ def backtest(
 ) -> None:
     """Run every strategy of CONFIG on one shared data feed; write results to OUT."""
     from alphapulse.config import load_config
-    from alphapulse.engine.outputs import write_outputs
-    from alphapulse.engine.runner import Tables, load_data, run_backtest
+    from alphapulse.engine.outputs import out_folder, write_outputs
+    from alphapulse.engine.runner import Tables, add_anomaly_tables, load_data, run_backtest
 
     console = Console(stderr=True)
     cfg = load_config(config)
+    out_folder(out)  # before the run: an unusable --out is an error now, not at the end
     panel = load_data(cfg)
     console.print(
         f"[bold]{cfg.name}[/]: {len(cfg.strategies)} strategies, {panel.n_symbols} symbols, "
@@ -92,6 +93,7 @@ def backtest(
             from alphapulse.sweep.compiled import run_compiled_backtest
 
             results = run_compiled_backtest(cfg, panel)
+            add_anomaly_tables(cfg, panel, tables)
         else:
             results = run_backtest(cfg, panel, workers=workers, progress=report, tables=tables)
     from alphapulse.analytics.run_robustness import sweep_inputs

@@ -53,6 +53,10 @@ def paper(
     if update:  # validated like the file's own keys
         raw = cfg.model_dump(mode="json", exclude_unset=True)
         cfg = parse_config({**raw, "paper": {**raw.get("paper", {}), **update}}, str(config))
+    if out is not None:
+        from alphapulse.engine.outputs import out_folder
+
+        out_folder(out)  # before the session: an unusable --out is an error now
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:

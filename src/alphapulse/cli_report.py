@@ -92,7 +92,7 @@ def compare(
 def optimize(
     config: Annotated[Path, typer.Argument(help="optimisation YAML (docs/reports.md)")],
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/optimize"),
-    workers: Annotated[int | None, typer.Option(help="parallel processes")] = None,
+    workers: Annotated[int | None, typer.Option(help="parallel processes", min=1)] = None,
 ) -> None:
     """Walk-forward parameter search; writes optimize.json, oos_equity.csv, optimize.html."""
     import json

@@ -79,7 +79,7 @@ def test_windows_roll_by_the_test_length() -> None:
         b2 == c1 for (_, _, c1), (_, b2, _) in itertools.pairwise(w)
     )
     assert w[-1][2] == 400
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="50 bars are fewer than train_bars"):  # one line
         opt.windows(50, 100, 10)
 
 
@@ -115,6 +115,15 @@ def test_optuna_path(fake_engine: list[int]) -> None:
     for w, (a, b, _) in zip(res["windows"], opt.windows(N, 100, 50), strict=True):
         scores = {f: opt.objective(_fake_returns(f)[a:b], "sharpe", 252.0) for f in tried}
         assert w["params"]["fast"] == max(scores, key=scores.__getitem__)
+
+
+def test_optuna_without_a_valid_trial_is_a_config_error(fake_engine: list[int]) -> None:
+    """Every set breaks the strategy's rule (fast < slow): one line, not optuna's
+    'No trials are completed yet' traceback."""
+    cfg = _cfg(method="optuna", n_trials=4, fixed={"slow": 3})
+    with pytest.raises(ConfigError, match="none of the 4 optuna trials of window 0"):
+        opt.optimize(cfg, _panel())
+    assert fake_engine == []
 
 
 def test_optuna_trials_run_in_batches_through_the_executor(

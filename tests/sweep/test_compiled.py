@@ -226,6 +226,7 @@ _YAML = """
 name: compiled-cli
 data: {source: sp500_daily_2013_2018, symbols: [AAPL, KO, FTV], start: "2015-01-01"}
 initial_cash: 100000
+anomalies: {}
 strategies:
   - {strategy: sma_cross, name: sma, params: {fast: 5, slow: 20}}
   - {strategy: mean_reversion, name: mr}
@@ -247,7 +248,8 @@ def test_cli_compiled_writes_the_same_outputs(tmp_path: Path, shared_data: Path)
         res = _cli(["backtest", str(cfg), *extra, *out], tmp_path)
         assert res.returncode == 0, res.stderr
     for label in ("sma", "mr"):
-        for f in ("fills.csv", "orders.csv", "equity.csv", "trades.csv", "summary.json"):
+        files = ("fills.csv", "orders.csv", "equity.csv", "trades.csv", "summary.json")
+        for f in (*files, "anomalies.csv"):  # the anomaly scan too, whichever engine
             ref = (tmp_path / "event" / label / f).read_text()
             assert len(ref) > 100
             assert (tmp_path / "flag" / label / f).read_text() == ref, (label, f)

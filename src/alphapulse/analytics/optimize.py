@@ -27,7 +27,7 @@ from alphapulse.analytics.metrics import simple_returns
 from alphapulse.analytics.optimize_config import OptimizeConfig, Range
 from alphapulse.analytics.overfitting import deflated_sharpe, pbo
 from alphapulse.analytics.robustness import return_shape
-from alphapulse.core.errors import ConfigError
+from alphapulse.core.errors import ConfigError, SettingError
 from alphapulse.data.panel import Panel
 from alphapulse.engine.runner import run_backtest
 
@@ -109,7 +109,7 @@ def windows(n: int, train: int, test: int) -> list[tuple[int, int, int]]:
         out.append((start, start + train, min(start + train + test, n)))
         start += test
     if not out:
-        raise ValueError(f"walk_forward: {n} bars are fewer than train_bars + 1")
+        raise SettingError(f"walk_forward: {n} bars are fewer than train_bars + 1")
     return out
 
 
@@ -135,6 +135,11 @@ def _choose(ev: Evaluations, a: int, b: int, ppy: float, window_no: int) -> dict
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
                 study.tell(trial, objective(ev.get(p)[a:b], cfg.objective, ppy))
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        raise SettingError(
+            f"optimize: none of the {cfg.n_trials} optuna trials of window {window_no} is a"
+            " valid parameter set (check the params ranges against the strategy's rules)"
+        )
     return dict(study.best_params)
 
 

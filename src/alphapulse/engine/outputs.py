@@ -16,6 +16,7 @@ from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.analytics.metrics import compute_metrics
 from alphapulse.analytics.run_robustness import RobustnessInputs, run_robustness
 from alphapulse.analytics.trades import round_trips
+from alphapulse.core.errors import ConfigError
 from alphapulse.engine.loop import RunResult
 
 
@@ -188,6 +189,18 @@ def _clean(v: Any) -> Any:
     return v
 
 
+def out_folder(path: Path) -> Path:
+    """``path`` as a folder to write into (created with its parents): a ``ConfigError``
+    naming it when it cannot be (a file, no permission), not a traceback."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"output folder {path}: a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"output folder {path}: {exc.strerror or exc}") from None
+    return path
+
+
 CORE_FILES = ("summary", "trades", "orders", "fills", "equity", "risk_events", "executions")
 
 
@@ -203,7 +216,7 @@ def write_outputs(
     for stem in tables or {}:
         if stem in CORE_FILES or not stem.replace("_", "").isalnum():
             raise ValueError(f"strategy output {stem!r}: not a valid extra table name")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_folder(out_dir)
     trades = trades_frame(r)
     s = summary(r, trades, robustness)
     (out_dir / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")

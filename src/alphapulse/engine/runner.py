@@ -186,11 +186,18 @@ def run_backtest(
     for scfg, (result, more) in zip(cfg.strategies, outs, strict=True):
         results[scfg.label], extra[scfg.label] = result, more
     if tables is not None:
-        if cfg.anomalies is not None:  # anomalies.csv: one batch scan of the shared data
-            from alphapulse.anomaly.detector import scan_panel
-
-            found = scan_panel(panel, cfg.anomalies)
-            for t in extra.values():
-                t["anomalies"] = found
         tables.update(extra)
+        add_anomaly_tables(cfg, panel, tables)
     return {s.label: results[s.label] for s in cfg.strategies}
+
+
+def add_anomaly_tables(cfg: BacktestConfig, panel: Panel, tables: dict[str, Tables]) -> None:
+    """``anomalies.csv`` of every strategy (with an ``anomalies:`` block): one batch
+    scan of the shared data, whichever engine ran the strategies."""
+    if cfg.anomalies is None:
+        return
+    from alphapulse.anomaly.detector import scan_panel
+
+    found = scan_panel(panel, cfg.anomalies)
+    for s in cfg.strategies:
+        tables.setdefault(s.label, {})["anomalies"] = found
