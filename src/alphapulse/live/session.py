@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alphapulse.analytics.run_robustness import RobustnessInputs, sweep_inputs
 from alphapulse.bus import BarIngestor, Bus, make_bus
 from alphapulse.config import BacktestConfig, PaperConfig
 from alphapulse.core.clock import WallClock
+from alphapulse.engine.context import History
 from alphapulse.engine.loop import Engine, RunResult, Venue
 from alphapulse.engine.outputs import summary, trades_frame, write_outputs
-from alphapulse.engine.runner import make_engine
+from alphapulse.engine.runner import make_engine, strategy_tables
 from alphapulse.live.feed import BarSource, LiveFeed
 from alphapulse.live.identity import check_session_config
 from alphapulse.live.journal import AnomalyJournal, RunJournal, run_id_for
@@ -181,12 +183,15 @@ def run_session(
         )  # fmt: skip
         results = runtime.run()
         _last_flush(publisher)
+        robust = _robustness(results, feed.history)
         if store is not None:
-            _finish(store, run_ids, results, runtime.completed)
+            _finish(store, run_ids, results, runtime.completed, robust)
         if out is not None:
             for label, r in results.items():
                 if len(r.timestamps):
-                    write_outputs(r, out / label, monitor.tables() if monitor else None)
+                    tables = strategy_tables(engines[label].strategy)
+                    tables.update(monitor.tables() if monitor else {})
+                    write_outputs(r, out / label, tables, robust)
         return SessionResult(results, run_ids, runtime)
     finally:
         if monitor is not None:
@@ -222,14 +227,25 @@ def _resume_point(store: Store, run_ids: dict[str, str]) -> int | None:
     return min(p for p in points if p is not None)
 
 
+def _robustness(results: dict[str, RunResult], history: History) -> RobustnessInputs:
+    """The backtest's robustness inputs (``alphapulse backtest``): the strategies are
+    the trials, the feed's volume and close feed the capacity estimate."""
+    volume = history.field("volume") if "volume" in history.names() else None
+    return sweep_inputs([r.equity for r in results.values()], volume, history.field("close"))
+
+
 def _finish(
-    store: Store, run_ids: dict[str, str], results: dict[str, RunResult], completed: bool
+    store: Store,
+    run_ids: dict[str, str],
+    results: dict[str, RunResult],
+    completed: bool,
+    robust: RobustnessInputs,
 ) -> None:
     status = "finished" if completed else "cancelled"
     for label, r in results.items():
         metrics: dict[str, Any] | None = None
         if len(r.timestamps):
             trades = trades_frame(r)
-            metrics = summary(r, trades)
+            metrics = summary(r, trades, robust)
             store.write_run_outputs(run_ids[label], None, None, trades, None, None)
         store.finish_run(run_ids[label], status=status, metrics=metrics)
