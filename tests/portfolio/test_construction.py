@@ -9,22 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.context import PRICES, Context, History
 from alphapulse.engine.feed import forward_fill
 from alphapulse.model.signals import Signals
-from alphapulse.portfolio.config import METHODS
+from alphapulse.portfolio.config import METHODS, PortfolioConfig
 from alphapulse.portfolio.construction import ConfidenceWeighted, EqualWeight, cap_weights
 from alphapulse.portfolio.estimators import (
+    BarsPerYear,
     covariance,
     ledoit_wolf,
     ledoit_wolf_constant_correlation,
     log_returns,
     simple_returns,
 )
+from alphapulse.portfolio.factory import build_constructor
 from alphapulse.portfolio.optimizers import (
     BlackLitterman,
     FractionalKelly,
@@ -253,3 +258,58 @@ def test_ledoit_wolf_matches_pyportfolioopt_and_sklearn(panel: Panel) -> None:
     ident = cs.ledoit_wolf("constant_variance").to_numpy()
     np.testing.assert_allclose(ledoit_wolf(r), ident, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(covariance(r, "none"), np.cov(r, rowvar=False))
+
+
+def test_bars_per_year_is_not_fixed_from_the_first_day() -> None:
+    """Hourly bars around the clock: 30 bars are not a day, so the estimate is taken
+    again at each new date until eight dates (a weekend) are seen; a constructor kept through the
+    run then annualises as a fresh one would (it kept the first day's figure)."""
+    n = 24 * 10
+    ts = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC").as_unit("ns").asi8
+    close = np.linspace(100.0, 110.0, n)[:, None]
+    hist = History({"close": close, PRICES: close}, np.asarray(ts, np.int64))
+    kept = BarsPerYear()
+
+    def ctx_at(t: int) -> Context:
+        hist.advance(t + 1)
+        return Context(t, int(ts[t]), ("S0",), hist, np.zeros(1), np.zeros(1), close[t], 1e6, 1e6)
+
+    seen = [kept(ctx_at(t)) for t in range(n)]
+    assert seen[-1] == BarsPerYear()(ctx_at(n - 1)) == 24 * 365
+    assert seen[29] != seen[-1]  # the first day's partial count: an estimate, not kept
+
+
+@pytest.mark.parametrize("method", ["erc", "max_diversification", "mean_variance", "kelly"])
+def test_a_name_whose_price_did_not_move_gets_no_weight(panel: Panel, method: str) -> None:
+    """A flat price over the lookback (a halted or stale name) has zero variance: no
+    target, not the solver's bound (ERC gave it 99.9% of the book)."""
+    fields = {k: v.copy() for k, v in panel.fields.items()}
+    fields["close"][T - LOOKBACK - 5 :, 4] = 50.0
+    flat = Panel(panel.timestamps, panel.symbols, fields)
+    w = make(method).construct(Signals(np.ones(panel.n_symbols)), ctx_at(flat)).weights
+    assert np.isnan(w[4]) and np.isfinite(np.delete(w, 4)).all()
+
+
+@pytest.mark.parametrize(
+    ("portfolio", "message"),
+    [
+        ({"method": "equal_slot", "max_weight": 0.1}, "max_weight"),
+        ({"method": "erc", "lookback": 60, "min_history": 100}, "min_history 100 > lookback 60"),
+        (
+            {"method": "erc", "rebalance": {"every": 5, "calendar": "M"}},
+            "every or calendar, not both",
+        ),
+    ],
+    ids=["equal_slot_cap", "min_history", "every_and_calendar"],
+)
+def test_settings_that_would_be_ignored_are_refused(portfolio: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        TypeAdapter(PortfolioConfig).validate_python(portfolio)
+
+
+def test_black_litterman_views_name_symbols() -> None:
+    cfg = TypeAdapter(PortfolioConfig).validate_python(
+        {"method": "black_litterman", "views": {"ZZZZ": 0.2}}
+    )
+    with pytest.raises(ConfigError, match="views: ZZZZ not among the symbols"):
+        build_constructor(cfg, ("AAPL", "MSFT"))

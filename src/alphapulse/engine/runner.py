@@ -83,7 +83,7 @@ def make_engine(
     lot = cfg.execution.lot_size
     constructor = planner = None
     if cfg.portfolio is not None:
-        constructor = build_constructor(cfg.portfolio, cfg.data.session_tz)
+        constructor = build_constructor(cfg.portfolio, symbols, cfg.data.session_tz)
         rb = cfg.portfolio.rebalance
         if rb is not None:
             planner = OrderPlanner(len(symbols), lot, rb.min_trade_value, mode="always")

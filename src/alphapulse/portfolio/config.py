@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -31,16 +31,36 @@ class RebalanceConfig(_Strict):
     drift_threshold: float = Field(0.0, ge=0)  # |w - target| to trade
     min_trade_value: float = Field(0.0, ge=0)  # smallest order, cash
 
+    @model_validator(mode="after")
+    def _one_schedule(self) -> RebalanceConfig:
+        if self.calendar is not None and self.every != 1:
+            raise ValueError("rebalance: every or calendar, not both (calendar decides alone)")
+        return self
 
-class _Common(_Strict):
+
+class _Base(_Strict):
     gross: float = Field(1.0, gt=0)  # budget: sum |w| of the book
+    rebalance: RebalanceConfig | None = None  # None: trade whenever a target changes
+
+
+class WeightingConfig(_Base):
+    """The settings of every method but ``equal_slot``: caps and the estimators."""
+
     max_weight: float | None = Field(None, gt=0)  # per-name |w| cap
     max_gross: float | None = Field(None, gt=0)  # default: gross
     lookback: int = Field(60, ge=5)  # bars of trailing returns for the estimators
     min_history: int | None = Field(None, ge=2)  # returns needed; default lookback // 2
     periods_per_year: float | None = Field(None, gt=0)  # None: inferred from timestamps
     shrinkage: Literal["constant_correlation", "identity", "none"] = "constant_correlation"
-    rebalance: RebalanceConfig | None = None  # None: trade whenever a target changes
+
+    @model_validator(mode="after")
+    def _history_fits(self) -> WeightingConfig:
+        if self.min_history is not None and self.min_history > self.lookback:
+            raise ValueError(
+                f"min_history {self.min_history} > lookback {self.lookback}: a window holds"
+                " at most lookback returns, so no target would ever be set"
+            )
+        return self
 
     @property
     def gross_cap(self) -> float:
@@ -51,25 +71,25 @@ class _Common(_Strict):
         return self.min_history if self.min_history is not None else max(self.lookback // 2, 2)
 
 
-class EqualSlotConfig(_Common):
+class EqualSlotConfig(_Base):
     """w = direction x confidence / N (N = the whole universe): the engine's default."""
 
     method: Literal["equal_slot"]
 
 
-class EqualWeightConfig(_Common):
+class EqualWeightConfig(WeightingConfig):
     """w = direction x gross / (number of active signals)."""
 
     method: Literal["equal_weight"]
 
 
-class ConfidenceConfig(_Common):
+class ConfidenceConfig(WeightingConfig):
     """w = direction x gross x confidence / sum(confidence) over active signals."""
 
     method: Literal["confidence"]
 
 
-class VolTargetConfig(_Common):
+class VolTargetConfig(WeightingConfig):
     """w_i = d_i x target_vol / vol_i, then scaled to an ex-ante vol of target_vol."""
 
     method: Literal["vol_target"]
@@ -79,26 +99,26 @@ class VolTargetConfig(_Common):
     scale_to_target: bool = True  # rescale by the covariance so sigma_p = target_vol
 
 
-class InverseVolConfig(_Common):
+class InverseVolConfig(WeightingConfig):
     """w_i proportional to d_i / vol_i, gross = ``gross``."""
 
     method: Literal["inverse_vol"]
 
 
-class ErcConfig(_Common):
+class ErcConfig(WeightingConfig):
     """Equal risk contribution (risk parity), long in each signal's direction."""
 
     method: Literal["erc"]
 
 
-class KellyConfig(_Common):
+class KellyConfig(WeightingConfig):
     """w = fraction x Sigma^-1 mu (only names whose sign agrees with the signal)."""
 
     method: Literal["kelly"]
     fraction: float = Field(0.5, gt=0, le=1)
 
 
-class MeanVarianceConfig(_Common):
+class MeanVarianceConfig(WeightingConfig):
     """PyPortfolioOpt EfficientFrontier on trailing mean returns and LW covariance."""
 
     method: Literal["mean_variance"]
@@ -111,7 +131,7 @@ class MeanVarianceConfig(_Common):
     l2_gamma: float = Field(0.0, ge=0)  # L2 regularisation (more names)
 
 
-class BlackLittermanConfig(_Common):
+class BlackLittermanConfig(WeightingConfig):
     """Black-Litterman posterior (equal-weight market prior, views from the signals)."""
 
     method: Literal["black_litterman"]
@@ -126,7 +146,7 @@ class BlackLittermanConfig(_Common):
     risk_free_rate: float = 0.0
 
 
-class MaxDiversificationConfig(_Common):
+class MaxDiversificationConfig(WeightingConfig):
     """Maximum diversification ratio (sum w_i vol_i / vol_p), long in each direction."""
 
     method: Literal["max_diversification"]

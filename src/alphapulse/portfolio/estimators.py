@@ -150,17 +150,37 @@ def covariance(returns: FloatArray, shrinkage: str = "constant_correlation") -> 
     raise ValueError(f"unknown shrinkage {shrinkage!r}")
 
 
-class BarsPerYear:
-    """Bars per year: a fixed number, or inferred once from the history's timestamps
-    (``analytics.frequency.periods_per_year``) when enough bars have been seen."""
+_DAY_NS = 86_400_000_000_000
 
-    def __init__(self, fixed: float | None = None, min_bars: int = 30) -> None:
+
+class BarsPerYear:
+    """Bars per year: a fixed number, or inferred from the history's timestamps
+    (``analytics.frequency.periods_per_year``) once ``min_bars`` bars over ``min_days``
+    dates (more than a week: bars per day, and whether weekends trade) have been seen;
+    before that the estimate is taken again at each new date, never from later bars."""
+
+    def __init__(self, fixed: float | None = None, min_bars: int = 30, min_days: int = 8) -> None:
         self._value = fixed
-        self._min_bars = min_bars
+        self._min_bars, self._min_days = min_bars, min_days
+        self._estimate = DEFAULT_PERIODS_PER_YEAR
+        self._day = -1  # the date (UTC days since the epoch) the estimate was taken at
 
     def __call__(self, ctx: Context) -> float:
         if self._value is not None:
             return self._value
+        ts = ctx.history.timestamps()
+        day = int(ts[-1] // _DAY_NS) if len(ts) else -1
+        if len(ts) < self._min_bars or day == self._day:
+            return self._estimate
+        self._day = day
+        try:
+            ppy = periods_per_year(pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True)))
+        except ValueError:
+            return self._estimate
+        self._estimate = ppy if math.isfinite(ppy) and ppy > 0 else DEFAULT_PERIODS_PER_YEAR
+        if day - int(ts[0] // _DAY_NS) + 1 >= self._min_days:
+            self._value = self._estimate  # enough dates: fixed from now on
+        return self._estimate
         ts = ctx.history.timestamps()
         if len(ts) < self._min_bars:
             return DEFAULT_PERIODS_PER_YEAR

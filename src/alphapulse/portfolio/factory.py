@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.engine.stages import PortfolioConstructor
 from alphapulse.portfolio.config import (
     BlackLittermanConfig,
@@ -17,6 +18,7 @@ from alphapulse.portfolio.config import (
     MeanVarianceConfig,
     PortfolioConfig,
     VolTargetConfig,
+    WeightingConfig,
 )
 from alphapulse.portfolio.construction import ConfidenceWeighted, EqualSlot, EqualWeight
 from alphapulse.portfolio.optimizers import (
@@ -30,7 +32,7 @@ from alphapulse.portfolio.rebalance import Rebalancer
 from alphapulse.portfolio.vol_target import InverseVolatility, VolatilityTarget
 
 
-def _common(cfg: PortfolioConfig) -> dict[str, Any]:
+def _common(cfg: WeightingConfig) -> dict[str, Any]:
     return {
         "gross": cfg.gross,
         "max_weight": cfg.max_weight,
@@ -42,10 +44,10 @@ def _common(cfg: PortfolioConfig) -> dict[str, Any]:
     }
 
 
-def _method(cfg: PortfolioConfig) -> PortfolioConstructor:
-    c = _common(cfg)
+def _method(cfg: PortfolioConfig, symbols: tuple[str, ...]) -> PortfolioConstructor:
     if isinstance(cfg, EqualSlotConfig):
         return EqualSlot(cfg.gross)
+    c = _common(cfg)
     if isinstance(cfg, EqualWeightConfig):
         return EqualWeight(**c)
     if isinstance(cfg, ConfidenceConfig):
@@ -74,6 +76,11 @@ def _method(cfg: PortfolioConfig) -> PortfolioConstructor:
             **c,
         )
     if isinstance(cfg, BlackLittermanConfig):
+        unknown = sorted(set(cfg.views) - set(symbols))
+        if unknown:
+            raise ConfigError(
+                f"portfolio.black_litterman.views: {', '.join(unknown)} not among the symbols"
+            )
         return BlackLitterman(
             cfg.objective,
             risk_aversion=cfg.risk_aversion,
@@ -89,9 +96,12 @@ def _method(cfg: PortfolioConfig) -> PortfolioConstructor:
     raise TypeError(f"unknown portfolio method {cfg!r}")  # pragma: no cover
 
 
-def build_constructor(cfg: PortfolioConfig, tz: str = "UTC") -> PortfolioConstructor:
-    """The constructor of ``cfg``, wrapped in a Rebalancer when ``rebalance`` is set."""
-    inner = _method(cfg)
+def build_constructor(
+    cfg: PortfolioConfig, symbols: tuple[str, ...], tz: str = "UTC"
+) -> PortfolioConstructor:
+    """The constructor of ``cfg`` for ``symbols``, wrapped in a Rebalancer when
+    ``rebalance`` is set."""
+    inner = _method(cfg, symbols)
     r = cfg.rebalance
     if r is None:
         return inner

@@ -23,6 +23,7 @@ from typing import Any
 
 import cvxpy as cp
 import numpy as np
+import numpy.typing as npt
 from pypfopt import EfficientFrontier, objective_functions
 from pypfopt.base_optimizer import BaseConvexOptimizer
 from pypfopt.black_litterman import BlackLittermanModel, market_implied_prior_returns
@@ -63,6 +64,13 @@ class _Problem:
     budget: float
 
 
+def _varies(rets: FloatArray) -> npt.NDArray[np.bool_]:
+    """Per column: the finite returns are not all equal (variance above zero)."""
+    lo = np.where(np.isfinite(rets), rets, np.inf).min(axis=0, initial=np.inf)
+    hi = np.where(np.isfinite(rets), rets, -np.inf).max(axis=0, initial=-np.inf)
+    return np.asarray(hi > lo)
+
+
 class _Optimised(SignalWeighting):
     """Shared frame: estimates, the long-only solve, the fallback."""
 
@@ -75,6 +83,7 @@ class _Optimised(SignalWeighting):
         prices = ctx.prices(self.lookback + 1)[:, act]
         rets = simple_returns(prices) * sign if prices.shape[0] > 1 else np.empty((0, act.size))
         good = (np.isfinite(rets).sum(axis=0) >= self.min_obs) & np.isfinite(prices[-1])
+        good &= _varies(rets)  # a flat price (halted, stale) has no risk to allocate by
         ppy = self.bars_per_year(ctx)
         r = rets[:, good]
         n = np.isfinite(r).sum(axis=0)
