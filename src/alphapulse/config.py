@@ -137,6 +137,12 @@ class PaperConfig(_Strict):
     )
     control_interval: float = Field(1.0, ge=0)  # seconds between reads of the API switches
 
+    @model_validator(mode="after")
+    def _alpaca_minutes(self) -> PaperConfig:
+        if self.feed == "alpaca" and self.timeframe != "1m":
+            raise ValueError("paper.timeframe must be 1m for the alpaca feed (1-minute bars)")
+        return self
+
 
 class BacktestConfig(_Strict):
     name: str = "backtest"

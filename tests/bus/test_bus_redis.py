@@ -96,6 +96,18 @@ def test_lost_group_is_recreated(make_redis_bus: MakeBus, redis_admin: redis.Red
     assert [d.message.ts_ns for d in sub.poll(timeout=1)] == [5]
 
 
+def test_lost_group_keeps_what_was_published_since(
+    make_redis_bus: MakeBus, redis_admin: redis.Redis
+) -> None:
+    bus = make_redis_bus()
+    sub = bus.subscribe(Topic.SIGNALS, "g", "c")
+    assert sub.poll() == []
+    redis_admin.delete(bus.key(Topic.SIGNALS))  # the stream and its group are gone
+    for i in (2, 3):  # published before the subscriber reads again: no group yet
+        bus.publish(Topic.SIGNALS, sig(i))
+    assert [d.message.ts_ns for d in sub.poll(timeout=1)] == [2, 3]
+
+
 def test_undecodable_entries_are_acked_and_skipped(
     make_redis_bus: MakeBus, redis_admin: redis.Redis
 ) -> None:

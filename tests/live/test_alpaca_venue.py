@@ -5,6 +5,7 @@ broker errors that never raise, and the engine driving it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -76,8 +77,59 @@ def test_broker_errors_never_raise(broker) -> None:
     assert venue.process_bar(_bar(2), ledger)[0].quantity == 4.0
     assert venue.cancel(limit.id, "replaced") and limit.status == OrderStatus.CANCELLED
     dead = AlpacaPaperVenue(("AAPL", "MSFT"), client_prefix="x", base_url="http://127.0.0.1:9")
-    refused = dead.submit(Order(1, "AAPL", 0, Side.BUY, 1.0, 0))
-    assert refused.status == OrderStatus.REJECTED and refused.reason.startswith("broker_error")
+    unknown = dead.submit(Order(1, "AAPL", 0, Side.BUY, 1.0, 0))  # it may have got there
+    assert unknown.status == OrderStatus.WORKING and dead.errors == 2  # submit, lookup
+
+
+class _Unanswered(FakeAlpacaTrading):
+    """Answers the next submit with HTTP ``status``, after taking the order (``taken``)
+    or not."""
+
+    def __init__(self, status: int, *, taken: bool) -> None:
+        super().__init__()
+        self.status, self.taken = status, taken
+
+    def handle(self, method: str, path: str, q: dict[str, str], body: bytes) -> tuple[int, Any]:
+        if (method, path) != ("POST", "/v2/orders") or not self.status:
+            return super().handle(method, path, q, body)
+        if self.taken:
+            super().handle(method, path, q, body)
+        status, self.status = self.status, 0
+        return status, {"code": status * 100_000, "message": f"HTTP {status}"}
+
+
+def test_an_unanswered_submit_adopts_the_order_the_broker_took() -> None:
+    broker = _Unanswered(504, taken=True)
+    try:
+        venue, ledger = _venue(broker), Ledger(2, 10_000.0)
+        order = venue.submit(Order(1, "AAPL", 0, Side.BUY, 10.0, 0))
+        assert order.status == OrderStatus.WORKING and venue.errors == 1
+        assert [f.quantity for f in venue.process_bar(_bar(1), ledger)] == [4.0]
+    finally:
+        broker.server.stop()
+
+
+@pytest.mark.parametrize(("status", "reason"), [(403, "HTTP 403"), (503, "not found")])
+def test_a_submit_the_broker_did_not_take_is_rejected(status: int, reason: str) -> None:
+    broker = _Unanswered(status, taken=False)
+    try:
+        order = _venue(broker).submit(Order(1, "AAPL", 0, Side.BUY, 10.0, 0))
+        assert order.status == OrderStatus.REJECTED and reason in order.reason
+    finally:
+        broker.server.stop()
+
+
+def test_a_fill_racing_the_cancel_is_booked(broker) -> None:
+    venue, ledger = _venue(broker), Ledger(2, 10_000.0)
+    order = venue.submit(Order(1, "AAPL", 0, Side.BUY, 10.0, 0))
+    assert [f.quantity for f in venue.process_bar(_bar(1), ledger)] == [4.0]
+    (placed,) = broker.orders.values()
+    placed.update(filled_qty="7", filled_avg_price="179.13")  # filled before the cancel
+    assert venue.cancel(order.id) and venue.open_orders() == []
+    assert [f.quantity for f in venue.process_bar(_bar(2), ledger)] == [3.0]
+    assert order.status == OrderStatus.CANCELLED and ledger.qty[0] == 7.0
+    polls = len(broker.server.seen)
+    assert venue.process_bar(_bar(3), ledger) == [] and len(broker.server.seen) == polls
 
 
 def test_engine_trades_through_the_alpaca_venue(broker, shared_data: Path) -> None:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from alphapulse.config import parse_config
 from alphapulse.core.clock import WallClock
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.providers.ccxt_client import CCXTProvider
 from alphapulse.data.providers.retry import RateLimiter, RetryPolicy
 from alphapulse.engine.runner import make_engine
@@ -22,6 +25,7 @@ from alphapulse.live.feed import LiveFeed
 from alphapulse.live.polling import PollingSource
 from alphapulse.live.runtime import PaperRuntime
 
+from .helpers import paper_cfg
 from .servers import FakeAlpacaStream, FakeBinance, recorded_klines
 
 HOUR_NS = 3_600_000_000_000
@@ -197,3 +201,68 @@ def test_yfinance_polling_against_recorded_chart() -> None:
     assert len(rows) == (p2 - p1) // 300
     assert [r.ts_ns for r in rows] == [(p1 + 300 * i) * 1_000_000_000 for i in range(len(rows))]
     assert all(np.isfinite(r.fields["close"]).all() for r in rows)
+
+
+def _quiet_stream(clock_ns: list[int], heartbeat: float | None = None) -> AlpacaStreamSource:
+    """A stream source with no socket (bars go straight into its queue) and a wall clock
+    read from ``clock_ns[0]``."""
+    source = AlpacaStreamSource(
+        ("AAPL", "MSFT"), grace=60.0, heartbeat=heartbeat, api_key="k", secret_key="s",
+        clock_ns=lambda: clock_ns[0],
+    )  # fmt: skip
+    source.stream.run = lambda: None  # type: ignore[method-assign]
+    return source
+
+
+def test_alpaca_stream_rejects_a_bar_whose_minute_has_not_closed() -> None:
+    t1, t2, ahead = T0, T0 + MIN_NS, T0 + 24 * 60 * MIN_NS
+    source = _quiet_stream([t2 + MIN_NS + 1])  # t2's minute has just closed
+    for ts in (t1, ahead, t2):  # one bad stamp, a day ahead, between two real minutes
+        for sym in source.symbols:
+            source._queue.put((sym, ts, _bar(ts / MIN_NS)))
+    rows = _take(source.rows(), 2, source.stop)
+    assert [r.ts_ns for r in rows] == [t1, t2]
+    assert source.future == 2 and source.sections.late == 0
+
+
+def test_alpaca_stream_heartbeat_rows_only_for_closed_minutes() -> None:
+    t1, t2 = T0, T0 + MIN_NS
+    clock = [t1 + MIN_NS + 30 * 1_000_000_000]  # t1 has closed, t2 not yet
+    source = _quiet_stream(clock, heartbeat=1e-9)  # the heartbeat fires at every check
+    for sym in source.symbols:
+        source._queue.put((sym, t1, _bar(1.0)))
+    rows = source.rows()
+    assert next(rows).ts_ns == t1
+    clock[0] = t2 + MIN_NS + 30 * 1_000_000_000  # t2 has closed without bars
+    empty = next(rows)
+    assert empty.ts_ns == t2 and np.isnan(empty.fields["close"]).all()
+    threading.Timer(0.5, source.stop.set).start()  # a few more heartbeat checks, then stop
+    assert [r.ts_ns for r in rows] == []  # nothing for the minute still in progress
+
+
+class _HalfHourBars:
+    """A provider whose hourly bars start at :30 (as Yahoo stamps US stocks)."""
+
+    def fetch_bars(self, symbol: str, start: datetime, end: datetime, tf: str) -> pd.DataFrame:
+        first = pd.Timestamp(start).floor("1h") + pd.Timedelta(minutes=30)
+        index = pd.date_range(first, end, freq="1h", inclusive="left")
+        return pd.DataFrame({k: 1.0 for k in ("open", "high", "low", "close", "volume")}, index)
+
+
+def test_polling_drops_a_bar_still_in_progress_and_asks_again() -> None:
+    clock = [T0 + HOUR_NS + 10 * MIN_NS]  # 01:10: the 00:30 bar runs until 01:30
+    source = PollingSource(
+        _HalfHourBars(), ("AAPL",), "1h", grace=0.0, clock_ns=lambda: clock[0], since_ns=T0
+    )
+    assert source.poll() and source.sections.ready() == []
+    clock[0] = T0 + HOUR_NS + 40 * MIN_NS  # 01:40: it has closed
+    assert source.poll()
+    assert [r.ts_ns for r in source.sections.ready()] == [T0 + 30 * MIN_NS]
+
+
+def test_alpaca_feed_requires_minute_bars() -> None:
+    raw = paper_cfg()
+    paper = {"feed": "alpaca", "timeframe": "5m"}
+    with pytest.raises(ConfigError, match=r"paper\.timeframe"):
+        parse_config({**raw, "paper": paper})
+    assert parse_config({**raw, "paper": {**paper, "timeframe": "1m"}}).paper is not None

@@ -164,11 +164,12 @@ class RedisStreamsSubscription:
     def consumer(self) -> str:
         return self._consumer
 
-    def ensure_group(self) -> None:
-        """Create the group (and the stream) unless it exists."""
+    def ensure_group(self, start: str = "$") -> None:
+        """Create the group (and the stream) unless it exists, reading from ``start``
+        ("$": only entries added from now on; "0": every entry in the stream)."""
         try:
             self._bus.call(
-                lambda: self._redis.xgroup_create(self._key, self._group, id="$", mkstream=True)
+                lambda: self._redis.xgroup_create(self._key, self._group, id=start, mkstream=True)
             )
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -238,7 +239,7 @@ class RedisStreamsSubscription:
             if "NOGROUP" not in str(exc):
                 raise
         log.warning("stream %s lost group %s; re-creating it", self._key, self._group)
-        self.ensure_group()
+        self.ensure_group("0")  # what was published since the loss is still unread
         return self._bus.call(fn)
 
     def _deliveries(self, entries: list[Any], *, redelivered: bool) -> list[Delivery]:

@@ -5,6 +5,11 @@ exponential backoff (we set its floor/ceiling from ``paper.max_backoff``); bars 
 in a handler that queues them; ``rows`` groups them into cross-sections. ``url``
 (``paper.feed_url``) replaces the stream endpoint (tests, proxies). Credentials:
 ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY``.
+
+A bar whose minute has not closed by the wall clock (``clock_ns``, with ``SKEW_NS`` of
+tolerance) is rejected and counted in ``future``: a bad stamp must not release a
+look-ahead row nor make the real bars after it late. The heartbeat's empty rows are
+only for minutes that have closed.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from alpaca.data.enums import DataFeed
@@ -25,6 +30,8 @@ from alphapulse.live.bars import BarRow, CrossSections
 
 log = logging.getLogger(__name__)
 _Bar = tuple[str, int, dict[str, float]]
+MINUTE_NS = 60_000_000_000
+SKEW_NS = 5_000_000_000  # clock skew tolerated between Alpaca's stamps and ours
 
 
 class AlpacaStreamSource:
@@ -43,11 +50,14 @@ class AlpacaStreamSource:
         heartbeat: float | None = None,
         api_key: str | None = None,
         secret_key: str | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.symbols = symbols
         self.stop = stop or threading.Event()
         self.sections = CrossSections(symbols, grace)
         self.heartbeat = heartbeat
+        self.clock_ns = clock_ns
+        self.future = 0  # bars rejected because their minute had not closed
         self._queue: queue.Queue[_Bar] = queue.Queue()
         self.stream = StockDataStream(
             api_key or os.environ.get("APCA_API_KEY_ID", ""),
@@ -74,7 +84,7 @@ class AlpacaStreamSource:
             deadline = self.sections.next_deadline()
             try:
                 item = self._queue.get(timeout=0.2 if deadline is None else max(deadline, 0.001))
-                self.sections.add(*item)
+                self._add(*item)
             except queue.Empty:
                 pass
             for row in self.sections.ready():
@@ -87,10 +97,24 @@ class AlpacaStreamSource:
                 if empty is not None:
                     yield empty
 
+    def _add(self, symbol: str, ts_ns: int, bar: dict[str, float]) -> None:
+        """Group one bar, unless its minute has not closed yet (counted, logged)."""
+        now = self.clock_ns()
+        if ts_ns + MINUTE_NS > now + SKEW_NS:
+            self.future += 1
+            log.warning(
+                "bar of %s at %d rejected: its minute ends after now (%d)", symbol, ts_ns, now
+            )
+            return
+        self.sections.add(symbol, ts_ns, bar)
+
     def _empty_row(self) -> BarRow | None:
-        """An all-NaN row one minute after the last one (feeds the stale-data guard)."""
+        """An all-NaN row one minute after the last one, once that minute has closed
+        (feeds the stale-data guard)."""
         last = self.sections.last_released
-        return None if last is None else self.sections.empty_row(last + 60_000_000_000)
+        if last is None or last + 2 * MINUTE_NS > self.clock_ns():
+            return None
+        return self.sections.empty_row(last + MINUTE_NS)
 
     def close(self) -> None:
         self.stop.set()

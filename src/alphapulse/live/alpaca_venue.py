@@ -4,13 +4,18 @@
 - ``submit`` sends a market/limit/stop/stop-limit order (``notional`` orders as
   notional market orders) with ``client_order_id = <prefix>-<order id>``: resubmitting
   the same order (a restart) finds the existing broker order instead of a duplicate.
-  A refused order is REJECTED with the broker's reason; nothing is raised. Orders with
+  An order refused with a 4xx is REJECTED with the broker's reason; nothing is raised.
+  After a 5xx or a network error (the order may exist) it stays WORKING and is looked
+  up by its client order id, now or at the next polls: adopted when found, REJECTED
+  when the broker does not know it. Orders with
   ``stop_loss``/``take_profit`` are refused (``brackets_unsupported``): the simulated
   venue's bracket book has no broker twin here yet.
 - ``process_bar`` polls each open order and turns the growth of its ``filled_qty`` into
   Fills (price from the change of ``filled_qty x filled_avg_price``, fee 0), applied to
   the account at the bar's time. A failed poll is logged and retried at a later bar
   after an exponential backoff (in bars, capped).
+- ``cancel`` asks the broker to cancel and marks the order CANCELLED, but keeps polling
+  it until the broker reports a final status, so a fill racing the cancel is booked.
 - ``fill_market_at_close`` fills nothing: a broker cannot fill at a past close.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, TypeGuard
 
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
@@ -91,43 +96,46 @@ class AlpacaPaperVenue:
         return list(self._orders)
 
     def open_orders(self, sid: int | None = None) -> list[Order]:
-        return [o for o in self._open.values() if sid is None or o.sid == sid]
+        return [o for o in self._open.values() if o.is_open and (sid is None or o.sid == sid)]
 
     def submit(self, order: Order) -> Order:
         self._next_id = max(self._next_id, order.id + 1)
         self._orders.append(order)
         if order.stop_loss is not None or order.take_profit is not None:
             return self._reject(order, "brackets_unsupported")
-        client_id = f"{self.prefix}-{order.id}"
         try:
-            placed = self.client.submit_order(self._request(order, client_id))
-        except APIError as exc:
-            if exc.status_code != 422 or "client_order_id" not in str(exc):
-                return self._reject(order, f"broker_error: {_message(exc)}")
-            try:  # already submitted before a restart: adopt it
-                placed = self.client.get_order_by_client_id(client_id)
-            except Exception as exc2:
-                return self._reject(order, f"broker_error: {exc2}")
-        except Exception as exc:  # network: the order may or may not exist
-            return self._reject(order, f"broker_error: {type(exc).__name__}: {exc}")
-        self._broker[order.id] = str(_get(placed, "id"))
+            placed = self.client.submit_order(self._request(order, self._client_id(order)))
+            self._broker[order.id] = str(_get(placed, "id"))
+        except Exception as exc:
+            if not _duplicate(exc):  # a resubmission (restart) is adopted silently
+                if _refused(exc):
+                    return self._reject(order, f"broker_error: {_message(exc)}")
+                self.errors += 1  # a 5xx or a network error: the order may exist
+                log.warning("submit of order %d unanswered, looking it up: %s", order.id, exc)
         order.status = OrderStatus.WORKING
         self._open[order.id] = order
+        try:
+            self._broker_id(order)
+        except Exception as exc:
+            self.errors += 1
+            log.warning("lookup of order %d failed (retried at the next poll): %s", order.id, exc)
         return order
 
     def cancel(self, order_id: int, reason: str = "cancelled") -> bool:
         order = self._open.get(order_id)
-        if order is None:
+        if order is None or not order.is_open:
             return False
         try:
-            self.client.cancel_order_by_id(self._broker[order_id])
+            broker_id = self._broker_id(order)
+            if broker_id is None:
+                return False
+            self.client.cancel_order_by_id(broker_id)
         except Exception as exc:
             self.errors += 1
             log.warning("cancel of order %d failed: %s", order_id, exc)
             return False
-        order.status = OrderStatus.CANCELLED  # a fill racing the cancel shows at the poll
+        order.status = OrderStatus.CANCELLED  # polled until final: a racing fill is booked
         order.reason = reason
-        del self._open[order_id]
         return True
 
     def process_bar(self, bar: BarSlice, account: Account) -> list[Fill]:
@@ -138,7 +146,10 @@ class AlpacaPaperVenue:
         failed = False
         for order in list(self._open.values()):
             try:
-                state = self.client.get_order_by_id(self._broker[order.id])
+                broker_id = self._broker_id(order)
+                if broker_id is None:
+                    continue
+                state = self.client.get_order_by_id(broker_id)
             except Exception as exc:
                 failed = True
                 self.errors += 1
@@ -216,6 +227,25 @@ class AlpacaPaperVenue:
                 self._open.pop(order.id, None)
         return fill
 
+    def _client_id(self, order: Order) -> str:
+        return f"{self.prefix}-{order.id}"
+
+    def _broker_id(self, order: Order) -> str | None:
+        """The broker's id of ``order``, looked up by client order id when its submit
+        went unanswered; None (and the order REJECTED) when the broker does not know it.
+        Other lookup errors are raised."""
+        if order.id not in self._broker:
+            try:
+                placed = self.client.get_order_by_client_id(self._client_id(order))
+            except APIError as exc:
+                if exc.status_code != 404:
+                    raise
+                self._open.pop(order.id, None)
+                self._reject(order, "broker_error: not found after an unanswered submit")
+                return None
+            self._broker[order.id] = str(_get(placed, "id"))
+        return self._broker[order.id]
+
     def _reject(self, order: Order, reason: str) -> Order:
         self.errors += 1
         log.warning("order %d %s refused: %s", order.id, order.symbol, reason)
@@ -226,6 +256,16 @@ class AlpacaPaperVenue:
 
 def _get(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name)
+
+
+def _duplicate(exc: Exception) -> bool:
+    """The broker already has an order with this client order id."""
+    return isinstance(exc, APIError) and exc.status_code == 422 and "client_order_id" in str(exc)
+
+
+def _refused(exc: Exception) -> TypeGuard[APIError]:
+    """A definite refusal (4xx): the broker did not take the order."""
+    return isinstance(exc, APIError) and 400 <= (exc.status_code or 0) < 500
 
 
 def _message(exc: APIError) -> str:

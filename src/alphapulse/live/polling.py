@@ -3,7 +3,9 @@ newly closed bars through the historical provider clients (their retries, Retry-
 handling and rate limiters included) and group them into cross-sections.
 
 Only closed bars are asked for: the request range ends at the start of the bar in
-progress, ``floor(now / timeframe) * timeframe`` (exclusive). A symbol whose fetch
+progress, ``floor(now / timeframe) * timeframe`` (exclusive). A returned bar that has
+not closed yet (``start + timeframe > now``: Yahoo stamps US hourly bars at :30) is
+dropped and asked for again next round. A symbol whose fetch
 fails is skipped for this round; after a round with failures the next poll waits
 ``interval * 2**failures`` (capped at ``max_backoff``) -- nothing is raised.
 """
@@ -95,7 +97,8 @@ class PollingSource:
 
     def poll(self) -> bool:
         """One round over the symbols; False when a fetch failed."""
-        end = self.clock_ns() // self.tf_ns * self.tf_ns
+        now = self.clock_ns()
+        end = now // self.tf_ns * self.tf_ns
         ok = True
         for sym in self.symbols:
             start = self._next.get(
@@ -111,7 +114,9 @@ class PollingSource:
                 log.warning("poll %s failed: %s: %s", sym, type(exc).__name__, exc)
                 continue
             stamps = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
-            values = frame.loc[:, list(OHLCV)].to_numpy(dtype=np.float64)
+            closed = stamps + self.tf_ns <= now  # a bar still in progress: next round
+            stamps = stamps[closed]
+            values = frame.loc[closed, list(OHLCV)].to_numpy(dtype=np.float64)
             for ts, vals in zip(stamps.tolist(), values, strict=True):
                 self.sections.add(sym, int(ts), dict(zip(OHLCV, vals.tolist(), strict=True)))
             self._next[sym] = int(stamps[-1]) + self.tf_ns if len(stamps) else start
