@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from store_helpers import MINUTE, T0, bars_frame
 
+from alphapulse.core.errors import DataError
 from alphapulse.model.orders import Fill, Side
 from alphapulse.store import Store, open_store
 from alphapulse.store.accounting import CashState, FillEvent, PositionState, apply_fill
@@ -130,6 +131,16 @@ def test_record_fill_is_atomic_and_idempotent(store: Store) -> None:
     positions, cash = state(store, run_id)
     assert positions.loc["AAA", "realized_pnl"] == 5 * 10.0
     assert positions.loc["AAA", "quantity"] == 15.0
+
+
+def test_an_unknown_run_is_a_data_error_naming_it(store: Store) -> None:
+    """Both writers refuse a run id that was never recorded with the same error (the
+    snapshot raised the database's foreign-key error)."""
+    fill = Fill(1, "AAA", 0, Side.BUY, 10.0, 100.0, 1.0, T0, 0)
+    with pytest.raises(DataError, match="unknown run 'no_such_run'"):
+        store.record_fill("no_such_run", fill)
+    with pytest.raises(DataError, match="unknown run 'no_such_run'"):
+        store.take_portfolio_snapshot("no_such_run", T0)
 
 
 def test_run_outputs_book_like_record_fill(store: Store) -> None:

@@ -323,7 +323,12 @@ class Store:
         snapshot (PostgreSQL: the ``take_portfolio_snapshot`` SQL function)."""
         rid = check_name(run_id, field="run_id")
         at = to_ns(ts, field="ts")
-        return run_tx(self._engine, lambda conn: runs.take_snapshot(conn, rid, at))
+
+        def write(conn: Connection) -> dict[str, float]:
+            _require_run(conn, rid)
+            return runs.take_snapshot(conn, rid, at)
+
+        return run_tx(self._engine, write)
 
     def write_signals(self, run_id: str, df: pd.DataFrame) -> int:
         """Upsert signal values (timestamp, symbol, name, value) of a run."""
