@@ -51,6 +51,7 @@ def test_scan_config_block(shared_data: Path, tmp_path: Path) -> None:
         (["--min-severity", "huge"], "--min-severity"),
         (["--config", "{cfg}"], "price.low"),
         (["--symbols", "NOPE"], "NOPE"),
+        (["--out", "{dir}"], "a folder, not a CSV file"),  # (before the scan)
     ],
 )
 def test_scan_errors_are_one_line(
@@ -62,7 +63,7 @@ def test_scan_errors_are_one_line(
 ) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("anomalies: {price: {low: -1, medium: 3, high: 4, critical: 5}}\n")
-    extra = [x.replace("{cfg}", str(cfg)) for x in extra]
+    extra = [x.replace("{cfg}", str(cfg)).replace("{dir}", str(tmp_path)) for x in extra]
     args = ["sp500_daily_2013_2018", "--root", str(shared_data), "--out", str(tmp_path / "x.csv")]
     assert _scan([*args, *extra]) == 2
     err = capsys.readouterr().err

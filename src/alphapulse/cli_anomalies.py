@@ -44,14 +44,21 @@ def scan_cmd(
     (timestamp, symbol, type, severity, score, message)."""
     from alphapulse.anomaly import Severity
     from alphapulse.anomaly.detector import scan_panel
+    from alphapulse.core.errors import ConfigError
     from alphapulse.data.catalog import load_panel
+    from alphapulse.engine.outputs import out_folder
 
     cfg = _load_config(config)
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: a folder, not a CSV file")
+    out_folder(out.parent)  # before the scan: an unusable --out is an error now
     names = [s for arg in symbols or [] for s in arg.split(",") if s] or None
     panel = load_panel(dataset, names, start=start, end=end, root=root)
     df = scan_panel(panel, cfg, int(Severity.parse(min_severity)))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df[SCAN_COLUMNS].to_csv(out, index=False)
+    try:
+        df[SCAN_COLUMNS].to_csv(out, index=False)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: {exc.strerror or exc}") from None
     console = Console()
     console.print(counts_table(df))
     console.print(

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from alphapulse.anomaly import AnomalyConfig, Severity
 from alphapulse.anomaly.alerts import AlertRules
@@ -135,3 +136,68 @@ def test_monitor_publishes_counts_and_alerts(receiver) -> None:
     crit = {"severity": "CRITICAL"}
     assert mon.metrics.value("alphapulse_alerts_total", type="price_jump", **crit) == 1
     assert mon.metrics.value("alphapulse_anomalies_total", type="bad_tick", **crit) == 1
+
+
+def test_alerts_still_queued_at_close_are_kept_as_failed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker is stuck on the first alert when the sink closes: the rest are counted,
+    logged and kept in ``failed`` (they were dropped with the daemon thread)."""
+    stuck, release = threading.Event(), threading.Event()
+
+    def deliver(self: WebhookSink, a: Anomaly) -> None:
+        stuck.set()
+        release.wait(30)
+
+    monkeypatch.setattr(WebhookSink, "_deliver", deliver)
+    metrics = AnomalyMetrics()
+    sink = WebhookSink(WebhookConfig(url="http://127.0.0.1:9/x"), metrics)
+    sink.send([_a(t) for t in range(5)])
+    assert stuck.wait(30)
+    with caplog.at_level(logging.ERROR, "alphapulse.anomaly"):
+        sink.close(wait=0.05)
+    release.set()
+    assert [a.ts_ns for a in sink.failed] == [1, 2, 3, 4]
+    assert metrics.value("alphapulse_alert_deliveries_total", sink="webhook", outcome="failed") == 4
+    assert any("4 alerts undelivered" in r.getMessage() for r in caplog.records)
+
+
+def _bars(n: int) -> list[BarSlice]:
+    rng = np.random.default_rng(0)
+    price, out = np.full(3, 100.0), []
+    for t in range(n):
+        price = price * np.exp(rng.normal(0, 0.01, 3))
+        close = price.copy()
+        if t == 30:
+            close[1] *= 1.5
+        out.append(
+            BarSlice(t, t * 86_400_000_000_000, t, close, close, close, close, np.full(3, 1e6))
+        )
+    return out
+
+
+def test_a_bar_delivered_twice_is_seen_once() -> None:
+    """The same bar again (a feed's retry) is skipped: no made-up gap from the bar's own
+    close, and the state goes on as if it came once."""
+    cfg = AnomalyConfig(min_periods=5, pattern={"enabled": False})
+    once, twice = AnomalyMonitor(cfg, ("A", "B", "C")), AnomalyMonitor(cfg, ("A", "B", "C"))
+    bars = _bars(40)
+    for bar in bars:
+        once.on_bar(bar)
+        twice.on_bar(bar)
+        assert twice.on_bar(bar) == []
+    assert once.found == twice.found and any(a.symbol == "B" for a in once.found)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"min_severity": "high", "alerts": {"min_severity": "medium"}}, "would never be raised"),
+        ({"reaction": {"types": ["price_jmp"]}}, "price_jmp: not an anomaly type"),
+    ],
+)
+def test_settings_that_would_silence_alerts_or_reactions_are_refused(
+    raw: dict, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        AnomalyConfig.model_validate(raw)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Severity(IntEnum):
@@ -111,6 +111,16 @@ class ReactionConfig(_Strict):
     bars: int = Field(5, ge=1)
     types: list[str] | None = None  # None: every type; e.g. [price_jump, gap]
 
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, types: list[str] | None) -> list[str] | None:
+        from alphapulse.anomaly.kernels import TYPES
+
+        unknown = [t for t in types or [] if t not in TYPES]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not an anomaly type ({', '.join(TYPES)})")
+        return types
+
 
 class AnomalyConfig(_Strict):
     """Detectors, severity thresholds, output filter, alerts and the risk reaction."""
@@ -132,3 +142,13 @@ class AnomalyConfig(_Strict):
     min_severity: SeverityName = "low"
     alerts: AlertConfig | None = None
     reaction: ReactionConfig | None = None
+
+    @model_validator(mode="after")
+    def _alerts_are_detected(self) -> AnomalyConfig:
+        low = Severity.parse(self.min_severity)
+        if self.alerts is not None and Severity.parse(self.alerts.min_severity) < low:
+            raise ValueError(
+                f"alerts.min_severity {self.alerts.min_severity} is below min_severity"
+                f" {self.min_severity}: those alerts would never be raised"
+            )
+        return self

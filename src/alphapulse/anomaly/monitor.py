@@ -48,9 +48,15 @@ class AnomalyMonitor:
                 self.sinks.append(WebhookSink(cfg.alerts.webhook, self.metrics, run))
         self.bars = 0
         self.found: list[Anomaly] = []
+        self._last_ts: int | None = None
 
     def on_bar(self, bar: BarSlice) -> list[Anomaly]:
-        """This bar's anomalies (at the config's minimum severity), after routing them."""
+        """This bar's anomalies (at the config's minimum severity), after routing them;
+        a bar at or before the last one seen (delivered again) is skipped."""
+        if self._last_ts is not None and bar.ts_ns <= self._last_ts:
+            log.warning("anomaly monitor: bar at %d already seen; skipped", bar.ts_ns)
+            return []
+        self._last_ts = bar.ts_ns
         found = self.detector.update(bar.ts_ns, bar.open, bar.close, bar.volume)
         self.bars += 1
         if not found:

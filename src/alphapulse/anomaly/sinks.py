@@ -107,9 +107,26 @@ class WebhookSink:
             time.sleep(0.01)
         return not self._queue.unfinished_tasks
 
-    def close(self) -> None:
+    def close(self, wait: float | None = None) -> None:
+        """Stop after the queued alerts, waiting at most ``wait`` seconds (default: two
+        alerts' worth of tries, plus 5 s); what is still queued then is undelivered:
+        kept in ``failed``, counted and logged, never lost silently."""
         self._queue.put(None)
-        self._thread.join(self.cfg.timeout * (self.cfg.retries + 1) * 2 + 5)
+        default = self.cfg.timeout * (self.cfg.retries + 1) * 2 + 5
+        self._thread.join(default if wait is None else wait)
+        left = []
+        while True:
+            try:
+                a = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if a is not None:
+                left.append(a)
+        if left:
+            log.error("%d alerts undelivered when the webhook sink closed", len(left))
+            self.failed.extend(left)
+            for _ in left:
+                self._count("failed")
         self._client.close()
 
     def _work(self) -> None:
