@@ -35,11 +35,13 @@ from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.features import FeatureSetConfig
+from alphapulse.ml import tuning as search
 from alphapulse.ml.leakage_gate import LeakageConfig, LeakageVerdict, check_accuracy, check_features
 from alphapulse.ml.models.base import Model
 from alphapulse.ml.models.spec import ModelSpec, build_model
 from alphapulse.ml.models.windows import window_rows
 from alphapulse.ml.registry import MODEL_NAME_PATTERN, ModelRegistry
+from alphapulse.ml.tuning import TuningSpec, tuning_metric
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -210,58 +212,6 @@ class RegistryConfig(BaseModel):
     root: str | None = None  # default: $ALPHAPULSE_MLRUNS or ./mlruns
 
 
-class ParamRange(BaseModel):
-    """One tuned parameter: ``int`` / ``float`` / ``log_float`` in ``[low, high]``, or
-    one of ``choices`` (``categorical``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["int", "float", "log_float", "categorical"]
-    low: float | None = None
-    high: float | None = None
-    choices: list[str | int | float | bool | None] | None = None
-
-    @model_validator(mode="after")
-    def _bounds(self) -> ParamRange:
-        if self.type == "categorical":
-            if not self.choices or self.low is not None or self.high is not None:
-                raise ValueError("categorical: give choices (non-empty), not low/high")
-        elif self.low is None or self.high is None or self.choices is not None:
-            raise ValueError(f"{self.type}: give low and high, not choices")
-        elif self.low > self.high or (self.type == "log_float" and self.low <= 0):
-            raise ValueError(f"{self.type}: need low <= high (and low > 0 for log_float)")
-        return self
-
-    def suggest(self, trial: Any, name: str) -> Any:
-        """The trial's value (an ``optuna.Trial``)."""
-        if self.type == "categorical":
-            return trial.suggest_categorical(name, self.choices)
-        assert self.low is not None and self.high is not None
-        if self.type == "int":
-            return trial.suggest_int(name, int(self.low), int(self.high))
-        return trial.suggest_float(name, self.low, self.high, log=self.type == "log_float")
-
-
-TuneMetric = Literal["auto", "accuracy", "log_loss", "ic", "mse"]
-
-
-class TuningSpec(BaseModel):
-    """Optuna search over ``space`` (keys: ``model.params`` names), each trial scored by
-    purged k-fold over the training window's rows only (``ml.tuning.tune``). ``metric``
-    ``auto``: log_loss for classifiers with probabilities (else accuracy), ic for
-    regressors; ``ic`` is the Spearman correlation of the prediction and the target over
-    a fold's rows."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    n_trials: int = Field(20, ge=1)
-    n_splits: int = Field(3, ge=2)
-    embargo: int = Field(0, ge=0)  # bars dropped after each test fold
-    seed: int = 0
-    metric: TuneMetric = "auto"
-    space: dict[str, ParamRange] = Field(min_length=1)
-
-
 class TrainConfig(BaseModel):
     """``alphapulse train`` configuration: one model on one window, registered."""
 
@@ -362,75 +312,6 @@ def evaluate(
     return out
 
 
-def _param_names(spec: ModelSpec) -> set[str] | None:
-    """The parameter names ``spec.kind`` accepts (None: cannot tell)."""
-    import inspect
-
-    from alphapulse.ml.models.base import model_class
-    from alphapulse.ml.models.spec import CLASS_OF, SEQUENCE
-
-    if spec.kind.startswith("lgbm_"):
-        from alphapulse.ml.models.lgbm import DEFAULTS, _LGBMBase
-
-        try:  # LightGBM's own table of parameters and aliases (private API)
-            from lightgbm.basic import _ConfigAliases
-
-            aliases = _ConfigAliases._get_all_param_aliases()
-        except (ImportError, AttributeError):
-            return None
-        cls = model_class(CLASS_OF[spec.kind])
-        own = set(getattr(cls, "_own_keys", ())) if issubclass(cls, _LGBMBase) else set()
-        return set(aliases) | {a for v in aliases.values() for a in v} | set(DEFAULTS) | own
-    cls = model_class(CLASS_OF[spec.kind])
-    if spec.kind in SEQUENCE:
-        return set(cls.defaults())  # type: ignore[attr-defined]
-    sig = inspect.signature(cls.__init__)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        return None
-    return set(sig.parameters) - {"self", "members"}
-
-
-def tuning_metric(spec: ModelSpec, tuning: TuningSpec) -> str:
-    """The metric ``tuning`` scores ``spec`` with; ``ConfigError`` naming any space key
-    the model does not take, or a metric that does not fit its kind."""
-    names = _param_names(spec)
-    bad = sorted(set(tuning.space) - names) if names is not None else []
-    if bad:
-        raise ConfigError(f"tuning.space: {spec.kind} has no parameter(s) {bad}")
-    model = build_model(spec)
-    has_proba = model.kind == "classifier" and hasattr(model, "predict_proba")
-    metric: str = tuning.metric
-    if metric == "auto":
-        metric = ("log_loss" if has_proba else "accuracy") if model.kind == "classifier" else "ic"
-    if metric in ("accuracy", "log_loss") and model.kind != "classifier":
-        raise ConfigError(f"tuning.metric {metric} needs a classifier, {spec.kind} is not")
-    if metric == "log_loss" and not has_proba:
-        raise ConfigError(f"tuning.metric log_loss needs probabilities ({spec.kind})")
-    if metric == "mse" and model.kind != "regressor":
-        raise ConfigError(f"tuning.metric mse needs a regressor, {spec.kind} is not")
-    return metric
-
-
-def _score(metric: str, model: Any, X: FloatArray, y: FloatArray) -> float:
-    """``metric`` of a fitted ``model`` on ``X, y`` (log_loss/mse: lower is better)."""
-    if metric == "accuracy":
-        return float(np.mean(model.predict(X) == y))
-    if metric == "log_loss":
-        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-        classes = np.asarray(model.classes_)
-        i = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
-        p = np.where(classes[i] == y, proba[np.arange(len(y)), i], 0.0)
-        return float(-np.mean(np.log(np.clip(p, 1e-15, 1.0))))
-    if metric == "mse":
-        return float(np.mean((np.asarray(model.predict(X), dtype=np.float64) - y) ** 2))
-    from scipy.stats import spearmanr
-
-    pred = np.asarray(model.predict_with_uncertainty(X).mean, dtype=np.float64)
-    if np.ptp(pred) == 0 or np.ptp(y) == 0:
-        return 0.0
-    return float(spearmanr(pred, y).statistic)
-
-
 def tune_spec(
     features: FloatArray,
     y: FloatArray,
@@ -446,8 +327,6 @@ def tune_spec(
     bar t (labels realised by t, inside ``train_window``), purged k-fold within them;
     nothing after t is passed to a fit. Returns the spec with the best params and the
     summary (metric, direction, best_value, best_params, n_trials, ...)."""
-    from alphapulse.ml.tuning import tune
-
     metric = tuning_metric(spec, tuning)
     kind = build_model(spec).kind
     rows, cols, target, w = _fit_rows(features, y, label_end, t, label, kind, train_window, 0)
@@ -464,7 +343,7 @@ def tune_spec(
     direction: Literal["maximize", "minimize"] = (
         "minimize" if metric in ("log_loss", "mse") else "maximize"
     )
-    res = tune(
+    res = search.tune(
         factory,
         X,
         target[rows, cols],
@@ -473,7 +352,7 @@ def tune_spec(
         tuning.n_trials,
         n_splits=tuning.n_splits,
         embargo=tuning.embargo,
-        score=lambda m, Xs, ys: _score(metric, m, Xs, ys),
+        score=lambda m, Xs, ys: search.score(metric, m, Xs, ys),
         sample_weight=w,
         direction=direction,
         seed=tuning.seed,
