@@ -58,6 +58,7 @@ from alphapulse.portfolio.ledger import Ledger
 FillAt = Literal["next_open", "close"]
 FloatArray = npt.NDArray[np.float64]
 _REJECTED = OrderStatus.REJECTED
+_NO_IDS: frozenset[int] = frozenset()
 _NO_GUARD = GuardAction()  # what the pass-through risk stage answers on every bar
 
 
@@ -293,7 +294,7 @@ class Engine:
                 for o in self.venue.open_orders(sid):
                     if o.parent_id is None and (sid in renewed or not _bracketed(o)):
                         self.venue.cancel(o.id, "replaced")
-        targeted = {o.id for o in planned} if reduce_only else set()  # the planner's orders
+        targeted = {o.id for o in planned} if reduce_only else _NO_IDS  # the planner's orders
         planned += [self._explicit(req, ctx) for req in signals.orders]
         if self.algo is not None:  # parents kept by the algorithm; the rest goes on
             cancel = self.venue.cancel

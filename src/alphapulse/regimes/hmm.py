@@ -198,7 +198,6 @@ class HMMRegime(Detector):
         self.refit_every, self.train_window = refit_every, train_window
         self.n_iter, self.seed = n_iter, seed
         self.fit: Fitted | None = None
-        self.n_fits = 0
         self._r = np.empty(256)  # log returns so far (the first ``len(self._x)``)
         self._x: list[FloatArray] = []
         self._alpha: FloatArray | None = None
@@ -245,8 +244,12 @@ class HMMRegime(Detector):
         self._next_fit = self._valid + self.refit_every
         self._fitted(len(self._x) - 1, len(rows))
 
+    @property
+    def n_fits(self) -> int:
+        """Models fitted so far (failed fits left out)."""
+        return sum(not f.failed for f in self.fits)
+
     def _fitted(self, data_bar: int, n_rows: int, failed: bool = False) -> None:
-        self.n_fits += not failed
         self.fits.append(FitRecord(data_bar, len(self._x) - 1, n_rows, failed))
 
     def _submit(self) -> None:
