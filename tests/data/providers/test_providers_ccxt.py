@@ -152,3 +152,14 @@ def test_rejects_bad_settings() -> None:
         CCXTProvider("binance", page_limit=0)
     with pytest.raises(ConfigError, match="unknown exchange"):
         CCXTProvider("not-an-exchange")
+
+
+@pytest.mark.parametrize("body", ["<html>502 Bad Gateway</html>", None])
+def test_a_body_that_is_not_json_is_an_error_not_an_empty_history(
+    binance, fast, no_env, body
+) -> None:
+    """ccxt reads a 200 whose body is an HTML page or ``null`` as no candles."""
+    binance.inject(KLINES, (200, body), where={"startTime": str(T0 + 10 * HOUR)})
+    with pytest.raises(ProviderError, match=r"page from 2024-01-01T10:00:00\+00:00.*not JSON"):
+        provider(binance, fast).fetch_bars("BTC/USDT", START, END, "1h")
+    assert len(binance.requests_to(KLINES)) == 2  # not retried, no page after it

@@ -103,7 +103,11 @@ class CCXTProvider:
         self.exchange_id = exchange
         env = exchange.upper()
         self._key_env, self._secret_env = f"{env}_API_KEY", f"{env}_API_SECRET"
-        config: dict[str, Any] = {"enableRateLimit": enable_rate_limit, "timeout": timeout_ms}
+        config: dict[str, Any] = {
+            "enableRateLimit": enable_rate_limit,
+            "timeout": timeout_ms,
+            "enableLastJsonResponse": True,  # to tell a body that is not JSON from []
+        }
         key = api_key or os.environ.get(self._key_env)
         secret_value = secret or os.environ.get(self._secret_env)
         if key and secret_value:
@@ -146,6 +150,7 @@ class CCXTProvider:
         while since < end_ms:
             limit = min(self._page_limit, math.ceil((end_ms - since) / step))
             page = self._retrying(partial(self.exchange.fetch_ohlcv, symbol, tf, since, limit))
+            self._check_page(since)
             if not page:
                 break
             rows.extend(page)
@@ -161,6 +166,17 @@ class CCXTProvider:
             index=pd.to_datetime([int(row[0]) for row in rows], unit="ms", utc=True),
         )
         return normalize_bars(frame, lo, hi, tf)
+
+    def _check_page(self, since: int) -> None:
+        """Refuse a page whose body was not JSON: ccxt reads it as no candles."""
+        body = self.exchange.last_http_response
+        if self.exchange.last_json_response is None and isinstance(body, str) and body.strip():
+            page = pd.Timestamp(since, unit="ms", tz="UTC").isoformat()
+            raise ProviderError(
+                f"{PROVIDER}/{self.exchange_id}: malformed OHLCV response to the page from "
+                f"{page}: the body is not JSON: {body[:80]!r}",
+                provider=PROVIDER,
+            )
 
     def _retrying(self, fn: Any) -> Any:
         def attempt() -> Any:
