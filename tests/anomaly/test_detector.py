@@ -112,6 +112,7 @@ def test_bad_tick_is_told_from_a_market_move(panel: Panel, bars: Bars) -> None:
     assert (301, "AAPL", "bad_tick") in got
     assert (300, "AAPL", "price_jump") in got  # seen in real time as a jump
     assert (301, "AAPL", "price_jump") not in got  # the reversion is the tick, not a jump
+    assert (301, "AAPL", "gap") not in got  # nor a gap from the bad print to the open
     assert (500, "MSFT", "price_jump") in got
     assert not any(s == "MSFT" and k == "bad_tick" and t in (500, 501) for t, s, k in got)
     bt = df[(df.type == "bad_tick") & (df.symbol == "AAPL")].iloc[0]

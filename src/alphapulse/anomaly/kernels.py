@@ -140,6 +140,10 @@ def step(
             v1[4, i] = last
             v2[4, i] = ci
             bad = abs(lz) >= params[P_BTLOW]
+        if bad:  # the open is measured from the bad print: no gap either
+            score[1, i] = np.nan
+            v1[1, i] = np.nan
+            v2[1, i] = np.nan
         if np.isfinite(z) and not bad:
             score[0, i] = abs(z)
             v1[0, i] = np.expm1(r)
