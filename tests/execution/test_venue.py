@@ -182,6 +182,21 @@ def test_fill_market_at_close() -> None:
     ]
 
 
+def test_a_day_order_filled_in_part_at_a_close_expires_with_that_session() -> None:
+    """A DAY market order that fills at the close of the bar it was placed in (volume cap:
+    10 of 30) was eligible in that bar's session: the rest expires when the next session
+    comes, as an order first eligible at an open does; before, it took the next session
+    as its own and bought 10 more at its open."""
+    venue = make_venue(max_participation=0.1)
+    account = FakeAccount()
+    b0 = bar(0, (100, 101, 99, 100), volume=100, session=1)
+    venue.process_bar(b0, account)
+    day = order(venue, BUY, 30, at=0, tif=TimeInForce.DAY)
+    assert [f.quantity for f in venue.fill_market_at_close(b0, account)] == [10]
+    assert venue.process_bar(bar(1, (110, 111, 109, 110), volume=100, session=2), account) == []
+    assert (day.status, day.reason, day.filled_qty) == (OrderStatus.EXPIRED, "session_end", 10)
+
+
 def test_fill_at_close_respects_latency() -> None:
     venue = make_venue(latency_ns=1)
     account = FakeAccount()

@@ -18,7 +18,8 @@ Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
   maker fills (a limit touched intrabar) have no slippage. ``Fill.slippage`` is the
   cash cost ``(price - reference) x side x quantity``.
 - TIF. A DAY order belongs to the session of the first bar on which it is eligible
-  (an order placed at a close is for the next session, as with a real broker) and
+  (an order placed at a close is for the next session, as with a real broker; one
+  that ``fill_market_at_close`` may fill at that close is for the close's session) and
   expires (EXPIRED, reason ``session_end``) when a bar of a later session arrives.
   GTC orders stay until filled or cancelled.
 - Notional orders (``notional`` set, ``quantity`` a 0 placeholder) are sized at their
@@ -222,6 +223,7 @@ class SimulatedVenue:
         nan = math.nan
         close = bar.close.item
         unresolved = self._unresolved  # notional orders still to be sized
+        day_session = self._day_session
         run: list[Order] = []
         rows: list[Any] = []
         for order in orders:
@@ -234,6 +236,8 @@ class SimulatedVenue:
                     continue
                 if order.eligible_ns > ts:
                     continue
+                if day_session and day_session.get(order.id, 0) is None:
+                    day_session[order.id] = bar.session  # eligible now: this session's
             elif ts <= order.created_ns or ts < order.eligible_ns:
                 continue
             if status is _PENDING:

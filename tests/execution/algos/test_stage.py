@@ -3,6 +3,7 @@ session ends, passive re-pricing and cancel/replace (one flat synthetic symbol).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -202,6 +203,30 @@ def test_passive_child_times_out_and_is_repriced() -> None:
     filled = {f.order_id for f in r.fills}
     assert all(o.type == OrderType.MARKET for o in kids if o.id in filled)  # catching up
     assert all(o.id not in filled for o in kids if o.type == OrderType.LIMIT)  # never touched
+
+
+@pytest.mark.parametrize(("latency_bars", "timeout"), [(1.5, 1), (2.5, 2)])
+def test_a_passive_childs_timeout_counts_the_bars_it_could_fill_in(
+    latency_bars: float, timeout: int
+) -> None:
+    """A limit child placed at bar t can first fill at bar t + ceil(latency). Its
+    timeout counts from there, so each limit child (at 99.5, the low is 99) fills at its
+    first eligible bar; before, a timeout no longer than the latency cancelled every one
+    ('reprice') before it could fill, and the parent was done by market catch-ups."""
+    slow = {**WIDE, "latency_ns": int(latency_bars * MIN)}
+    r, _ = run(
+        minute_panel(40, low=99.0),
+        Scripted(orders={0: [buy(300, "twap")]}),
+        execution=slow,
+        horizon="30min",
+        urgency="low",
+        limit_timeout=timeout,
+    )
+    limits = [o for o in children(r) if o.type == OrderType.LIMIT]
+    assert limits and all(o.status == OrderStatus.FILLED for o in limits)
+    first = [(f.bar_index, f.price) for f in r.fills if f.order_id == limits[0].id]
+    assert first == [(math.ceil(latency_bars), 99.5)]
+    assert r.executions[0]["filled"] == 300
 
 
 def test_high_urgency_never_rests() -> None:

@@ -360,7 +360,7 @@ class ExecutionAlgoStage:
             self._anchor(p, bar.ts_ns)
         p.session = bar.session
         if p.child is not None:
-            if not self._repriced(p, cancel, last_call):
+            if not self._repriced(p, bar.ts_ns, cancel, last_call):
                 return False
         elif self._steps - p.placed_step < self.cfg.child_interval and not last_call:
             return False  # the next child is due ``child_interval`` bars after the last
@@ -410,12 +410,14 @@ class ExecutionAlgoStage:
             out.append(child)
         return out
 
-    def _repriced(self, p: ParentOrder, cancel: Cancel, last_call: bool) -> bool:
-        """A child is working: cancel a passive one after its timeout or at the last
-        call (True: a new child, priced afresh, may go now)."""
+    def _repriced(self, p: ParentOrder, ts_ns: int, cancel: Cancel, last_call: bool) -> bool:
+        """A child is working: cancel a passive one after its timeout (bars it could
+        fill in: latency delays the first) or at the last call (True: a new child,
+        priced afresh, may go now)."""
         child = p.child
         assert child is not None
-        p.child_age += 1
+        if ts_ns >= child.eligible_ns:
+            p.child_age += 1
         if child.type is _LIMIT and (p.child_age >= self.cfg.limit_timeout or last_call):
             cancel(child.id, "reprice")
             p.release()
