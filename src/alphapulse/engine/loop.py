@@ -198,7 +198,10 @@ class Engine:
                 self._trade(signals, ctx, reduce_only=guard.block_new_risk)
         if self.algo is not None and not self.halted:
             for child in self.algo.work(bar, ctx, self.venue.next_order_id, self.venue.cancel):
-                self._submit(child, ctx)
+                if guard.block_new_risk and not _reduces(child, ctx):
+                    self._blocked(child, True)  # ends its parent; the target is re-planned
+                else:
+                    self._submit(child, ctx)
         if self.fill_at == "close":
             self._book(self.venue.fill_market_at_close(bar, self.ledger))
             self.ledger.mark(bar.close)

@@ -73,6 +73,18 @@ class HaltAt(PassThroughRisk):
         return GuardAction(halt=bar.t >= self.t)
 
 
+class BlockNewRisk(PassThroughRisk):
+    """A risk stage that blocks new risk (a daily-loss limit, say) on bars ``lo..hi-1``."""
+
+    inert = False
+
+    def __init__(self, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+
+    def on_bar(self, bar: BarSlice, ctx: Context) -> GuardAction:
+        return GuardAction(block_new_risk=self.lo <= bar.t < self.hi)
+
+
 def buy(qty: float, algo: str, sid: int = 0) -> OrderRequest:
     return OrderRequest(sid, Side.BUY, qty, tag=f"algo:{algo}")
 

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from alphapulse.core.errors import SettingError
-from alphapulse.model.orders import OrderStatus, OrderType
+from alphapulse.model.orders import OrderStatus, OrderType, Side
+from alphapulse.model.signals import OrderRequest
 from tests.execution.algos.harness import (
     FREE,
     MIN,
     T0,
+    BlockNewRisk,
     HaltAt,
     Scripted,
     buy,
@@ -397,6 +399,60 @@ def test_a_halt_ends_the_working_parents() -> None:
     assert rec["filled"] == sum(f.quantity for f in r.fills) == 50.0 * 10
     last = children(r)[-1]  # it was still working (capped by the venue)
     assert (last.status, last.reason) == (OrderStatus.CANCELLED, "cancelled")
+
+
+def test_blocked_new_risk_stops_a_parent_that_adds_risk() -> None:
+    """While new risk is blocked only orders that reduce a position go: a buy parent's
+    next child is rejected ``new_risk_blocked`` and the parent ends with it, so nothing
+    of it fills after the block began (before, its children kept buying)."""
+    r, _ = run(
+        minute_panel(40),
+        Scripted(orders={0: [buy(200, "twap")]}),
+        risk=BlockNewRisk(5, 40),
+        horizon="20min",
+        passive=False,
+    )
+    (rec,) = r.executions
+    assert (rec["status"], rec["reason"]) == ("rejected", "new_risk_blocked")
+    assert r.fills and max(f.bar_index for f in r.fills) <= 5  # children placed before bar 5
+    assert rec["filled"] == sum(f.quantity for f in r.fills) < 200
+    last = children(r)[-1]
+    assert (last.status, last.reason) == (OrderStatus.REJECTED, "new_risk_blocked")
+
+
+def test_a_target_blocked_mid_parent_is_worked_again_once_the_block_lifts() -> None:
+    """The planner forgets a target whose parent the block ended: at the first bar
+    without the block the rest of the unchanged target becomes a new parent."""
+    r, _ = run(
+        minute_panel(60),
+        Scripted(directions=dict.fromkeys(range(60), 1.0)),
+        cash=20_000.0,
+        risk=BlockNewRisk(5, 15),
+        horizon="20min",
+        passive=False,
+    )
+    first, second = r.executions
+    assert (first["status"], first["reason"]) == ("rejected", "new_risk_blocked")
+    assert second["decision_ns"] == T0 + 15 * MIN and second["status"] == "filled"
+    assert second["quantity"] == pytest.approx(first["quantity"] - first["filled"], abs=1)
+    assert not [f for f in r.fills if 5 < f.bar_index <= 15]
+
+
+def test_blocked_new_risk_lets_a_reducing_parent_work() -> None:
+    """A sell parent that closes a long keeps working through the block."""
+    bought = OrderRequest(0, Side.BUY, 200.0)  # untagged: one market order at bar 1
+    sell = OrderRequest(0, Side.SELL, 200.0, tag="algo:twap")
+    r, _ = run(
+        minute_panel(40),
+        Scripted(orders={0: [bought], 2: [sell]}),
+        risk=BlockNewRisk(3, 40),
+        horizon="20min",
+        passive=False,
+    )
+    (rec,) = r.executions
+    assert (rec["status"], rec["filled"]) == ("filled", 200.0)
+    assert max(f.bar_index for f in r.fills) > 10  # worked over the horizon, in the block
+    assert not [o for o in r.orders if o.reason == "new_risk_blocked"]
 
 
 @pytest.mark.parametrize(
