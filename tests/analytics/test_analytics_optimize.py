@@ -81,6 +81,11 @@ def test_windows_roll_by_the_test_length() -> None:
     assert w[-1][2] == 400
     with pytest.raises(ConfigError, match="50 bars are fewer than train_bars"):  # one line
         opt.windows(50, 100, 10)
+    # more than train_bars + 1 but no room for half a test window: the message names the
+    # rule that failed and the bars needed (252 + 63 // 2), not "train_bars + 1"
+    with pytest.raises(ConfigError, match=r"262 bars are fewer than .* = 283$"):
+        opt.windows(262, 252, 63)
+    assert opt.windows(283, 252, 63) == [(0, 252, 283)]
 
 
 def test_grid_chooses_in_sample_best_and_stitches(fake_engine: list[int]) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from alphapulse.analytics.bootstrap import sharpe_rows
 from alphapulse.analytics.capacity import capacity_estimate, fill_inputs, impact_cost
+from alphapulse.analytics.metrics import compute_metrics, simple_returns
 from alphapulse.analytics.robustness import return_shape, robustness, trade_order_drawdowns
 
 
@@ -102,3 +105,23 @@ def test_sweep_inputs_carry_trials_and_pbo() -> None:
     assert inp.n_trials == 6 and inp.trial_sharpes is not None and len(inp.trial_sharpes) == 6
     assert inp.pbo is not None and 0.0 <= inp.pbo["pbo"] <= 1.0
     assert sweep_inputs(equities[:1], None, None).pbo is None
+
+
+def test_a_spread_of_rounding_noise_has_no_sharpe_as_in_the_metrics() -> None:
+    # constant growth: the returns differ only by float rounding (std ~1e-16), so the
+    # Sharpe ratio is undefined; compute_metrics says so (None) and the robustness block
+    # of the same summary must too, not report a Sharpe of ~1e14 and a DSR of 1.0
+    equity = 1e6 * 1.001 ** np.arange(300)
+    r = simple_returns(equity)
+    assert 0.0 < float(np.std(r, ddof=1)) < 1e-14
+    index = pd.date_range("2020-01-01", periods=300, freq="B")
+    assert compute_metrics(pd.Series(equity, index=index), pd.DataFrame())["sharpe"] is None
+    out = robustness(r, 252.0, trade_pnl=np.array([]), initial_cash=1e6, n_resamples=50)
+    assert out["bootstrap"]["sharpe"] == {"estimate": None, "ci_low": None, "ci_high": None}
+    assert out["deflated_sharpe"]["value"] is None
+    assert out["deflated_sharpe"]["sharpe_per_bar"] is None
+    # a tiny but real spread keeps its Sharpe ratio
+    tiny = np.tile([3e-9, -1e-9], 50)
+    expected = tiny.mean() / tiny.std(ddof=1) * math.sqrt(252.0)
+    assert sharpe_rows(tiny[None, :], 252.0)[0] == pytest.approx(expected)
+    assert np.isnan(sharpe_rows(r[None, :], 252.0)[0])

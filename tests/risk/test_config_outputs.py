@@ -71,6 +71,11 @@ def test_defaults_are_pass_through_and_equal_slot(sp6: Panel) -> None:
         ({"portfolio": {"method": "nope"}}, "portfolio"),
         ({"risk": {"guards": {"max_drawdown": 1.5}}}, "risk.guards.max_drawdown"),
         ({"risk": {"stops": {"stop_loss": {"method": "atr"}}}}, "value"),
+        # a window shorter than min_periods never fills: every measure silently NaN
+        (
+            {"risk": {"measures": {"window": 10, "min_periods": 20}}},
+            "risk.measures: Value error, min_periods 20 > window 10",
+        ),
     ],
 )
 def test_bad_keys_are_clear_errors(sp6: Panel, over: dict, message: str) -> None:

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.analytics.metrics import SPREAD_NOISE
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -56,10 +58,13 @@ def resample(
 
 
 def sharpe_rows(r: FloatArray, ppy: float) -> FloatArray:
-    """Annualised Sharpe ratio of each row (NaN for a flat row)."""
+    """Annualised Sharpe ratio of each row; NaN for a flat row, i.e. one whose spread is
+    floating-point noise (``metrics.SPREAD_NOISE`` of the larger of 1 and its largest
+    |return|, the rule of ``metrics.compute_metrics``)."""
     std = r.std(axis=1, ddof=1)
+    noise = SPREAD_NOISE * np.maximum(1.0, np.abs(r).max(axis=1, initial=0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out: FloatArray = np.where(std > 0, r.mean(axis=1) / std * math.sqrt(ppy), np.nan)
+        out: FloatArray = np.where(std > noise, r.mean(axis=1) / std * math.sqrt(ppy), np.nan)
     return out
 
 

@@ -56,7 +56,7 @@ FloatArray = npt.NDArray[np.float64]
 MetricValue = float | int | None
 
 _NS_PER_YEAR = 365.25 * 86_400 * 1_000_000_000
-_NOISE = 1e-14
+SPREAD_NOISE = 1e-14  # a spread below this share of max(1, max |r|) counts as zero
 
 METRIC_KEYS: tuple[str, ...] = (
     "total_return",
@@ -159,7 +159,7 @@ def _return_ratios(returns: FloatArray, ppy: float | None, risk_free: float) -> 
     scale = math.sqrt(ppy)
     excess = returns - ((1.0 + risk_free) ** (1.0 / ppy) - 1.0)
     std = float(np.std(returns, ddof=1))
-    noise = _NOISE * max(1.0, float(np.abs(returns).max()))
+    noise = SPREAD_NOISE * max(1.0, float(np.abs(returns).max()))
     mean = float(excess.mean())
     downside = math.sqrt(float(np.square(np.minimum(excess, 0.0)).sum()) / len(excess))
     return {

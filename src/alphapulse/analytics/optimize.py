@@ -109,7 +109,10 @@ def windows(n: int, train: int, test: int) -> list[tuple[int, int, int]]:
         out.append((start, start + train, min(start + train + test, n)))
         start += test
     if not out:
-        raise SettingError(f"walk_forward: {n} bars are fewer than train_bars + 1")
+        need = train + max(1, test // 2)
+        raise SettingError(
+            f"walk_forward: {n} bars are fewer than train_bars + max(1, test_bars // 2) = {need}"
+        )
     return out
 
 

@@ -132,8 +132,7 @@ def _trade_order(pnl: FloatArray, initial_cash: float, n: int, seed: int) -> dic
 
 
 def _dsr(r: FloatArray, n_trials: int, trial_sharpes: FloatArray | None) -> dict[str, Any]:
-    std = float(np.std(r, ddof=1))
-    sr = float(np.mean(r)) / std if std > 0 else math.nan
+    sr = float(bs.sharpe_rows(r[None, :], 1.0)[0])
     g, k = float(skew(r)), float(kurtosis(r, fisher=False))
     trials = np.asarray(trial_sharpes if trial_sharpes is not None else [], dtype=np.float64)
     trials = trials[np.isfinite(trials)]

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alphapulse.analytics.bootstrap import sharpe_rows
 from alphapulse.analytics.capacity import capacity_estimate, fill_inputs
 from alphapulse.analytics.metrics import simple_returns
 from alphapulse.analytics.overfitting import pbo
@@ -92,10 +93,7 @@ def sweep_inputs(
     all of them, with their per-bar Sharpe ratios and (for two or more runs over at least
     ``PBO_BLOCKS`` bars) the probability of backtest overfitting of the set."""
     rets = [simple_returns(np.asarray(eq, dtype=np.float64)) for eq in equities]
-    sharpes = []
-    for r in rets:
-        std = float(r.std(ddof=1)) if len(r) > 1 else 0.0
-        sharpes.append(float(r.mean()) / std if std > 0 else np.nan)
+    sharpes = [float(sharpe_rows(r[None, :], 1.0)[0]) if len(r) > 1 else np.nan for r in rets]
     same = len({len(r) for r in rets}) == 1
     overfit = None
     if len(rets) >= 2 and same and len(rets[0]) >= PBO_BLOCKS:

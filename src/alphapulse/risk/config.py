@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -111,6 +111,15 @@ class MeasuresConfig(_Strict):
     window: int = Field(250, ge=2)  # trailing returns for VaR/CVaR/beta
     min_periods: int = Field(20, ge=2)
     benchmark: str | None = None  # a symbol of the universe; None = equal-weight universe
+
+    @model_validator(mode="after")
+    def _window_holds_min_periods(self) -> MeasuresConfig:
+        if self.min_periods > self.window:
+            raise ValueError(
+                f"min_periods {self.min_periods} > window {self.window}: the window never holds"
+                " enough returns, every VaR/CVaR/beta would be NaN"
+            )
+        return self
 
 
 class RiskConfig(_Strict):
