@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.executor import Report
 
 
@@ -12,3 +15,20 @@ def pid_plus(shared: int, item: int, report: Report) -> tuple[int, int]:
     if report is not None:
         report("item", item)
     return shared + item, os.getpid()
+
+
+def fails_on_two(shared: int, item: int, report: Report) -> int:
+    """``shared + item``; item 2 raises a ConfigError (a user error: one line)."""
+    if item == 2:
+        raise ConfigError(f"item {item}: bad value")
+    return shared + item
+
+
+def fail_first(shared: str, item: int, report: Report) -> int:
+    """Item 0 raises at once; every other item leaves a file named after it in the
+    folder ``shared`` (it started), then takes a second."""
+    if item == 0:
+        raise ValueError("item 0 failed")
+    (Path(shared) / str(item)).touch()
+    time.sleep(1.0)
+    return item

@@ -15,14 +15,15 @@ import yaml
 from pydantic import ValidationError
 
 from alphapulse.config import parse_config
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.runner import run_backtest
-from alphapulse.executor import ExecutorConfig, Report, get_executor
+from alphapulse.executor import ExecutorConfig, Report, get_executor, local
 from alphapulse.executor.local import _POOLS, LocalExecutor, _start_method
 from alphapulse.ml.research import ResearchConfig, run_research
 from alphapulse.sweep.grid import sweep_mean_reversion, sweep_sma
-from tests.executor._tasks import pid_plus
+from tests.executor._tasks import fail_first, fails_on_two, pid_plus
 
 SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "GE"]
 RESEARCH = Path(__file__).resolve().parents[2] / "examples" / "ml_research.yaml"
@@ -78,6 +79,18 @@ def test_local_map_is_in_order_with_progress() -> None:
     out = LocalExecutor(2).map(_square, list(range(7)), 100, lambda *a: seen.append(a))
     assert out == [100 + i * i for i in range(7)]
     assert sorted(i for _, i in seen) == list(range(7))
+
+
+def test_a_failed_task_cancels_the_tasks_not_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fork pool raises a task's error without running the rest of the map first
+    (it used to wait for all of them: 11 seconds of doomed work here, hours for a long
+    backtest). Two workers busy for a second each and one queued call: a few start."""
+    monkeypatch.setattr(local, "_start_method", lambda: "fork")  # (tasks use no threads)
+    with pytest.raises(ValueError, match="item 0 failed"):
+        LocalExecutor(2).map(fail_first, list(range(12)), str(tmp_path))
+    assert len(list(tmp_path.iterdir())) <= 6
 
 
 def test_config_rejects_bad_values() -> None:
@@ -139,6 +152,18 @@ def test_ray_equals_local(panel: Panel, ray_cluster: Any, monkeypatch: pytest.Mo
     assert len(expected) == len(SYMBOLS) * 6
     assert expected.equals(sweep_sma(panel, [5, 10, 20], [30, 60], executor=executor))
     assert puts == [Panel, Panel]  # one for the sweep, whatever the number of chunks
+
+
+def test_task_error_is_raised_as_the_task_raised_it(ray_cluster: Any) -> None:
+    """A user error in a task reaches the caller as itself, one line (the CLI prints
+    ``str(exc)``), locally and on Ray: not Ray's wrapper whose text is the remote
+    traceback."""
+    for executor in (LocalExecutor(2), get_executor(ExecutorConfig(kind="ray"))):
+        with pytest.raises(ConfigError) as info:
+            executor.map(fails_on_two, list(range(4)), 100)
+        assert str(info.value) == "item 2: bad value", type(executor).__name__
+        assert type(info.value) is ConfigError
+        assert executor.map(fails_on_two, [0, 1, 3], 100) == [100, 101, 103]
 
 
 def test_research_walk_forward_on_ray_equals_local(

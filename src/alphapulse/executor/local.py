@@ -4,7 +4,8 @@ initializer; fork shares it copy-on-write). After numba's parallel (OpenMP) thre
 started in this process a fork is unsafe, so the workers start from a fork server and
 re-import the package (seconds): that pool is kept per process (created on first use,
 reused by every later map of the same width, closed at exit) and the shared object is
-pickled once per map into a file each worker reads once per map."""
+pickled once per map into a file each worker reads once per map. A task's error is
+raised as the task raised it; the map's tasks not started yet are cancelled."""
 
 from __future__ import annotations
 
@@ -101,7 +102,11 @@ class LocalExecutor:
             n, mp_context=ctx, initializer=_init_worker, initargs=(shared, queue)
         ) as pool:
             futures = [pool.submit(_run, fn, item) for item in items]
-            out = _collect(futures, lambda: _drain(queue, progress))
+            try:
+                out = _collect(futures, lambda: _drain(queue, progress))
+            except BaseException:  # a failed task: the tasks not started yet never run
+                pool.shutdown(cancel_futures=True)
+                raise
         _drain(queue, progress)  # after the workers exited: their queue feeders flushed
         return out
 

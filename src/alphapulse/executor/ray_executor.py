@@ -42,7 +42,9 @@ def connect(cfg: ExecutorConfig) -> Any:
 
 
 class RayExecutor:
-    """Runs each item as one Ray task (``num_cpus=1``)."""
+    """Runs each item as one Ray task (``num_cpus=1``). A task's exception is raised as
+    the task raised it (its one-line message, not Ray's wrapper with the remote
+    traceback in its text)."""
 
     def __init__(self, cfg: ExecutorConfig) -> None:
         self._ray = connect(cfg)
@@ -63,4 +65,9 @@ class RayExecutor:
             return []
         ref = self._ray.put(shared)  # once, however many tasks
         refs = [self._remote.remote(fn, ref, item) for item in items]
-        return list(self._ray.get(refs))
+        try:
+            return list(self._ray.get(refs))
+        except self._ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, Exception):  # the task's own error, as a local run
+                raise exc.cause from None  # raises it (not Ray's remote traceback text)
+            raise

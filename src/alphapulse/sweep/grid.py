@@ -17,9 +17,11 @@ and every parameter set of the grid is simulated by the numba kernels in
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -42,6 +44,8 @@ Align = Literal["own", "panel"]
 
 _DEFAULT_PPY = 252.0  # engine.outputs uses it when fewer than two bars
 _COLUMNS = ["final_equity", "total_return", "sharpe", "n_fills", "fees"]
+MAX_SETS = 1_000_000  # parameter sets (grid points) per symbol
+MAX_CURVE_CELLS = 2**27  # sets x bars of one symbol's equity curves (1 GiB of float64)
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,51 @@ class Costs:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
 
 
-def _windows(values: Iterable[int], name: str) -> list[int]:
-    out = [int(v) for v in dict.fromkeys(values)]
-    if any(v < 1 for v in out):
-        raise ValueError(f"{name} windows must be >= 1, got {out}")
-    return out
+def _grid(values: Iterable[float], name: str) -> list[float]:
+    """One axis of a grid: a non-empty sequence of distinct finite numbers."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValueError(f"{name}: a grid axis must be a sequence of numbers, got {values!r}")
+    out = list(values)
+    if not out:
+        raise ValueError(f"{name}: empty grid")
+    for v in out:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+            raise ValueError(f"{name}: grid values must be finite numbers, got {v!r}")
+    if len(set(out)) != len(out):
+        dupes = sorted(v for v, k in collections.Counter(out).items() if k > 1)
+        raise ValueError(f"{name}: duplicate grid values {dupes}")
+    return [float(v) for v in out]
+
+
+def _windows(values: Iterable[int], name: str, least: int, n_bars: int) -> list[int]:
+    """A grid axis of window lengths: whole numbers from ``least`` to ``n_bars``."""
+    out = _grid(values, name)
+    bad = [v for v in out if not v.is_integer() or not least <= v <= n_bars]
+    if bad:
+        raise ValueError(
+            f"{name}: windows must be whole numbers from {least} to the panel's "
+            f"{n_bars} bars, got {bad}"
+        )
+    return [int(v) for v in out]
+
+
+def _check_size(n_sets: int, n_bars: int) -> None:
+    """Refuse a grid whose per-symbol equity curves ([sets, bars] float64) cannot fit."""
+    if n_sets > MAX_SETS or n_sets * n_bars > MAX_CURVE_CELLS:
+        raise ValueError(
+            f"grid too large: {n_sets:,} parameter sets x {n_bars:,} bars (at most "
+            f"{MAX_SETS:,} sets and {MAX_CURVE_CELLS:,} equity-curve cells per symbol)"
+        )
+
+
+def _names(panel: Panel, symbols: Sequence[str] | None) -> list[str]:
+    names = list(panel.symbols if symbols is None else symbols)
+    unknown = [s for s in dict.fromkeys(names) if s not in panel.symbols]
+    if unknown:
+        raise ValueError(f"symbols not in the panel: {', '.join(map(str, unknown))}")
+    if len(set(names)) != len(names):
+        raise ValueError("symbols: duplicate names")
+    return names
 
 
 def _curve_buffer(n_sets: int, n_bars: int, curves: bool) -> FloatArray:
@@ -315,18 +359,22 @@ def sweep_sma(
     executor: Executor | None = None,
 ) -> pd.DataFrame:
     """SMA crossover over the grid ``fast x slow`` (pairs with fast >= slow skipped) for
-        each symbol (all of the panel's by default). One row per (symbol, fast, slow):
-        final_equity, total_return, sharpe (per-bar returns, ``periods_per_year`` inferred
-        per symbol when None), n_fills, fees. ``executor``: symbols run in chunks there
-    (``alphapulse.executor``; same rows as a run in this process)."""
+    each symbol (all of the panel's by default). One row per (symbol, fast, slow):
+    final_equity, total_return, sharpe (per-bar returns, ``periods_per_year`` inferred
+    per symbol when None), n_fills, fees. ``executor``: symbols run in chunks there
+    (``alphapulse.executor``; same rows as a run in this process). A ValueError names
+    a bad grid: an empty axis, a duplicate or non-finite value, a window that is not a
+    whole number within the panel's bars, no valid pair, more than ``MAX_SETS`` sets
+    or ``MAX_CURVE_CELLS`` curve cells per symbol, an unknown or repeated symbol."""
     costs = Costs(initial_cash, commission_rate, slippage_bps)
-    pairs = [
-        (f, s)
-        for f, s in itertools.product(_windows(fast, "fast"), _windows(slow, "slow"))
-        if f < s
-    ]
+    n = panel.n_bars
+    fast_w, slow_w = _windows(fast, "fast", 1, n), _windows(slow, "slow", 2, n)
+    _check_size(len(fast_w) * len(slow_w), n)
+    pairs = [(f, s) for f, s in itertools.product(fast_w, slow_w) if f < s]
+    if not pairs:
+        raise ValueError(f"no pair with fast < slow in fast {fast_w} x slow {slow_w}")
     fa, sl = [p[0] for p in pairs], [p[1] for p in pairs]
-    names = list(panel.symbols if symbols is None else symbols)
+    names = _names(panel, symbols)
     run = functools.partial(run_sma_cross, fast=fa, slow=sl, costs=costs, curves=True)
     parts = _symbol_parts(panel, names, _Chunk(run, costs, align, periods_per_year), executor)
     params: dict[str, Sequence[object]] = {
@@ -352,18 +400,21 @@ def sweep_mean_reversion(
     executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Long-only mean reversion (``strategies.mean_reversion``, ``short: false``) over the
-    grid ``window x entry_z x exit_z``; one row per (symbol, window, entry_z, exit_z)
-    with the columns of :func:`sweep_sma`."""
+    grid ``window x entry_z x exit_z`` (sets with exit_z >= entry_z skipped, as the
+    strategy refuses them); one row per (symbol, window, entry_z, exit_z) with the
+    columns of :func:`sweep_sma`. Bad grids are refused as there (windows >= 2, as the
+    strategy's; entry_z > 0)."""
     costs = Costs(initial_cash, commission_rate, slippage_bps)
-    sets = list(
-        itertools.product(
-            _windows(window, "window"),
-            [float(v) for v in dict.fromkeys(entry_z)],
-            [float(v) for v in dict.fromkeys(exit_z)],
-        )
-    )
+    wins = _windows(window, "window", 2, panel.n_bars)
+    entries, exits = _grid(entry_z, "entry_z"), _grid(exit_z, "exit_z")
+    if min(entries) <= 0:
+        raise ValueError(f"entry_z: grid values must be > 0, got {entries}")
+    _check_size(len(wins) * len(entries) * len(exits), panel.n_bars)
+    sets = [(w, e, x) for w, e, x in itertools.product(wins, entries, exits) if x < e]
+    if not sets:
+        raise ValueError(f"no set with exit_z < entry_z in entry_z {entries} x exit_z {exits}")
     win, ez, xz = [s[0] for s in sets], [s[1] for s in sets], [s[2] for s in sets]
-    names = list(panel.symbols if symbols is None else symbols)
+    names = _names(panel, symbols)
     run = functools.partial(
         run_mean_reversion, window=win, entry_z=ez, exit_z=xz, costs=costs, curves=True
     )
