@@ -110,3 +110,19 @@ def test_stacking_refuses_bars_inside_its_training_window() -> None:
     s.span = TrainingSpan("stacking meta-model", 0, 400 * 10**9)  # a model that saw later
     with pytest.raises(InSampleError, match="in sample"):
         s.fuse(299 * 10**9, dirs[299])
+
+
+@pytest.mark.parametrize("w", [float("inf"), float("nan"), -1.0])
+def test_a_rule_weight_must_be_finite_and_nonnegative(w: float) -> None:
+    """An infinite weight would fuse to inf / inf = NaN (keep what is held) or drop a
+    flat expert (inf x 0): the config names the key instead."""
+    from alphapulse.config import parse_config
+    from alphapulse.core.errors import ConfigError
+
+    experts = [{"strategy": "buy_and_hold", "name": "a"}, {"strategy": "sma_cross", "name": "b"}]
+    params = {"experts": experts, "default": {"weights": {"a": w, "b": 1.0}}}
+    raw = {"data": {"source": "x"}, "strategies": [{"strategy": "hybrid", "params": params}]}
+    with pytest.raises(
+        ConfigError, match=r"params\.default: weights\.a: must be a finite number >= 0"
+    ):
+        parse_config(raw)

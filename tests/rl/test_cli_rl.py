@@ -21,6 +21,8 @@ from tests.rl.conftest import random_walk, rl_config
         ("learn: {algo: sac}", "sac needs continuous actions"),
         ("env: {reward: sharpe}", "env.reward"),
         ("learn: {algos: ppo}", "learn.algos: unknown key"),
+        ('valid_end: "2016-13-45"', "valid_end: Value error, not a date"),
+        ("learn: {net_arch: [64, -4]}", "learn.net_arch.1: Input should be greater than"),
     ],
 )
 def test_bad_config_is_one_clear_error(
@@ -33,6 +35,20 @@ def test_bad_config_is_one_clear_error(
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_baselines_sharing_a_name_are_a_config_error() -> None:
+    """The table has one row per name: a second ``sma_cross`` (or an ``ml``, which
+    evaluate adds itself) would silently replace the other."""
+    base = {"data": {"source": "x"}, "train_end": "2016-01-01"}
+    sma = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 50}}
+    for baselines, name in [([{"strategy": "sma_cross"}, sma], "sma_cross"),
+                            ([{"strategy": "ml"}], "ml")]:  # fmt: skip
+        with pytest.raises(ConfigError, match=f"baselines: each needs its own name.*: {name}$"):
+            parse_rl_config({**base, "evaluate": {"baselines": baselines}})
+    named = [{"strategy": "sma_cross"}, {**sma, "name": "sma_fast"}]
+    cfg = parse_rl_config({**base, "evaluate": {"baselines": named}})
+    assert [b.label for b in cfg.evaluate.baselines] == ["sma_cross", "sma_fast"]
 
 
 def test_example_config_parses() -> None:

@@ -14,7 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from alphapulse.data.panel import Panel
 from alphapulse.rl.config import RLConfig
 from alphapulse.rl.env import TradingEnv
-from tests.rl.conftest import random_walk, rl_config
+from tests.rl.conftest import make_panel, random_walk, rl_config
 
 
 def make_env(panel: Panel, cfg: RLConfig, **kw: object) -> TradingEnv:
@@ -27,10 +27,10 @@ def rollout(
     env.reset(seed=seed)
     rewards, infos = [], []
     for a in actions:
-        _, r, done, _, info = env.step(a)
+        _, r, terminated, truncated, info = env.step(a)
         rewards.append(r)
         infos.append(info)
-        if done:
+        if terminated or truncated:
             break
     return rewards, infos
 
@@ -84,12 +84,12 @@ def test_no_action_breaches_a_risk_limit() -> None:
     env.reset(seed=2)
     rng = np.random.default_rng(0)
     for _ in range(120):
-        _, _, done, _, _ = env.step(rng.uniform(-1, 1, 3).astype(np.float32))
+        _, _, terminated, truncated, _ = env.step(rng.uniform(-1, 1, 3).astype(np.float32))
         lg = env.engine.ledger  # type: ignore[union-attr]
         weights = np.abs(lg.qty * lg.last_price) / lg.equity
         assert weights.max() <= 0.2 * 1.05  # limits hold up to one bar's price move
         assert weights.sum() <= 0.5 * 1.05
-        if done:
+        if terminated or truncated:
             break
     assert env.engine is not None
     assert any(e.kind in ("order_resized", "order_rejected") for e in env.engine.risk.events())
@@ -164,3 +164,43 @@ def test_account_kernel_matches_numpy(
     out = np.empty(7, dtype=np.float32)
     _account(out, p, a, lp, cash, equity, 5.0)
     assert np.array_equal(out, np.clip(want.astype(np.float32), -5.0, 5.0))
+
+
+def test_window_end_truncates_and_ruin_terminates() -> None:
+    """The window's last bar is a time limit (truncated: SB3 bootstraps the value of the
+    book still held); only ruin (equity <= 0) terminates."""
+    walk = random_walk(100, 1)
+    env = make_env(walk, rl_config(walk, 90, env={"episode_bars": 10, "warmup_bars": 5}))
+    env.reset(seed=0)
+    flags = [env.step(np.array([2]))[2:4] for _ in range(10)]
+    assert flags == [(False, False)] * 9 + [(False, True)]
+    # all in short (one symbol: its slot is the whole equity), then the price quadruples
+    closes = np.array([100.0] * 20 + [400.0] * 20)[:, None]
+    panel = make_panel(closes)
+    cfg = rl_config(panel, 39, env={"warmup_bars": 0}, execution={"allow_short": True})
+    ruin = make_env(panel, cfg, fixed_start=True)
+    ruin.reset(seed=0)
+    for _ in range(21):
+        _, _, terminated, truncated, info = ruin.step(np.array([0]))
+        if terminated or truncated:
+            break
+    assert info["equity"] <= 0 and (terminated, truncated) == (True, False)
+
+
+def test_the_last_observation_of_a_window_shows_no_bar_after_it(walk: Panel) -> None:
+    """A truncated episode's last observation (what learners bootstrap from) holds no
+    bar after the env's rows: changing the bars after them moves none of it."""
+    cfg = rl_config(walk, 250)
+    later = {k: v.copy() for k, v in walk.fields.items()}
+    for v in later.values():
+        v[100:] *= 1.5
+    other = Panel(walk.timestamps, walk.symbols, later)
+    last = []
+    for panel in (walk, other):
+        env = TradingEnv(panel, cfg.backtest(), cfg.env, (0, 100), fixed_start=True)
+        env.reset(seed=0)
+        truncated = False
+        while not truncated:
+            obs, _, _, truncated, _ = env.step(np.array([2, 0]))
+        last.append(obs)
+    assert np.array_equal(last[0], last[1])

@@ -101,7 +101,8 @@ def test_rl_strategy_observes_what_the_env_showed_the_policy(
     done, shown = False, []
     while not done:
         shown.append(obs)
-        obs, _, done, _, _ = env.step(act(result.policy, obs))  # unrecorded
+        obs, _, terminated, truncated, _ = env.step(act(result.policy, obs))  # unrecorded
+        done = terminated or truncated
     assert len(seen) == len(shown) == panel.n_bars - 300
     assert np.abs(np.array(seen)[:, -3:-1]).max() > 0  # it held positions
     np.testing.assert_array_equal(np.array(seen), np.array(shown))

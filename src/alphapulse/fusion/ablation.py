@@ -15,6 +15,7 @@ from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.config import BacktestConfig, StrategyConfig
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
+from alphapulse.data.raw import utc_timestamp
 from alphapulse.engine.loop import RunResult
 from alphapulse.engine.runner import Tables, load_data, run_backtest
 
@@ -49,16 +50,27 @@ def run_ablation(
     strategies = variants(cfg)
     run_cfg = cfg.model_copy(update={"strategies": strategies})
     panel = panel if panel is not None else load_data(run_cfg)
+    given = None if oos_start is None else _given_start(oos_start, panel)
     tables: dict[str, Tables] = {}
     results = run_backtest(run_cfg, panel, workers=workers, tables=tables)
-    start = _oos_start(oos_start, tables.get("fusion_gated", {}))
+    start = given if given is not None else _oos_start(tables.get("fusion_gated", {}))
     rows = [_score(label, r, start, n_boot) for label, r in results.items()]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _oos_start(given: str | None, gated: Tables) -> int:
-    if given is not None:
-        return int(pd.Timestamp(given, tz="UTC").value)
+def _given_start(text: str, panel: Panel) -> int:
+    """``oos_start`` in UTC ns, checked before the runs: a date that leaves bars to score."""
+    try:
+        ns = int(utc_timestamp(text).value)
+    except ValueError as exc:
+        raise ConfigError(f"--oos-start: {exc}") from None
+    if np.count_nonzero(panel.timestamps >= ns) < 2:
+        last = pd.Timestamp(panel.timestamps[-1], tz="UTC").isoformat()
+        raise ConfigError(f"--oos-start {text}: fewer than 2 bars from it (the data ends {last})")
+    return ns
+
+
+def _oos_start(gated: Tables) -> int:
     reg = gated.get("regimes")
     if reg is None or not (reg["regime"] != "warmup").any():
         return np.iinfo(np.int64).min

@@ -7,6 +7,7 @@ miss a label of the detector or name one it cannot produce, more HMM labels than
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -36,9 +37,9 @@ class RegimeRule(_Strict):
 
     @model_validator(mode="after")
     def _nonneg(self) -> RegimeRule:
-        bad = [k for k, v in self.weights.items() if not v >= 0]
+        bad = [k for k, v in self.weights.items() if not 0 <= v < math.inf]
         if bad:
-            raise ValueError(f"weights.{bad[0]}: must be >= 0")
+            raise ValueError(f"weights.{bad[0]}: must be a finite number >= 0")
         if self.algo is not None and self.execution == "limit":
             raise ValueError("algo: works market targets (this rule's execution is limit)")
         return self

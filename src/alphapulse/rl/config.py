@@ -6,9 +6,16 @@ ConfigError line naming it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alphapulse.config import (
     BacktestConfig,
@@ -18,6 +25,7 @@ from alphapulse.config import (
     read_yaml,
 )
 from alphapulse.core.errors import ConfigError
+from alphapulse.data.raw import utc_timestamp
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.executor import ExecutorConfig
 from alphapulse.features import FeatureSetConfig, load_feature_set
@@ -77,7 +85,7 @@ class LearnConfig(_Strict):
     batch_size: int = Field(64, ge=2)
     n_epochs: int = Field(10, ge=1)  # PPO passes over each rollout
     ent_coef: float = Field(0.0, ge=0)
-    net_arch: list[int] = Field(default_factory=lambda: [64, 64])
+    net_arch: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [64, 64])
     eval_every: int = Field(10_000, ge=1)  # timesteps between validation runs
     patience: int | None = Field(5, ge=1)  # evaluations without improvement -> stop
     progress: bool = True
@@ -106,6 +114,18 @@ class EvaluateConfig(_Strict):
     bootstrap: int = Field(1000, ge=0)  # stationary-bootstrap resamples of each Sharpe
     configurations_tried: int = Field(1, ge=1)  # reported beside the results
 
+    @model_validator(mode="after")
+    def _unique(self) -> EvaluateConfig:
+        """One table row per baseline, keyed by its label; ``ml`` is added by evaluate."""
+        labels = [b.label for b in self.baselines]
+        taken = sorted({x for x in labels if labels.count(x) > 1 or x == "ml"})
+        if taken:
+            raise ValueError(
+                "baselines: each needs its own name (ml is the added LightGBM baseline); "
+                f"repeated: {', '.join(taken)}"
+            )
+        return self
+
 
 class RLConfig(_Strict):
     name: str = "rl"
@@ -121,6 +141,13 @@ class RLConfig(_Strict):
     policy: PolicyRef = Field(default_factory=PolicyRef)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     executor: ExecutorConfig | None = None  # where evaluate's folds train (None: here)
+
+    @field_validator("train_end", "valid_end")
+    @classmethod
+    def _date(cls, v: str | None) -> str | None:
+        if v is not None:
+            utc_timestamp(v)
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> RLConfig:

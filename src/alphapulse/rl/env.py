@@ -19,7 +19,9 @@ The step does no per-step feature work: the cleaned causal feature matrix is com
 
 Episodes are windows of ``episode_bars`` bars starting at a random bar (from the
 environment's seeded generator) of the row range ``rows``, at least ``warmup_bars`` after
-its start; ``fixed_start`` runs the whole range once (validation, evaluation).
+its start; ``fixed_start`` runs the whole range once (validation, evaluation). An
+episode is ``terminated`` only by ruin (equity <= 0); reaching the window's last bar
+``truncates`` it (a time limit: learners bootstrap the value of what follows).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class TradingEnv(gym.Env[Any, Any]):
         self._signals: dict[tuple[str, bytes], Signals] = {}
         self._reward = cfg.reward
         self._scale, self._dd_penalty = cfg.reward_scale, cfg.drawdown_penalty
-        self._last_row = panel.n_bars - 1
+        self._last_row = hi - 1  # an episode's end is observed at most at the range's end
         self.observation_space: gym.spaces.Space[Any] = observation_space(
             n, features.shape[2], cfg.clip
         )
@@ -166,9 +168,10 @@ class TradingEnv(gym.Env[Any, Any]):
             raw = change - self._dd_penalty * penalty
         self._equity = equity
         self._t = t + 1
-        done = self._t >= self._end or equity <= 0
+        terminated = equity <= 0  # ruin ends the episode; the window's end only cuts it
+        truncated = not terminated and self._t >= self._end
         reward = float(self._scale * raw)
-        return self._observe(), reward, bool(done), False, self._info(penalty)
+        return self._observe(), reward, bool(terminated), bool(truncated), self._info(penalty)
 
     # -- internals -----------------------------------------------------------------------
     def _observe(self) -> Obs:

@@ -76,8 +76,9 @@ def run_policy(policy: Policy, env: TradingEnv) -> tuple[float, list[float]]:
     equity: list[float] = []
     done = False
     while not done:
-        obs, _, done, _, info = env.step(policy.act(obs))
+        obs, _, terminated, truncated, info = env.step(policy.act(obs))
         equity.append(float(info["equity"]))
+        done = terminated or truncated
     return equity[-1] / env.backtest.initial_cash - 1.0, equity
 
 
