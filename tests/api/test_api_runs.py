@@ -52,6 +52,11 @@ def post(client: TestClient, body: dict[str, Any]) -> Any:
         ),
         ({"strategies": [{"strategy": "nope"}]}, "strategies.0.strategy", "unknown strategy"),
         ({"data": {"source": "no_such_dataset"}}, "data.source", "unknown dataset"),
+        (
+            {"data": {**TINY_RUN["data"], "start": "2015-06-02", "end": "2015-06-01"}},
+            "data.end",
+            "before data.start",
+        ),
     ],
 )
 def test_bad_config_is_422_naming_the_field(

@@ -96,8 +96,7 @@ def create_app(settings: ApiSettings, metrics: Metrics | None = None) -> FastAPI
     app.add_middleware(HttpMetrics, metrics=state.metrics)
     auth = [Depends(require_token)]
     app.include_router(routes_ops.build_router())
-    for module in (routes_runs, routes_anomalies, routes_strategies):
+    for module in (routes_runs, routes_anomalies, routes_strategies, routes_sessions):
         app.include_router(module.build_router(), dependencies=auth, responses=PROTECTED)
-    app.include_router(routes_sessions.build_router(), dependencies=auth)
     dashboard.install(app, docs=settings.docs)
     return app

@@ -12,7 +12,7 @@ Responses = dict[int | str, dict[str, Any]]
 _WHY = {
     400: "the body is not JSON (or not UTF-8)",
     401: "missing or invalid bearer token (header `WWW-Authenticate: Bearer`)",
-    404: "unknown run or strategy",
+    404: "unknown run, strategy or paper session",
     409: "the run has no summary yet (still running, failed or cancelled)",
     413: "request body larger than the server's limit (`ALPHAPULSE_API_MAX_BODY`)",
     422: "invalid input; `fields` names each offending field",

@@ -6,33 +6,51 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.api.errors import invalid
 from alphapulse.api.live_queries import marked_positions
 from alphapulse.api.paper import LiveSession, PaperSessions, SessionConflict
+from alphapulse.api.responses import declared
 from alphapulse.api.run_request import Label, RunRequest
 from alphapulse.api.schemas import ErrorBody, MarkedPosition, SessionInfo
 from alphapulse.api.state import get_store
-from alphapulse.config import BacktestConfig, PaperConfig
+from alphapulse.config import SAFE_NAME, BacktestConfig, PaperConfig
 from alphapulse.store import Store
 
 StoreDep = Annotated[Store, Depends(get_store)]
 SessionName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+NOT_FOUND = declared(404, 422)
 
 
 class PaperRequest(RunRequest):
     """The body of ``POST /sessions``: a run request replayed as a paper session."""
 
-    session: Label | None = Field(None, description="session name; default the run name")
+    session: Label | None = Field(
+        None,
+        validate_default=True,
+        description="session name; default the run name (then a plain name)",
+    )
     speed: float = Field(
         0.0, ge=0, le=1e7, description="replay pace: 0 = as fast as possible, k = k x real time"
     )
     anomalies: AnomalyConfig | None = Field(
         None, description="real-time anomaly detection (docs/anomalies.md); no webhook"
     )
+
+    @field_validator("session")
+    @classmethod
+    def _addressable(cls, session: str | None, info: ValidationInfo) -> str | None:
+        """The session is addressed as ``/sessions/{name}`` and names its run ids: without
+        ``session`` the run name must itself be a plain name."""
+        name = info.data.get("name")
+        if session is None and name is not None and not SAFE_NAME.match(name):
+            raise ValueError(
+                "required when the run name is not a plain name (1-64 letters, digits,"
+                " '_', '.', '-', starting with a letter or digit)"
+            )
+        return session
 
     @field_validator("anomalies")
     @classmethod
@@ -80,9 +98,8 @@ def build_router() -> APIRouter:
         status_code=202,
         response_model=SessionInfo,
         responses={
+            **declared(400, 422),
             409: {"model": ErrorBody, "description": "a session of that name is running"},
-            413: {"model": ErrorBody, "description": "body larger than the server's limit"},
-            422: {"model": ErrorBody, "description": "a field a client may not set, or invalid"},
         },
         summary="Start a paper session on the replay feed",
     )

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
@@ -32,6 +33,7 @@ from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors
 from alphapulse.core.errors import ConfigError
 from alphapulse.core.timezones import time_zone
 from alphapulse.core.trust import client_context
+from alphapulse.data.raw import time_bounds
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.portfolio.config import PortfolioConfig
 from alphapulse.risk.config import RiskConfig
@@ -75,6 +77,20 @@ class RunData(_Strict):
 
     _bounds = field_validator("start", "end")(clamped)
     _tz = field_validator("session_tz")(time_zone)
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(
+        cls, end: date | datetime | None, info: ValidationInfo
+    ) -> date | datetime | None:
+        """``end`` at or after ``start`` as the data layer reads them (a midnight end is
+        its whole day): a run with no bars is refused, not started."""
+        start = info.data.get("start")
+        if start is not None and end is not None:
+            lo, hi = time_bounds(start.isoformat(), end.isoformat())
+            if lo is not None and hi is not None and hi < lo:
+                raise ValueError("before data.start: the run would have no bars")
+        return end
 
     @field_serializer("start", "end")
     def _iso(self, when: date | datetime | None) -> str | None:

@@ -1,7 +1,9 @@
 """Dates and times a client sends (``?start=``, ``data.start``): ISO 8601 strings only
 (a date or a date-time, naive = UTC), as the OpenAPI schema says; not the numbers that
 pydantic would read as Unix times. Any year 1-9999 is valid: bounds beyond what pandas
-holds (``data.raw.DATE_RANGE``) are clamped, since they cover all data anyway."""
+holds (``data.raw.DATE_RANGE``) are clamped, since they cover all data anyway. A midnight
+end stands for its whole day (``data.raw.time_bounds``), so from pandas' last day on a
+bound is clamped to its last whole second (a midnight there would end past it)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from pydantic import BeforeValidator, Field
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FIRST, LAST = datetime(1677, 9, 22, tzinfo=UTC), datetime(2262, 4, 11, tzinfo=UTC)
+FIRST, LAST = datetime(1677, 9, 22, tzinfo=UTC), datetime(2262, 4, 11, 23, 47, 16, tzinfo=UTC)
+_LAST_DAY = datetime(2262, 4, 11, tzinfo=UTC)
 
 
 def _iso_only(value: Any) -> Any:
@@ -35,8 +38,8 @@ def clamped(when: date | datetime | None) -> date | datetime | None:
         return None
     if isinstance(when, datetime):
         aware = when if when.tzinfo else when.replace(tzinfo=UTC)
-        return FIRST if aware < FIRST else LAST if aware > LAST else when
-    return FIRST.date() if when < FIRST.date() else LAST.date() if when > LAST.date() else when
+        return FIRST if aware < FIRST else LAST if aware >= _LAST_DAY else when
+    return FIRST.date() if when < FIRST.date() else LAST if when >= _LAST_DAY.date() else when
 
 
 def to_ns(when: date | datetime | None) -> int | None:
