@@ -74,6 +74,20 @@ def test_load_config_errors(tmp_path: Path) -> None:
         load_config(top)
 
 
+def test_unquoted_dates_are_the_strings_written(tmp_path: Path) -> None:
+    """YAML reads ``2015-01-01`` as a date object: a config's date fields got "Input
+    should be a valid string", and ``2015-13-01`` a parser traceback."""
+    run = tmp_path / "run.yaml"
+    body = "name: x\nstrategies: [{{strategy: buy_and_hold}}]\n"
+    body += "data: {{source: sp500_daily_2013_2018, start: {}, end: 2015-02-01}}\n"
+    run.write_text(body.format("2015-01-01 09:30:00"))
+    data = load_config(run).data
+    assert (data.start, data.end) == ("2015-01-01 09:30:00", "2015-02-01")
+    run.write_text(body.format("2015-13-01"))
+    with pytest.raises(ConfigError, match=r"data\.start: .*not a date.*'2015-13-01'"):
+        load_config(run)
+
+
 def _strategy(name: str, **params: object) -> dict:
     return _with(strategies=[{"strategy": name, "params": params}])
 

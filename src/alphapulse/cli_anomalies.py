@@ -70,18 +70,12 @@ def _load_config(path: Path | None) -> AnomalyConfig:
     """The ``anomalies:`` block of a YAML file (a run config or the block alone)."""
     if path is None:
         return AnomalyConfig()
-    import yaml
     from pydantic import ValidationError
 
-    from alphapulse.config import format_validation_error
+    from alphapulse.config import format_validation_error, read_yaml
     from alphapulse.core.errors import ConfigError
 
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     block = data.get("anomalies") if "anomalies" in data or "strategies" in data else data

@@ -195,13 +195,30 @@ def load_config(path: str | Path) -> BacktestConfig:
     return parse_config(read_yaml(path), str(path))
 
 
+class PlainDatesLoader(yaml.SafeLoader):
+    """YAML's safe loader with dates and times left as the strings written: the fields
+    that take them parse them (an unquoted ``2016-01-01`` is the string a field expects,
+    and ``2016-13-45`` an error naming the field, not a traceback from the parser)."""
+
+
+PlainDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str) -> Any:
+    """``text`` parsed by :class:`PlainDatesLoader` (safe: no Python objects)."""
+    return yaml.load(text, Loader=PlainDatesLoader)  # a SafeLoader
+
+
 def read_yaml(path: str | Path) -> Any:
     """The parsed YAML of ``path``; a missing file or bad syntax is one ConfigError line."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        return yaml.safe_load(p.read_text())
+        return load_yaml(p.read_text())
     except yaml.YAMLError as exc:
         raise yaml_error(p, exc) from None
 
