@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Engine, event, inspect, text
 
 from alphapulse.store import open_store
 from alphapulse.store.engine import create_store_engine, resolve_url
@@ -155,3 +156,29 @@ def test_an_upgrade_is_one_transaction_on_sqlite(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert len(begins) == 2  # the upgrade, then current_revision's read
+
+
+def test_threads_migrating_at_once_each_reach_head(tmp_path: Path) -> None:
+    """Alembic's migration context is a process global: threads upgrading at once (paper
+    sessions started together in the API server) swapped it and failed (KeyError
+    'config', tables created twice)."""
+    engines = [create_store_engine(f"sqlite:///{tmp_path / f'{i}.sqlite'}") for i in range(4)]
+    errors: list[BaseException] = []
+
+    def migrate(engine: Engine) -> None:
+        try:
+            upgrade(engine)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert [current_revision(e) for e in engines] == [head_revision()] * len(engines)
+    finally:
+        for e in engines:
+            e.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -13,6 +14,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
+#: Alembic keeps the running migration's context in process globals (``alembic.context``,
+#: ``alembic.op``): two threads migrating at once (two paper sessions starting in the
+#: API server) would swap them. One migration at a time per process.
+_ONE_AT_A_TIME: Final = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -34,7 +39,8 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` in one transaction (safe to run concurrently)."""
+    """Upgrade the database to ``revision`` in one transaction (safe to run concurrently,
+    from processes or threads)."""
     _run(engine, lambda cfg: command.upgrade(cfg, revision))
 
 
@@ -45,7 +51,7 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def _run(engine: Engine, action: Callable[[Config], None]) -> None:
     cfg = alembic_config()
-    with engine.connect() as conn:
+    with _ONE_AT_A_TIME, engine.connect() as conn:
         cfg.attributes["connection"] = conn
         action(cfg)
         if conn.in_transaction():
