@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphapulse.ml.cv import PurgedKFold, PurgedWalkForward, rows_label_end, time_label_end
+from alphapulse.ml.training import NEVER
 
 
 @st.composite
@@ -86,6 +87,25 @@ def test_label_end_from_panel_and_rows() -> None:
     np.testing.assert_array_equal(
         rows_label_end(np.array([0, 1, 1]), np.array([2, 1, 3]), 3), [2, 3, 2]
     )
+
+
+@pytest.mark.parametrize("embargo", [0, 1, 3])
+def test_make_labels_no_label_marker_is_no_label(embargo: int) -> None:
+    """``make_labels`` marks rows without a label ``NEVER`` (int64 max): the splitters
+    read it as no label, like -1, so a symbol without labels (not listed yet, the last
+    bars) neither purges every time nor lets the embargo overflow past the purge."""
+    n = 40
+    end = np.stack([np.arange(n) + 5, np.arange(n) + 2], axis=1)
+    end[n - 5 :, 0] = -1
+    end[n - 2 :, 1] = -1
+    end[:20, 1] = -1  # symbol 1 listed at bar 20
+    never = np.where(end < 0, NEVER, end)
+    for cv in (PurgedWalkForward(2, test_size=8, embargo=embargo), PurgedKFold(4, embargo)):
+        for (tr, te), (tr_ref, te_ref) in zip(cv.split(n, never), cv.split(n, end), strict=True):
+            np.testing.assert_array_equal(te, te_ref)
+            np.testing.assert_array_equal(tr, tr_ref)
+            before = tr[tr < te[0]]
+            assert tr.size and (end[before].max(axis=1) < te[0]).all()  # purged
 
 
 def test_too_few_times() -> None:

@@ -76,6 +76,18 @@ def test_triple_barrier_disabled_barrier() -> None:
     assert lab[2, 0] == -1.0 and end[2, 0] == 5
 
 
+def test_triple_barrier_flat_window_unchanged_price_is_not_up() -> None:
+    """A flat vol window (sigma = 0) puts both barriers at the entry price: a move either
+    way crosses one, an unchanged price crosses neither (time barrier, label 0)."""
+    p = _panel([[100.0], [100.0], [100.0], [100.0], [100.0], [101.0], [99.0], [99.0]])
+    lab, ret, end = triple_barrier(p, horizon=2, up_mult=1.0, down_mult=1.0, vol_window=2)
+    # t=2: 100, 100 -> time barrier; t=3: 100, 101 -> up at 5; t=4: 101 -> up at 5
+    np.testing.assert_array_equal(lab[2:5, 0], [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(end[2:5, 0], [4, 5, 5])
+    assert ret[2, 0] == 0.0
+    assert lab[5, 0] == -1.0 and end[5, 0] == 6  # 101 -> 99 after a non-flat window
+
+
 def test_sample_weights_average_uniqueness() -> None:
     # labels (t, end]: t0 -> rows 1..3, t1 -> 2..4, t3 -> 4..5; concurrency 1,2,2,2,1
     end = np.array([[3], [4], [-1], [5], [-1], [-1]])

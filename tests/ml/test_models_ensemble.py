@@ -11,6 +11,7 @@ from typing import Any, Self
 import numpy as np
 import pytest
 
+from alphapulse.core.errors import ConfigError
 from alphapulse.ml.models import (
     ConfidenceWeightedEnsemble,
     LGBMClassifierModel,
@@ -222,6 +223,14 @@ def test_members_must_share_a_kind() -> None:
         VotingEnsemble([LogisticBaseline(), RidgeBaseline()])
     with pytest.raises(ValueError):
         StackingEnsemble([RidgeBaseline()], meta=LogisticBaseline())
+
+
+def test_stacking_with_one_fold_is_a_config_error() -> None:
+    """One fold leaves no rows to train the members on out of fold: refused when the
+    model is built (one line naming the parameter), not deep inside a fit."""
+    spec = {"kind": "stacking", "members": [{"kind": "ridge"}], "params": {"n_splits": 1}}
+    with pytest.raises(ConfigError, match=r"^model stacking: n_splits must be >= 2"):
+        build_model(spec)
 
 
 @pytest.mark.parametrize("kind", ["voting", "stacking"])

@@ -25,15 +25,18 @@ from alphapulse.core.errors import SettingError
 
 IntArray = npt.NDArray[np.int64]
 Split = tuple[IntArray, IntArray]
+#: ``label_end`` of a row without a label in ``ml.training.make_labels`` (-1 elsewhere).
+NEVER = np.iinfo(np.int64).max
 
 
 def time_label_end(label_end: npt.ArrayLike | None, n_times: int) -> IntArray:
     """Per-time label end [n_times]: a [T] array as is, a [T, N] one reduced by its row
-    maximum; never before t (no label = a window of just t)."""
+    maximum; never before t (no label, -1 or ``NEVER`` = a window of just t)."""
     t = np.arange(n_times, dtype=np.int64)
     if label_end is None:
         return t
     arr = np.asarray(label_end, dtype=np.int64)
+    arr = np.where(arr == NEVER, -1, arr)
     if arr.ndim == 2:
         arr = arr.max(axis=1) if arr.shape[1] else np.full(n_times, -1, dtype=np.int64)
     if arr.shape != (n_times,):
@@ -46,6 +49,21 @@ def rows_label_end(time_idx: IntArray, label_end: IntArray, n_times: int) -> Int
     out = np.arange(n_times, dtype=np.int64)
     np.maximum.at(out, np.asarray(time_idx, np.int64), np.asarray(label_end, np.int64))
     return out
+
+
+def row_folds(times: IntArray, label_end: IntArray, splitter: PurgedKFold) -> list[Split]:
+    """``splitter``'s purged folds over dataset rows, as row indices: it splits the
+    distinct row ``times`` (a row's ``label_end``, on the same time axis, counts as the
+    last row time at or before it), so every row of one time is in the same fold."""
+    uniq = np.unique(times)
+    pos = np.searchsorted(uniq, times)
+    end_pos = np.searchsorted(uniq, label_end, side="right") - 1
+    ends = np.arange(len(uniq), dtype=np.int64)
+    np.maximum.at(ends, pos, end_pos.astype(np.int64))
+    return [
+        (np.flatnonzero(np.isin(pos, tr)), np.flatnonzero(np.isin(pos, te)))
+        for tr, te in splitter.split(len(uniq), ends)
+    ]
 
 
 def rows_of(row_time_idx: IntArray, times: IntArray) -> IntArray:

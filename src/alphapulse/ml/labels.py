@@ -95,11 +95,11 @@ def _barriers(
             stop = k + horizon
             for j in range(k + 1, k + horizon + 1):
                 move = math.log(close[rows[j], i] / p0)
-                if move >= up_mult * sd:
+                if move > up_mult * sd:
                     lab = 1.0
                     stop = j
                     break
-                if move <= -down_mult * sd:
+                if move < -down_mult * sd:
                     lab = -1.0
                     stop = j
                     break
@@ -115,10 +115,11 @@ def triple_barrier(
     """Triple-barrier labels on closes (López de Prado).
 
     At bar t, sigma = sample std of the last ``vol_window`` log returns (up to t); the
-    upper barrier is ln(p/p_t) >= up_mult * sigma (label +1), the lower one
-    ln(p/p_t) <= -down_mult * sigma (label -1), the time barrier ``horizon`` bars later
-    (label 0). The first barrier touched sets the label, its return and ``label_end``
-    (use ``math.inf`` to disable a price barrier). Returns (label, ret, label_end) [T, N].
+    upper barrier is crossed when ln(p/p_t) > up_mult * sigma (label +1), the lower one
+    when ln(p/p_t) < -down_mult * sigma (label -1), the time barrier ``horizon`` bars
+    later (label 0; so after a flat window, sigma = 0, an unchanged price is 0, not +1).
+    The first barrier crossed sets the label, its return and ``label_end`` (use
+    ``math.inf`` to disable a price barrier). Returns (label, ret, label_end) [T, N].
     """
     if horizon < 1 or vol_window < 2:
         raise ValueError("horizon must be >= 1 and vol_window >= 2")

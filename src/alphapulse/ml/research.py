@@ -46,7 +46,7 @@ from alphapulse.ml.leakage_gate import (
 from alphapulse.ml.report import metrics_frame, prediction_metrics, window_metrics, write_report
 from alphapulse.ml.research_dispatch import MLRun, run_all
 from alphapulse.ml.research_dispatch import run_ml as run_ml
-from alphapulse.ml.training import NEVER, make_labels, target_values
+from alphapulse.ml.training import make_labels, target_values
 from alphapulse.model.signals import Signals
 from alphapulse.portfolio.config import PortfolioConfig
 from alphapulse.risk.config import RiskConfig
@@ -175,9 +175,8 @@ def folds(cfg: ResearchConfig, panel: Panel, label_end: np.ndarray) -> list[tupl
     training times."""
     wf = cfg.walk_forward
     cv = PurgedWalkForward(wf.n_splits, wf.mode, wf.train_size, wf.test_size, wf.embargo)
-    ends = np.where(label_end == NEVER, -1, label_end)
     out = []
-    for train, test in cv.split(panel.n_bars, ends):
+    for train, test in cv.split(panel.n_bars, label_end):
         out.append((int(test[0]), int(test[-1]) + 1, len(train)))
     return out
 

@@ -36,8 +36,10 @@ from alphapulse.data.panel import Panel
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.features import FeatureSetConfig
 from alphapulse.ml import tuning as search
+from alphapulse.ml.cv import NEVER, PurgedKFold, row_folds
 from alphapulse.ml.leakage_gate import LeakageConfig, LeakageVerdict, check_accuracy, check_features
 from alphapulse.ml.models.base import Model
+from alphapulse.ml.models.ensemble import StackingEnsemble
 from alphapulse.ml.models.spec import ModelSpec, build_model
 from alphapulse.ml.models.windows import window_rows
 from alphapulse.ml.registry import MODEL_NAME_PATTERN, ModelRegistry
@@ -68,9 +70,6 @@ class LabelSpec(BaseModel):
     uniqueness_weights: bool = False  # weight rows by label uniqueness (sample_weights)
 
 
-NEVER = np.iinfo(np.int64).max
-
-
 def make_labels(panel: Panel, spec: LabelSpec) -> tuple[FloatArray, IntArray]:
     """Labels [T, N] and the row at which each is realised [T, N] (``NEVER`` where
     there is no label): ``alphapulse.ml.labels``."""
@@ -94,7 +93,7 @@ def target_values(y: FloatArray, spec: LabelSpec, kind: str) -> FloatArray:
         count = np.maximum(ok.sum(axis=1, keepdims=True), 1)
         out = out - np.where(ok, out, 0.0).sum(axis=1, keepdims=True) / count
     sign = spec.target == "sign" or (spec.target == "auto" and kind == "classifier")
-    if sign and spec.kind == "forward_return":
+    if sign:  # triple-barrier labels are signs already, until demeaned
         out = np.sign(out)
     return out
 
@@ -184,7 +183,8 @@ def fit_at(
     None when fewer than ``min_rows`` usable rows (finite target and features, as
     ``ml.dataset.make_dataset``). With ``spec.window`` each row is the window of
     features ending at its bar (``window_rows``; the row's own features must be finite,
-    earlier steps may be NaN)."""
+    earlier steps may be NaN). A stacking ensemble's meta-model learns from purged k-fold
+    (``ml.cv.row_folds``, ``embargo`` bars after each fold) over the rows' bars."""
     model = build_model(spec)
     rows, cols, target, w = _fit_rows(
         features, y, label_end, t, label, model.kind, train_window, embargo
@@ -192,7 +192,11 @@ def fit_at(
     if rows.size < min_rows:
         return None
     X = window_rows(features, rows, cols, spec.window)
-    model.fit(X, target[rows, cols], sample_weight=w)
+    if isinstance(model, StackingEnsemble):  # out-of-fold meta rows: purged folds
+        folds = row_folds(rows, label_end[rows, cols], PurgedKFold(model.n_splits, embargo))
+        model.fit(X, target[rows, cols], sample_weight=w, folds=folds)
+    else:
+        model.fit(X, target[rows, cols], sample_weight=w)
     step = max(1, -(-rows.size // max_sample))
     return TrainedModel(
         model,

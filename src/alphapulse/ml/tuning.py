@@ -15,7 +15,7 @@ import optuna
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alphapulse.core.errors import ConfigError
-from alphapulse.ml.cv import PurgedKFold
+from alphapulse.ml.cv import PurgedKFold, row_folds
 from alphapulse.ml.models.spec import ModelSpec, build_model
 
 FloatArray = npt.NDArray[np.float64]
@@ -53,20 +53,12 @@ def tune(
     unfitted estimator (``fit``/``predict``); each trial is scored by the mean ``score``
     over a ``PurgedKFold`` of the window's distinct times (``times``: row time index,
     ``label_end``: row label end, both on the same time axis)."""
-    uniq = np.unique(times)
-    pos = np.searchsorted(uniq, times)
-    # per-position label end: the last window time not after the row's label end
-    end_pos = np.searchsorted(uniq, label_end, side="right") - 1
-    ends = np.arange(len(uniq), dtype=np.int64)
-    np.maximum.at(ends, pos, end_pos.astype(np.int64))
-    folds = list(PurgedKFold(n_splits, embargo).split(len(uniq), ends))
+    folds = row_folds(times, label_end, PurgedKFold(n_splits, embargo))
 
     def objective(trial: optuna.Trial) -> float:
         scores = []
-        for train_p, test_p in folds:
-            tr = np.isin(pos, train_p)
-            te = np.isin(pos, test_p)
-            if not tr.any() or not te.any():
+        for tr, te in folds:
+            if not tr.size or not te.size:
                 continue
             model = objective_factory(trial)
             if sample_weight is None:

@@ -186,6 +186,8 @@ class StackingEnsemble(_Ensemble):
         n_splits: int = 5,
     ) -> None:
         super().__init__(members)
+        if n_splits < 2:
+            raise ValueError(f"n_splits must be >= 2 (out-of-fold meta rows), got {n_splits}")
         if meta is None:
             from alphapulse.ml.models.linear import LogisticBaseline, RidgeBaseline
 
