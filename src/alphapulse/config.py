@@ -22,6 +22,7 @@ from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.core.errors import ConfigError, validation_text
 from alphapulse.core.timezones import time_zone
 from alphapulse.core.trust import from_client
+from alphapulse.core.yaml_text import load_yaml
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.execution.algos.config import AlgoConfig
 from alphapulse.execution.costs import ExecutionConfig
@@ -193,23 +194,6 @@ def parse_config(data: Any, source: str = "<config>") -> BacktestConfig:
 
 def load_config(path: str | Path) -> BacktestConfig:
     return parse_config(read_yaml(path), str(path))
-
-
-class PlainDatesLoader(yaml.SafeLoader):
-    """YAML's safe loader with dates and times left as the strings written: the fields
-    that take them parse them (an unquoted ``2016-01-01`` is the string a field expects,
-    and ``2016-13-45`` an error naming the field, not a traceback from the parser)."""
-
-
-PlainDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_yaml(text: str) -> Any:
-    """``text`` parsed by :class:`PlainDatesLoader` (safe: no Python objects)."""
-    return yaml.load(text, Loader=PlainDatesLoader)  # a SafeLoader
 
 
 def read_yaml(path: str | Path) -> Any:

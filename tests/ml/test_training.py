@@ -106,6 +106,21 @@ def test_model_name_the_registry_refuses_is_a_config_error(tmp_path: Path) -> No
     assert load_train_config(path).name == "ok-name_1.2"
 
 
+def test_unquoted_dates_and_bad_yaml_read_as_a_run_config_does(tmp_path: Path) -> None:
+    """``train_end: 2015-12-31`` unquoted was refused ('a valid string'), a bad date
+    was a parser traceback and bad YAML syntax a yaml.ScannerError traceback."""
+    body = "name: m\ndata: {source: sp500_daily_2013_2018}\nmodel: {kind: logistic}\n"
+    path = tmp_path / "t.yaml"
+    path.write_text(body + "train_end: 2015-12-31\n")
+    assert load_train_config(path).train_end == "2015-12-31"
+    path.write_text(body + "train_end: 2015-13-31\n")
+    with pytest.raises(ConfigError, match=r"train_end: .*not a date.*'2015-13-31'"):
+        load_train_config(path)
+    path.write_text(body + "train_end: [2015\n")
+    with pytest.raises(ConfigError, match=r"t\.yaml: line \d+, column \d+: not valid YAML"):
+        load_train_config(path)
+
+
 def test_training_window_outside_the_data_is_a_config_error(
     shared_data: Path, tmp_path: Path
 ) -> None:

@@ -18,6 +18,7 @@ from pydantic import (
 
 from alphapulse.core.errors import ConfigError, validation_text
 from alphapulse.core.trust import catalog_folder
+from alphapulse.core.yaml_text import load_yaml
 
 
 class _Strict(BaseModel):
@@ -203,7 +204,7 @@ def load_feature_set(path: str | Path) -> FeatureSetConfig:
     """Read a feature-set YAML file (a ``ConfigError`` naming it when it cannot be)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return FeatureSetConfig.model_validate(yaml.safe_load(fh))
+            return FeatureSetConfig.model_validate(load_yaml(fh.read()))
     except OSError as exc:
         raise ConfigError(f"feature set {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:

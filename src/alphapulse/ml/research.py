@@ -23,10 +23,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alphapulse.config import BacktestConfig, DataConfig, StrategyConfig, format_validation_error
+from alphapulse.config import (
+    BacktestConfig,
+    DataConfig,
+    StrategyConfig,
+    format_validation_error,
+    read_yaml,
+)
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.engine.context import Context
@@ -162,10 +167,9 @@ class ResearchConfig(BaseModel):
 
 def load_research_config(path: str | Path) -> ResearchConfig:
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
+    raw = read_yaml(p)  # a missing file or bad YAML: one line
     try:
-        return ResearchConfig.model_validate(yaml.safe_load(p.read_text()))
+        return ResearchConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(p))) from None
 

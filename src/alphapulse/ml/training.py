@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from alphapulse.config import DataConfig, format_validation_error
+from alphapulse.config import DataConfig, format_validation_error, read_yaml
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
 from alphapulse.data.raw import utc_timestamp
@@ -252,10 +251,9 @@ class TrainConfig(BaseModel):
 
 def load_train_config(path: str | Path) -> TrainConfig:
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
+    raw = read_yaml(p)  # a missing file or bad YAML: one line
     try:
-        return TrainConfig.model_validate(yaml.safe_load(p.read_text()))
+        return TrainConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(p))) from None
 
