@@ -122,6 +122,18 @@ def test_equity_matches_independent_reconstruction(panel: Panel, fill_at: str) -
     assert np.all(r.cash >= -1e-6)  # no margin: cash never negative
 
 
+@pytest.mark.parametrize("fill_at", ["next_open", "close"])
+def test_total_return_counts_the_first_bars_costs(panel: Panel, fill_at: str) -> None:
+    """total_return and cagr grow from the initial cash: under fill_at close the first
+    bar's fills (fees, slippage) are in its equity, and were left out of both."""
+    r = _run(panel, _cfg("buy_and_hold", fill_at=fill_at))
+    s = summary(r)
+    assert r.total_fees > 0
+    assert s["total_return"] == pytest.approx(r.equity[-1] / r.initial_cash - 1.0, rel=1e-12)
+    if fill_at == "close":
+        assert r.equity[0] < r.initial_cash  # bought (and paid) at the first close
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), fill_at=st.sampled_from(["next_open", "close"]))
 def test_invariants_over_random_signal_streams(panel: Panel, seed: int, fill_at: str) -> None:

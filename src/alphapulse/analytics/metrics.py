@@ -4,8 +4,10 @@ Definitions (``r`` = simple per-bar returns ``equity[t] / equity[t-1] - 1``, ``p
 bars per year, ``years`` = calendar time between the first and last timestamp, in days
 / 365.25):
 
-* total_return: ``final / first - 1``. final_equity: the last value. A return whose
-  previous equity is not positive is left out of ``r``.
+* total_return: ``final / first - 1``; ``first`` is the account value before the first
+  bar when given (``initial``: a run's initial cash, so costs of fills at the first
+  bar's close count), else the first value. final_equity: the last value. A return
+  whose previous equity is not positive is left out of ``r``.
 * cagr: ``(final / first) ** (1 / years) - 1``. quantstats 0.0.86 uses ``years =
   len(r) / ppy`` instead; the two agree for a gap-free series whose ``ppy`` is exact
   and differ slightly otherwise (e.g. 252 vs 251.8 daily bars per calendar year).
@@ -88,13 +90,15 @@ def compute_metrics(
     turnover_notional: float = 0.0,
     exposure: pd.Series | None = None,
     risk_free: float = 0.0,
+    initial: float | None = None,
 ) -> dict[str, float | int | None]:
     """Metrics of an equity curve and its round trips (definitions in the module docstring).
 
     ``equity``: account value per bar on a strictly increasing ``DatetimeIndex`` (naive
     means UTC), finite values. ``trades``: a :func:`~alphapulse.analytics.trades.round_trips`
     frame (only ``pnl`` is read). ``periods_per_year``: inferred from the index when None.
-    ``risk_free``: annual rate. Keys are in :data:`METRIC_KEYS` order.
+    ``risk_free``: annual rate. ``initial``: the value before the first bar (the base
+    of total_return and cagr). Keys are in :data:`METRIC_KEYS` order.
     """
     index = _utc_index(equity)
     values = equity.to_numpy(dtype=np.float64)
@@ -104,7 +108,8 @@ def compute_metrics(
     ppy = _resolve_ppy(periods_per_year, equity.index)
     years = float(ts_ns[-1] - ts_ns[0]) / _NS_PER_YEAR
     returns = simple_returns(values)
-    first, final = float(values[0]), float(values[-1])
+    first = float(values[0]) if initial is None else float(initial)
+    final = float(values[-1])
     growth = final / first if first > 0 else math.nan
 
     cagr = _cagr(growth, years)

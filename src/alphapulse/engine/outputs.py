@@ -159,6 +159,7 @@ def summary(
         periods_per_year=ppy,
         turnover_notional=r.traded_notional,
         exposure=pd.Series(eq["gross_exposure"].to_numpy(), index=equity.index),
+        initial=r.initial_cash,
     )
     out: dict[str, Any] = {"strategy": r.name, **m}
     out.update(
