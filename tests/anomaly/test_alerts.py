@@ -194,10 +194,11 @@ def test_a_bar_delivered_twice_is_seen_once() -> None:
     [
         ({"min_severity": "high", "alerts": {"min_severity": "medium"}}, "would never be raised"),
         ({"reaction": {"types": ["price_jmp"]}}, "price_jmp: not an anomaly type"),
+        ({"alerts": {"webhook": {"url": "http://x", "backoff": "Infinity"}}}, "finite"),
+        ({"alerts": {"webhook": {"url": "http://x", "timeout": float("inf")}}}, "finite"),
+        ({"winsor": float("nan")}, "finite"),
     ],
 )
-def test_settings_that_would_silence_alerts_or_reactions_are_refused(
-    raw: dict, message: str
-) -> None:
+def test_settings_that_silence_alerts_or_cannot_work_are_refused(raw: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         AnomalyConfig.model_validate(raw)

@@ -169,6 +169,7 @@ def test_slippage_discriminator(model: dict[str, object], built: object) -> None
         {"max_participation": 0.0},
         {"max_participation": 1.5},
         {"latency_ns": -1},
+        {"latency_ns": 10**30},  # past any timestamp (more than a day)
         {"lot_size": 0},
     ],
 )

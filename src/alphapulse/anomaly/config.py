@@ -43,7 +43,7 @@ SeverityName = Literal["low", "medium", "high", "critical"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # finite
 
 
 class Thresholds(_Strict):

@@ -152,7 +152,7 @@ class ExecutionConfig(BaseModel):
         default_factory=lambda: FixedBpsSlippageConfig(model="fixed_bps")
     )
     max_participation: float | None = Field(None, gt=0, le=1)  # fraction of bar volume
-    latency_ns: int = Field(0, ge=0)
+    latency_ns: int = Field(0, ge=0, le=86_400 * 10**9)  # at most a day
     allow_short: bool = False  # also allows buying on margin (no cash check)
     lot_size: float = Field(1.0, gt=0, allow_inf_nan=False)  # 1 = whole units, 1e-8 crypto
 
