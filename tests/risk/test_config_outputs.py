@@ -76,6 +76,11 @@ def test_defaults_are_pass_through_and_equal_slot(sp6: Panel) -> None:
             {"risk": {"measures": {"window": 10, "min_periods": 20}}},
             "risk.measures: Value error, min_periods 20 > window 10",
         ),
+        # 5 meant as 5%: a long's stop would sit below zero, so longs silently got none
+        (
+            {"risk": {"stops": {"stop_loss": {"method": "pct", "value": 5}}}},
+            "risk.stops: Value error, stop_loss: pct value 5.0 is a fraction",
+        ),
     ],
 )
 def test_bad_keys_are_clear_errors(sp6: Panel, over: dict, message: str) -> None:

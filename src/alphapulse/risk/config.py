@@ -71,6 +71,16 @@ class StopsConfig(_Strict):
     atr_window: int = Field(14, ge=1)
     cooldown_bars: int = Field(0, ge=0)  # no re-entry for N bars after a stop-out
 
+    @model_validator(mode="after")
+    def _stop_below_the_price(self) -> StopsConfig:
+        rule = self.stop_loss
+        if rule is not None and rule.method == "pct" and rule.value >= 1:
+            raise ValueError(
+                f"stop_loss: pct value {rule.value} is a fraction of the price (0.05 = 5%):"
+                " at 1 or more a long's stop is at or below zero, so longs get none"
+            )
+        return self
+
 
 class StaleDataConfig(_Strict):
     bars: int = Field(5, ge=1)  # consecutive steps without a bar of a held symbol
