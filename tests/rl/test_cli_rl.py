@@ -15,6 +15,15 @@ from alphapulse.rl.train import window_rows
 from tests.rl.conftest import random_walk, rl_config
 
 
+@pytest.mark.parametrize(("venue", "env"), [(False, False), (True, True)])
+def test_the_short_action_is_what_the_venue_allows(venue: bool, env: bool) -> None:
+    """Without ``env.allow_short`` the short action follows ``execution.allow_short``:
+    before, it stayed on while the venue refused shorts, so "short" silently meant
+    flat (the venue cut each short sale to the position)."""
+    walk = random_walk(100, 1)
+    assert rl_config(walk, 90, execution={"allow_short": venue}).env.allow_short is env
+
+
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
@@ -23,6 +32,7 @@ from tests.rl.conftest import random_walk, rl_config
         ("learn: {algos: ppo}", "learn.algos: unknown key"),
         ('valid_end: "2016-13-45"', "valid_end: Value error, not a date"),
         ("learn: {net_arch: [64, -4]}", "learn.net_arch.1: Input should be greater than"),
+        ("env: {allow_short: true}", "env.allow_short: the venue refuses shorts"),
     ],
 )
 def test_bad_config_is_one_clear_error(

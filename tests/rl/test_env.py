@@ -131,7 +131,7 @@ def test_env_observation_is_the_strategys(walk: Panel) -> None:
     strategy builds) at every step, and discrete actions' cached Signals are read-only."""
     from alphapulse.rl.observe import account_state, observation
 
-    cfg = rl_config(walk, 250, env={"allow_short": True})
+    cfg = rl_config(walk, 250, env={"allow_short": True}, execution={"allow_short": True})
     env = make_env(walk, cfg, fixed_start=True)
     env.reset(seed=0)
     acts = np.random.default_rng(1).integers(0, 3, (120, walk.n_symbols))

@@ -54,7 +54,7 @@ class EnvConfig(_Strict):
 
     features: FeatureSetConfig | str = "rl_small"  # inline, a YAML path, or "rl_small"
     action: Literal["discrete", "continuous"] = "discrete"  # {short, flat, long} or weights
-    allow_short: bool = True  # discrete: False maps "short" to flat
+    allow_short: bool = True  # False maps "short" to flat; RLConfig: execution.allow_short
     weight_step: float = Field(0.1, gt=0, le=1)  # continuous weights are rounded to it
     reward: Literal["pnl", "drawdown", "dsr"] = "pnl"
     drawdown_penalty: float = Field(0.0, ge=0)  # reward "drawdown": x drawdown per step
@@ -149,8 +149,23 @@ class RLConfig(_Strict):
             utc_timestamp(v)
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shorts_as_the_venue(cls, data: Any) -> Any:
+        """``env.allow_short`` unset: what the venue allows (``execution.allow_short``)."""
+        if isinstance(data, dict):
+            env, ex = data.get("env") or {}, data.get("execution") or {}
+            if isinstance(env, dict) and isinstance(ex, dict) and "allow_short" not in env:
+                return {**data, "env": {**env, "allow_short": ex.get("allow_short", False)}}
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> RLConfig:
+        if self.env.allow_short and not self.execution.allow_short:
+            raise ValueError(
+                "env.allow_short: the venue refuses shorts (execution.allow_short: false), "
+                "so the short action would only ever go flat"
+            )
         if self.learn.algo == "sac" and self.env.action != "continuous":
             raise ValueError(
                 "learn.algo: sac needs continuous actions (env.action: continuous), "
