@@ -204,3 +204,54 @@ def test_cli_resample_daily_keeps_session_dates_and_stores_under_timeframe(
     assert stamps.tolist() == [pd.Timestamp(d, tz="UTC") for d in days]
     with open_store(db) as store:
         assert store.read_bars("IN", "1d").index.tolist() == stamps.tolist()
+
+
+def _hours(start: str, n: int) -> pd.DataFrame:
+    """Hourly bars (``attrs['bar']`` 1h) from ``start``, close = 1, 2, ..."""
+    df = _minutes(start, n)
+    df.index = pd.date_range(start, periods=n, freq="1h", tz="UTC", name="timestamp")
+    df.attrs["bar"] = "1h"
+    return df
+
+
+@pytest.mark.parametrize(
+    ("frame", "rule", "late"),
+    [
+        # hourly bars on the hour (10:00-11:00 New York) against bins from the 09:30 open
+        (_hours("2024-01-02 15:00", 3), "1h", "2024-01-02 15:00:00"),
+        (_hours("2024-01-02 15:00", 3), "2h", "2024-01-02 16:00:00"),
+        # 30-minute bars cut into 45-minute bins: the 10:00 bar runs to 10:30, past 10:15
+        (
+            _minutes("2024-01-02 14:30", 3).set_axis(
+                pd.date_range("2024-01-02 14:30", periods=3, freq="30min", tz="UTC")
+            ),
+            "45min",
+            "2024-01-02 15:00:00",
+        ),
+        # "upsampling": one-hour bars relabelled as 5-minute bars
+        (_hours("2024-01-02 14:30", 2), "5min", "2024-01-02 14:30:00"),
+    ],
+)
+def test_bars_that_run_past_their_bin_are_refused(
+    frame: pd.DataFrame, rule: str, late: str
+) -> None:
+    # a resampled bar must not hold data from after its end (look-ahead)
+    with pytest.raises(DataError, match=f"bar at {late}.*runs past the end of its {rule} bar"):
+        resample(frame, rule)
+
+
+def test_bars_on_the_bin_grid_resample() -> None:
+    on_open = resample(_hours("2024-01-02 14:30", 6), "2h")  # 09:30 .. 15:30 New York
+    assert on_open["close"].tolist() == [2.25, 4.25, 6.25]
+    on_the_hour = resample(_hours("2024-01-02 14:00", 4), "2h", calendar=None)
+    assert list(on_the_hour.index.strftime("%H:%M")) == ["14:00", "16:00"]
+
+
+def test_zero_split_cells_mean_no_split_and_do_not_cancel_a_split() -> None:
+    # yfinance writes 0.0 in "Stock Splits" on bars without a split; the 10:1 split on the
+    # first bar of the day must survive into its 15-minute bar (0 x 10 would drop it)
+    df = _minutes("2024-06-10 13:30", 30)
+    df["split"] = 0.0
+    df.loc[df.index[0], "split"] = 10.0
+    r = resample(df, "15min")
+    assert r["split"].tolist() == [10.0, 1.0]

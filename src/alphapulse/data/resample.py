@@ -61,12 +61,46 @@ def check_calendar(name: str) -> str | None:
     return name
 
 
+def _attr_bar(frame: pd.DataFrame) -> pd.Timedelta | None:
+    """The frame's bar size (``attrs["bar"]``), None when absent or not a size."""
+    try:
+        bar = pd.Timedelta(str(frame.attrs.get("bar")))
+    except ValueError:
+        return None
+    return None if bar is pd.NaT else bar
+
+
 def _is_daily(frame: pd.DataFrame) -> bool:
     """Whether the frame's bar size (``attrs["bar"]``) is a day or more."""
-    try:
-        return pd.Timedelta(str(frame.attrs.get("bar"))) >= DAY
-    except ValueError:
-        return False
+    bar = _attr_bar(frame)
+    return bar is not None and bar >= DAY
+
+
+def _raise_past_bin(
+    frame: pd.DataFrame, keep: np.ndarray, keys: np.ndarray, step: pd.Timedelta, rule: str
+) -> None:
+    """DataError naming the first input bar that ends after the ``rule`` bin it falls in:
+    that bin would hold data from after its end (bars larger than ``rule``, or not on its
+    grid, e.g. hourly bars on the hour against bins from a 09:30 open). The input bar size
+    is ``attrs["bar"]``, capped by the smallest spacing of the stamps (bars do not overlap)."""
+    ts = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+    sizes = [b for b in (_attr_bar(frame),) if b is not None]
+    gaps = np.diff(ts)
+    if (gaps > 0).any():
+        sizes.append(pd.Timedelta(int(gaps[gaps > 0].min())))
+    if not sizes:
+        return
+    bar = min(sizes)
+    ts = ts[keep]
+    late = ts + bar.value > keys + step.value
+    if late.any():
+        i = int(late.argmax())
+        start, end = (pd.Timestamp(int(k), tz="UTC") for k in (keys[i], keys[i] + step.value))
+        raise DataError(
+            f"the {bar.total_seconds() / 60:g}min bar at {pd.Timestamp(int(ts[i]), tz='UTC')} "
+            f"runs past the end of its {rule} bar {start} .. {end}: that bar would hold later "
+            "data; the input bars must fit the bins (a multiple of their size, on their grid)"
+        )
 
 
 def _bin_keys(
@@ -116,7 +150,8 @@ def resample(
     ``session='regular'`` keeps only bars inside the regular session; ``'all'`` also keeps
     pre/after-market bars of session days (intraday bins still anchored at the open).
     Bars on non-session days are dropped with a calendar. ``vwap`` is volume-weighted,
-    ``split`` multiplied, other known columns first/max/min/last/sum.
+    ``split`` multiplied (a ratio of 0 is no split), other known columns first/max/min/last/sum.
+    Input bars must fit their bins: one that ends after its bin's end is a DataError.
     """
     step = bar_step(rule)
     index = pd.DatetimeIndex(frame.index)
@@ -139,11 +174,14 @@ def resample(
         )
     data = frame[keep]
     keys = keys[keep]
+    if not daily and (step < DAY or calendar is None):
+        _raise_past_bin(frame, keep, keys, step, rule)
     agg = {c: AGG[c] for c in data.columns if c in AGG}
     grouped = data.groupby(keys, sort=True)
     out = grouped.agg(agg) if agg else pd.DataFrame(index=np.unique(keys))
     if "split" in data.columns:
-        out["split"] = grouped["split"].prod()
+        split = data["split"]
+        out["split"] = split.where(split != 0).groupby(keys, sort=True).prod()
     if "vwap" in data.columns and "volume" in data.columns:
         notional = (data["vwap"] * data["volume"]).groupby(keys, sort=True).sum(min_count=1)
         out["vwap"] = notional / out["volume"].where(out["volume"] > 0)

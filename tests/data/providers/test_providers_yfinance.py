@@ -175,3 +175,59 @@ def test_split_adjusted_prices_are_not_split_again(yahoo, fast) -> None:
     ratio = adjusted["close"] / frame["close"]
     assert ratio.loc[:"2024-06-10"].round(9).nunique() == 1
     assert 0.999 < ratio.iloc[0] < 1.0
+
+
+def _history_body(edit) -> dict:
+    """The recorded NVDA history response with ``edit`` applied to its chart result."""
+    cassette = json.loads((FIXTURES / "yahoo_chart_NVDA_1d.json").read_text())
+    body = cassette["interactions"][1]["response"]["body"]
+    edit(body["chart"]["result"][0])
+    return body
+
+
+def _drop_quotes(result: dict) -> None:
+    result["indicators"]["quote"] = [{}]
+
+
+def _short_close(result: dict) -> None:
+    quote = result["indicators"]["quote"][0]
+    quote["close"] = quote["close"][:10]
+
+
+def _null_close(result: dict) -> None:
+    result["indicators"]["quote"][0]["close"][5] = None
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ('{"chart": {"result": [{"meta": ', "not JSON"),  # truncated
+        ({"chart": {"result": None, "error": None}}, "no chart result"),
+        ({}, "no 'chart' object"),
+        (_history_body(_drop_quotes), "14 timestamps without open/high/low/close/volume"),
+        (_history_body(_short_close), r"14 timestamps but quotes of other lengths \(.*close 10"),
+        (
+            _history_body(_null_close),
+            r"the bar at 2024-06-10 13:30:00\+00:00 lacks some of open/high/low/close",
+        ),
+    ],
+)
+def test_malformed_chart_response_is_an_error_not_short_data(
+    yahoo, fast, body: object, reason: str
+) -> None:
+    # yfinance logs such a 200 response as "no price data" and returns no rows (or a NaN
+    # close): the fetch must fail and say why instead
+    yahoo.inject(CHART, (200, body), where=NVDA_HISTORY)
+    provider = YFinanceProvider(base_url=yahoo.url, **fast.kwargs)
+    with pytest.raises(ProviderError, match=f"NVDA: malformed chart response: {reason}"):
+        provider.fetch_bars("NVDA", NVDA_START, NVDA_END, "1d")
+
+
+def test_a_range_without_bars_is_empty_not_an_error(yahoo, fast) -> None:
+    meta = recorded_chart("yahoo_chart_NVDA_1d", 1)["meta"]
+    empty = {"chart": {"result": [{"meta": meta, "indicators": {"quote": [{}]}}], "error": None}}
+    yahoo.inject(CHART, (200, empty), where=NVDA_HISTORY)
+    frame = YFinanceProvider(base_url=yahoo.url, **fast.kwargs).fetch_bars(
+        "NVDA", NVDA_START, NVDA_END, "1d"
+    )
+    assert frame.empty and list(frame.columns[:5]) == ["open", "high", "low", "close", "volume"]

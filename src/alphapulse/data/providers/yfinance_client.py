@@ -78,6 +78,8 @@ _COLUMNS: Final = MappingProxyType(
     }
 )
 _ACTIONS: Final = ("dividend", "split")
+#: The arrays of a chart response's ``indicators.quote[0]``, one value per timestamp.
+_QUOTE_FIELDS: Final = ("open", "high", "low", "close", "volume")
 #: Price basis of Yahoo's (not auto-adjusted) history, as ``back_adjust`` reads it.
 PRICE_BASIS: Final = MappingProxyType(
     {"split_adjusted": True, "splits_applied": True, "dividend_adjusted": False}
@@ -119,6 +121,13 @@ class YahooSession(curl_requests.Session[curl_requests.Response]):
             raise unavailable from exc
         if is_chart and response.status_code >= 400:
             error = _chart_error(response, url)
+            self._remember(error)
+            raise error
+        if is_chart and (problem := _malformed_chart(response.text)) is not None:
+            symbol = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+            error = ProviderError(
+                f"{PROVIDER}: {symbol}: malformed chart response: {problem}", provider=PROVIDER
+            )
             self._remember(error)
             raise error
         return response
@@ -266,6 +275,42 @@ def _chart_error(response: curl_requests.Response, url: str) -> ProviderError:
         retry_after=retry_after,
         auth_hint=_AUTH_HINT,
     )
+
+
+def _malformed_chart(text: str) -> str | None:
+    """Why a successful chart response cannot be read as bars, None when it can (a result
+    without ``timestamp`` has no bars in the range). yfinance would log such a response as
+    "no price data" and return nothing: silently short data."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return f"not JSON: {text[:80]!r}"
+    chart = body.get("chart") if isinstance(body, dict) else None
+    if not isinstance(chart, dict):
+        return "no 'chart' object"
+    if chart.get("error"):
+        return f"Yahoo error {chart['error']}"
+    result = chart.get("result")
+    if not (isinstance(result, list) and result and isinstance(result[0], dict)):
+        return "no chart result"
+    stamps = result[0].get("timestamp")
+    if stamps is None:
+        return None
+    if not isinstance(stamps, list):
+        return f"timestamp is not a list: {stamps!r:.80}"
+    try:
+        quote = result[0]["indicators"]["quote"][0]
+        arrays = [quote[f] for f in _QUOTE_FIELDS]
+    except (KeyError, IndexError, TypeError):
+        return f"{len(stamps)} timestamps without {'/'.join(_QUOTE_FIELDS)} quotes"
+    if not all(isinstance(a, list) and len(a) == len(stamps) for a in arrays):
+        lengths = ", ".join(f"{f} {len(a)}" for f, a in zip(_QUOTE_FIELDS, arrays, strict=True))
+        return f"{len(stamps)} timestamps but quotes of other lengths ({lengths})"
+    for i, row in enumerate(zip(*arrays[:4], strict=True)):
+        if None in row and any(v is not None for v in row):
+            when = pd.Timestamp(stamps[i], unit="s", tz="UTC")
+            return f"the bar at {when} lacks some of open/high/low/close: {list(row)}"
+    return None
 
 
 def _classify(symbol: str, exc: Exception) -> ProviderError:
