@@ -3,6 +3,7 @@ re-creating a lost group, skipping undecodable entries."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ import pytest
 import redis
 
 from alphapulse.bus import Backoff, BusError, RedisStreamsBus, SignalMsg, Topic, make_bus
+from alphapulse.bus.codec import encode
 
 pytestmark = pytest.mark.redis
 MakeBus = Callable[..., RedisStreamsBus]
@@ -119,6 +121,23 @@ def test_undecodable_entries_are_acked_and_skipped(
     assert [d.message.ts_ns for d in sub.poll(timeout=1)] == [3]
     pending = redis_admin.xpending(bus.key(Topic.SIGNALS), "g")
     assert pending["pending"] == 1  # only the good one, not yet acked
+
+
+def test_entry_with_a_non_utf8_key_is_dropped_not_fatal(
+    make_redis_bus: MakeBus, redis_admin: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A foreign entry whose idempotency key is not UTF-8 is logged, acked and skipped:
+    it must not crash every poll (it stayed pending and came back on each restart)."""
+    bus = make_redis_bus()
+    sub = bus.subscribe(Topic.SIGNALS, "g", "c")
+    redis_admin.xadd(bus.key(Topic.SIGNALS), {"m": encode(sig(1)), "k": b"\xff\xfe"})
+    bus.publish(Topic.SIGNALS, sig(2), key="ok")
+    with caplog.at_level(logging.WARNING):
+        got = sub.poll(timeout=1)
+    assert [(d.message.ts_ns, d.key) for d in got] == [(2, "ok")]
+    assert "idempotency key is not UTF-8" in caplog.text
+    sub.ack(got[0])
+    assert bus.subscribe(Topic.SIGNALS, "g", "c").poll() == []  # nothing left pending
 
 
 def test_make_bus_redis(redis_url: str, redis_prefix: str) -> None:

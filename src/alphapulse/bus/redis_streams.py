@@ -247,19 +247,20 @@ class RedisStreamsSubscription:
         for raw_id, fields in entries:
             msg_id = _text(raw_id)
             payload = fields.get(_FIELD) if fields else None
+            key = fields.get(_KEY) if fields else None
             try:
                 if payload is None:
                     raise MessageError("entry was trimmed or has no payload")
                 message = decode(payload)
+                text_key = None if key is None else _key_text(key)
             except MessageError as exc:
                 log.warning("dropping entry %s of %s: %s", msg_id, self._key, exc)
                 self._xack(msg_id)
                 continue
-            key = fields.get(_KEY)
             out.append(
                 Delivery(
                     self._topic, self._group, self._consumer, msg_id, message, redelivered,
-                    None if key is None else _text(key),
+                    text_key,
                 )
             )  # fmt: skip
         return out
@@ -270,6 +271,13 @@ class RedisStreamsSubscription:
     def _check_open(self) -> None:
         if self._closed:
             raise BusError(f"subscription {self._group}/{self._consumer} is closed")
+
+
+def _key_text(raw: Any) -> str:
+    try:
+        return _text(raw)
+    except UnicodeDecodeError as exc:
+        raise MessageError(f"idempotency key is not UTF-8: {exc}") from exc
 
 
 def _text(value: Any) -> str:

@@ -5,11 +5,16 @@ releases a timestamp's row, in time order, once it is complete (every symbol has
 or every missing symbol has already reported a later bar (it skipped this one), or
 ``grace`` seconds have passed since the row's first bar arrived; a still-missing symbol
 is NaN in that row (the risk stage's stale-data guard counts those). A bar for a
-timestamp at or before the last released one is late and dropped.
+timestamp at or before the last released one is late and dropped. A bar the store would
+refuse (a missing or infinite value, a price <= 0, a high/low not bounding open and
+close, a negative volume: ``store.validate``) is logged and dropped, so the engines never
+trade on it and a persisted session's rows are exactly what it stores and replays.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +24,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.core.errors import DataError
+from alphapulse.store.validate import check_bar_values
+
+log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 OHLCV = ("open", "high", "low", "close", "volume")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -50,6 +59,7 @@ class CrossSections:
     fields: tuple[str, ...] = OHLCV
     clock: Callable[[], float] = time.monotonic
     late: int = 0  # bars dropped because their row was already released
+    invalid: int = 0  # bars dropped because their values are not a valid bar
     _pending: dict[int, _Pending] = field(default_factory=dict)
     _latest: FloatArray | None = None  # last bar timestamp reported per symbol
     _released: int | None = None
@@ -63,12 +73,17 @@ class CrossSections:
         return self._released
 
     def add(self, symbol: str, ts_ns: int, bar: dict[str, float]) -> bool:
-        """Record one bar; False when it is late or of an unknown symbol."""
+        """Record one bar; False when it is late, invalid or of an unknown symbol."""
         sid = self._index.get(symbol)
         if sid is None:
             return False
         if self._released is not None and ts_ns <= self._released:
             self.late += 1
+            return False
+        problem = bar_problem({k: bar.get(k, np.nan) for k in OHLCV})
+        if problem is not None:
+            self.invalid += 1
+            log.warning("bar of %s at %d rejected: %s", symbol, ts_ns, problem)
             return False
         p = self._pending.get(ts_ns)
         if p is None:
@@ -115,6 +130,18 @@ class CrossSections:
             return None
         first = self._pending[min(self._pending)].first_s
         return max(0.0, self.grace - (self.clock() - first))
+
+
+def bar_problem(values: dict[str, float]) -> str | None:
+    """Why the store would refuse a bar of these field values (None: it is valid)."""
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        return f"{bad[0]} is missing or infinite"
+    try:
+        check_bar_values({k: np.array([v], dtype=np.float64) for k, v in values.items()})
+    except DataError as exc:
+        return f"{exc.field}: {exc.args[0].rsplit(': ', 1)[-1]}"
+    return None
 
 
 def session_of(ts_ns: int, tz: str = "UTC") -> int:

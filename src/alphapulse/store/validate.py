@@ -7,7 +7,7 @@ Every failure is a :class:`DataError` naming the field, the rule and, for frames
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
@@ -229,8 +229,9 @@ class BarBatch:
         return [(s, int(bounds[i]), int(bounds[i + 1])) for i, s in enumerate(self.symbols)]
 
 
-def _check_prices(cols: dict[str, FloatArray]) -> None:
-    """DataError naming the first row with a price <= 0 or a high/low not bounding the bar."""
+def check_bar_values(cols: Mapping[str, FloatArray]) -> None:
+    """DataError naming the first row whose (finite) OHLCV is not a bar: a price <= 0,
+    a high/low not bounding open and close, or a negative volume."""
     for name in ("open", "high", "low", "close"):
         if (bad := cols[name] <= 0).any():
             raise DataError("price must be > 0", field=name, row=_first(bad), rule="positive")
@@ -243,6 +244,8 @@ def _check_prices(cols: dict[str, FloatArray]) -> None:
     for name, bad, message, rule in checks:
         if bad.any():
             raise DataError(message, field=name, row=_first(bad), rule=rule)
+    if (bad := cols["volume"] < 0).any():
+        raise DataError("negative volume", field="volume", row=_first(bad), rule="non_negative")
 
 
 def bar_batch(df: object, timeframe: str) -> BarBatch:
@@ -260,9 +263,7 @@ def bar_batch(df: object, timeframe: str) -> BarBatch:
     codes, symbols = symbol_codes(frame)
     ts = ns_column(frame, "timestamp")
     cols = {name: float_column(frame, name) for name in ("open", "high", "low", "close", "volume")}
-    _check_prices(cols)
-    if (bad := cols["volume"] < 0).any():
-        raise DataError("negative volume", field="volume", row=_first(bad), rule="non_negative")
+    check_bar_values(cols)
     vwap = float_column(frame, "vwap", allow_nan=True) if "vwap" in frame.columns else None
     trades = None
     if "trade_count" in frame.columns:
