@@ -313,3 +313,35 @@ def test_black_litterman_views_name_symbols() -> None:
     )
     with pytest.raises(ConfigError, match="views: ZZZZ not among the symbols"):
         build_constructor(cfg, ("AAPL", "MSFT"))
+
+
+UNSIZABLE_FLAT = ["vol_target", "inverse_vol", "erc", "kelly", "mean_variance",
+                  "black_litterman", "max_diversification"]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", UNSIZABLE_FLAT)
+def test_a_held_name_that_cannot_be_sized_uses_the_gross_budget(method: str) -> None:
+    """A held name whose price did not move gets no target (it keeps its holding), so
+    the holding counts against ``gross`` as a no-opinion one does: the book stays at
+    gross 1, not 1 + the holding (the other names got the whole budget)."""
+    rng = np.random.default_rng(7)
+    n = 200
+    close = np.column_stack(
+        [
+            np.full(n, 40.0),  # halted: flat, held at half the equity
+            100 * np.exp(np.cumsum(rng.normal(0.001, 0.01, n))),
+            50 * np.exp(np.cumsum(rng.normal(0.002, 0.02, n))),
+        ]
+    )
+    hist = History({"close": close, PRICES: close}, np.arange(n, dtype=np.int64))
+    hist.advance(n)
+    equity = 1e6
+    pos = np.array([0.5 * equity / 40.0, 0.0, 0.0])
+    ctx = Context(n - 1, n - 1, ("A", "B", "C"), hist, pos, np.array([40.0, 0.0, 0.0]),
+                  close[-1].copy(), 0.5 * equity, equity)  # fmt: skip
+    kw = {"target_vol": 1.0} if method == "vol_target" else {}
+    w = make(method, **kw).construct(Signals(np.ones(3)), ctx).weights
+    assert np.isnan(w[0]) and np.isfinite(w[1:]).all()
+    assert 0.5 + np.abs(w[1:]).sum() <= 1.0 + 1e-9
+    if method not in ("vol_target", "kelly"):  # these size by risk, not by the budget
+        assert np.abs(w[1:]).sum() == pytest.approx(0.5)

@@ -7,7 +7,6 @@ miss a label of the detector or name one it cannot produce, more HMM labels than
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -19,7 +18,7 @@ from alphapulse.strategies.base import StrategyParams
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # finite
 
 
 class RegimeRule(_Strict):
@@ -37,9 +36,9 @@ class RegimeRule(_Strict):
 
     @model_validator(mode="after")
     def _nonneg(self) -> RegimeRule:
-        bad = [k for k, v in self.weights.items() if not 0 <= v < math.inf]
+        bad = [k for k, v in self.weights.items() if v < 0]  # finite (the model config)
         if bad:
-            raise ValueError(f"weights.{bad[0]}: must be a finite number >= 0")
+            raise ValueError(f"weights.{bad[0]}: must be >= 0")
         if self.algo is not None and self.execution == "limit":
             raise ValueError("algo: works market targets (this rule's execution is limit)")
         return self

@@ -3,9 +3,10 @@
 ``EqualSlot`` (the engine's default) gives each symbol of the universe an equal slot of
 equity (1/N), so one symbol alone is traded all-in. The other constructors share
 ``SignalWeighting``: they size only the *active* symbols (direction +1/-1), leave
-no-opinion symbols (NaN) as they are and send flat signals (0) to weight 0; the gross
-budget is ``gross`` minus what no-opinion holdings already use; names that cannot be
-sized (too little history) get NaN (left as they are); finally per-name and gross caps.
+no-opinion symbols (NaN) as they are and send flat signals (0) to weight 0; names that
+cannot be sized (too little history, a flat price) get NaN (left as they are); the gross
+budget is ``gross`` minus what the holdings left as they are (no opinion or unsized)
+already use; finally per-name and gross caps.
 """
 
 from __future__ import annotations
@@ -79,12 +80,14 @@ class SignalWeighting(ABC):
         act = np.flatnonzero(np.isfinite(d) & (d != 0.0))
         if act.size == 0:
             return Targets(out)
-        held = ctx.weights()
-        used = float(np.abs(np.where(np.isnan(d), held, 0.0)).sum())
-        budget = max(self.gross - used, 0.0)
-        room = max(self.max_gross - used, 0.0)
-        w = self.weights(signals, ctx, act, np.sign(d[act]), budget)
-        out[act] = cap_weights(w, self.max_weight, room)
+        held = np.abs(ctx.weights())
+        used = float(np.where(np.isnan(d), held, 0.0).sum())
+        w = self.weights(signals, ctx, act, np.sign(d[act]), max(self.gross - used, 0.0))
+        kept = float(np.where(np.isnan(w), held[act], 0.0).sum())
+        if kept > 0:  # active names that cannot be sized keep their holdings: budget them
+            used += kept
+            w = self.weights(signals, ctx, act, np.sign(d[act]), max(self.gross - used, 0.0))
+        out[act] = cap_weights(w, self.max_weight, max(self.max_gross - used, 0.0))
         return Targets(out)
 
     @abstractmethod

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 
 class StrategyParams(BaseModel):
-    """Typed, validated strategy parameters (unknown keys are an error)."""
+    """Typed, validated strategy parameters (unknown keys are an error; numbers are
+    finite: Infinity or NaN from a config is an error naming the field)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Strategy(ABC):
