@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from tests.news.helpers import HEADLINES, HOUR, SYMBOLS, bar_stamps, scores_of, table
 
 from alphapulse.core.errors import ConfigError
-from alphapulse.news.config import FactorConfig, GuardConfig
+from alphapulse.news import items
+from alphapulse.news.config import FactorConfig, GuardConfig, RelevanceConfig
 from alphapulse.news.factor import assign_bars, decision_times
 from alphapulse.news.pipeline import factor_values, prepare
+from alphapulse.news.stream import FactorStream
 from alphapulse.strategies.sentiment import decide
 
 N_BARS = 40
@@ -112,3 +114,28 @@ def test_count_and_score_of_one_bar() -> None:
     assert np.isclose(values[0, 1, 0], tsla.mean())
     assert values[1, 1, 1] == 0 and np.isclose(values[1, 1, 0], tsla.mean())  # decays, same mean
     assert np.isnan(values[0, 1, 2])  # no surprise before min_periods scores
+
+
+def test_items_known_before_the_data_are_left_out_of_the_first_bar() -> None:
+    """A run that starts later sees at its first bar the items that arrived at that bar
+    in a longer run (after the previous session's close, or the bar's start when
+    intraday), not every earlier item lumped in undecayed (before: the first bar's
+    sent_count was all of them and its score their plain mean)."""
+    dates = ["2021-03-15", "2021-04-01", "2021-04-02", "2021-04-03", "2021-04-05", "2021-04-06"]
+    rows = pd.DataFrame({"symbol": "TSLA", "date": dates, "headline": [f"h{i}" for i in range(6)]})
+    cfg = FactorConfig(relevance=RelevanceConfig(mode="off"), guard=GuardConfig(dedup="none"))
+    scores = np.array([0.9, 0.8, -0.2, 0.1, 0.4, -0.6])  # normalize keeps the date order
+    prepared = prepare(items.normalize(rows), cfg, scores=scores)
+    days = pd.DatetimeIndex(["2021-03-31", "2021-04-01", "2021-04-05", "2021-04-06"], tz="UTC")
+    stamps = days.as_unit("ns").asi8
+    full = factor_values(prepared, ["TSLA"], stamps, cfg)
+    late = factor_values(prepared, ["TSLA"], stamps[2:], cfg)
+    # Monday 04-05 takes Good Friday's, Saturday's and its own headline
+    assert full[2, 0, 1] == late[0, 0, 1] == 3
+    assert np.isclose(late[0, 0, 0], scores[2:5].mean())
+    streamed = FactorStream(prepared, ["TSLA"], cfg).update(stamps[2:])
+    assert same(streamed, late)
+    hourly, _ = run([(5, 1, 0), (65, 1, 1), (125, 1, 2)])
+    tab = table([(5, 1, 0), (65, 1, 1), (125, 1, 2)])
+    later = factor_values(prepare(tab, CFG, scores=scores_of(tab)), SYMBOLS, bar_stamps(3)[1:], CFG)
+    assert hourly[1:3, 1, 1].tolist() == later[:, 1, 1].tolist() == [1, 1]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pandas as pd
 import pytest
 
@@ -36,6 +39,7 @@ def test_dated_headlines_are_known_at_the_session_close(tmp_path) -> None:
     ("text", "message"),
     [
         ("date,headline\n2021-01-05,ok\n2021-13-01,bad month\n", "line 3, field 'date'"),
+        ("date,headline\n2021-01-05,ok\n\n\n2021-01-0x,after blanks\n", "line 5, field 'date'"),
         ("date,headline\n2021-01-05,  \n", "line 2, field 'headline': empty headline"),
         ("date,symbol,headline\n2021-01-05,MSFT,x\n", "field 'symbol': symbol is not TSLA"),
         ("day,headline\n2021-01-05,x\n", "field 'date': missing column"),
@@ -60,3 +64,14 @@ def test_real_folder_counts() -> None:
     table = FolderNewsSource("news_headlines_2021_2022").fetch(["MSFT", "TSLA"])
     assert table["symbol"].value_counts().to_dict() == {"TSLA": 12694, "MSFT": 7359}
     assert table["known_at"].min() == pd.Timestamp("2021-01-06 21:00", tz="UTC")
+
+
+def test_fetch_bounds_may_carry_a_time_zone(tmp_path) -> None:
+    write(tmp_path, "date,headline\n2021-07-05,a\n2021-07-06,b\n2021-07-08,c\n")
+    src = FolderNewsSource(tmp_path)
+    naive = src.fetch(["TSLA"], start=datetime(2021, 7, 6, 20), end=datetime(2021, 7, 6))
+    ny = ZoneInfo("America/New_York")
+    aware = src.fetch(
+        ["TSLA"], start=datetime(2021, 7, 6, 16, tzinfo=ny), end=datetime(2021, 7, 6, tzinfo=UTC)
+    )
+    assert naive["headline"].tolist() == aware["headline"].tolist() == ["b"]

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.core.errors import ConfigError
+from alphapulse.data.calendars import calendar_for
 from alphapulse.news.config import FactorConfig, GuardConfig
 from alphapulse.news.guard import burst_scale
 from alphapulse.news.items import session_close
@@ -45,10 +46,28 @@ def decision_times(timestamps: IntArray, bar: str = "1D", calendar: str = "XNYS"
     return session_close(dates, calendar).as_unit("ns").asi8.astype(np.int64)
 
 
-def assign_bars(known_ns: IntArray, decisions: IntArray, lag_bars: int = 0) -> IntArray:
+def previous_decision(decisions: IntArray, bar: str = "1D", calendar: str = "XNYS") -> int:
+    """Decision time of the bar before the first (``decisions`` non-empty): the first
+    bar's start for bars under a day, else the calendar's last close before the first."""
+    length = pd.Timedelta(bar)
+    if length < pd.Timedelta("1D"):
+        return int(decisions[0]) - length.value
+    first = pd.Timestamp(int(decisions[0]), tz="UTC")
+    day = first.tz_localize(None).normalize()
+    cal = calendar_for(calendar, day - pd.Timedelta(days=30), day)
+    return int(pd.Timestamp(cal.previous_close(first)).value)
+
+
+def assign_bars(
+    known_ns: IntArray, decisions: IntArray, lag_bars: int = 0, after: int | None = None
+) -> IntArray:
     """Row of the first decision at or after each ``known_at``, plus ``lag_bars``; rows
-    past the end are ``len(decisions)`` (not usable yet)."""
+    past the end are ``len(decisions)`` (not usable yet), and so are items known by
+    ``after`` (``previous_decision``): they arrived before the data, at an age in bars
+    that is unknown, and are not lumped undecayed into the first bar."""
     rows = np.searchsorted(decisions, known_ns, side="left") + lag_bars
+    if after is not None:
+        rows[known_ns <= after] = len(decisions)
     return np.minimum(rows, len(decisions)).astype(np.int64)
 
 

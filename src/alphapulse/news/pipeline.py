@@ -13,7 +13,13 @@ import pandas as pd
 
 from alphapulse.news import guard, relevance
 from alphapulse.news.config import FactorConfig
-from alphapulse.news.factor import FactorState, aggregate, assign_bars, decision_times
+from alphapulse.news.factor import (
+    FactorState,
+    aggregate,
+    assign_bars,
+    decision_times,
+    previous_decision,
+)
 from alphapulse.news.items import known_ns
 from alphapulse.news.scoring import Matrix, vader_scores
 
@@ -76,9 +82,10 @@ def factor_values(
     calendar: str = "XNYS",
 ) -> FloatArray:
     """[T, N, 3] score, count, surprise at each bar (row t sees items known by its
-    decision time, ``lag_bars`` rows later)."""
+    decision time, ``lag_bars`` rows later; none known by the previous bar's decision)."""
     decisions = decision_times(timestamps, cfg.bar, calendar)
-    rows = assign_bars(items.known_ns, decisions, cfg.lag_bars)
+    after = previous_decision(decisions, cfg.bar, calendar) if len(decisions) else None
+    rows = assign_bars(items.known_ns, decisions, cfg.lag_bars, after)
     lookup = pd.Index(list(symbols))
     sym_idx = lookup.get_indexer(pd.Index(items.table["symbol"])).astype(np.int64)
     shape = (len(decisions), len(symbols))

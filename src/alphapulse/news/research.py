@@ -15,7 +15,7 @@ from alphapulse.analytics import bootstrap as bs
 from alphapulse.data.panel import Panel
 from alphapulse.ml.cv import PurgedWalkForward
 from alphapulse.news.config import FactorConfig
-from alphapulse.news.factor import NAMES, assign_bars, decision_times
+from alphapulse.news.factor import NAMES, assign_bars, decision_times, previous_decision
 from alphapulse.news.head import fit_head
 from alphapulse.news.pipeline import Prepared, factor_values
 from alphapulse.news.scoring import Matrix
@@ -100,7 +100,8 @@ def head_scores(
     block's first row. A ridge on the embedding predicts the symbol's next-day return
     from the next open; trained per fold of the purged walk-forward on bars."""
     decisions = decision_times(panel.timestamps, cfg.bar)
-    rows = assign_bars(items.known_ns, decisions, cfg.lag_bars)
+    after = previous_decision(decisions, cfg.bar)
+    rows = assign_bars(items.known_ns, decisions, cfg.lag_bars, after)
     sym_idx = np.array([panel.symbols.index(s) for s in items.table["symbol"]], dtype=np.int64)
     t = panel.n_bars
     fwd = forward_returns(panel, 1)

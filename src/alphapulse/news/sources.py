@@ -61,21 +61,29 @@ class FolderNewsSource:
         parts = [read_file(path, sym, self.calendar) for sym, path in self.files(symbols).items()]
         table = items.concat(parts)
         if start is not None:
-            table = table[table["known_at"] >= pd.Timestamp(start, tz="UTC")]
+            table = table[table["known_at"] >= _utc(start)]
         if end is not None:
-            table = table[table["known_at"] <= pd.Timestamp(end, tz="UTC") + pd.Timedelta("1D")]
+            table = table[table["known_at"] <= _utc(end) + pd.Timedelta("1D")]
         return table.reset_index(drop=True)
+
+
+def _utc(when: datetime) -> pd.Timestamp:
+    """``when`` in UTC (a naive one is taken as UTC)."""
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def read_file(path: Path, symbol: str, calendar: str = "XNYS") -> pd.DataFrame:
     """One headlines file, checked: a bad row is a DataError naming file, line and field."""
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read headlines: {exc}", path=str(path)) from None
     for col in REQUIRED:
         if col not in raw.columns:
             raise DataError("missing column", path=str(path), field=col)
+    raw = raw.reset_index(drop=True)  # position = line - 2, kept while blank lines are dropped
+    raw = raw[(raw != "").any(axis=1)]
     dates = pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce")
     _first_bad(path, dates.isna(), "date", "not a YYYY-MM-DD date")
     _first_bad(path, raw["headline"].str.strip() == "", "headline", "empty headline")
@@ -90,5 +98,5 @@ def read_file(path: Path, symbol: str, calendar: str = "XNYS") -> pd.DataFrame:
 
 def _first_bad(path: Path, bad: pd.Series, field: str, message: str) -> None:
     if bad.any():
-        row = int(bad.to_numpy().argmax()) + 2  # 1-based line, after the header
+        row = int(bad.index[int(bad.to_numpy().argmax())]) + 2  # 1-based line, after the header
         raise DataError(message, path=str(path), row=row, field=field)

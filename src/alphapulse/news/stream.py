@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.news.config import FactorConfig
-from alphapulse.news.factor import BarSums, FactorState, decision_times
+from alphapulse.news.factor import BarSums, FactorState, decision_times, previous_decision
 from alphapulse.news.pipeline import Prepared
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,6 +84,9 @@ class FactorStream:
     def update(self, timestamps: IntArray) -> FloatArray:
         """[T, N, 3] values (news.factor.NAMES) of the next ``timestamps``."""
         decisions = decision_times(np.asarray(timestamps, np.int64), self.cfg.bar, self.calendar)
+        if self._row == 0 and len(decisions):  # items known before the data: left out
+            after = previous_decision(decisions, self.cfg.bar, self.calendar)
+            self._pos = int(np.searchsorted(self._known, after, side="right"))
         out = np.empty((len(decisions), len(self._state.seen), 3))
         for k, decision in enumerate(decisions):
             self.work += 1

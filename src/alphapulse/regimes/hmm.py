@@ -11,12 +11,13 @@ Viterbi or smoothed and look ahead). States are labelled from their own statisti
 return (``trend_up`` > ``chop`` > ``trend_down``; with 2 states the other is ``calm``),
 so a label means the same thing after every refit and probabilities are kept per label.
 
-Backtests refit synchronously at the refit bar (deterministic). After ``background()``
-(paper mode) a due refit is submitted to an executor (a thread by default) on a copy of
-the rows up to that bar and the decision goes on with the model in force; the new model
-is swapped in at the first bar after the fit completes. ``fits`` records, per model,
-the bar whose data it was fitted on (t') and the first bar it was used at (t >= t'),
-and each failed fit with the bar its failure was taken at.
+Backtests refit synchronously at the refit bar (deterministic); a fit that fails (one
+that leaves a state without data is refused) is recorded and the model in force stays.
+After ``background()`` (paper mode) a due refit is submitted to an executor (a thread by
+default) on a copy of the rows up to that bar and the decision goes on with the model in
+force; the new model is swapped in at the first bar after the fit completes. ``fits``
+records, per model, the bar whose data it was fitted on (t') and the first bar it was
+used at (t >= t'), and each failed fit with the bar its failure was taken at.
 
 A restarted paper session replays its journaled bars first (``replay``): there each
 journaled model is fitted synchronously at its data bar and held until the bar it was
@@ -30,6 +31,7 @@ caller stamps each bar's time (``now``) before ``update``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import warnings
@@ -161,6 +163,11 @@ def fit_hmm(x: FloatArray, k: int, prev: Fitted | None, n_iter: int, seed: int) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.fit(x)
+    params = (m.startprob_, m.transmat_, m.means_, m.covars_)
+    if not all(np.isfinite(p).all() for p in params) or not np.allclose(m.transmat_.sum(1), 1):
+        # a state that got no data (NaN means, a zero transition row): its label would be
+        # arbitrary and a fit warm-started from it is refused by hmmlearn
+        raise ValueError(f"HMM fit on {len(x)} rows is degenerate: a state has no data")
     order = state_labels(m.means_)
     start = np.clip(m.startprob_[order], 1e-12, None)
     var = np.array([np.diag(c) for c in m.covars_])[order]
@@ -240,8 +247,13 @@ class HMMRegime(Detector):
         """Fit on every feature row so far, now (the backtest path; a caller may run it
         between bars and time it on its own)."""
         rows = self._train_rows(np.array(self._x))
-        self.fit = fit_hmm(rows, self.k, self.fit, self.n_iter, self.seed)
         self._next_fit = self._valid + self.refit_every
+        try:
+            self.fit = fit_hmm(rows, self.k, self.fit, self.n_iter, self.seed)
+        except ValueError as exc:  # as in background mode: recorded, the model stays
+            log.warning("HMM refit on rows up to bar %d failed: %s", len(self._x) - 1, exc)
+            self._fitted(len(self._x) - 1, len(rows), failed=True)
+            return
         self._fitted(len(self._x) - 1, len(rows))
 
     @property
@@ -350,9 +362,11 @@ class HMMRegime(Detector):
                         probs[i], state[i] = alpha, int(np.argmax(alpha))
             if stop == t_n:
                 break
-            fit = fit_hmm(self._train_rows(x[: stop + 1]), self.k, fit, self.n_iter, self.seed)
+            with contextlib.suppress(ValueError):  # a failed refit keeps the model (``refit``)
+                fit = fit_hmm(self._train_rows(x[: stop + 1]), self.k, fit, self.n_iter, self.seed)
             nxt = int(valid[stop]) + self.refit_every
-            alpha = forward_step(alpha, fit, fit.log_emission(x[stop][None])[0])
-            probs[stop], state[stop] = alpha, int(np.argmax(alpha))
+            if fit is not None:
+                alpha = forward_step(alpha, fit, fit.log_emission(x[stop][None])[0])
+                probs[stop], state[stop] = alpha, int(np.argmax(alpha))
             t = stop + 1
         return _series(self.labels, state, probs)

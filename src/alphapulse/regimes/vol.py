@@ -26,10 +26,12 @@ def rv_last(buf: list[float], window: int) -> float:
 
 
 def _pct(hist: FloatArray, x: float, min_history: int) -> float:
+    """Rank of ``x`` (one of ``hist``) over the finite values: ties take the lowest rank,
+    so a flat stretch (equal, zero vols) is calm rather than at the top of its history."""
     ok = hist[np.isfinite(hist)]
     if not np.isfinite(x) or len(ok) < min_history:
         return np.nan
-    return float(np.count_nonzero(ok <= x) / len(ok))
+    return float((np.count_nonzero(ok < x) + 1) / len(ok))
 
 
 def next_state(cur: int, q: float, enter: float, exit_: float) -> int:
