@@ -105,6 +105,20 @@ def test_intraday_bars_under_a_daily_factor_bar_are_an_error() -> None:
         decision_times(bar_stamps(3))
 
 
+def test_bars_shorter_than_the_factor_bar_are_an_error() -> None:
+    """Hourly bars under ``bar: 4h`` would decide at stamp + 4h: a headline three hours
+    after an hourly bar closed moved its decision. Batch and stream (bar by bar) refuse."""
+    with pytest.raises(ConfigError, match=r"factor.bar '4h'.*0 days 01:00:00 apart"):
+        decision_times(bar_stamps(3), "4h")
+    cfg = FactorConfig(bar="4h")
+    stream = FactorStream(prepare(table([(5, 1, 0)]), cfg, scores=np.zeros(1)), SYMBOLS, cfg)
+    stream.update(bar_stamps(1))  # one bar alone cannot tell
+    with pytest.raises(ConfigError, match=r"factor.bar '4h'"):
+        stream.update(bar_stamps(2)[1:])
+    four_hourly = bar_stamps(9)[::4]
+    assert (decision_times(four_hourly, "4h") - four_hourly == 4 * HOUR).all()
+
+
 def test_count_and_score_of_one_bar() -> None:
     specs = [(5, 1, 0), (10, 1, 1), (20, 0, 3)]  # all within the first hourly bar
     values, _ = run(specs)

@@ -24,16 +24,30 @@ NAMES = ("sent_score", "sent_count", "sent_surprise")
 _DAY_NS = 86_400_000_000_000
 
 
-def decision_times(timestamps: IntArray, bar: str = "1D", calendar: str = "XNYS") -> IntArray:
+def decision_times(
+    timestamps: IntArray, bar: str = "1D", calendar: str = "XNYS", previous: int | None = None
+) -> IntArray:
     """UTC ns at which each bar's decision is taken: for daily bars (``bar`` >= 1D) the
     session close of the bar's UTC date, else the end of the bar (stamp + ``bar``).
 
     Daily bars are stamped 00:00 UTC (the platform's convention); a stamp with a time of
     day means shorter bars, whose decisions come before the session close: a
-    ``ConfigError`` (the day's headlines would be used hours before they are known)."""
+    ``ConfigError`` (the day's headlines would be used hours before they are known). So
+    are intraday bars closer together than ``bar`` (``previous``: the stamp before the
+    first, for a stream): their decisions come before stamp + ``bar``."""
     ts = np.asarray(timestamps, dtype=np.int64)
     length = pd.Timedelta(bar)
     if length < pd.Timedelta("1D"):
+        stamps = ts if previous is None else np.concatenate(([previous], ts))
+        short = np.diff(stamps) < length.value
+        if short.any():
+            i = int(np.argmax(short))
+            a, b = (pd.Timestamp(int(x), tz="UTC") for x in stamps[i : i + 2])
+            raise ConfigError(
+                f"factor.bar {bar!r}: the bars at {a} and {b} are {b - a} apart; set the"
+                " sentiment factor's bar to the data's bar length (a longer one would use"
+                " headlines from after the decision)"
+            )
         return ts + length.value
     intraday = ts % _DAY_NS != 0
     if intraday.any():

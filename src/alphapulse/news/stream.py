@@ -48,6 +48,7 @@ class FactorStream:
         self._pending: deque[FloatArray] = deque(np.zeros((3, n)) for _ in range(cfg.lag_bars))
         self._counts = np.zeros((cfg.guard.burst_window, n))  # lagged counts, ring
         self._row = 0
+        self._last_stamp: int | None = None  # the last bar's stamp (bars no closer than bar)
         self._state = FactorState(n, cfg)
         self.work = 0
 
@@ -83,7 +84,10 @@ class FactorStream:
 
     def update(self, timestamps: IntArray) -> FloatArray:
         """[T, N, 3] values (news.factor.NAMES) of the next ``timestamps``."""
-        decisions = decision_times(np.asarray(timestamps, np.int64), self.cfg.bar, self.calendar)
+        ts = np.asarray(timestamps, np.int64)
+        decisions = decision_times(ts, self.cfg.bar, self.calendar, self._last_stamp)
+        if len(ts):
+            self._last_stamp = int(ts[-1])
         if self._row == 0 and len(decisions):  # items known before the data: left out
             after = previous_decision(decisions, self.cfg.bar, self.calendar)
             self._pos = int(np.searchsorted(self._known, after, side="right"))
