@@ -6,6 +6,7 @@ was in the live row)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -17,6 +18,8 @@ from alphapulse.live.bars import OHLCV, BarRow
 from alphapulse.live.feed import BarSource
 from alphapulse.store import Store
 from alphapulse.store.schema import TABLES
+
+log = logging.getLogger(__name__)
 
 
 def step_times(store: Store, run_ids: list[str], until: int) -> list[int]:
@@ -52,16 +55,26 @@ def stored_rows(
 
 
 class PrefixedSource:
-    """``prefix`` rows first (stored steps), then the rows of ``source``."""
+    """``prefix`` rows first (stored steps), then the rows of ``source`` after the last
+    of them: a live row at or before it (a late bar for a replayed minute) is logged and
+    dropped (``stale``), since the history only grows forward."""
 
     def __init__(self, prefix: list[BarRow], source: BarSource) -> None:
         self.prefix = prefix
         self.source = source
+        self.stale = 0
 
     def rows(self) -> Iterator[BarRow]:
         for row in self.prefix:
             yield BarRow(row.ts_ns, row.fields, time.perf_counter_ns())
-        yield from self.source.rows()
+        last = self.prefix[-1].ts_ns if self.prefix else None
+        for row in self.source.rows():
+            if last is not None and row.ts_ns <= last:
+                self.stale += 1
+                log.warning("live row at %d is not after the replayed step %d: dropped",
+                            row.ts_ns, last)  # fmt: skip
+                continue
+            yield row
 
     def close(self) -> None:
         self.source.close()
