@@ -52,10 +52,11 @@ def test_sma_cross_last_sees_a_cross() -> None:
 def _numpy_mean_reversion(
     close: np.ndarray, window: int, entry: float, exit_: float, short: bool, pos: np.ndarray
 ) -> np.ndarray:
-    """``MeanReversion.on_bar``'s numpy expressions."""
+    """``MeanReversion.on_bar``'s numpy expressions (no z-score over equal prices)."""
     mean, std = sma(close, window, k=1)[0], rolling_std(close, window)[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (close[-1] - mean) / std
+    z[~(close.max(axis=0) > close.min(axis=0))] = np.nan
     d = np.full(close.shape[1], np.nan)
     d[(pos == 0) & (z < -entry)] = 1.0
     d[(pos > 0) & (z > -exit_)] = 0.0
@@ -73,13 +74,16 @@ def _numpy_mean_reversion(
     entry=st.sampled_from([0.5, 1.0, 2.0]),
     short=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
+    stale=st.booleans(),
 )
 def test_mean_reversion_last_equals_numpy(
-    n_symbols: int, window: int, rows: int, entry: float, short: bool, seed: int
+    n_symbols: int, window: int, rows: int, entry: float, short: bool, seed: int, stale: bool
 ) -> None:
     rng = np.random.default_rng(seed)
     x = np.round(50 + np.cumsum(rng.normal(0, 0.5, (rows, n_symbols)), axis=0), 1)
     x[rng.random(x.shape) < 0.03] = np.nan
+    if stale:  # the first name's last bars carried forward (halted, missing bars)
+        x[-window:, 0] = x[-min(window, rows), 0]
     view = x[-window:]
     view.flags.writeable = False
     pos = rng.choice([-1.0, 0.0, 2.0], size=n_symbols)

@@ -54,15 +54,17 @@ def mean_reversion_last(
 ) -> FloatArray:
     """``MeanReversion.on_bar``'s directions from ``x`` (its last ``window`` rows, [rows,
     N]): the z-score of the last row against ``indicators.sma`` / ``rolling_std`` (same
-    sums, same order), then entries when flat and exits when long / short."""
+    sums, same order; none over equal prices, whose deviation is zero but whose rounded
+    sums are not: ``sweep.signals.zscores``), then entries when flat and exits when
+    long / short."""
     n, m = x.shape
     pairwise = m == 1
     out = np.full(m, np.nan)
     dev = np.empty(window)
     for j in range(m):
         z = np.nan
-        if n >= window:
-            col = x[n - window : n, j]
+        col = x[max(n - window, 0) : n, j]
+        if n >= window and col.max() > col.min():
             mean = window_sum(col, 0, window, pairwise) / window
             for i in range(window):
                 dev[i] = (col[i] - mean) * (col[i] - mean)

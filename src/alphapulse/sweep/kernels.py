@@ -191,8 +191,8 @@ def rolling_means_bounded(
 @njit(cache=True, error_model="numpy", parallel=True)
 def rolling_zscores(prices: FloatArray, windows: IntArray) -> FloatArray:
     """``out[k, t]`` = (price - mean) / sample std over the trailing ``windows[k]`` rows,
-    as ``strategies.mean_reversion`` computes it (NaN while incomplete; +-inf or NaN for
-    a zero deviation, as numpy gives)."""
+    as ``strategies.mean_reversion`` computes it (NaN while incomplete and over a window
+    of equal prices, as ``signals.zscores``)."""
     n_w, n = windows.shape[0], prices.shape[0]
     out = np.full((n_w, n), np.nan)
     for k in prange(n_w):
@@ -200,6 +200,8 @@ def rolling_zscores(prices: FloatArray, windows: IntArray) -> FloatArray:
         dev = np.empty(w)
         for t in range(w - 1, n):
             s = t - w + 1
+            if not prices[s : t + 1].max() > prices[s : t + 1].min():
+                continue
             mean = pairwise_sum(prices, s, w) / w
             for i in range(w):
                 d = prices[s + i] - mean

@@ -136,7 +136,8 @@ def sma_cross_directions(prices: FloatArray, fast: int, slow: int) -> FloatArray
 @njit(cache=True, error_model="numpy", parallel=True)
 def zscores(prices: FloatArray, window: int) -> FloatArray:
     """(price - trailing mean) / trailing sample std over ``window`` rows, as
-    ``strategies.mean_reversion`` computes it with numpy (NaN while incomplete)."""
+    ``strategies.mean_reversion`` computes it with numpy (NaN while incomplete, and over
+    a window of equal prices: their deviation is zero, the rounded sums' are not)."""
     n, m = prices.shape
     pairwise = m == 1
     w = window
@@ -146,6 +147,8 @@ def zscores(prices: FloatArray, window: int) -> FloatArray:
         dev = np.empty(w)
         for t in range(w - 1, n):
             s = t - w + 1
+            if not x[s : t + 1].max() > x[s : t + 1].min():
+                continue
             mean = window_sum(x, s, w, pairwise) / w
             for i in range(w):
                 d = x[s + i] - mean
