@@ -81,3 +81,19 @@ class LimitDipBuyer(Strategy):
             )
             reqs.append(req)
         return Signals(np.full(ctx.n_symbols, np.nan), orders=tuple(reqs))
+
+
+class TaggedBuy(Strategy):
+    """One explicit market buy of the first symbol at the first bar, tagged ``tag``."""
+
+    class Params(StrategyParams):
+        tag: str = "strategy"
+
+    def on_bar(self, ctx: Context) -> Signals | None:
+        from alphapulse.model.orders import Side
+        from alphapulse.model.signals import OrderRequest
+
+        if ctx.t:
+            return None
+        nan = np.full(ctx.n_symbols, np.nan)
+        return Signals(nan, orders=(OrderRequest(0, Side.BUY, 1.0, tag=self.p.tag),))

@@ -60,6 +60,7 @@ FloatArray = npt.NDArray[np.float64]
 _REJECTED = OrderStatus.REJECTED
 _NO_IDS: frozenset[int] = frozenset()
 _NO_GUARD = GuardAction()  # what the pass-through risk stage answers on every bar
+MAX_TAG = 52  # an explicit order's tag: the store keeps 64 characters (+ ":take_profit")
 
 
 class StrategyLike(Protocol):
@@ -315,6 +316,12 @@ class Engine:
 
     def _explicit(self, req: OrderRequest, ctx: Context) -> Order:
         """An Order from a strategy's explicit request."""
+        if len(req.tag) > MAX_TAG:
+            raise OrderError(
+                f"{self.symbols[req.sid]}: order tag {req.tag[:24]!r}... is longer than"
+                f" {MAX_TAG} characters (the store keeps 64, with room for a bracket's"
+                " ':take_profit')"
+            )
         if self.algo is None and req.tag.startswith(ALGO_TAG):
             raise OrderError(
                 f"{self.symbols[req.sid]}: an order tagged {req.tag!r} needs the strategy's"

@@ -12,6 +12,7 @@ import pandas as pd
 
 from alphapulse.config import BacktestConfig, StrategyConfig
 from alphapulse.core.clock import Clock
+from alphapulse.core.errors import AlphaPulseError
 from alphapulse.data.panel import Panel
 from alphapulse.engine.context import History
 from alphapulse.engine.feed import PanelFeed
@@ -156,9 +157,15 @@ def run_strategy(
 def _strategy_task(
     panel: Panel, job: tuple[BacktestConfig, StrategyConfig], report: ProgressFn | None
 ) -> tuple[RunResult, Tables]:
-    """One strategy on the shared panel (an executor task)."""
+    """One strategy on the shared panel (an executor task); a platform error names the
+    strategy (``strategy 'sma': ...``), whichever executor ran it."""
     tables: Tables = {}
-    return run_strategy(job[0], job[1], panel, report, tables), tables
+    try:
+        return run_strategy(job[0], job[1], panel, report, tables), tables
+    except AlphaPulseError as exc:
+        if exc.args and isinstance(exc.args[0], str):
+            exc.args = (f"strategy {job[1].label!r}: {exc.args[0]}", *exc.args[1:])
+        raise
 
 
 def run_backtest(
