@@ -145,13 +145,17 @@ class RunManager:
         workers = None if self._mode == "process" else 1
         self._metrics.backtest_started()
         args = (self._db_url, full, ids, started, workers)
-        with self._lock:
-            try:
-                future = self._pool.submit(execute, *args)
-            except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
-                self._pool.shutdown(wait=False)
-                self._pool = self._new_pool()
-                future = self._pool.submit(execute, *args)
+        try:
+            with self._lock:
+                try:
+                    future = self._pool.submit(execute, *args)
+                except BrokenProcessPool:  # a worker died (killed, out of memory): afresh
+                    self._pool.shutdown(wait=False)
+                    self._pool = self._new_pool()
+                    future = self._pool.submit(execute, *args)
+        except Exception as exc:  # not started (shutting down): the runs are not running
+            self._fail(ids, exc)
+            raise
         future.add_done_callback(self._on_done(ids))
         return ids
 
