@@ -206,6 +206,8 @@ class Engine:
         if self.fill_at == "close":
             self._book(self.venue.fill_market_at_close(bar, self.ledger))
             self.ledger.mark(bar.close)
+            if self.algo is not None:
+                self.algo.settle(ctx, self.venue.cancel)
         rows = self._rows
         n = rows.n
         if n == len(rows.ts):

@@ -97,3 +97,15 @@ def test_with_fills_at_the_close_the_interval_starts_at_the_decision_bar() -> No
     volume, vwap = interval(10, end)
     assert rec["interval_volume"] == volume
     assert rec["interval_vwap"] == pytest.approx(vwap, rel=1e-12)
+
+
+def test_with_fills_at_the_close_a_parent_ends_at_its_last_fill() -> None:
+    """A one-child (market) parent filled at its decision bar's close ends at that bar:
+    before, the stage found it done one bar later, so bar 11's volume and prices were in
+    its interval (participation halved here)."""
+    algo = {**ALGO, "algo": "market"}
+    r, _ = run(ramp(), Scripted(orders={10: [buy(300, "market")]}), fill_at="close", **algo)
+    (rec,) = r.executions
+    assert [f.bar_index for f in r.fills] == [10]
+    assert (rec["status"], rec["end_ns"]) == ("filled", T0 + 10 * MIN)
+    assert rec["interval_volume"] == interval(10, 10)[0]

@@ -166,6 +166,14 @@ class ExecutionAlgoStage:
             return [c for c in kids if c is not None]
         return self._children(due, bar, ctx, next_id, last_call)
 
+    def settle(self, ctx: Context, cancel: Cancel) -> None:
+        """After fills at this bar's close (``fill_at: close``): let the closed children
+        go and end the parents they finished at this bar, where their last fill is."""
+        for p in list(self._active.values()):
+            c = p.child
+            if c is not None and c.status not in OPEN_STATUSES:
+                self._settled(p, ctx, cancel)
+
     def cancel(self, sids: list[int] | None, ctx: Context, cancel: Cancel, why: str) -> None:
         """End the parents of ``sids`` (all when None), e.g. on a risk flatten."""
         for parent in list(self._active.values()):
