@@ -101,6 +101,25 @@ def test_reject_and_quarantine(tmp_path: Path) -> None:
     assert len(load_frames(str(path), policy="quarantine", checks=XNYS)["T"]) == 2
 
 
+def test_a_bad_row_with_a_corporate_action_is_not_set_aside(tmp_path: Path) -> None:
+    """Quarantining the 2:1 split's row (its high is below its close) dropped the split
+    too, so the history before it was stored unadjusted; now it is an error naming it."""
+    path = tmp_path / "t.csv"
+    rows = [
+        "2024-01-02,100,101,99,100,10,1",
+        "2024-01-03,100,101,99,100,10,1",
+        "2024-01-04,50,51,49,52,20,2",
+        "2024-01-05,50,51,49,50,20,1",
+    ]
+    path.write_text("\n".join(["date,open,high,low,close,volume,split_coefficient", *rows]))
+    with pytest.raises(DataError, match="carries a corporate action") as info:
+        apply_policy({"T": read_file(path)}, "quarantine", XNYS)
+    assert (info.value.row, info.value.field) == (4, "split")
+    rows[2] = "2024-01-04,50,52,49,52,20,2"  # fixed: the split is kept
+    path.write_text("\n".join(["date,open,high,low,close,volume,split_coefficient", *rows]))
+    assert apply_policy({"T": read_file(path)}, "quarantine", XNYS).quarantined.empty
+
+
 def test_sp500_known_issues(data_root: Path) -> None:
     syms = ["CHD", "DHR", "LNT", "AAPL"]
     res = load_checked("sp500_daily_2013_2018", syms, root=data_root)

@@ -404,6 +404,7 @@ def quarantine(
             bad_lines = [r for (s, p, r) in reasons if s == sym and p == part.path]
             bad = np.isin(part.lines, np.asarray(bad_lines, dtype=np.int64))
             if bad.any():
+                _no_action_set_aside(part, bad)
                 rows = part.frame[bad].reset_index()
                 rows.insert(0, "row", part.lines[bad])
                 rows.insert(0, "path", part.path)
@@ -421,6 +422,24 @@ def quarantine(
         pd.concat(bad_frames, ignore_index=True) if bad_frames else pd.DataFrame(columns=cols)
     )
     return kept, quarantined
+
+
+def _no_action_set_aside(part: RawBars, bad: BoolArray) -> None:
+    """DataError for a row to set aside that carries a split or dividend: dropping it
+    would drop the action too (the history before it stored unadjusted)."""
+    for col, none in (("split", (0.0, 1.0)), ("dividend", (0.0,))):
+        if col in part.frame.columns:
+            v = part.frame[col].to_numpy(dtype=np.float64)[bad]
+            action = np.isfinite(v) & ~np.isin(v, none)
+            if action.any():
+                raise DataError(
+                    "this row has errors and carries a corporate action: setting it aside"
+                    " would lose the action; fix the row",
+                    path=part.path,
+                    row=int(part.lines[bad][action][0]),
+                    field=col,
+                    rule="action_on_bad_row",
+                )
 
 
 def apply_policy(
