@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from alphapulse.core.errors import ConfigError
 from alphapulse.ml.models import (
@@ -28,6 +29,7 @@ from alphapulse.ml.models import (
     load_model,
 )
 from alphapulse.ml.models.base import gaussian_prediction
+from alphapulse.ml.models.spec import ModelSpec
 
 FAST = {"n_estimators": 80, "learning_rate": 0.1, "early_stopping_rounds": 15}
 
@@ -231,6 +233,25 @@ def test_stacking_with_one_fold_is_a_config_error() -> None:
     spec = {"kind": "stacking", "members": [{"kind": "ridge"}], "params": {"n_splits": 1}}
     with pytest.raises(ConfigError, match=r"^model stacking: n_splits must be >= 2"):
         build_model(spec)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "voting", "members": [{"kind": "stacking", "members": [{"kind": "ridge"}]}]},
+        {"kind": "stacking", "members": [{"kind": "stacking", "members": [{"kind": "ridge"}]}]},
+        {
+            "kind": "stacking",
+            "members": [{"kind": "ridge"}],
+            "params": {"meta": {"kind": "stacking", "members": [{"kind": "ridge"}]}},
+        },
+    ],
+)
+def test_a_nested_stacking_model_is_a_config_error(spec: dict) -> None:
+    """Only a top-level stacking model gets the refit's purged folds (``fit_at``); one
+    inside another ensemble fitted its meta-model on plain contiguous folds: leakage."""
+    with pytest.raises(ValidationError, match="nested stacking model is not supported"):
+        ModelSpec.model_validate(spec)
 
 
 @pytest.mark.parametrize("kind", ["voting", "stacking"])

@@ -67,8 +67,14 @@ class ModelSpec(BaseModel):
             raise ValueError(f"{self.kind}: members must list at least one model")
         if self.kind not in ENSEMBLES and self.members:
             raise ValueError(f"{self.kind}: only ensembles take members")
+        nested = [m.kind for m in self.members]
         if self.kind == "stacking" and "meta" in self.params:
-            ModelSpec.model_validate(self.params["meta"])
+            nested.append(ModelSpec.model_validate(self.params["meta"]).kind)
+        if "stacking" in nested:
+            raise ValueError(
+                f"{self.kind}: a nested stacking model is not supported (its meta-model"
+                " needs purged folds, which only a top-level stacking model is given)"
+            )
         if self.window is not None:
             if not self.is_sequence:
                 raise ValueError(
