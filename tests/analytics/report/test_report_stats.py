@@ -66,3 +66,12 @@ def test_excursions_match_a_direct_loop(spans: list[tuple[int, int, bool]]) -> N
     got = stats.excursions(trades, {"A": bars})
     assert np.allclose(got[["mae", "mfe"]].to_numpy(), np.array(_naive(trades, {"A": bars})))
     assert (got["mae"] <= 0.03).all() and (got["mfe"] >= -0.03).all()
+
+
+def test_monthly_costs_sum_fees_and_slippage_per_month() -> None:
+    ts = pd.to_datetime(["2020-01-05", "2020-01-20", "2020-02-03"], utc=True)
+    fills = pd.DataFrame({"timestamp": ts, "fee": [1.0, 2.0, 4.0], "slippage": [0.5, 0.25, 3.0]})
+    costs = stats.monthly_costs(fills)
+    assert costs["fees"].tolist() == [3.0, 4.0]
+    assert costs["slippage"].tolist() == [0.75, 3.0]  # not lost to index alignment
+    assert stats.monthly_costs(fills.drop(columns="slippage"))["slippage"].tolist() == [0.0, 0.0]

@@ -171,3 +171,34 @@ def test_bad_run_folder_is_one_line_exit_2(
     assert exc.value.code == 2
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_costs_chart_shows_the_fills_slippage(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alphapulse.analytics.report import charts, tearsheet
+    from alphapulse.analytics.report.loader import RunData
+
+    ts = pd.date_range("2020-01-01", periods=40, freq="D", tz="UTC")
+    fills = pd.DataFrame(
+        {
+            "timestamp": ts[[3, 10, 35]],
+            "symbol": "A",
+            "quantity": 1.0,
+            "price": 10.0,
+            "fee": [1.0, 2.0, 4.0],
+            "slippage": [0.5, 0.25, 3.0],
+        }
+    )
+    equity = pd.DataFrame({"equity": 100.0 + ts.day, "exposure": 0.1}, index=ts)
+    run = RunData("s", Path("s"), {"initial_cash": 100.0}, equity, {"fills": fills})
+    seen: dict[str, dict[str, pd.Series]] = {}
+    draw = charts.lines
+
+    def lines(series: dict[str, pd.Series], title: str, yformat: str = "") -> object:
+        seen[title] = series
+        return draw(series, title, yformat)
+
+    monkeypatch.setattr(tearsheet.charts, "lines", lines)
+    tearsheet.build_report(run)
+    costs = seen["Costs per month"]
+    assert costs["fees"].tolist() == [3.0, 4.0]
+    assert costs["slippage"].tolist() == [0.75, 3.0]  # was all zero

@@ -60,11 +60,13 @@ def load_run(path: Path) -> RunData:
     if not summary_path.is_file():
         raise DataError(f"{summary_path}: missing (not a run folder?)", path=str(summary_path))
     try:
-        summary = json.loads(summary_path.read_text())
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{summary_path}: line {exc.lineno}: invalid JSON", path=str(summary_path)
         ) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{summary_path}: not UTF-8 text", path=str(summary_path)) from None
     if not isinstance(summary, dict):
         raise DataError(f"{summary_path}: not a JSON object", path=str(summary_path))
     _check_numbers(summary, summary_path)

@@ -107,6 +107,16 @@ def monthly_turnover(fills: pd.DataFrame, equity: pd.Series) -> pd.Series:
     return (per_month / mean_eq.reindex(per_month.index)).fillna(0.0)
 
 
+def monthly_costs(fills: pd.DataFrame) -> pd.DataFrame:
+    """Fees and slippage (cash) summed per month; slippage 0 when fills have no column."""
+    slip = fills["slippage"].to_numpy(dtype=float) if "slippage" in fills else 0.0
+    frame = pd.DataFrame(
+        {"fees": fills["fee"].to_numpy(dtype=float), "slippage": slip},
+        index=pd.DatetimeIndex(fills["timestamp"]),
+    )
+    return frame.resample("ME").sum()
+
+
 def excursions(trades: pd.DataFrame, prices: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Maximum adverse and favourable excursion of each trade, as returns from its entry
     price, from the symbol's lows and highs between entry and exit (trades whose symbol

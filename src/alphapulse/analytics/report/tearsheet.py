@@ -169,11 +169,7 @@ def _costs_and_risk(page: Page, run: RunData) -> None:
         "</tbody></table>"
     )
     if len(fills):
-        ts = pd.DatetimeIndex(fills["timestamp"])
-        monthly = pd.DataFrame(
-            {"fees": fills["fee"].to_numpy(), "slippage": fills.get("slippage", 0.0)}, index=ts
-        )
-        monthly = monthly.resample("ME").sum()
+        monthly = st.monthly_costs(fills)
         page.chart(charts.lines({c: monthly[c] for c in monthly.columns}, "Costs per month"), 280)
     events = run.table("risk_events")
     page.heading("Risk events")
