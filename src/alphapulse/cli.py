@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int) and rc:
+            if rc == 130:  # typer's exit code for Ctrl-C (KeyboardInterrupt)
+                Console(stderr=True).print("interrupted", highlight=False)
             sys.exit(rc)
     except AlphaPulseError as exc:
         _error(str(exc))

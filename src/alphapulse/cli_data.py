@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -245,7 +246,7 @@ def resample(
     res = resample_frames(frames, to, calendar=cal, session=session)
     long = pd.concat([long_frame(s, f) for s, f in res.items()], ignore_index=True)
     if out is not None:
-        _write_table(long, out)
+        write_table(long, out, make_parent=False)
     if store:
         from alphapulse.store import open_store
 
@@ -257,13 +258,32 @@ def resample(
     _out().print(f"{len(frames)} symbols resampled to {to}: {len(long):,} bars")
 
 
-def _write_table(frame: pd.DataFrame, out: Path) -> None:
-    """Write ``frame`` as Parquet (``.parquet``) or CSV; DataError naming ``out`` on failure."""
+def write_table(frame: pd.DataFrame, out: Path, *, make_parent: bool = True) -> None:
+    """Write ``frame`` as Parquet (``.parquet``) or CSV to the user's ``out``."""
+    if out.suffix == ".parquet":
+        write_output(out, lambda tmp: frame.to_parquet(tmp, index=False), make_parent)
+    else:
+        write_output(out, lambda tmp: frame.to_csv(tmp, index=False), make_parent)
+
+
+def write_output(out: Path, write: Callable[[Path], object], make_parent: bool = True) -> None:
+    """``write(tmp)`` into a sibling of ``out`` (its folder created with ``make_parent``),
+    then rename it to ``out`` (Ctrl-C leaves no half-written file); DataError naming ``out``
+    when it is inside the data folder (it would be read as data) or cannot be written."""
+    from alphapulse.data.catalog import root_or_none
+
+    root = root_or_none()
+    if root is not None and out.resolve().is_relative_to(root.resolve()):
+        raise DataError(f"inside the data folder {root}; write outputs elsewhere", path=str(out))
+    tmp = out.with_name(f".tmp-{out.name}")  # same suffix: the same format and compression
     try:
-        if out.suffix == ".parquet":
-            frame.to_parquet(out, index=False)
-        else:
-            frame.to_csv(out, index=False)
+        if make_parent:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write(tmp)
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise DataError(f"cannot write: {exc.strerror or exc}", path=str(out)) from None
 

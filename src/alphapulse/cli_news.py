@@ -55,6 +55,7 @@ def score_cmd(
     cache_dir: CacheOpt = None,
 ) -> None:
     """Score every headline (VADER), mark relevance and duplicates, write one row per item."""
+    from alphapulse.cli_data import write_table
     from alphapulse.news.pipeline import prepare
     from alphapulse.news.scoring import EmbeddingCache, default_embedder, embed_cached
     from alphapulse.news.sources import FolderNewsSource
@@ -68,11 +69,7 @@ def score_cmd(
     t_emb = time.perf_counter() - t0
     prepared = prepare(table, cfg.model_copy(update={"scorer": "vader"}))
     frame = table.assign(score=prepared.scores, weight=prepared.weights)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    write_table(frame, out)
     used = int((prepared.weights > 0).sum())
     msg = f"{len(frame)} headlines, {used} relevant and first of their duplicates; written to {out}"
     Console().print(msg + (f" (embeddings {t_emb:.1f} s)" if embeddings else ""))
@@ -92,6 +89,7 @@ def ic_cmd(
 ) -> None:
     """Rank IC of the factor with next-day and next-week returns (from the next open),
     with 95% stationary-bootstrap intervals."""
+    from alphapulse.cli_data import write_output
     from alphapulse.data.catalog import load_panel
     from alphapulse.news.loader import embed_items
     from alphapulse.news.pipeline import prepare
@@ -111,8 +109,8 @@ def ic_cmd(
     if "oos_start" in report:
         console.print(f"out-of-sample rows from {report['oos_start']}")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=1))
+        text = json.dumps(report, indent=1)
+        write_output(out, lambda tmp: tmp.write_text(text))
         console.print(f"written to {out}")
 
 

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from alphapulse.cli_data import DbOpt
+
 
 def paper(
     config: Annotated[Path, typer.Argument(help="YAML run configuration (with a paper: section)")],
     out: Annotated[Path | None, typer.Option("--out", help="write run outputs here")] = None,
-    db: Annotated[
-        str | None, typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL")
-    ] = None,
+    db: DbOpt = None,
     persist: Annotated[
         bool | None, typer.Option(help="journal to the database (default: paper.persist)")
     ] = None,

@@ -28,6 +28,7 @@ def regimes(
     p_<label>...) and print the timeline."""
     from pydantic import ValidationError
 
+    from alphapulse.cli_data import write_table
     from alphapulse.core.errors import ConfigError
     from alphapulse.data.catalog import load_panel
     from alphapulse.regimes.config import KINDS, detector_config
@@ -47,8 +48,7 @@ def regimes(
     names = [s for arg in symbols or [] for s in arg.split(",") if s] or None
     panel = load_panel(dataset, names, start=start, end=end, root=root)
     df = detect_panel(panel, cfg)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, index=False)
+    write_table(df, out)
     console = Console()
     tl = timeline(df)
     table = Table(title=f"{detector} regimes (episodes of 5+ bars)")
@@ -72,6 +72,7 @@ def ablation(
 ) -> None:
     """Each expert alone, fusion without gating, gated fusion and buy-and-hold on the
     config's data and costs, scored out of sample with bootstrap Sharpe intervals."""
+    from alphapulse.cli_data import write_table
     from alphapulse.config import load_config
     from alphapulse.fusion.ablation import run_ablation
 
@@ -84,5 +85,4 @@ def ablation(
         table.add_row(row[0], *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row[1:]))
     Console().print(table)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out, index=False)
+        write_table(df, out)

@@ -38,6 +38,7 @@ def evaluate_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="CSV file for the table")] = None,
 ) -> None:
     """Walk-forward out of sample beside the baselines, after costs."""
+    from alphapulse.cli_data import write_table
     from alphapulse.rl.config import load_rl_config
     from alphapulse.rl.evaluate import evaluate
 
@@ -45,8 +46,7 @@ def evaluate_cmd(
     err = Console(stderr=True)
     table = evaluate(cfg, log=err.print)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        write_table(table, out)
     view = Table(title=f"{cfg.name}: walk-forward, out of sample, after costs")
     for col in table.columns:
         view.add_column(str(col))

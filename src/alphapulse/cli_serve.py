@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
+from alphapulse.cli_data import DbOpt
+
 
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    db: Annotated[
-        str | None, typer.Option("--db", help="database URL (default $ALPHAPULSE_DB_URL)")
-    ] = None,
+    db: DbOpt = None,
     env_file: Annotated[Path, typer.Option(help="dotenv file with ALPHAPULSE_API_TOKEN")] = Path(
         ".env"
     ),

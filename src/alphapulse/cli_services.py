@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from alphapulse.cli_data import DbOpt
 from alphapulse.core.errors import ConfigError
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML run configuration (with a paper: section)")]
@@ -25,7 +26,6 @@ PrefixOpt = Annotated[
     str,
     typer.Option("--bus-prefix", envvar="ALPHAPULSE_BUS_PREFIX", help="stream key prefix"),
 ]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="ALPHAPULSE_DB_URL", help="database URL")]
 HostOpt = Annotated[
     str, typer.Option("--host", envvar="ALPHAPULSE_HEALTH_HOST", help="health/metrics interface")
 ]

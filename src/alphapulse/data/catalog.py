@@ -142,7 +142,7 @@ def read_source(
         return read_dataset(specs[text], symbols, root)
     path = Path(text).expanduser()
     if not path.exists() and not path.is_absolute():
-        base = root if root is not None else _root_or_none()
+        base = root if root is not None else root_or_none()
         if base is not None and (base / text).exists():
             path = base / text
     if not path.exists():
@@ -163,7 +163,8 @@ def read_source(
     return _group(parts, _wanted(symbols), text)
 
 
-def _root_or_none() -> Path | None:
+def root_or_none() -> Path | None:
+    """The data root, None when there is none (no folder configured or found)."""
     try:
         return data_root()
     except DataError:
