@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alphapulse.core.clock import Clock, SimulatedClock
-from alphapulse.core.errors import OrderError
+from alphapulse.core.errors import AlphaPulseError, OrderError
 from alphapulse.core.heap import frozen_heap
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import Context, History
@@ -278,6 +278,13 @@ class Engine:
             self.risk.on_fill(f, ctx)
 
     def _trade(self, signals: Signals, ctx: Context, reduce_only: bool) -> None:
+        n = len(self.symbols)
+        for what, arr in (("directions", signals.direction), ("confidences", signals.confidence)):
+            if arr is not None and np.shape(arr) != (n,):
+                raise AlphaPulseError(
+                    f"the strategy's Signals hold {what} of shape {np.shape(arr)}, not one"
+                    f" per symbol ({n},)"
+                )
         if (
             not signals.orders
             and type(self.constructor) is EqualSlot
@@ -318,6 +325,11 @@ class Engine:
 
     def _explicit(self, req: OrderRequest, ctx: Context) -> Order:
         """An Order from a strategy's explicit request."""
+        if not 0 <= req.sid < len(self.symbols):
+            raise OrderError(
+                f"order request for sid {req.sid}: the universe has sids 0 to"
+                f" {len(self.symbols) - 1}"
+            )
         if len(req.tag) > MAX_TAG:
             raise OrderError(
                 f"{self.symbols[req.sid]}: order tag {req.tag[:24]!r}... is longer than"
