@@ -4,16 +4,24 @@ seconds; /metrics carries the process collector and the freshness gauges."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from alphapulse.bus.memory import InProcessBus
 from alphapulse.bus.messages import CrossSectionMsg
+from alphapulse.core.errors import ConfigError
 from alphapulse.services.bus_source import BusSource
 from alphapulse.services.health import Freshness, HealthServer, service_registry
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "paper.yaml"
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -67,3 +75,29 @@ def test_bus_source_skips_journaled_and_repeated_bars() -> None:
     assert [r.ts_ns for r in got] == [2, 3]
     np.testing.assert_array_equal(got[0].fields["close"], [10.0, 20.0])  # mapped by symbol
     np.testing.assert_array_equal(got[1].fields["close"], [30.0, np.nan])
+
+
+def test_health_port_taken_is_a_config_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port}"):
+            HealthServer(service_registry("ingest"), lambda: (True, {}), port)
+
+
+@pytest.mark.parametrize("service", ["ingest", "trade"])
+def test_service_on_a_taken_port_exits_with_one_line(service: str, tmp_path: Path) -> None:
+    """A second service on the same --port (e.g. two ingests): ``error: ...``, exit 2."""
+    cli = str(Path(sys.executable).with_name("alphapulse"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = [cli, service, str(EXAMPLE), "--bus", "redis://127.0.0.1:1/0", "--port", str(port)]
+        args += ["--db", f"sqlite:///{tmp_path / 'a.sqlite'}"]
+        r = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"error: --host/--port: cannot serve on 127.0.0.1:{port}: Address already in use"
+    ]

@@ -21,6 +21,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from alphapulse.core.errors import ConfigError
+
 #: ``(healthy, details)`` of a service right now.
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
 
@@ -79,13 +81,17 @@ class Freshness:
 
 class HealthServer:
     """Serves ``/health`` and ``/metrics`` on ``host:port`` (port 0: any free one) in a
-    daemon thread until :meth:`close`."""
+    daemon thread until :meth:`close`; :class:`ConfigError` if it cannot listen there."""
 
     def __init__(
         self, registry: CollectorRegistry, check: HealthCheck, port: int, host: str = "127.0.0.1"
     ) -> None:
         handler = _handler(registry, check)
-        self.server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self.server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:  # port taken, unknown host: the service cannot start
+            reason = exc.strerror or str(exc)
+            raise ConfigError(f"--host/--port: cannot serve on {host}:{port}: {reason}") from exc
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -1,11 +1,15 @@
 """``alphapulse ingest``: the configured live feed (``paper.feed``: replay, ccxt,
 yfinance, alpaca) into the store's ``bars`` table and onto the bus, one cross-section
-at a time (stored first: ``bus.ingest.BarIngestor``)."""
+at a time (stored first: ``bus.ingest.BarIngestor``). A restart resumes after the last
+stored bar: a replay plays the stored bars again without pacing, a polling feed asks for
+the bars after it (those missed while ingest was down)."""
 
 from __future__ import annotations
 
 import logging
 import threading
+
+from sqlalchemy import func, select
 
 from alphapulse.bus.base import Bus
 from alphapulse.bus.ingest import BarIngestor
@@ -16,6 +20,8 @@ from alphapulse.live.sources import build_source
 from alphapulse.services import FEED_TOPIC
 from alphapulse.services.health import Freshness
 from alphapulse.store import Store
+from alphapulse.store.schema import TABLES
+from alphapulse.store.validate import check_timeframe
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +38,10 @@ def run_ingest(
     """Ingest until the feed ends or ``stop`` is set; the number of cross-sections.
     The bars are stored under ``paper.timeframe`` (what ``trade`` reads on recovery)."""
     p = cfg.paper if cfg.paper is not None else PaperConfig()
-    source, symbols, fields = build_source(cfg, stop, None)
+    resume = last_stored_ts(store, p.timeframe, tuple(cfg.data.symbols or ()))
+    if resume is not None:
+        log.info("ingest: resuming after the stored bar at %d", resume)
+    source, symbols, fields = build_source(cfg, stop, resume)
     ingestor = BarIngestor(store, bus, p.timeframe, cross_topic=topic)
     feed = LiveFeed(source, symbols, fields=fields, session_tz=cfg.data.session_tz)
     n = 0
@@ -48,3 +57,17 @@ def run_ingest(
         feed.close()
     log.info("ingest: %d cross-sections stored and published on %s", n, topic)
     return n
+
+
+def last_stored_ts(store: Store, timeframe: str, symbols: tuple[str, ...]) -> int | None:
+    """The earliest last stored bar over ``symbols`` (all when empty) of ``timeframe``
+    (None: nothing stored yet)."""
+    series = TABLES["bar_series"]
+    query = select(func.min(series.c.last_ts)).where(
+        series.c.timeframe == check_timeframe(timeframe)
+    )
+    if symbols:
+        query = query.where(series.c.symbol.in_(symbols))
+    with store.engine.connect() as conn:
+        got = conn.execute(query).scalar()
+    return None if got is None else int(got)
