@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,33 @@ def test_flat_position_has_zero_avg_price_and_no_unrealized(stream: list) -> Non
     flat = lg.qty == 0
     assert np.all(lg.avg_price[flat] == 0.0)
     assert np.all(lg.unrealized()[flat] == 0.0)
+
+
+def test_a_fractional_close_leaves_no_average_price() -> None:
+    """0.3 bought, 0.1 + 0.2 sold: 0.3 - 0.1 - 0.2 is 2.8e-17, not 0, so the last sell
+    looked like a flip and the flat position kept 120 as its average price."""
+    lg = Ledger(1, 1000.0)
+    for i, (side, q, p) in enumerate([(Side.BUY, 0.3, 100.0), (Side.SELL, 0.1, 110.0),
+                                      (Side.SELL, 0.2, 120.0)]):  # fmt: skip
+        lg.apply(Fill(i, "A", 0, side, q, p, 0.0, ts_ns=i, bar_index=i))
+    assert (lg.qty[0], lg.avg_price[0]) == (0.0, 0.0)
+    assert lg.realized[0] == pytest.approx(0.1 * 10 + 0.2 * 20)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 9).map(lambda k: k / 10)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_flat_after_fractional_sizes_has_zero_avg_price(stream: list) -> None:
+    lg = Ledger(1, 1_000_000.0)
+    for i, (side, qty) in enumerate(stream):
+        lg.apply(Fill(i, "A", 0, side, qty, 100.0 + i, 0.0, ts_ns=i, bar_index=i))
+        if lg.qty[0] == 0.0:
+            assert lg.avg_price[0] == 0.0
 
 
 def test_round_trip_by_hand() -> None:

@@ -42,7 +42,10 @@ def apply_fill(
             avg_price[sid] = p
         elif abs(q) == abs(pos):
             avg_price[sid] = 0.0
-    qty[sid] = 0.0 if abs(new_pos) < 1e-12 else new_pos
+    if abs(new_pos) < 1e-12:  # flat: no average price, however the sizes rounded
+        qty[sid] = avg_price[sid] = 0.0
+    else:
+        qty[sid] = new_pos
     if np.isnan(last[sid]):
         last[sid] = p
 
