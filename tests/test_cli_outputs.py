@@ -76,6 +76,22 @@ def test_out_inside_the_data_folder_is_refused(data: Path) -> None:
     assert sorted(p.name for p in (data / "tiny").iterdir()) == ["AAA.csv", "BBB.csv"]
 
 
+@pytest.mark.parametrize("command", ["backtest", "anomalies"])
+def test_an_output_folder_inside_the_data_folder_is_refused(
+    data: Path, tmp_path: Path, command: str
+) -> None:
+    """A run's CSVs there would be read as data (a backtest's equity.csv as a symbol)."""
+    run_yaml = tmp_path / "run.yaml"
+    run_yaml.write_text("data: {source: tiny}\nstrategies: [{strategy: buy_and_hold}]\n")
+    argv = {
+        "backtest": ["backtest", str(run_yaml), "--out", str(data / "tiny" / "runs")],
+        "anomalies": ["anomalies", "scan", "tiny", "--out", str(data / "tiny" / "a" / "x.csv")],
+    }[command]
+    rc, err = run(argv)
+    assert rc == 2 and "inside the data folder" in err, err
+    assert sorted(p.name for p in (data / "tiny").iterdir()) == ["AAA.csv", "BBB.csv"]
+
+
 def test_ctrl_c_while_writing_leaves_no_half_file(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
