@@ -43,7 +43,8 @@ def minute_panel(
 
 
 class Scripted:
-    """Explicit orders (``orders``) and target directions (``directions``) by step."""
+    """Explicit orders (``orders``) and the first symbol's target directions
+    (``directions``) by step."""
 
     def __init__(
         self,
@@ -57,8 +58,9 @@ class Scripted:
             self.execution_algo = chooser
 
     def on_bar(self, ctx: Context) -> Signals:
-        d = self.directions.get(ctx.t, np.nan)
-        return Signals(np.array([d]), orders=tuple(self.orders.get(ctx.t, [])))
+        direction = np.full(ctx.n_symbols, np.nan)  # a target for the first symbol only
+        direction[0] = self.directions.get(ctx.t, np.nan)
+        return Signals(direction, orders=tuple(self.orders.get(ctx.t, [])))
 
 
 class HaltAt(PassThroughRisk):
