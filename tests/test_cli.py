@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,15 @@ def test_unknown_symbol_is_clear(tmp_path: Path, shared_data: Path) -> None:
     assert res.returncode == 2
     assert "NOPE" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_data_list_with_a_data_folder_that_is_not_there(tmp_path: Path) -> None:
+    """It listed every dataset with '-' and exited 0, as if the folder were empty."""
+    env = {**os.environ, "ALPHAPULSE_DATA": str(tmp_path / "nowhere")}
+    cmd = [sys.executable, "-c", "from alphapulse.cli import main; main()", "data", "list"]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert res.returncode == 2, res.stderr
+    assert "nowhere, which is not a directory" in res.stderr and "Traceback" not in res.stderr
 
 
 @pytest.mark.parametrize(

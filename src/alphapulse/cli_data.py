@@ -142,11 +142,12 @@ def _rule_table(counts: dict[str, int], title: str) -> Table:
 @data_app.command("list")
 def list_(db: DbReadOpt = None, stored: bool = typer.Option(False, help="only the store")) -> None:
     """Datasets of the catalog and the symbols in the store."""
-    from alphapulse.data.catalog import dataset_symbols, list_datasets
+    from alphapulse.data.catalog import data_root, dataset_symbols, list_datasets
     from alphapulse.store import open_store
 
     out = _out()
     if not stored:
+        data_root()  # no data folder (or $ALPHAPULSE_DATA pointing nowhere): one line
         t = Table(title="datasets")
         t.add_column("name")
         t.add_column("symbols", justify="right")
