@@ -4,14 +4,12 @@ every command that opens the database, never a SQLite file silently made of its 
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from alphapulse.cli import main
+from tests.cli_run import run
 
 CONFIG = """
 name: db-env
@@ -20,16 +18,6 @@ strategies: [{strategy: buy_and_hold}]
 paper: {speed: 0}
 """
 COMMANDS = [["paper", "run.yaml"], ["ingest", "run.yaml"], ["trade", "run.yaml"], ["serve"]]
-
-
-def run(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            return (exc.code if isinstance(exc.code, int) else 1), err.getvalue()
-    return 0, err.getvalue()
 
 
 @pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: a[0])

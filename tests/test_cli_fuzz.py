@@ -5,8 +5,6 @@ drops the symbols or the dates still runs in milliseconds."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from alphapulse.cli import main
+from tests.cli_run import run
 
 TINY = "TINY_DATA"  # replaced by the folder of the ``tiny`` fixture
 BACKTEST = {
@@ -57,18 +55,6 @@ ODD = st.sampled_from(
     [None, 0, -1, 10**12, 1e308, math.inf, -math.inf, math.nan, "", "garbage", "[x]", "2999-01-01",
      "1600-01-01", [], {}, True, "1e309", "$(rm -rf /)", "!!python/object:os.system"]
 )  # fmt: skip
-
-
-def run(argv: list[str]) -> tuple[int, str]:
-    """(exit code, stderr) of ``alphapulse argv``; any escaping exception fails the test."""
-    err, out = io.StringIO(), io.StringIO()
-    rc = 0
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            rc = exc.code if isinstance(exc.code, int) else 1
-    return rc, err.getvalue()
 
 
 def assert_clean(rc: int, stderr: str, *, report: bool = False) -> None:

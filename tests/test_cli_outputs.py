@@ -4,15 +4,13 @@ leaves no half-written file (an earlier file of that name is kept whole)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from alphapulse.cli import main
+from tests.cli_run import run
 
 
 @pytest.fixture
@@ -31,16 +29,6 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ALPHAPULSE_DATA", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
     return tmp_path / "data"
-
-
-def run(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            return (exc.code if isinstance(exc.code, int) else 1), err.getvalue()
-    return 0, err.getvalue()
 
 
 def regimes(out: Path) -> list[str]:

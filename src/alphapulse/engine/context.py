@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.model.orders import Order, Side
+
 FloatArray = npt.NDArray[np.float64]
 _A = TypeVar("_A", bound=np.ndarray[Any, Any])
 PRICES = "close_ffill"  # History field: close carried forward over missing bars
@@ -193,3 +195,11 @@ class Context:
         """Current signed position weights (market value / equity)."""
         mv = np.where(np.isnan(self.last_prices), 0.0, self.positions * self.last_prices)
         return mv / self.equity if self.equity > 0 else np.zeros_like(mv)
+
+
+def reduces(order: Order, ctx: Context) -> bool:
+    """Whether ``order`` only reduces the position it trades (no new risk): a share
+    quantity closing part or all of a position, never a flip or a notional order."""
+    pos = float(ctx.positions[order.sid])
+    closing = (pos > 0) == (order.side == Side.SELL)
+    return order.notional is None and pos != 0.0 and closing and order.quantity <= abs(pos)

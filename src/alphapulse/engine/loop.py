@@ -31,7 +31,7 @@ from alphapulse.core.clock import Clock, SimulatedClock
 from alphapulse.core.errors import AlphaPulseError, OrderError
 from alphapulse.core.heap import frozen_heap
 from alphapulse.engine.bars import BarSlice
-from alphapulse.engine.context import Context, History
+from alphapulse.engine.context import Context, History, reduces
 from alphapulse.engine.planner import OrderPlanner, no_opinion
 from alphapulse.engine.sparse import (
     RevealedSignals,
@@ -50,7 +50,7 @@ from alphapulse.engine.stages import (
 from alphapulse.engine.steprows import CASH, EQUITY, GROSS, NET, Row, StepRows
 from alphapulse.execution.algos.stage import TAG as ALGO_TAG
 from alphapulse.execution.algos.stage import ExecutionAlgoStage
-from alphapulse.model.orders import Fill, Order, OrderStatus, Side
+from alphapulse.model.orders import Fill, Order, OrderStatus
 from alphapulse.model.signals import OrderRequest, Signals
 from alphapulse.portfolio.construction import EqualSlot
 from alphapulse.portfolio.ledger import Ledger
@@ -124,6 +124,7 @@ class Engine:
         self.name = name
         self.strategy = strategy
         self.symbols = symbols
+        self._shape = (len(symbols),)  # of a strategy's Signals rows
         self.history = history
         self.venue = venue
         self.ledger = Ledger(len(symbols), initial_cash)
@@ -199,7 +200,7 @@ class Engine:
                 self._trade(signals, ctx, reduce_only=guard.block_new_risk)
         if self.algo is not None and not self.halted:
             for child in self.algo.work(bar, ctx, self.venue.next_order_id, self.venue.cancel):
-                if guard.block_new_risk and not _reduces(child, ctx):
+                if guard.block_new_risk and not reduces(child, ctx):
                     self._blocked(child, True)  # ends its parent; the target is re-planned
                 else:
                     self._submit(child, ctx)
@@ -278,13 +279,13 @@ class Engine:
             self.risk.on_fill(f, ctx)
 
     def _trade(self, signals: Signals, ctx: Context, reduce_only: bool) -> None:
-        n = len(self.symbols)
-        for what, arr in (("directions", signals.direction), ("confidences", signals.confidence)):
-            if arr is not None and np.shape(arr) != (n,):
-                raise AlphaPulseError(
-                    f"the strategy's Signals hold {what} of shape {np.shape(arr)}, not one"
-                    f" per symbol ({n},)"
-                )
+        shape, c = self._shape, signals.confidence
+        ds, cs = np.shape(signals.direction), shape if c is None else np.shape(c)
+        if ds != shape or cs != shape:
+            what, got = ("directions", ds) if ds != shape else ("confidences", cs)
+            raise AlphaPulseError(
+                f"the strategy's Signals hold {what} of shape {got}, not one per symbol {shape}"
+            )
         if (
             not signals.orders
             and type(self.constructor) is EqualSlot
@@ -316,7 +317,7 @@ class Engine:
             if order.status is _REJECTED:  # an algorithm could not work it
                 self.rejected.append(order)
                 continue
-            if reduce_only and not _reduces(order, ctx):
+            if reduce_only and not reduces(order, ctx):
                 self._blocked(order, order.id in targeted)
                 continue
             self._submit(order, ctx)
@@ -445,10 +446,3 @@ class Engine:
 
 def _bracketed(order: Order) -> bool:
     return order.stop_loss is not None or order.take_profit is not None
-
-
-def _reduces(order: Order, ctx: Context) -> bool:
-    pos = float(ctx.positions[order.sid])
-    if order.notional is not None:
-        return False
-    return pos != 0.0 and (pos > 0) == (order.side == Side.SELL) and order.quantity <= abs(pos)

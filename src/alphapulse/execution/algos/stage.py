@@ -25,7 +25,7 @@ import numpy as np
 
 from alphapulse.core.errors import OrderError, SettingError
 from alphapulse.engine.bars import BarSlice
-from alphapulse.engine.context import Context
+from alphapulse.engine.context import Context, reduces
 from alphapulse.engine.feed import session_ids
 from alphapulse.execution.algos.book import ParentBook
 from alphapulse.execution.algos.children import (
@@ -48,7 +48,7 @@ from alphapulse.execution.algos.schedules import (
 from alphapulse.execution.algos.state import MarketState
 from alphapulse.execution.costs import ExecutionConfig, FixedBpsSlippageConfig
 from alphapulse.execution.sizing import round_to_lot
-from alphapulse.model.orders import OPEN_STATUSES, Order, OrderStatus, OrderType, Side
+from alphapulse.model.orders import OPEN_STATUSES, Order, OrderStatus, OrderType
 
 Cancel = Callable[[int, str], bool]
 NextId = Callable[[], int]
@@ -119,7 +119,7 @@ class ExecutionAlgoStage:
         keep: list[Order] = []
         for o in orders:
             algo = self._algo_for(o, ctx)
-            if algo is None or (reduce_only and not _reduces(o, ctx)):
+            if algo is None or (reduce_only and not reduces(o, ctx)):
                 keep.append(o)
                 continue
             old = self._active.get(o.sid)
@@ -509,12 +509,6 @@ class ExecutionAlgoStage:
         p.interval_volume = cv - p.cum_v_start
         if p.interval_volume > 0:
             p.interval_vwap = (cpv - p.cum_pv_start) / p.interval_volume
-
-
-def _reduces(order: Order, ctx: Context) -> bool:
-    pos = float(ctx.positions[order.sid])
-    closing = (pos > 0) == (order.side == Side.SELL)
-    return order.notional is None and pos != 0.0 and closing and order.quantity <= abs(pos)
 
 
 def quoted_spread_bps(execution: ExecutionConfig) -> float:
