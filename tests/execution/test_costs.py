@@ -166,6 +166,12 @@ def test_slippage_discriminator(model: dict[str, object], built: object) -> None
         {"commission": {"model": "percent", "rate": -0.1}},
         {"commission": {"model": "percent", "fee": 1.0}},  # unknown key inside a model
         {"slippage": {"model": "fixed_bps", "bps": float("nan")}},
+        # a cost of the whole price or more: a sell would get nothing (a percent typo)
+        {"slippage": {"model": "fixed_bps", "bps": 10_000}},
+        {"slippage": {"model": "half_spread", "spread_bps": 20_000}},
+        {"slippage": {"model": "sqrt_impact", "spread_bps": 25_000}},
+        {"commission": {"model": "percent", "rate": 1.0}},
+        {"commission": {"model": "maker_taker", "taker_bps": 10_000}},
         {"max_participation": 0.0},
         {"max_participation": 1.5},
         {"latency_ns": -1},

@@ -126,6 +126,24 @@ def test_fill_fields_fee_and_slippage_cash() -> None:
     assert account.booked([f])
 
 
+def test_a_sell_whose_impact_takes_the_whole_price_waits() -> None:
+    """Square-root impact over 100% would sell at 0: nothing fills at that bar (the
+    order, a notional one too, waits), and it fills at a positive price once it can."""
+    slip = {"model": "sqrt_impact", "coefficient": 100.0, "spread_bps": 0.0}
+    venue = make_venue(slippage=slip)
+    plain = order(venue, SELL, 10)
+    by_cash = order(venue, SELL, 0.0, notional=1_000.0)
+    account = FakeAccount(positions={0: 20.0})
+    # sigma 0.02 (default) x 100 x sqrt(10 / 10) = 2: the quote is 0
+    assert venue.process_bar(bar(0, (100, 101, 99, 100), volume=10), account) == []
+    assert (plain.status, by_cash.status) == (OrderStatus.WORKING, OrderStatus.WORKING)
+    assert by_cash.quantity == 10  # sized at the reference price
+    fills = venue.process_bar(bar(1, (100, 101, 99, 100), volume=1e9), account)
+    assert [f.order_id for f in fills] == [plain.id, by_cash.id]
+    assert all(0 < f.price < 100 for f in fills)
+    assert account.booked(fills, start={0: 20.0})
+
+
 def test_maker_fill_has_no_slippage() -> None:
     venue = make_venue(slippage={"model": "fixed_bps", "bps": 10})
     order(venue, BUY, 10, type=OrderType.LIMIT, limit_price=98.0)

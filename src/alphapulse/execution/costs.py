@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 
+_ALL_BPS = 10_000.0  # fees or half spreads of 100% of the price or more are refused
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,7 +61,7 @@ class _Strict(BaseModel):
 # -- commission -------------------------------------------------------------------------
 class PercentCommissionConfig(_Strict):
     model: Literal["percent"]  # required: the union's tag (so the JSON schema says so too)
-    rate: float = Field(0.0005, ge=0, allow_inf_nan=False)
+    rate: float = Field(0.0005, ge=0, lt=1, allow_inf_nan=False)  # a fraction: 0.0005 = 5 bps
 
     def build(self) -> Commission:
         return PercentCommission(self.rate)
@@ -76,8 +79,8 @@ class PerShareCommissionConfig(_Strict):
 
 class MakerTakerCommissionConfig(_Strict):
     model: Literal["maker_taker"]  # required: the union's tag (so the JSON schema says so too)
-    maker_bps: float = Field(2.0, ge=0, allow_inf_nan=False)
-    taker_bps: float = Field(5.0, ge=0, allow_inf_nan=False)
+    maker_bps: float = Field(2.0, ge=0, lt=_ALL_BPS, allow_inf_nan=False)
+    taker_bps: float = Field(5.0, ge=0, lt=_ALL_BPS, allow_inf_nan=False)
 
     def build(self) -> Commission:
         return MakerTakerCommission(self.maker_bps, self.taker_bps)
@@ -102,7 +105,7 @@ CommissionConfig = Annotated[
 # -- slippage ---------------------------------------------------------------------------
 class FixedBpsSlippageConfig(_Strict):
     model: Literal["fixed_bps"]  # required: the union's tag (so the JSON schema says so too)
-    bps: float = Field(1.0, ge=0, allow_inf_nan=False)
+    bps: float = Field(1.0, ge=0, lt=_ALL_BPS, allow_inf_nan=False)  # a sell gets > 0
 
     def build(self) -> Slippage:
         return FixedBpsSlippage(self.bps)
@@ -110,7 +113,7 @@ class FixedBpsSlippageConfig(_Strict):
 
 class HalfSpreadSlippageConfig(_Strict):
     model: Literal["half_spread"]  # required: the union's tag (so the JSON schema says so too)
-    spread_bps: float = Field(2.0, ge=0, allow_inf_nan=False)
+    spread_bps: float = Field(2.0, ge=0, lt=2 * _ALL_BPS, allow_inf_nan=False)
 
     def build(self) -> Slippage:
         return HalfSpreadSlippage(self.spread_bps)
@@ -119,7 +122,7 @@ class HalfSpreadSlippageConfig(_Strict):
 class SquareRootImpactConfig(_Strict):
     model: Literal["sqrt_impact"]  # required: the union's tag (so the JSON schema says so too)
     coefficient: float = Field(1.0, ge=0, allow_inf_nan=False)
-    spread_bps: float = Field(2.0, ge=0, allow_inf_nan=False)
+    spread_bps: float = Field(2.0, ge=0, lt=2 * _ALL_BPS, allow_inf_nan=False)
     default_volatility: float = Field(0.02, ge=0, allow_inf_nan=False)
 
     def build(self) -> Slippage:

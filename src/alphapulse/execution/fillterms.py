@@ -1,7 +1,9 @@
 """The terms of one fill: how many units an order gets at a quote, at what price and
 fee, in one compiled call (the venue's rules in :mod:`alphapulse.execution.venue`:
 notional sizing, the participation cap, cash and no-short limits, slippage clamped to
-the limit). The venue applies the result to the order; this module changes nothing.
+the limit; nothing fills at a quote of 0, where a sell's slippage took the whole price:
+the order waits for a better bar). The venue applies the result to the order; this
+module changes nothing.
 
 Codes of ``why`` (what the venue writes into ``order.reason``):
 ``0`` nothing to say; ``GIVE_UP_*``: nothing more can fill (FILLED at what it has,
@@ -80,12 +82,13 @@ def fill_terms(
         else:
             guess = max(round_to_lot(notional / ref, lot), lot)
             p = quote_price(slip, side, ref, maker, limit, guess, volume, vol)
-            qty = round_to_lot(notional / p, lot)
+            qty = round_to_lot(notional / p, lot) if p > 0 else guess  # (p 0: it waits)
         if qty <= 0:
             return quantity, 0.0, math.nan, 0.0, GIVE_UP_CASH if side > 0 else GIVE_UP_LOT
         quantity = qty
         if flat:
             price = p
+    sized = quantity
     want = quantity - filled
     if not math.isnan(cap):
         room = 0.0
@@ -117,4 +120,6 @@ def fill_terms(
                 price = math.nan
     if math.isnan(price):
         price = quote_price(slip, side, ref, maker, limit, want, volume, vol)
+    if price <= 0:  # a sell whose slippage took the whole price: nothing to get for it
+        return sized, 0.0, price, 0.0, 0
     return quantity, want, price, commission_fee(comm, want, price, maker), why
