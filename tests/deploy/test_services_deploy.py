@@ -23,10 +23,23 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 APP_SERVICES = {"ingest", "trade", "api"}
 SCRAPE_LABELS = {"job", "instance"}  # added by Prometheus to every scraped sample
+# The services that may see each secret of deploy/.env (the app services get the database
+# password inside ALPHAPULSE_DB_URL); compose's env_file would hand all of them to each.
+SECRET_USERS = {
+    "POSTGRES_PASSWORD": APP_SERVICES | {"postgres"},
+    "ALPHAPULSE_API_TOKEN": {"api"},
+    "GRAFANA_ADMIN_PASSWORD": {"grafana"},
+    "APCA_API_KEY_ID": {"ingest", "trade"},
+    "APCA_API_SECRET_KEY": {"ingest", "trade"},
+}
 
 
 def _compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+
+
+def _own_secrets(service: str) -> set[str]:
+    return {name for name, users in SECRET_USERS.items() if service in users}
 
 
 def test_dockerfile_multi_stage_non_root_healthcheck() -> None:
@@ -58,7 +71,6 @@ def test_compose_services_and_mounts() -> None:
     for name in APP_SERVICES:
         svc = services[name]
         assert svc["command"][0] in commands and svc["restart"] == "unless-stopped"
-        assert svc["env_file"] == [".env"]
         assert svc["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in ("ingest", "trade", "postgres", "redis"):
         assert services[name]["healthcheck"]["test"], name
@@ -72,6 +84,19 @@ def test_compose_services_and_mounts() -> None:
                 assert (DEPLOY / src).exists(), src
     secrets = re.findall(r"PASSWORD: (\S+)", (DEPLOY / "compose.yaml").read_text())
     assert secrets and all(s.startswith("${") for s in secrets)  # from the env, never inline
+
+
+def test_compose_gives_each_service_only_its_secrets() -> None:
+    for name, svc in _compose()["services"].items():
+        assert "env_file" not in svc, name  # the whole .env, every secret in it
+        values = " ".join(str(v) for v in svc.get("environment", {}).values())
+        assert set(re.findall(r"\$\{(\w+)", values)) & set(SECRET_USERS) == _own_secrets(name)
+
+
+def test_env_example_names_every_compose_variable() -> None:
+    used = set(re.findall(r"(?<!\$)\$\{(\w+)", (DEPLOY / "compose.yaml").read_text()))
+    named = set(re.findall(r"^(?:# )?(\w+)=", (DEPLOY / "env.example").read_text(), re.M))
+    assert used == named
 
 
 def test_prometheus_scrapes_the_compose_services() -> None:
@@ -139,14 +164,18 @@ def test_compose_config_validates(tmp_path: Path) -> None:
         pytest.skip("docker-compose (Debian package) not installed")
     shutil.copytree(DEPLOY, tmp_path / "deploy")
     env = (DEPLOY / "env.example").read_text()
-    (tmp_path / "deploy" / ".env").write_text(env)
     assert "ALPHAPULSE_API_TOKEN" in env
     vars_ = dict(ln.split("=", 1) for ln in env.splitlines() if ln and not ln.startswith("#"))
+    vars_.update({name: f"{name.lower()}-{'x' * 32}" for name in SECRET_USERS})  # findable
+    (tmp_path / "deploy" / ".env").write_text("".join(f"{k}={v}\n" for k, v in vars_.items()))
     out = subprocess.run(
-        [exe, "-f", str(tmp_path / "deploy" / "compose.yaml"), "config", "-q"],
+        [exe, "-f", str(tmp_path / "deploy" / "compose.yaml"), "config"],
         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **vars_}, timeout=60,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
+    for name, svc in yaml.safe_load(out.stdout)["services"].items():  # env_file inlined
+        values = " ".join(str(v) for v in (svc.get("environment") or {}).values())
+        assert {s for s in SECRET_USERS if vars_[s] in values} == _own_secrets(name), name
 
 
 def test_service_alert_rules_pass_promtool() -> None:

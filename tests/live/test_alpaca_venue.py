@@ -57,6 +57,15 @@ def test_fills_are_polled_from_the_account(broker) -> None:
     assert ledger.qty[0] == 10.0 and ledger.cash == pytest.approx(10_000.0 - 1791.5)
 
 
+def test_empty_key_variables_count_as_unset(broker, monkeypatch) -> None:
+    """Compose passes a key missing from .env as an empty variable: the venue starts
+    as without one (alpaca-py refuses an empty key)."""
+    monkeypatch.setenv("APCA_API_KEY_ID", "")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "")
+    venue = _venue(broker)
+    assert venue.submit(Order(1, "AAPL", 0, Side.BUY, 10.0, 0)).status == OrderStatus.WORKING
+
+
 def test_resubmission_after_a_restart_adopts_the_broker_order(broker) -> None:
     first = _venue(broker)
     first.submit(Order(1, "AAPL", 0, Side.BUY, 10.0, 0))

@@ -8,6 +8,7 @@ from typing import Any, Final
 import numpy as np
 from sqlalchemy import Connection, func, select
 
+from alphapulse.analytics.drawdown import drawdown
 from alphapulse.api.live_queries import latest_rows, latest_snapshots, read_rows
 from alphapulse.api.queries import json_value, run_summary
 from alphapulse.risk.guards import HALT_KINDS
@@ -60,11 +61,10 @@ def equity_curve(store: Store, run_id: str) -> dict[str, list[Any]]:
     query = select(t.c.ts, t.c.equity).where(t.c.run_id == run_id).order_by(t.c.ts)
     rows = run_tx(store.engine, lambda conn: conn.execute(query).all(), write=False)
     eq = np.array([float(r[1]) for r in rows], dtype=np.float64)
-    dd = eq / np.maximum.accumulate(eq) - 1.0 if len(eq) else eq
     return {
         "x": [json_value("ts", int(r[0])) for r in rows],
         "equity": eq.round(2).tolist(),
-        "drawdown": dd.round(6).tolist(),
+        "drawdown": drawdown(eq).round(6).tolist(),  # 0 while the peak is not positive
     }
 
 

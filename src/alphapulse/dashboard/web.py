@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from alphapulse.api.cookies import CookieSessions
 from alphapulse.api.guard import SESSION_SCOPE_KEY
 from alphapulse.api.state import get_store
 from alphapulse.store import Store
+from alphapulse.store.frames import json_safe
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -28,6 +30,9 @@ def num(value: Any) -> str:
 
 
 TEMPLATES.env.filters["num"] = num
+TEMPLATES.env.policies["json.dumps_function"] = (  # `tojson`: NaN/inf as null, valid JSON
+    lambda obj, **kwargs: json.dumps(json_safe(obj), **kwargs)
+)
 NO_CACHE = {"cache-control": "no-store"}
 
 

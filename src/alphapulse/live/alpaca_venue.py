@@ -70,8 +70,9 @@ class AlpacaPaperVenue:
         self.symbols = symbols
         self.prefix = client_prefix
         self.client = client or TradingClient(
-            api_key or os.environ.get("APCA_API_KEY_ID", "paper"),
-            secret_key or os.environ.get("APCA_API_SECRET_KEY", "paper"),
+            # an empty variable (compose passes unset ones as "") counts as unset
+            api_key or os.environ.get("APCA_API_KEY_ID") or "paper",
+            secret_key or os.environ.get("APCA_API_SECRET_KEY") or "paper",
             paper=True,
             url_override=base_url,
         )

@@ -202,3 +202,26 @@ def test_costs_chart_shows_the_fills_slippage(monkeypatch: pytest.MonkeyPatch) -
     costs = seen["Costs per month"]
     assert costs["fees"].tolist() == [3.0, 4.0]
     assert costs["slippage"].tolist() == [0.75, 3.0]  # was all zero
+
+
+@pytest.mark.parametrize(("held", "shown"), [([None], "–"), ([None, 4, 2], "3.00")])
+def test_stored_run_without_holding_times_shows_a_dash(
+    tmp_path: Path, held: list[int | None], shown: str
+) -> None:
+    """A stored round trip may have no ``bars_held`` (NULL): the median holding time is
+    over the known ones, a dash when none is known (it read ``nan``)."""
+    from alphapulse.analytics.report.stored import load_stored_run
+    from alphapulse.analytics.report.tearsheet import build_report
+    from alphapulse.store import open_store
+
+    ts = pd.date_range("2020-01-01", periods=4, freq="D", tz="UTC")
+    trades = pd.DataFrame(
+        {"symbol": "A", "side": "long", "entry_time": ts[0], "entry_price": 1.0,
+         "exit_time": ts[2], "exit_price": 2.0, "quantity": 1.0, "pnl": 1.0, "bars_held": held}
+    )  # fmt: skip
+    equity = pd.DataFrame({"timestamp": ts, "cash": 100.0, "equity": [100.0, 101, 102, 101]})
+    with open_store(f"sqlite:///{tmp_path / 'runs.db'}") as store:
+        rid = store.record_run("held", status="finished")
+        store.write_run_outputs(rid, None, None, trades, equity)
+        page = build_report(load_stored_run(store, rid))
+    assert _cell(page, "Median holding (bars)") == shown

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from alphapulse.analytics.report import charts, fmt
@@ -118,16 +117,16 @@ def _trades(page: Page, run: RunData, prices: dict[str, pd.DataFrame] | None) ->
     trades = trades.sort_values("exit_time", kind="stable")  # ties keep the file's order
     pnl = trades["pnl"].astype(float)
     wins, losses = st.streaks(pnl)
-    held = trades["bars_held"].to_numpy(dtype=float)
+    held = trades["bars_held"].astype(float)  # NaN where not recorded
     page.html(
         "<table id='trade-stats'><tbody>"
         f"<tr><th>Longest winning streak</th><td>{wins:,d}</td></tr>"
         f"<tr><th>Longest losing streak</th><td>{losses:,d}</td></tr>"
-        f"<tr><th>Median holding (bars)</th><td>{fmt.ratio(float(np.median(held)))}</td></tr>"
+        f"<tr><th>Median holding (bars)</th><td>{fmt.show(held.median(), fmt.ratio)}</td></tr>"
         "</tbody></table>"
     )
     page.chart(charts.histogram({"P&L": pnl.to_numpy()}, "Trade P&L (net of fees)", "P&L"), 300)
-    page.chart(charts.histogram({"bars": held}, "Holding time", "bars held"), 300)
+    page.chart(charts.histogram({"bars": held.to_numpy()}, "Holding time", "bars held"), 300)
     exc = st.excursions(trades, prices) if prices else pd.DataFrame()
     if len(exc):
         page.chart(
