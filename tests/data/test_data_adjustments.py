@@ -96,3 +96,42 @@ def test_quandl_unadjusted_sample(data_root: Path) -> None:
 def test_negative_actions_raise_naming_the_bar(split: list[float], dividend: list[float]) -> None:
     with pytest.raises(DataError, match=r"on 2024-01-02 00:00:00\+00:00 must be finite and >= 0"):
         back_adjust(_frame([10, 10], split, dividend))
+
+
+@pytest.mark.parametrize(
+    ("close", "split", "dividend", "kwargs", "attrs", "factor", "adj_close"),
+    [
+        # 2:1 split and 1.00 per post-split share on day 2: 1 - 1 / (100 / 2) = 0.98, then
+        # / 2 for the split (the pre-split close would give 0.99: 49.5)
+        ([100, 50, 51], [1, 2, 1], [0, 1, 0], {}, {}, [0.49, 1, 1], [49, 50, 51]),
+        # 1:4 reverse split and 2.00 on day 2: 1 - 2 / (10 / 0.25) = 0.95; / 0.25 -> 3.8
+        ([10, 40, 40], [1, 0.25, 1], [0, 2, 0], {}, {}, [3.8, 1, 1], [38, 40, 40]),
+        # dividends only: the raw pre-split close is still in the pre-split basis
+        ([100, 50, 51], [1, 2, 1], [0, 1, 0], {"splits": False}, {}, [0.98, 1, 1], [98, 50, 51]),
+        # prices that already reflect the split (yfinance, zipline csvdir): 1 - 1 / 50
+        ([50, 50, 51], [0, 2, 0], [0, 1, 0], {}, {"splits_applied": True}, [0.98, 1, 1],
+         [49, 50, 51]),
+        # a split on the row before the dividend: no share-basis change at the ex-date
+        ([100, 50, 50], [1, 2, 1], [0, 0, 1], {}, {}, [0.49, 0.98, 1], [49, 49, 50]),
+    ],
+)  # fmt: skip
+def test_dividend_on_a_split_day_uses_the_post_split_previous_close(
+    close: list[float],
+    split: list[float],
+    dividend: list[float],
+    kwargs: dict[str, bool],
+    attrs: dict[str, bool],
+    factor: list[float],
+    adj_close: list[float],
+) -> None:
+    frame = _frame(close, split, dividend)
+    frame.attrs.update(attrs)
+    adj = back_adjust(frame, **kwargs)
+    assert adj["adj_factor"].tolist() == pytest.approx(factor, rel=1e-12)
+    assert adj["close"].tolist() == pytest.approx(adj_close, rel=1e-12)
+
+
+def test_dividend_above_the_post_split_previous_close_raises() -> None:
+    # 30 < 100 but 1 - 30 / (100 / 4) < 0: the factor would flip earlier prices' sign
+    with pytest.raises(DataError, match=r"dividend 30.0 on row 1 .* 25.0 \(100.0 / split 4.0\)"):
+        back_adjust(_frame([100, 25], [1, 4], [0, 30]))

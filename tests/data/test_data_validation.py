@@ -248,6 +248,7 @@ ACTION_ROWS = {  # (dividend, split) of line 3 -> rule
     ("-1", "1"): "negative_action",
     ("0", "-2"): "negative_action",
     ("10.5", "1"): "dividend_above_close",  # the previous close is 10.5
+    ("6", "2"): "dividend_above_close",  # 10.5 is 5.25 per post-split share
 }
 
 

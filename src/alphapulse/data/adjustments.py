@@ -2,7 +2,11 @@
 
 For a split of ratio r effective on day t, prices before t are divided by r and volumes
 multiplied by r. For a cash dividend D with ex-date t, prices before t are multiplied by
-(1 - D / close[t-1]). Factors compound backwards from the newest bar, which keeps factor 1.
+(1 - D / close[t-1]), with close[t-1] in the share basis of D: a dividend is per share as
+traded on its ex-date (CRSP adjusts it with that day's price factor), so on a split's
+ex-date it is per post-split share and, where the prices do not already reflect the split,
+close[t-1] is divided by r. Factors compound backwards from the newest bar, which keeps
+factor 1.
 
 Adjusting twice is prevented: a frame carrying ``adj_factor`` (or ``attrs['adjusted']``) is
 returned unchanged with a note (or DataError with ``if_adjusted='raise'``), and action columns
@@ -27,21 +31,31 @@ def _note(df: pd.DataFrame, text: str) -> None:
     df.attrs[NOTES] = [*df.attrs.get(NOTES, []), text]
 
 
+def _ratios(split: FloatArray) -> FloatArray:
+    return np.where(np.isnan(split) | (split == 0), 1.0, split)
+
+
 def split_factors(split: FloatArray) -> FloatArray:
     """Cumulative split factor per row: product of the split ratios strictly after the row.
 
     Ratios of 0, 1 or NaN mean no split; ratios must not be negative (``back_adjust``
     checks).
     """
-    r = np.where(np.isnan(split) | (split == 0), 1.0, split)
-    after = np.concatenate([r[1:], [1.0]])
+    after = np.concatenate([_ratios(split)[1:], [1.0]])
     return np.cumprod(after[::-1])[::-1]
 
 
-def dividend_factors(dividend: FloatArray, close: FloatArray) -> FloatArray:
-    """Cumulative dividend factor per row: product of (1 - D/close[t-1]) over ex-dates after it."""
+def dividend_factors(
+    dividend: FloatArray, close: FloatArray, split: FloatArray | None = None
+) -> FloatArray:
+    """Cumulative dividend factor per row: product of (1 - D/close[t-1]) over ex-dates after it.
+
+    ``split`` is the split column of prices that do not reflect it yet: close[t-1] is divided
+    by the ratio of a split on row t, into the post-split basis of the dividend on row t.
+    """
     d = np.where(np.isnan(dividend), 0.0, dividend)
-    prev_close = np.concatenate([[np.nan], close[:-1]])
+    ratio = np.ones(len(d)) if split is None else _ratios(split)
+    prev_close = np.concatenate([[np.nan], close[:-1]]) / ratio
     with np.errstate(invalid="ignore", divide="ignore"):
         step = np.where(d > 0, 1.0 - d / prev_close, 1.0)
     if d[0] > 0:
@@ -49,8 +63,10 @@ def dividend_factors(dividend: FloatArray, close: FloatArray) -> FloatArray:
     bad = ~np.isfinite(step) | (step <= 0)
     if bad.any():
         i = int(np.argmax(bad))
+        basis = f" ({close[i - 1]} / split {ratio[i]})" if ratio[i] != 1 else ""
         raise DataError(
-            f"dividend {d[i]} on row {i} cannot be applied to previous close {prev_close[i]}",
+            f"dividend {d[i]} on row {i} cannot be applied to previous close "
+            f"{prev_close[i]}{basis}",
             field="dividend",
             rule="dividend_factor",
         )
@@ -115,7 +131,9 @@ def back_adjust(
             _note(out, "dividends already reflected in prices: not applied again")
         else:
             close = frame["close"].to_numpy(dtype=np.float64)
-            df = dividend_factors(frame["dividend"].to_numpy(dtype=np.float64), close)
+            unapplied = "split" in frame.columns and not frame.attrs.get("splits_applied")
+            split = frame["split"].to_numpy(dtype=np.float64) if unapplied else None
+            df = dividend_factors(frame["dividend"].to_numpy(dtype=np.float64), close, split)
     elif dividends:
         _note(out, "no dividend column")
     price_factor = df / sf

@@ -274,12 +274,20 @@ def _dividend_hits(
     pos: np.ndarray,
     close: FloatArray,
 ) -> list[_Hit]:
-    """Dividends at or above the previous bar's close (time order): back-adjusting them
-    would make earlier prices zero or negative."""
+    """Dividends at or above the previous bar's close (time order; divided by the ratio of
+    a split on the dividend's bar that the prices do not reflect yet, as ``back_adjust``
+    does): back-adjusting them would make earlier prices zero or negative."""
     if not any("dividend" in p.frame for p in parts):
         return []
     div = np.concatenate([_values(p, "dividend") for p in parts])[order]
-    prev = np.concatenate([[np.nan], close[:-1]])
+    split = np.concatenate(
+        [
+            np.full(len(p), np.nan) if p.meta.get("splits_applied") else _values(p, "split")
+            for p in parts
+        ]
+    )[order]
+    ratio = np.where(np.isfinite(split) & (split > 0), split, 1.0)  # bad ones: own errors
+    prev = np.concatenate([[np.nan], close[:-1]]) / ratio
     with np.errstate(invalid="ignore"):
         big = np.flatnonzero(np.isfinite(div) & (div > 0) & (div >= prev))
     return [

@@ -15,7 +15,11 @@ import pandas as pd
 import pytest
 
 from alphapulse.data.providers.alpaca_client import AlpacaProvider
-from alphapulse.data.providers.errors import ProviderAuthError, ProviderRateLimitError
+from alphapulse.data.providers.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimitError,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BARS = "/v2/stocks/bars"
@@ -157,3 +161,25 @@ def test_timeframes_map_and_empty_results_keep_the_shape(
     assert list(frame.columns) == ["open", "high", "low", "close", "volume", "vwap"]
     assert str(frame.index.tz) == "UTC"
     assert alpaca.requests_to(BARS)[0].query["timeframe"] == wire
+
+
+@pytest.mark.parametrize(
+    ("held", "others"),
+    [({"MSFT": 3}, "MSFT"), ({"MSFT": 3, "IBM": 2}, "IBM, MSFT"), ({"AAPL": 3, "MSFT": 3}, "MSFT")],
+)
+def test_bars_of_a_symbol_not_asked_for_are_an_error_not_empty(
+    alpaca, fast, no_env, held: dict[str, int], others: str
+) -> None:
+    bars = recorded_bars("alpaca_stock_bars_AAPL_1Day")
+    body = {"bars": {s: bars[:n] for s, n in held.items()}, "next_page_token": None}
+    alpaca.inject(BARS, (200, body))
+    with pytest.raises(
+        ProviderError, match=f"alpaca: asked for AAPL bars, the response holds bars of {others}$"
+    ):
+        provider(alpaca, fast).fetch_bars("AAPL", START, END, "1d")
+
+
+def test_the_asked_symbol_without_bars_is_empty(alpaca, fast, no_env) -> None:
+    # no session in the range, or before the listing: no data, not an error (as "bars": {})
+    alpaca.inject(BARS, (200, {"bars": {"AAPL": []}, "next_page_token": None}))
+    assert provider(alpaca, fast).fetch_bars("AAPL", START, END, "1d").empty

@@ -231,3 +231,51 @@ def test_a_range_without_bars_is_empty_not_an_error(yahoo, fast) -> None:
         "NVDA", NVDA_START, NVDA_END, "1d"
     )
     assert frame.empty and list(frame.columns[:5]) == ["open", "high", "low", "close", "volume"]
+
+
+def _at(stamp: str) -> int:
+    return int(pd.Timestamp(stamp).timestamp())
+
+
+def _events(dividends: dict[str, float], splits: dict[str, float]):
+    def edit(result: dict) -> None:
+        result["events"] = {
+            "dividends": {str(_at(s)): {"amount": a, "date": _at(s)} for s, a in dividends.items()},
+            "splits": {
+                str(_at(s)): {"date": _at(s), "numerator": r, "denominator": 1.0}
+                for s, r in splits.items()
+            },
+        }
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("dividends", "splits", "want_dividend", "want_split"),
+    [
+        # ex-date on Juneteenth (no session): the next session, not 2024-06-18
+        ({"2024-06-19 13:30Z": 0.01}, {}, {"2024-06-20": 0.01}, {}),
+        # a split effective on a Saturday: Monday's session, not Friday's
+        ({}, {"2024-06-08 13:30Z": 10.0}, {}, {"2024-06-10": 10.0}),
+        # Sunday 23:00 in New York, before the first bar: on it, not dropped
+        ({"2024-06-03 03:00Z": 0.01}, {}, {"2024-06-03": 0.01}, {}),
+        # on a session: stays there; a weekend one joins Monday's (added)
+        (
+            {"2024-06-11 13:30Z": 0.01, "2024-06-15 13:30Z": 0.02, "2024-06-17 13:30Z": 0.03},
+            {"2024-06-10 13:30Z": 10.0},
+            {"2024-06-11": 0.01, "2024-06-17": 0.05},
+            {"2024-06-10": 10.0},
+        ),
+    ],
+)
+def test_an_action_goes_on_the_first_session_on_or_after_its_ex_date(
+    yahoo, fast, dividends, splits, want_dividend, want_split
+) -> None:
+    yahoo.inject(CHART, (200, _history_body(_events(dividends, splits))), where=NVDA_HISTORY)
+    frame = YFinanceProvider(base_url=yahoo.url, **fast.kwargs).fetch_bars(
+        "NVDA", NVDA_START, NVDA_END, "1d"
+    )
+    assert len(frame) == 14  # no bar added for an event
+    for column, want in (("dividend", want_dividend), ("split", want_split)):
+        got = frame.loc[frame[column] != 0, column]
+        assert {str(t.date()): v for t, v in got.items()} == pytest.approx(want), column

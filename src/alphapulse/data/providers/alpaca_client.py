@@ -6,7 +6,9 @@ symbols containing ``/`` (``"BTC/USD"``) are crypto and use
 itself. Credentials come from the arguments or ``APCA_API_KEY_ID`` /
 ``APCA_API_SECRET_KEY``; the data API origin from ``base_url`` or ``APCA_API_DATA_URL``
 (the SDK's ``url_override``). Columns: OHLCV and ``vwap``; prices are unadjusted unless
-``adjustment`` says otherwise.
+``adjustment`` says otherwise. A response without bars is an empty frame (no session in
+the range, or before the listing); one that holds bars of a symbol not asked for is a
+``ProviderError``, not that empty frame.
 """
 
 from __future__ import annotations
@@ -122,6 +124,13 @@ class AlpacaProvider:
             rng=self._rng,
             limiter=self._limiter,
         )
+        others = sorted(set(barset.data) - {symbol})
+        if others:
+            raise ProviderError(
+                f"{PROVIDER}: asked for {symbol} bars, the response holds bars of "
+                f"{', '.join(others)}",
+                provider=PROVIDER,
+            )
         bars = barset.data.get(symbol, [])
         if not bars:
             return empty_bars(("vwap",))

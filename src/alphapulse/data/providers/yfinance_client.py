@@ -227,7 +227,7 @@ class YFinanceProvider:
         error = self._session.take_error()
         if error is not None:
             raise error
-        return frame
+        return _actions_on_or_after(frame, ticker)
 
 
 def request_windows(
@@ -244,12 +244,40 @@ def request_windows(
         lo = hi
 
 
+def _actions_on_or_after(frame: pd.DataFrame, ticker: yf.Ticker) -> pd.DataFrame:
+    """``frame`` (its rows with a price) with each dividend and split on the first bar on
+    or after its ex-date, the session whose open the price drops at.
+
+    ``Ticker.history`` puts a daily event on the last bar at or before it, so an ex-date
+    without a session (a holiday) landed on the session before, whose close still holds
+    the dividend; and an event before the first bar got a row without prices, dropped
+    with it. The events are yfinance's parse of the same response, which its price history
+    keeps (stamped in the exchange's zone; no public accessor: pyproject.toml pins
+    yfinance to 1.x, and the recorded-response tests read them through it). Two events on
+    one bar add (dividends) or multiply (splits); one after the last bar has no session in
+    the range.
+    """
+    priced = frame.dropna(how="all", subset=["Open", "High", "Low", "Close"])
+    if priced.empty:
+        return priced
+    history = ticker._lazy_load_price_history()
+    days = pd.DatetimeIndex(priced.index).normalize()
+    for column, events, combine in (
+        ("Dividends", history._dividends, "sum"),
+        ("Stock Splits", history._splits, "prod"),
+    ):
+        if isinstance(events, pd.DataFrame):  # dividends that carry a currency column
+            events = events[column]
+        at = days.searchsorted(events.index.normalize())
+        kept = at < len(priced)
+        amounts = pd.Series(events.to_numpy(dtype="float64")[kept], index=priced.index[at[kept]])
+        on_bars = amounts.groupby(level=0).agg(combine)
+        priced[column] = on_bars.reindex(priced.index, fill_value=0.0)
+    return priced
+
+
 def _rename(raw: pd.DataFrame) -> pd.DataFrame:
-    frame = raw.rename(columns=dict(_COLUMNS))
-    for column in _ACTIONS:
-        if column not in frame.columns:
-            frame[column] = 0.0
-    return frame
+    return raw.rename(columns=dict(_COLUMNS))
 
 
 def _chart_error(response: curl_requests.Response, url: str) -> ProviderError:
