@@ -153,3 +153,21 @@ def test_items_known_before_the_data_are_left_out_of_the_first_bar() -> None:
     tab = table([(5, 1, 0), (65, 1, 1), (125, 1, 2)])
     later = factor_values(prepare(tab, CFG, scores=scores_of(tab)), SYMBOLS, bar_stamps(3)[1:], CFG)
     assert hourly[1:3, 1, 1].tolist() == later[:, 1, 1].tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("lag", [0, 2])
+def test_steady_news_is_not_damped_while_the_burst_window_warms_up(lag: int) -> None:
+    """Two items every bar under a cap of 1x the trailing median count: no bar is a burst.
+    Before, the window's bars before the data (and the lag's empty rows) counted as bars
+    without news, so the first bars were damped to half weight, batch and stream alike."""
+    guard = GuardConfig(dedup="none", burst_window=6, burst_multiple=1.0)
+    cfg = CFG.model_copy(
+        update={"lag_bars": lag, "relevance": RelevanceConfig(mode="off"), "guard": guard}
+    )
+    off = cfg.model_copy(update={"guard": guard.model_copy(update={"burst_multiple": 1e9})})
+    specs = [(60 * h + m, 1, (h + m) % 3) for h in range(N_BARS) for m in (10, 20)]
+    values, _ = run(specs, cfg)
+    assert same(values, run(specs, off)[0])
+    tab = table(specs)
+    stream = FactorStream(prepare(tab, cfg, scores=scores_of(tab)), SYMBOLS, cfg)
+    assert same(stream.update(bar_stamps(N_BARS)), values)

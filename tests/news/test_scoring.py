@@ -60,6 +60,14 @@ def test_relevance_credibility_and_burst() -> None:
     assert np.allclose(scale[:, 0], [1.0, 1.0, 1.0, 6.0 / 30.0, 1.0])
 
 
+def test_burst_window_warms_up_on_the_bars_there_are() -> None:
+    """Rows before ``start`` (the lag's) are no history; the first bar after has none and
+    is not damped; later ones use the median of the bars so far (before: of zero padding)."""
+    counts = np.array([[0.0], [0.0], [5.0], [5.0], [40.0], [2.0]])
+    scale = burst_scale(counts, GuardConfig(burst_window=20, burst_multiple=3.0), start=2)
+    assert np.allclose(scale[:, 0], [1.0, 1.0, 1.0, 1.0, 15.0 / 40.0, 1.0])
+
+
 class _FakeModel:
     """Tokenizer and encode of a sentence-transformer: a text's vector is its length."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,17 @@ def test_dated_headlines_are_known_at_the_session_close(tmp_path) -> None:
         ("date,headline\n2021-01-05,  \n", "line 2, field 'headline': empty headline"),
         ("date,symbol,headline\n2021-01-05,MSFT,x\n", "field 'symbol': symbol is not TSLA"),
         ("day,headline\n2021-01-05,x\n", "field 'date': missing column"),
+        # a quoted line break: the bad record starts on line 4 (before: line 3)
+        (
+            'date,headline\n2021-01-05,"first line\nsecond line"\n2021-13-01,x\n',
+            "line 4, field 'date'",
+        ),
+        ('date,headline\n2021-01-05,"a\r\n\r\nb"\n\n2021-01-0x,x\n', "line 6, field 'date'"),
+        ('date,headline\n2021-01-05,"a\nb"\n2021-01-05,a,b\n', "line 4: expected 2 fields, saw 3"),
+        ('date,headline\n2021-01-05,"a\nb"\n2021-01-05,"open\n', "line 4: unclosed quote"),
+        # pandas would read the second as headline.1 (before: no error)
+        ("date,headline,headline\n2021-01-05,a,b\n", "line 1, field 'headline': duplicate column"),
+        ("date,symbol,headline,date\n2021-01-05,TSLA,a,b\n", "field 'date': duplicate column"),
     ],
 )
 def test_bad_rows_name_file_line_and_field(tmp_path, text: str, message: str) -> None:
@@ -50,6 +62,29 @@ def test_bad_rows_name_file_line_and_field(tmp_path, text: str, message: str) ->
     with pytest.raises(DataError, match=message) as err:
         FolderNewsSource(tmp_path).fetch(["TSLA"])
     assert "TSLA_headlines.csv" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        (
+            "TSLA_headlines.csv",
+            b'date,headline\n2021-01-05,"a\nb"\n2021-01-06,caf\xe9\n',
+            "line 4, field 'headline': not UTF-8 text",
+        ),
+        (  # before: EOFError, a traceback
+            "TSLA_headlines.csv.gz",
+            gzip.compress(b"date,headline\n" + b"2021-01-05,a\n" * 100, mtime=0)[:-20],
+            "cannot read headlines: Compressed file ended",
+        ),
+        ("TSLA_headlines.csv", b"", "cannot read headlines"),
+    ],
+)
+def test_unreadable_files_name_the_file(tmp_path, name: str, data: bytes, message: str) -> None:
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=message) as err:
+        FolderNewsSource(tmp_path).fetch(["TSLA"])
+    assert name in str(err.value) and "\n" not in str(err.value)
 
 
 def test_missing_symbol_and_folder(tmp_path) -> None:

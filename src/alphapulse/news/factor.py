@@ -101,8 +101,10 @@ def aggregate(
     weights: FloatArray,
     shape: tuple[int, int],
     guard: GuardConfig,
+    lag_bars: int = 0,
 ) -> BarSums:
-    """Sum the usable items into their bars; bursts are damped per bar."""
+    """Sum the usable items into their bars; bursts are damped per bar (the first
+    ``lag_bars`` rows, empty, are no history)."""
     t = shape[0]
     ok = (rows < t) & (sym_idx >= 0) & np.isfinite(scores) & (weights > 0)
     r, s = rows[ok], sym_idx[ok]
@@ -112,7 +114,7 @@ def aggregate(
     wscore = np.zeros(shape)
     np.add.at(wsum, (r, s), weights[ok])
     np.add.at(wscore, (r, s), weights[ok] * scores[ok])
-    damp = burst_scale(count, guard)
+    damp = burst_scale(count, guard, lag_bars)
     return BarSums(wscore * damp, wsum * damp, count)
 
 

@@ -77,14 +77,28 @@ def source_weights(table: pd.DataFrame, cfg: GuardConfig) -> FloatArray:
     )
 
 
-def burst_scale(counts: FloatArray, cfg: GuardConfig) -> FloatArray:
+def burst_scale(counts: FloatArray, cfg: GuardConfig, start: int = 0) -> FloatArray:
     """Per-bar weight multiplier [T, N]: a bar with more than ``burst_multiple`` times the
-    trailing median count (previous ``burst_window`` bars) is scaled down to that cap."""
+    trailing median count (previous ``burst_window`` bars) is scaled down to that cap.
+
+    While the window warms up the median is over the bars there are, from row ``start``
+    (the rows before it are empty only because of the lag: they are no history); a bar
+    without history is not damped."""
     t, n = counts.shape
     w = cfg.burst_window
-    padded = np.vstack([np.zeros((w, n)), counts])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, w, axis=0)[:t]  # rows < t
-    cap = cfg.burst_multiple * np.maximum(np.median(windows, axis=2), 1.0)
+    median = np.full((t, n), np.nan)
+    for r in range(start + 1, min(start + w, t)):
+        median[r] = np.median(counts[start:r], axis=0)
+    if t > start + w:
+        windows = np.lib.stride_tricks.sliding_window_view(counts[start:-1], w, axis=0)
+        median[start + w :] = np.median(windows, axis=2)
+    return damping(counts, median, cfg)
+
+
+def damping(counts: FloatArray, median: FloatArray, cfg: GuardConfig) -> FloatArray:
+    """Weight multiplier of bars of ``counts`` items after bars of ``median`` count (NaN:
+    none): the cap is ``burst_multiple`` x the median, at least 1."""
+    cap = cfg.burst_multiple * np.maximum(median, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out: FloatArray = np.where(counts > cap, cap / counts, 1.0)
     return out

@@ -89,5 +89,5 @@ def factor_values(
     lookup = pd.Index(list(symbols))
     sym_idx = lookup.get_indexer(pd.Index(items.table["symbol"])).astype(np.int64)
     shape = (len(decisions), len(symbols))
-    sums = aggregate(rows, sym_idx, items.scores, items.weights, shape, cfg.guard)
+    sums = aggregate(rows, sym_idx, items.scores, items.weights, shape, cfg.guard, cfg.lag_bars)
     return FactorState(len(symbols), cfg).update(sums)

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -14,6 +16,16 @@ from alphapulse.core.errors import DataError
 from alphapulse.news import items
 
 REQUIRED = ("date", "headline")
+_READ: dict[str, Any] = {
+    "header": None,  # the header row as read: pandas would rename a duplicate name
+    "dtype": str,
+    "keep_default_na": False,
+    "skip_blank_lines": False,
+}
+#: pandas' C parser counts records (the header is line 1, or row 0), not lines
+_PARSER_ERROR = re.compile(
+    r"Expected (\d+) fields in line (\d+), saw (\d+)|EOF inside string starting at row (\d+)"
+)
 
 
 class NewsSource(Protocol):
@@ -75,14 +87,15 @@ def _utc(when: datetime) -> pd.Timestamp:
 
 def read_file(path: Path, symbol: str, calendar: str = "XNYS") -> pd.DataFrame:
     """One headlines file, checked: a bad row is a DataError naming file, line and field."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read headlines: {exc}", path=str(path)) from None
+    records = _records(path)
+    names = [str(name) for name in records.iloc[0]]
+    for col in (*REQUIRED, "symbol", "source"):
+        if names.count(col) > 1:
+            raise DataError("duplicate column", path=str(path), row=1, field=col)
     for col in REQUIRED:
-        if col not in raw.columns:
+        if col not in names:
             raise DataError("missing column", path=str(path), field=col)
-    raw = raw.reset_index(drop=True)  # position = line - 2, kept while blank lines are dropped
+    raw = records.iloc[1:].set_axis(names, axis=1)  # indexed by line
     raw = raw[(raw != "").any(axis=1)]
     dates = pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce")
     _first_bad(path, dates.isna(), "date", "not a YYYY-MM-DD date")
@@ -96,7 +109,61 @@ def read_file(path: Path, symbol: str, calendar: str = "XNYS") -> pd.DataFrame:
     return items.normalize(frame, calendar=calendar)
 
 
+def _records(path: Path) -> pd.DataFrame:
+    """The file's records as strings, the header first, indexed by the line each starts
+    on; an unreadable file is a DataError."""
+    try:
+        return _parse(path, "utf-8")
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        raise DataError(f"cannot read headlines: {exc}", path=str(path)) from None
+
+
+def _parse(path: Path, encoding: str) -> pd.DataFrame:
+    """``_records`` in ``encoding``; a malformed record is a DataError naming its line."""
+    try:
+        records = pd.read_csv(path, encoding=encoding, **_READ)
+    except pd.errors.ParserError as exc:
+        found = _PARSER_ERROR.search(str(exc))
+        if found is None:  # its message ends in a line break
+            raise DataError(f"cannot read headlines: {str(exc).strip()}", path=str(path)) from None
+        expected, number, saw, unclosed = found.groups()
+        before = int(unclosed) if unclosed else int(number) - 1  # records before the bad one
+        line = 1  # nrows=0 would still parse the header record
+        if before:
+            line += int(_spans(pd.read_csv(path, encoding=encoding, nrows=before, **_READ)).sum())
+        message = f"expected {expected} fields, saw {saw}" if expected else "unclosed quote"
+        raise DataError(message, path=str(path), row=line) from None
+    spans = _spans(records)
+    return records.set_axis(1 + spans.cumsum() - spans)
+
+
+def _spans(records: pd.DataFrame) -> pd.Series:
+    """Lines each record spans: one, plus the line breaks inside its quoted fields."""
+    return 1 + records.apply(lambda col: col.str.count(r"\r\n|\r|\n")).sum(axis=1)
+
+
+def _not_utf8(path: Path) -> DataError:
+    """The error naming the first field whose bytes are not UTF-8 (found reading the file
+    as Latin-1, one character per byte)."""
+    records = _parse(path, "latin-1")
+    bad = ~records.map(_is_utf8).to_numpy()
+    row, col = divmod(int(bad.argmax()), bad.shape[1])  # there is one: UTF-8 decoding failed
+    field = str(records.iat[0, col])
+    return DataError("not UTF-8 text", path=str(path), row=int(records.index[row]), field=field)
+
+
+def _is_utf8(latin1: str) -> bool:
+    """Whether the bytes of a field read as Latin-1 are UTF-8."""
+    try:
+        latin1.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _first_bad(path: Path, bad: pd.Series, field: str, message: str) -> None:
     if bad.any():
-        row = int(bad.index[int(bad.to_numpy().argmax())]) + 2  # 1-based line, after the header
-        raise DataError(message, path=str(path), row=row, field=field)
+        line = int(bad.index[int(bad.to_numpy().argmax())])  # indexed by line
+        raise DataError(message, path=str(path), row=line, field=field)

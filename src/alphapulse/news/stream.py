@@ -14,6 +14,7 @@ import pandas as pd
 
 from alphapulse.news.config import FactorConfig
 from alphapulse.news.factor import BarSums, FactorState, decision_times, previous_decision
+from alphapulse.news.guard import damping
 from alphapulse.news.pipeline import Prepared
 
 FloatArray = npt.NDArray[np.float64]
@@ -46,7 +47,7 @@ class FactorStream:
         self._pos = 0
         n = len(symbols)
         self._pending: deque[FloatArray] = deque(np.zeros((3, n)) for _ in range(cfg.lag_bars))
-        self._counts = np.zeros((cfg.guard.burst_window, n))  # lagged counts, ring
+        self._counts = np.zeros((cfg.guard.burst_window, n))  # counts of the bars seen, ring
         self._row = 0
         self._last_stamp: int | None = None  # the last bar's stamp (bars no closer than bar)
         self._state = FactorState(n, cfg)
@@ -72,13 +73,16 @@ class FactorStream:
         return out
 
     def _damp(self, sums: FloatArray) -> FloatArray:
-        """Burst damping of one lagged bar against the trailing median count."""
+        """Burst damping of one lagged bar against the trailing median count of the bars
+        seen (the first ``lag_bars``, queued empty, are none: ``guard.burst_scale``)."""
         g = self.cfg.guard
         count = sums[2]
-        cap = g.burst_multiple * np.maximum(np.median(self._counts, axis=0), 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(count > cap, cap / count, 1.0)
-        self._counts[self._row % g.burst_window] = count
+        seen = self._row - self.cfg.lag_bars
+        history = self._counts[: min(max(seen, 0), g.burst_window)]
+        median = np.median(history, axis=0) if len(history) else np.full(len(count), np.nan)
+        scale = damping(count, median, g)
+        if seen >= 0:
+            self._counts[seen % g.burst_window] = count
         self._row += 1
         return np.stack([sums[0] * scale, sums[1] * scale, count])
 
