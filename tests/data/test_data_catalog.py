@@ -199,6 +199,21 @@ def test_start_end(data_root: Path) -> None:
     assert empty == {}
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "says"),
+    [
+        ("2019-01-01", None, "no bars from 2019-01-01 on$"),
+        (None, "2013-01-01", "no bars up to 2013-01-01$"),
+        ("2015-01-01", "2014-01-01", "no bars between 2015-01-01 and 2014-01-01$"),
+    ],
+)
+def test_an_empty_window_is_named_as_asked(
+    data_root: Path, start: str | None, end: str | None, says: str
+) -> None:
+    with pytest.raises(DataError, match=says):
+        load_panel("sp500_daily_2013_2018", ["AAPL"], start=start, end=end, root=data_root)
+
+
 def test_unknown_symbol_and_source(data_root: Path) -> None:
     with pytest.raises(DataError, match="ZZZZ"):
         load_frames("sp500_daily_2013_2018", ["AAPL", "ZZZZ"], root=data_root)

@@ -281,5 +281,11 @@ def load_panel(
         source, symbols, start=start, end=end, root=root, policy=policy, checks=checks
     )
     if not frames:
-        raise DataError(f"{source}: no bars between {start} and {end}")
+        window = {
+            (True, True): f"between {start} and {end}",
+            (True, False): f"from {start} on",
+            (False, True): f"up to {end}",
+            (False, False): "at all",
+        }[(start is not None, end is not None)]
+        raise DataError(f"{source}: no bars {window}")
     return Panel.from_frames(frames)
