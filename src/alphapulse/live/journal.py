@@ -13,7 +13,9 @@ last step the strategy completed: on a restart the runtime re-runs the determini
 engine over the bars up to that time with writing off (:attr:`resume_ts`), switched off
 where it was (:meth:`paused_at`) and with the journaled models swapped in (and failed
 fits taken) at the bars they were (:meth:`ModelFits.replay_fits`), then journals again
-from the next bar. Rewriting a step would be a no-op anyway (the keys).
+from the next bar. Rewriting a step would be a no-op anyway (the keys). A step whose
+bars are not stored yet is held (:meth:`RunJournal.hold`) and written with the next
+commit, so the stored steps' bars are always in the store (``live.recovery``).
 
 The signals and regimes handed to :meth:`RunJournal.commit` are stored in the same
 transaction (``signals``: one ``direction`` row per symbol with an opinion, plus
@@ -144,6 +146,18 @@ class RunJournal:
         i = bisect.bisect_right(self._switches, ts_ns, key=lambda row: row[0]) - 1
         return i >= 0 and not self._switches[i][1]
 
+    def hold(self, ts_ns: int, messages: Sequence[Envelope] = ()) -> None:
+        """Keep this step for the next commit (its bars are not stored yet): that one
+        writes this step's orders, fills, snapshot, switch and ``messages`` with its own."""
+        catching_up = self.catching_up(ts_ns)
+        paused = self.engine.paused
+        if paused != self._paused:  # switched at this step (replayed ones are journaled)
+            self._paused = paused
+            if not catching_up:
+                self._held_switches.append((ts_ns, not paused))
+        if not catching_up:
+            self._held = self._held + list(messages)  # until written
+
     def commit(self, ts_ns: int, messages: Sequence[Envelope] = ()) -> None:
         """Write what the engine did since the last commit, with ``messages`` (nothing
         while catching up, where only the bookkeeping advances). A failed write leaves
@@ -152,14 +166,9 @@ class RunJournal:
         catching_up = self.catching_up(ts_ns)
         parents, states = self._parents.peek(build=not catching_up)
         fits = self._models.model_fits(self._fits_seen) if self._models is not None else []
-        paused = self.engine.paused
-        if paused != self._paused:  # switched at this step (replayed ones are journaled)
-            self._paused = paused
-            if not catching_up:
-                self._held_switches.append((ts_ns, not paused))
+        self.hold(ts_ns, messages)
         if not catching_up:
-            held = self._held + list(messages)
-            self._held = held  # until written
+            held = self._held
             if self.outbox is not None:
                 held = held + delta_envelopes(self.label, ts_ns, delta)
             self._write(delta, held, parents, fits, self._held_switches)

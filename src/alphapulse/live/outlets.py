@@ -1,8 +1,9 @@
 """What the paper runtime reports besides its journal, and the switches it obeys.
 
 - :class:`Outlets`: each step's cross-section (stored in the ``bars`` table first when
-  an ingestor is given), each strategy's signals, new/changed orders, fills and risk
-  events on the bus, and the Prometheus metrics (``api.metrics.Metrics``).
+  an ingestor is given; one that fails is tried again, in order, at the next step),
+  each strategy's signals, new/changed orders, fills and risk events on the bus, and
+  the Prometheus metrics (``api.metrics.Metrics``).
 - :class:`StrategyControl`: the API's persisted on/off switches
   (``api.control.strategy_states``), read at most every ``interval`` seconds.
 
@@ -80,6 +81,7 @@ class Outlets:
         self.wall_ns = wall_ns
         self.publisher = publisher
         self.trackers = {label: DeltaTracker(e) for label, e in engines.items()}
+        self._unsent: list[CrossSectionMsg] = []  # cross-sections not stored/published yet
 
     @property
     def journaled(self) -> bool:
@@ -102,14 +104,19 @@ class Outlets:
         return self.quiet_until is not None and ts_ns < self.quiet_until
 
     def bars(self, bar: BarSlice) -> None:
-        """Store (with an ingestor) and publish the step's cross-section."""
+        """Store (with an ingestor) and publish the step's cross-section, after those of
+        earlier steps that failed: a failed one is kept and goes first next time."""
         if self.quiet(bar.ts_ns) or self.bus is None:
             return
-        msg = CrossSectionMsg.from_slice(bar, self.symbols, self.timeframe)
-        if self.ingestor is not None:
-            self.ingestor.on_cross_section(msg)
-        else:
-            self.bus.publish(Topic.CROSS_SECTIONS, msg, key=f"{Topic.CROSS_SECTIONS}@{bar.ts_ns}")
+        self._unsent.append(CrossSectionMsg.from_slice(bar, self.symbols, self.timeframe))
+        while self._unsent:
+            msg = self._unsent[0]
+            if self.ingestor is not None:
+                self.ingestor.on_cross_section(msg)
+            else:
+                key = f"{Topic.CROSS_SECTIONS}@{msg.ts_ns}"
+                self.bus.publish(Topic.CROSS_SECTIONS, msg, key=key)
+            del self._unsent[0]
 
     def strategy_step(self, label: str, bar: BarSlice) -> None:
         """Publish and count what strategy ``label`` did this step (even if it fails,

@@ -4,7 +4,8 @@ stop lets the current step finish and be written before returning.
 
 Per step: strategies switched off through the API are paused (``control``; while a
 journal catches up, as they were at that step), every
-engine steps, the cross-section is stored and published, the journals commit, then
+engine steps, the cross-section is stored and published, the journals commit (they
+hold a step whose cross-section failed until a later step stores it), then
 each strategy's signals, orders, fills and risk events are published and counted
 (``outlets``; a persisted session writes them with the journal rows to the outbox and
 sends the outbox last). Bus and database errors are logged and recorded, never raised; a
@@ -105,14 +106,17 @@ class PaperRuntime:
         if latency is not None:
             self.latency.samples.append(latency)
         out = self.outlets
+        stored = True
         if out is not None:
             try:  # stored before the journals: a journaled step's bars are in the store
                 out.bars(bar)
-            except Exception as exc:
+            except Exception as exc:  # retried at the next step; the journals wait for it
+                stored = False
                 self._error(bar, "feed", "bus_error", exc)
         for label, journal in self.journals.items():
+            write = journal.commit if stored else journal.hold
             try:
-                journal.commit(bar.ts_ns, out.signal_messages(label, bar) if out else ())
+                write(bar.ts_ns, out.signal_messages(label, bar) if out else ())
             except Exception as exc:  # retried with the next step's commit
                 self._error(bar, label, "journal_error", exc)
         if out is not None:
