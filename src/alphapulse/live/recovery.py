@@ -2,7 +2,9 @@
 table (``BarIngestor``), so a restart replays them, at the times of the session's stored
 steps, before the live source resumes after the last one. The engines thus re-run the
 exact cross-sections of the crashed process (a symbol without a stored bar is NaN, as it
-was in the live row)."""
+was in the live row). Bars stored after the last stored step (their step was not
+journaled before the crash, yet the source may not give them again: a bus delivery
+acked, a stream bar gone) run next, as live steps (:func:`unjournaled_times`)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,21 @@ def step_times(store: Store, run_ids: list[str], until: int) -> list[int]:
         .where(snaps.c.run_id.in_(run_ids), snaps.c.ts <= until)
         .distinct()
         .order_by(snaps.c.ts)
+    )
+    with store.engine.connect() as conn:
+        return [int(t) for t in conn.execute(query).scalars()]
+
+
+def unjournaled_times(
+    store: Store, symbols: tuple[str, ...], timeframe: str, after: int
+) -> list[int]:
+    """Times of the stored bars of ``symbols`` after the last stored step ``after``."""
+    bars = TABLES["bars"]
+    query = (
+        select(bars.c.ts)
+        .where(bars.c.symbol.in_(symbols), bars.c.timeframe == timeframe, bars.c.ts > after)
+        .distinct()
+        .order_by(bars.c.ts)
     )
     with store.engine.connect() as conn:
         return [int(t) for t in conn.execute(query).scalars()]

@@ -31,7 +31,12 @@ from alphapulse.live.lock import SessionLock
 from alphapulse.live.outbox import OutboxBus, OutboxPublisher
 from alphapulse.live.outlets import Outlets, StrategyControl
 from alphapulse.live.polling import TIMEFRAME_NS
-from alphapulse.live.recovery import PrefixedSource, step_times, stored_rows
+from alphapulse.live.recovery import (
+    PrefixedSource,
+    step_times,
+    stored_rows,
+    unjournaled_times,
+)
 from alphapulse.live.runtime import PaperRuntime, StepHook
 from alphapulse.live.sources import build_source
 from alphapulse.store import Store, open_store
@@ -126,6 +131,7 @@ def run_session(
         source_, symbols, fields = (source or build_source)(cfg, stop, resume)
         if live and store is not None and resume is not None:  # replay the stored bars
             times = step_times(store, list(run_ids.values()), resume)
+            times += unjournaled_times(store, symbols, p.timeframe, resume)
             source_ = PrefixedSource(stored_rows(store, symbols, p.timeframe, times), source_)
         feed = LiveFeed(source_, symbols, fields=fields, session_tz=cfg.data.session_tz)
         engines: dict[str, Engine] = {}
