@@ -14,9 +14,15 @@ from alphapulse.live.journal import run_id_for
 from alphapulse.live.recovery import step_times
 from alphapulse.store import Store, open_store
 
-from .helpers import Crash, assert_same_run, stored_table
+from .helpers import Crash
 from .test_live_feeds import HOUR_NS, T0
-from .test_paper_network_recovery import CRASH, LAST, TABLES, _session, exchange
+from .test_paper_network_recovery import (
+    CRASH,
+    LAST,
+    _session,
+    assert_resumed_as_reference,
+    exchange,
+)
 
 __all__ = ["exchange"]  # the fixture
 FAILS = T0 + 8 * HOUR_NS  # not stored the first time (replayed as NaN, it changes orders)
@@ -49,11 +55,4 @@ def test_a_failed_bar_write_holds_the_journal(
     resumed = _session("net", db_url)
     reference = _session("reference", db_url)
     with open_store(db_url) as store:
-        for label, r in reference.results.items():
-            assert len(r.timestamps) == 25 and len(r.fills) > 0
-            assert_same_run(resumed.results[label], r)
-            rid, ref = run_id_for("net", label), run_id_for("reference", label)
-            for table in TABLES:
-                pd.testing.assert_frame_equal(
-                    stored_table(store, table, rid), stored_table(store, table, ref)
-                )
+        assert_resumed_as_reference(store, resumed, reference)

@@ -18,7 +18,7 @@ from alphapulse.config import PaperConfig, parse_config
 from alphapulse.engine.bars import BarSlice
 from alphapulse.live.journal import RunJournal, run_id_for
 from alphapulse.live.session import SessionResult, run_session
-from alphapulse.store import open_store
+from alphapulse.store import Store, open_store
 
 from .helpers import Crash, assert_same_run, stored_table
 from .servers import FakeBinance
@@ -73,6 +73,20 @@ def _session(session: str, db_url: str, crash_at: int | None = None, **kw: Any) 
     return run_session(_cfg(session), db_url=db_url, stop=stop, on_step=on_step, **kw)
 
 
+def assert_resumed_as_reference(
+    store: Store, resumed: SessionResult, reference: SessionResult
+) -> None:
+    """Session ``net`` (resumed) ran and stored every step as ``reference`` did."""
+    for label, r in reference.results.items():
+        assert len(r.timestamps) == 25 and len(r.fills) > 0
+        assert_same_run(resumed.results[label], r)  # the engines were rebuilt exactly
+        rid, ref = run_id_for("net", label), run_id_for("reference", label)
+        for table in TABLES:
+            pd.testing.assert_frame_equal(
+                stored_table(store, table, rid), stored_table(store, table, ref)
+            )
+
+
 @pytest.mark.parametrize("when", ["after_step", "mid_step"])
 def test_network_session_resumes_from_stored_bars(
     db_url: str,
@@ -107,14 +121,8 @@ def test_network_session_resumes_from_stored_bars(
     assert asked[-1] == resume + HOUR_NS  # polls again from the bar after the last step
     reference = _session("reference", db_url)
     with open_store(db_url) as store:
-        for label, r in reference.results.items():
-            assert len(r.timestamps) == 25 and len(r.fills) > 0
-            assert_same_run(resumed.results[label], r)  # the engines were rebuilt exactly
-            rid, ref = run_id_for("net", label), run_id_for("reference", label)
-            for table in TABLES:
-                pd.testing.assert_frame_equal(
-                    stored_table(store, table, rid), stored_table(store, table, ref)
-                )
+        assert_resumed_as_reference(store, resumed, reference)
+        for label in reference.results:
             steps = metrics.registry.get_sample_value(
                 "alphapulse_bars_processed_total", {"strategy": label}
             )

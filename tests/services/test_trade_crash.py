@@ -9,22 +9,25 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from alphapulse.api.metrics import Metrics
 from alphapulse.bus.memory import InProcessBus
 from alphapulse.bus.messages import CrossSectionMsg, Message
-from alphapulse.config import parse_config
-from alphapulse.live.journal import RunJournal, run_id_for
+from alphapulse.live.journal import RunJournal
 from alphapulse.services import FEED_TOPIC
 from alphapulse.services.ingest import run_ingest
 from alphapulse.services.trade import run_trade
 from alphapulse.store import open_store
-from tests.live.helpers import Crash, assert_same_run, stored_table
+from tests.live.helpers import Crash
 from tests.live.test_live_feeds import HOUR_NS, T0
-from tests.live.test_paper_network_recovery import LAST, TABLES, exchange
+from tests.live.test_paper_network_recovery import (
+    LAST,
+    _cfg,
+    assert_resumed_as_reference,
+    exchange,
+)
 
 __all__ = ["exchange"]  # the fixture: the recorded Binance API, polled from T0
 FAILS = T0 + 8 * HOUR_NS  # its journal write fails; the process dies one step later
@@ -43,17 +46,6 @@ class FeedBus(InProcessBus):
         if isinstance(message, CrossSectionMsg) and message.ts_ns == LAST:
             self.fed.set()
         return msg_id
-
-
-def _cfg(session: str) -> Any:
-    return parse_config(
-        {"name": "net", "data": {"source": "ccxt", "symbols": ["BTC/USDT", "ETH/USDT"]},
-         "execution": {"lot_size": 0.001},
-         "strategies": [{"strategy": "sma_cross", "params": {"fast": 2, "slow": 5}},
-                        {"strategy": "mean_reversion", "params": {"window": 5, "entry_z": 0.5}}],
-         "paper": {"feed": "ccxt", "timeframe": "1h", "poll_interval": 0.01, "grace": 0.05,
-                   "session": session}}
-    )  # fmt: skip
 
 
 def test_a_step_acked_but_not_journaled_runs_after_a_restart(
@@ -88,11 +80,4 @@ def test_a_step_acked_but_not_journaled_runs_after_a_restart(
     stop.clear()
     reference = run_trade(_cfg("reference"), bus, db_url=db, stop=stop, metrics=Metrics())
     with open_store(db) as store:
-        for label, r in reference.results.items():
-            assert len(r.timestamps) == 25 and len(r.fills) > 0
-            assert_same_run(resumed.results[label], r)
-            rid, ref = run_id_for("net", label), run_id_for("reference", label)
-            for table in TABLES:
-                pd.testing.assert_frame_equal(
-                    stored_table(store, table, rid), stored_table(store, table, ref)
-                )
+        assert_resumed_as_reference(store, resumed, reference)
