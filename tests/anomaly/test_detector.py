@@ -18,6 +18,7 @@ from alphapulse.anomaly.kernels import TYPES
 from alphapulse.anomaly.pattern import fit_forest, squash, training_rows
 from alphapulse.anomaly.records import severities, thresholds, to_frame
 from alphapulse.data.panel import Panel
+from alphapulse.ml.leakage import PERTURBATIONS, Perturbation, canary
 
 CFG = AnomalyConfig(pattern={"window": 60, "refit_every": 120, "n_estimators": 10})
 
@@ -61,6 +62,23 @@ def test_no_lookahead(panel: Panel, bars: Bars) -> None:
         after[after.timestamp < cut].reset_index(drop=True),
     )
     assert len(after[after.timestamp >= cut]) > len(before[before.timestamp >= cut])
+
+
+@pytest.mark.parametrize("how", PERTURBATIONS)
+def test_scores_up_to_t_ignore_any_future(panel: Panel, how: Perturbation) -> None:
+    """Every type's scores and values and the market move up to T (a pattern refit bar)
+    stay the same whether the bars after T are rescaled, missing, spiked or cut off."""
+
+    def scores(p: Panel) -> np.ndarray:
+        res = scan_arrays(CFG, p.timestamps, p["open"], p["close"], p["volume"])
+        per_bar = [a.reshape(len(res.ts), -1) for a in (res.score, res.v1, res.v2, res.market)]
+        return np.concatenate(per_bar, axis=1)
+
+    T = 480
+    assert T % CFG.pattern.refit_every == 0
+    assert np.isfinite(scores(panel)[T]).any()
+    res = canary(scores, panel, T, how=how)
+    assert res.ok, res
 
 
 def test_forest_scores_equal_sklearn() -> None:

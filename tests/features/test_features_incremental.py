@@ -8,7 +8,7 @@ import pytest
 from alphapulse.data.panel import Panel
 from alphapulse.features import FeatureSetConfig, FeatureState, compute_features
 from alphapulse.features.config import NormalizeConfig, default_feature_set
-from alphapulse.ml.leakage import canary
+from alphapulse.ml.leakage import PERTURBATIONS, Perturbation, canary
 
 OHLCV = ("open", "high", "low", "close", "volume")
 SPECS = [s.model_dump() for s in default_feature_set().features]
@@ -65,28 +65,39 @@ def test_state_warm_started_mid_history_uses_only_its_rows(sp_panel: Panel) -> N
     _assert_same(compute_features(sliced, cfg).values, _incremental(sliced, cfg))
 
 
+@pytest.mark.parametrize("how", PERTURBATIONS)
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
-def test_lookahead_canary_per_feature(sp_panel: Panel, spec: dict[str, object]) -> None:
+def test_lookahead_canary_per_feature(
+    sp_panel: Panel, spec: dict[str, object], how: Perturbation
+) -> None:
+    """Bars after the cutoff rescaled, missing, spiked or cut off: no value up to it moves."""
     cfg = _cfg(spec, "rolling_z")
     for cutoff in (300, 900):
-        res = canary(lambda p: compute_features(p, cfg).values, sp_panel, cutoff)
+        res = canary(lambda p: compute_features(p, cfg).values, sp_panel, cutoff, how=how)
         assert res.ok, res
 
 
-def test_lookahead_canary_full_set_with_benchmark(sp_panel: Panel) -> None:
-    cfg = default_feature_set()
-    res = canary(lambda p: compute_features(p, cfg, "AAPL").values, sp_panel, 700)
-    assert res.ok
+@pytest.mark.parametrize("how", PERTURBATIONS)
+@pytest.mark.parametrize("method", ["rolling_z", "expanding_z"])
+def test_lookahead_canary_full_set_with_benchmark(
+    sp_panel: Panel, method: str, how: Perturbation
+) -> None:
+    cfg = default_feature_set().model_copy(
+        update={"normalize": NormalizeConfig(method=method, window=120)}
+    )
+    res = canary(lambda p: compute_features(p, cfg, "AAPL").values, sp_panel, 700, how=how)
+    assert res.ok, res
 
 
-def test_canary_catches_a_centred_window(sp_panel: Panel) -> None:
+@pytest.mark.parametrize("how", PERTURBATIONS)
+def test_canary_catches_a_centred_window(sp_panel: Panel, how: Perturbation) -> None:
     def centred(p: Panel) -> np.ndarray:
         c = p.fields["close"]
         out = np.full_like(c, np.nan)
         out[1:-1] = (c[:-2] + c[1:-1] + c[2:]) / 3
         return out
 
-    res = canary(centred, sp_panel, 500)
+    res = canary(centred, sp_panel, 500, how=how)
     assert not res.ok and res.n_changed > 0
 
 

@@ -18,6 +18,7 @@ from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
 from alphapulse.features import compute_features, default_feature_set
+from alphapulse.ml.leakage import perturb_after
 from alphapulse.ml.models import ModelSpec, build_model, window_rows
 from alphapulse.ml.registry import ModelRegistry
 from alphapulse.ml.research import ResearchConfig, run_ml, run_research
@@ -173,20 +174,10 @@ def test_sequence_strategy_in_the_engine(
     np.testing.assert_array_equal(m.predict_with_uncertainty(inputs).mean, strat.predictions[t][ok])
 
 
-def _perturb_after(panel: Panel, t0: int) -> Panel:
-    rng = np.random.default_rng(5)
-    fields = {k: v.copy() for k, v in panel.fields.items()}
-    scale = rng.uniform(0.5, 1.5, size=fields["close"][t0 + 1 :].shape)
-    for k in ("open", "high", "low", "close"):
-        fields[k][t0 + 1 :] *= scale
-    fields["volume"][t0 + 1 :] *= rng.uniform(0.1, 3.0, size=scale.shape)
-    return Panel(panel.timestamps, panel.symbols, fields)
-
-
 def test_sequence_lookahead_canary(panel: Panel, lstm_run: tuple[RunResult, MLStrategy]) -> None:
     base, sb = lstm_run
     t0 = sb.retrains[1].t + 10  # after two refits, mid-block
-    moved, sm = _run(_perturb_after(panel, t0), LSTM)
+    moved, sm = _run(perturb_after(panel, t0, seed=5), LSTM)
     ts = int(panel.timestamps[t0])
     np.testing.assert_array_equal(sb.features[: t0 + 1], sm.features[: t0 + 1])
     np.testing.assert_array_equal(sb.predictions[: t0 + 1], sm.predictions[: t0 + 1])

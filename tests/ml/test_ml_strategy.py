@@ -14,6 +14,7 @@ from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
 from alphapulse.features import compute_features, default_feature_set
+from alphapulse.ml.leakage import perturb_after
 from alphapulse.ml.models.spec import build_model
 from alphapulse.ml.research import run_ml
 from alphapulse.ml.training import learnable, make_labels, target_values, training_rows
@@ -52,16 +53,6 @@ def _run(panel: Panel, **over: Any) -> tuple[RunResult, MLStrategy]:
     return run_ml(cfg, panel)
 
 
-def _perturb_after(panel: Panel, t0: int) -> Panel:
-    rng = np.random.default_rng(5)
-    fields = {k: v.copy() for k, v in panel.fields.items()}
-    scale = rng.uniform(0.5, 1.5, size=fields["close"][t0 + 1 :].shape)
-    for k in ("open", "high", "low", "close"):
-        fields[k][t0 + 1 :] *= scale
-    fields["volume"][t0 + 1 :] *= rng.uniform(0.1, 3.0, size=scale.shape)
-    return Panel(panel.timestamps, panel.symbols, fields)
-
-
 def _orders_until(r: RunResult, ts: int) -> list[tuple[Any, ...]]:
     return [
         (o.id, o.symbol, o.side, o.quantity if o.notional is None else o.notional, o.created_ns)
@@ -71,9 +62,11 @@ def _orders_until(r: RunResult, ts: int) -> list[tuple[Any, ...]]:
 
 
 def test_lookahead_canary(panel: Panel) -> None:
-    base, sb = _run(panel)
+    # every prediction check alerts, so its hit rate and Brier score are kept as events
+    drift = {**PARAMS["drift"], "min_hit_rate": 1.0, "max_brier": 1e-9}
+    base, sb = _run(panel, drift=drift)
     t0 = sb.retrains[1].t + 10  # after two refits, mid-block
-    moved, sm = _run(_perturb_after(panel, t0))
+    moved, sm = _run(perturb_after(panel, t0, seed=5), drift=drift)
     ts = int(panel.timestamps[t0])
     np.testing.assert_array_equal(sb.features[: t0 + 1], sm.features[: t0 + 1])
     np.testing.assert_array_equal(sb.predictions[: t0 + 1], sm.predictions[: t0 + 1])
@@ -83,6 +76,11 @@ def test_lookahead_canary(panel: Panel) -> None:
     assert before, "the strategy must have traded before T"
     assert before == _orders_until(moved, ts)
     np.testing.assert_array_equal(base.equity[: t0 + 1], moved.equity[: t0 + 1])
+    # refits and drift checks (features and realised predictions) up to T saw no later bar
+    assert [r for r in sb.retrains if r.t <= t0] == [r for r in sm.retrains if r.t <= t0]
+    events = [[e for e in s.drift_events if e.ts_ns <= ts] for s in (sb, sm)]
+    assert {e.kind for e in events[0]} >= {"feature_psi", "hit_rate", "brier"}
+    assert events[0] == events[1]
     # the perturbation does change what comes after (the canary is not vacuous)
     assert not np.array_equal(sb.predictions[t0 + 20 :], sm.predictions[t0 + 20 :])
     # incremental features in the engine equal the batch computation

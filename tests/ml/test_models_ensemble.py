@@ -168,6 +168,19 @@ def test_stacking_uses_the_callers_folds() -> None:
     assert sorted(np.concatenate([v for _, v in contiguous_folds(10, 3)])) == list(range(10))
 
 
+def test_stacking_skips_a_fold_that_purging_left_without_training_rows() -> None:
+    """Small windows with long labels: a purged fold may keep no training rows; its
+    validation block stays out of the meta fit instead of failing the members' fit."""
+    X, y = data(n=300)
+    folds = [
+        (np.array([], dtype=np.int64), np.arange(0, 100)),
+        (np.arange(0, 100), np.arange(200, 300)),
+    ]
+    st = StackingEnsemble([RidgeBaseline(), RidgeBaseline(alpha=100.0)]).fit(X, y, folds=folds)
+    np.testing.assert_array_equal(st.oof_rows_, np.arange(200, 300))
+    assert np.corrcoef(st.predict(X), y)[0, 1] > 0.8
+
+
 def test_stacking_classifier_learns() -> None:
     X, y = data()
     y = np.sign(y)

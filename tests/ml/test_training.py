@@ -134,3 +134,41 @@ def test_training_window_outside_the_data_is_a_config_error(
     cfg = TrainConfig.model_validate(_cfg(test_end=None))
     with pytest.raises(ConfigError, match=r"train_end 2014-12-31 is after the last bar loaded"):
         run_training(cfg, panel, ModelRegistry(root=tmp_path / "mlruns"))
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        {"kind": "triple_barrier", "horizon": 10, "up_mult": 1.0, "down_mult": 1.0},
+        {"horizon": 10, "uniqueness_weights": True},
+    ],
+    ids=["triple_barrier", "uniqueness_weights"],
+)
+def test_the_holdout_bars_change_nothing_in_training(
+    shared_data: Path, tmp_path: Path, label: dict
+) -> None:
+    """The bars loaded for the holdout are the training window's future: the model
+    trained with them loaded equals the one trained on the window's bars alone (it
+    learnt triple-barrier labels that hit a barrier by train_end only when the bars
+    after it completed their horizon, and weighted rows by labels still running at
+    train_end)."""
+    cfg = TrainConfig.model_validate(_cfg(label=label, model={"kind": "logistic"}))
+    reg = ModelRegistry(root=tmp_path / "mlruns")
+    runs = [
+        run_training(cfg, load_panel(cfg.data.source, SYMBOLS, root=shared_data, end=end), reg)
+        for end in ("2015-06-30", "2014-12-31")
+    ]
+    meta = [out["metadata"] for out in runs]
+    assert meta[0]["train_rows"] == meta[1]["train_rows"]
+    gate = [[c for c in m["leakage"]["checks"] if c["check"] != "accuracy"] for m in meta]
+    assert gate[0] == gate[1]  # the feature checks (the holdout's accuracy is extra)
+    train = [{k: v for k, v in out["metrics"].items() if k.startswith("train_")} for out in runs]
+    assert train[0] == train[1]
+    panel = load_panel(cfg.data.source, SYMBOLS, root=shared_data, end="2014-12-31")
+    feats = compute_features(panel, default_feature_set()).values[-60:]
+    X = feats.reshape(-1, feats.shape[-1])
+    X = X[np.isfinite(X).all(axis=1)]
+    a, b = (reg.load("test_lgbm", out["version"])[0] for out in runs)
+    np.testing.assert_array_equal(
+        a.predict_with_uncertainty(X).mean, b.predict_with_uncertainty(X).mean
+    )

@@ -69,15 +69,30 @@ def test_accuracy_delay_and_batch_equals_incremental(kind: str) -> None:
     assert mean_delay <= hi_delay
 
 
+def _future(r: np.ndarray, t0: int, how: str) -> np.ndarray:
+    """``r`` with every return after ``t0`` random, missing, huge (+-300% log moves) or
+    cut off."""
+    n = len(r) - t0 - 1
+    later = {
+        "random": np.random.default_rng(9).normal(0.0, 0.05, n),
+        "nan": np.full(n, np.nan),
+        "spike": np.where(np.arange(n) % 2, -3.0, 3.0),
+        "truncate": np.zeros(0),
+    }[how]
+    return np.concatenate([r[: t0 + 1], later])
+
+
+@pytest.mark.parametrize("how", ["random", "nan", "spike", "truncate"])
 @pytest.mark.parametrize("kind", ["hmm", "vol", "changepoint"])
-def test_changing_the_future_changes_nothing_before(kind: str) -> None:
+def test_changing_the_future_changes_nothing_before(kind: str, how: str) -> None:
     r, _ = synthetic(seed=2)
     t0 = 900
-    moved = r.copy()
-    moved[t0 + 1 :] = np.random.default_rng(9).normal(0.0, 0.05, len(r) - t0 - 1)
-    a, b = make(kind).detect(r), make(kind).detect(moved)
+    a, b = make(kind).detect(r), make(kind).detect(_future(r, t0, how))
     np.testing.assert_array_equal(a.state[: t0 + 1], b.state[: t0 + 1])
     np.testing.assert_array_equal(a.probs[: t0 + 1], b.probs[: t0 + 1])
+    np.testing.assert_array_equal(a.bars_since[: t0 + 1], b.bars_since[: t0 + 1])
+    if how != "truncate":  # the change reaches the detector
+        assert not np.array_equal(a.probs[t0 + 1 :], b.probs[t0 + 1 :], equal_nan=True)
 
 
 def test_hmm_probabilities_are_filtered_not_smoothed() -> None:

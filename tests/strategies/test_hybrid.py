@@ -16,7 +16,8 @@ from alphapulse.core.errors import ConfigError
 from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.runner import Tables, run_backtest
-from tests.engine.test_engine_invariants import _decisions_until, _perturb_after
+from alphapulse.ml.leakage import Perturbation, perturb_after
+from tests.engine.test_engine_invariants import _decisions_until
 
 SYMBOLS = ["AAPL", "MSFT", "XOM", "JPM", "KO", "PG"]
 EXPERTS = [
@@ -111,14 +112,28 @@ def test_a_proxy_outside_the_universe_is_a_config_error(panel: Panel) -> None:
         _run(panel, params)
 
 
-@pytest.mark.parametrize("fuser", ["risk_budget", "stacking"])
-def test_lookahead_canary(panel: Panel, fuser: str) -> None:
+@pytest.mark.parametrize(
+    ("fuser", "detector", "how"),
+    [
+        ("risk_budget", HMM, "scale"),
+        ("stacking", HMM, "truncate"),
+        ("vote", {"kind": "vol", "lookback": 250}, "nan"),
+        ("confidence", {"kind": "changepoint", "every": 5, "proxy": "AAPL"}, "spike"),
+    ],
+    ids=["risk_budget-hmm", "stacking-hmm", "vote-vol", "confidence-changepoint"],
+)
+def test_lookahead_canary(panel: Panel, fuser: str, detector: dict, how: Perturbation) -> None:
+    """Bars after T rescaled, cut off, missing or spiked: the decisions, equity,
+    regimes, weights and regime events up to T stay the same."""
     t0 = 520
     params = _params(
-        fuser=fuser, rebalance_every=3, stacking={"min_train": 150, "refit_every": 100}
+        fuser=fuser,
+        detector=detector,
+        rebalance_every=3,
+        stacking={"min_train": 150, "refit_every": 100},
     )
     base, tb = _run(panel, params)
-    moved, tm = _run(_perturb_after(panel, t0), params)
+    moved, tm = _run(perturb_after(panel, t0, how=how), params)
     ts = int(panel.timestamps[t0])
     cut = pd.Timestamp(ts, tz="UTC")
     before = _decisions_until(base, ts)

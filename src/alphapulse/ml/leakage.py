@@ -1,7 +1,8 @@
 """Checks that expose look-ahead leakage.
 
-- ``canary``: perturb every bar after a cutoff T, recompute, and require every value at
-  t <= T to be unchanged (a causal computation cannot see the change).
+- ``canary``: perturb every bar after a cutoff T (rescaled, missing, spiked or cut off:
+  ``PERTURBATIONS``), recompute, and require every value at t <= T to be unchanged (a
+  causal computation cannot see the change).
 - ``feature_ic_check``: a feature's rank correlation with the label that starts at t
   (the future) against its correlation with the label that ended at t (the past, known
   at t). A causal daily feature rarely shows |IC| above a few percent with the future;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -38,29 +40,47 @@ class CanaryResult:
         return self.n_changed == 0
 
 
-def perturb_after(panel: Panel, cutoff: int, seed: int = 0) -> Panel:
-    """A copy of ``panel`` whose bars after row ``cutoff`` are rescaled randomly (prices
-    by a common factor per bar so OHLC stay consistent, volumes by another)."""
+Perturbation = Literal["scale", "nan", "spike", "truncate"]
+PERTURBATIONS: tuple[Perturbation, ...] = get_args(Perturbation)
+
+
+def perturb_after(panel: Panel, cutoff: int, seed: int = 0, how: Perturbation = "scale") -> Panel:
+    """A copy of ``panel`` whose bars after row ``cutoff`` are changed: ``scale`` rescales
+    them randomly (prices by a common factor per bar so OHLC stay consistent, volumes by
+    another), ``nan`` removes them (OHLCV NaN: no bars), ``spike`` multiplies prices by 1e6
+    and volumes by 1e9, ``truncate`` drops them (the panel ends at ``cutoff``)."""
+    n = cutoff + 1
+    if how == "truncate":
+        return Panel(
+            panel.timestamps[:n], panel.symbols, {k: v[:n] for k, v in panel.fields.items()}
+        )
     rng = np.random.default_rng(seed)
-    rows = panel.n_bars - cutoff - 1
     fields = {k: v.copy() for k, v in panel.fields.items()}
-    if rows > 0:
-        shape = (rows, panel.n_symbols)
-        px = np.exp(rng.normal(0.0, 0.05, shape))
-        vol = np.exp(rng.normal(0.0, 0.5, shape))
-        for name in ("open", "high", "low", "close"):
-            fields[name][cutoff + 1 :] *= px
-        fields["volume"][cutoff + 1 :] *= vol
+    shape = (max(panel.n_bars - n, 0), panel.n_symbols)
+    if how == "nan":
+        px = vol = np.full(shape, np.nan)
+    elif how == "spike":
+        px, vol = np.full(shape, 1e6), np.full(shape, 1e9)
+    else:
+        px, vol = np.exp(rng.normal(0.0, 0.05, shape)), np.exp(rng.normal(0.0, 0.5, shape))
+    for name in ("open", "high", "low", "close"):
+        fields[name][n:] *= px
+    fields["volume"][n:] *= vol
     return Panel(panel.timestamps, panel.symbols, fields)
 
 
 def canary(
-    fn: Callable[[Panel], FloatArray], panel: Panel, cutoff: int, seed: int = 0
+    fn: Callable[[Panel], FloatArray],
+    panel: Panel,
+    cutoff: int,
+    seed: int = 0,
+    how: Perturbation = "scale",
 ) -> CanaryResult:
     """Run ``fn`` (Panel -> array with time first, e.g. [T, N] or [T, N, F]) on the panel
-    and on a copy perturbed after ``cutoff``; count values at t <= cutoff that differ."""
+    and on a copy perturbed after ``cutoff`` (``perturb_after``); count values at
+    t <= cutoff that differ."""
     a = np.asarray(fn(panel), dtype=np.float64)[: cutoff + 1]
-    b = np.asarray(fn(perturb_after(panel, cutoff, seed)), dtype=np.float64)[: cutoff + 1]
+    b = np.asarray(fn(perturb_after(panel, cutoff, seed, how)), dtype=np.float64)[: cutoff + 1]
     diff = ~((a == b) | (np.isnan(a) & np.isnan(b)))
     cols: tuple[int, ...] = ()
     if diff.ndim == 3:

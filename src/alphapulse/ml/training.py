@@ -35,10 +35,9 @@ from alphapulse.data.panel import Panel
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.features import FeatureSetConfig
 from alphapulse.ml import tuning as search
-from alphapulse.ml.cv import NEVER, PurgedKFold, row_folds
+from alphapulse.ml.cv import NEVER
 from alphapulse.ml.leakage_gate import LeakageConfig, LeakageVerdict, check_accuracy, check_features
 from alphapulse.ml.models.base import Model
-from alphapulse.ml.models.ensemble import StackingEnsemble
 from alphapulse.ml.models.spec import ModelSpec, build_model
 from alphapulse.ml.models.windows import window_rows
 from alphapulse.ml.registry import MODEL_NAME_PATTERN, ModelRegistry
@@ -191,11 +190,7 @@ def fit_at(
     if rows.size < min_rows:
         return None
     X = window_rows(features, rows, cols, spec.window)
-    if isinstance(model, StackingEnsemble):  # out-of-fold meta rows: purged folds
-        folds = row_folds(rows, label_end[rows, cols], PurgedKFold(model.n_splits, embargo))
-        model.fit(X, target[rows, cols], sample_weight=w, folds=folds)
-    else:
-        model.fit(X, target[rows, cols], sample_weight=w)
+    search.fit_rows(model, X, target[rows, cols], rows, label_end[rows, cols], embargo, w)
     step = max(1, -(-rows.size // max_sample))
     return TrainedModel(
         model,
@@ -401,36 +396,34 @@ def run_training(
         )
     t_end = _bar(idx, cfg.train_end)
     t0 = 0 if cfg.train_start is None else _bar(idx, cfg.train_start, first=True)
-    verdict = _leakage_gate(cfg, fs, panel, y, label_end, t_end)
+    # Training sees the window's bars only: its labels are made from them, so the bars
+    # loaded for the holdout neither add training rows (a triple-barrier label exists
+    # only once its whole horizon is in the data) nor change their uniqueness weights.
+    n = t_end + 1
+    seen = Panel(panel.timestamps[:n], panel.symbols, {k: v[:n] for k, v in panel.fields.items()})
+    y_fit, end_fit = make_labels(seen, cfg.label)
+    feats = fm.values[:n]
+    verdict = _leakage_gate(cfg, fs, seen, y_fit, end_fit)
     spec, tuned = cfg.model, None
     if cfg.tuning is not None:
         spec, tuned = tune_spec(
-            fm.values,
-            y,
-            label_end,
-            t_end,
-            spec,
-            cfg.label,
-            cfg.tuning,
-            train_window=t_end + 1 - t0,
+            feats, y_fit, end_fit, t_end, spec, cfg.label, cfg.tuning, train_window=n - t0
         )
-    fitted = fit_at(fm.values, y, label_end, t_end, spec, cfg.label, train_window=t_end + 1 - t0)
+    fitted = fit_at(feats, y_fit, end_fit, t_end, spec, cfg.label, train_window=n - t0)
     if fitted is None:
         raise ConfigError("no training rows with realised labels in the window")
     model = fitted.model
-    finite = np.isfinite(fm.values).all(axis=2)
+    finite = np.asarray(np.isfinite(fm.values).all(axis=2))
     metrics: dict[str, float] = {}
-    realised_by_end = label_end < len(idx)
     after = np.arange(len(idx))[:, None] > fitted.max_label_end
-    window = training_rows(label_end, t_end, train_window=t_end + 1 - t0)
-    train_target = realised_targets(y, label_end, t_end, cfg.label, model.kind)
+    train_target = realised_targets(y_fit, end_fit, t_end, cfg.label, model.kind)
     test_target = target_values(y, cfg.label, model.kind)
-    for prefix, target, rows in (
-        ("train", train_target, window),
-        ("test", test_target, after & realised_by_end),
+    for prefix, x, target, ret, rows in (
+        ("train", feats, train_target, y_fit, training_rows(end_fit, t_end, train_window=n - t0)),
+        ("test", fm.values, test_target, y, after & (label_end < len(idx))),
     ):
-        rows = rows & finite & learnable(target, cfg.label, model.kind)
-        m = evaluate(model, fm.values, target, y, rows, spec.window)
+        rows = rows & finite[: len(x)] & learnable(target, cfg.label, model.kind)
+        m = evaluate(model, x, target, ret, rows, spec.window)
         metrics.update({f"{prefix}_{k}": v for k, v in m.items()})
     check_accuracy(verdict, "holdout hit_rate", metrics.get("test_hit_rate", np.nan), cfg.leakage)
     verdict.enforce()
@@ -466,29 +459,19 @@ def run_training(
 
 
 def _leakage_gate(
-    cfg: TrainConfig,
-    fs: FeatureSetConfig,
-    panel: Panel,
-    y: FloatArray,
-    label_end: IntArray,
-    t_end: int,
+    cfg: TrainConfig, fs: FeatureSetConfig, seen: Panel, y: FloatArray, label_end: IntArray
 ) -> LeakageVerdict:
-    """The leakage checks of the feature set on the training window (bars up to
-    ``t_end``, labels realised by then); raises on a failure unless overridden."""
+    """The leakage checks of the feature set on the training window's bars ``seen`` and
+    their labels (made from those bars); raises on a failure unless overridden."""
     from alphapulse.features import compute_features
 
     def features(p: Panel) -> tuple[tuple[str, ...], FloatArray]:
         fm = compute_features(p, fs, cfg.benchmark)
         return fm.names, fm.values
 
-    n = t_end + 1
-    window = Panel(panel.timestamps[:n], panel.symbols, {k: v[:n] for k, v in panel.fields.items()})
-    ends = label_end[:n]
-    realised = realised_targets(y, label_end, t_end, cfg.label, "regressor")[:n]
     verdict = LeakageVerdict(cfg.leakage.override)
-    check_features(
-        verdict, features, window, realised, np.where(ends <= t_end, ends, NEVER), cfg.leakage
-    )
+    target = target_values(y, cfg.label, "regressor")
+    check_features(verdict, features, seen, target, label_end, cfg.leakage)
     verdict.enforce()
     return verdict
 

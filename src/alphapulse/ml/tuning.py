@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alphapulse.core.errors import ConfigError
 from alphapulse.ml.cv import PurgedKFold, row_folds
+from alphapulse.ml.models.ensemble import StackingEnsemble
 from alphapulse.ml.models.spec import ModelSpec, build_model
 
 FloatArray = npt.NDArray[np.float64]
@@ -25,6 +26,25 @@ Scorer = Callable[[Any, FloatArray, FloatArray], float]
 
 def _default_score(model: Any, X: FloatArray, y: FloatArray) -> float:
     return float(model.score(X, y))
+
+
+def fit_rows(
+    model: Any,
+    X: FloatArray,
+    y: FloatArray,
+    times: IntArray,
+    label_end: IntArray,
+    embargo: int,
+    sample_weight: FloatArray | None = None,
+) -> Any:
+    """``model.fit(X, y)`` on dataset rows (``times``: row time index, ``label_end``: row
+    label end); a stacking ensemble's meta-model learns from purged k-fold over the rows'
+    times (``ml.cv.row_folds``, ``embargo`` after each fold), never from its own
+    unpurged contiguous folds (labels overlapping the validation rows)."""
+    kw: dict[str, Any] = {} if sample_weight is None else {"sample_weight": sample_weight}
+    if isinstance(model, StackingEnsemble):
+        kw["folds"] = row_folds(times, label_end, PurgedKFold(model.n_splits, embargo))
+    return model.fit(X, y, **kw)
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,8 @@ def tune(
     """Tune on rows of ONE training window. ``objective_factory(trial)`` returns an
     unfitted estimator (``fit``/``predict``); each trial is scored by the mean ``score``
     over a ``PurgedKFold`` of the window's distinct times (``times``: row time index,
-    ``label_end``: row label end, both on the same time axis)."""
+    ``label_end``: row label end, both on the same time axis); a stacking ensemble's
+    meta-model gets purged folds of each trial's training rows (``fit_rows``)."""
     folds = row_folds(times, label_end, PurgedKFold(n_splits, embargo))
 
     def objective(trial: optuna.Trial) -> float:
@@ -61,10 +82,8 @@ def tune(
             if not tr.size or not te.size:
                 continue
             model = objective_factory(trial)
-            if sample_weight is None:
-                model.fit(X[tr], y[tr])
-            else:
-                model.fit(X[tr], y[tr], sample_weight=sample_weight[tr])
+            w = None if sample_weight is None else sample_weight[tr]
+            fit_rows(model, X[tr], y[tr], times[tr], label_end[tr], embargo, w)
             scores.append(score(model, X[te], y[te]))
         return float(np.mean(scores)) if scores else float("nan")
 

@@ -6,7 +6,8 @@
 * ``StackingEnsemble``: a meta-model on out-of-fold member outputs. ``fit(..., folds=)``
   takes ``(train_idx, val_idx)`` pairs (pass purged/embargoed folds); each fold refits
   fresh member clones on ``train_idx`` and predicts ``val_idx`` only, so the meta-model
-  never sees in-fold predictions. Rows in no validation fold are left out of the meta fit.
+  never sees in-fold predictions. Rows in no validation fold (or in one whose training rows
+  purging left empty) are left out of the meta fit.
   Members are then refitted on all rows.
 
 Regressor uncertainty: sigma² = weighted variance of member means + weighted mean of the
@@ -230,6 +231,8 @@ class StackingEnsemble(_Ensemble):
         seen = np.zeros(len(X), dtype=bool)
         for tr, va in split:
             tr, va = np.asarray(tr), np.asarray(va)
+            if not tr.size:  # purging left no training rows: this block stays out
+                continue
             w = None if sample_weight is None else np.asarray(sample_weight)[tr]
             fold_members = [m.clone().fit(X[tr], y[tr], w, X_val, y_val) for m in self.members]
             feats = self._features(fold_members, X[va])
