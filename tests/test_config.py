@@ -124,3 +124,35 @@ def test_possible_strategy_params_still_load() -> None:
     ]
     for name, params in cases:
         assert parse_config(_strategy(name, **params)).strategies[0].params == params
+
+
+BIG = 2**63  # one past the largest 64-bit whole number
+
+
+@pytest.mark.parametrize(
+    ("cfg", "needle"),
+    [
+        (_strategy("sma_cross", fast=5, slow=BIG), "params.slow: a whole number beyond 64 bits"),
+        (_strategy("sma_cross", fast=5, slow=str(10**30)), "params.slow: a whole number beyond"),
+        (_with(risk={"measures": {"window": BIG}}), "risk.measures.window: a whole number beyond"),
+        (_with(name="run\x00x"), "name: text may not hold a NUL character"),
+        (_with(data={**BASE["data"], "symbols": ["AAPL\x00"]}), "data.symbols.0: text may not"),
+        (
+            _strategy("ml", model={"kind": "ridge", "params": {"alpha\x00": 1}}),
+            "params.model.params: a key may not hold a NUL character",
+        ),
+    ],
+    ids=["int_param", "int_text", "int_section", "nul", "nul_list", "nul_key"],
+)
+def test_values_a_run_cannot_hold_are_refused_by_name(cfg: dict, needle: str) -> None:
+    """A whole number beyond 64 bits passed validation and broke the run with a numba
+    typing error or ``Maximum allowed dimension exceeded`` (a traceback from the CLI); a
+    NUL character made PostgreSQL refuse the run's record after the run (the API said
+    ``503 database unavailable``)."""
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        parse_config(cfg)
+
+
+def test_the_64_bit_extremes_load() -> None:
+    cfg = parse_config(_strategy("momentum", lookback=BIG - 1, threshold=-0.5))
+    assert cfg.strategies[0].params["lookback"] == BIG - 1

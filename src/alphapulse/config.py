@@ -36,6 +36,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def unstorable(value: Any, path: str = "") -> str | None:
+    """The first value inside ``value`` (models, mappings, lists) that a run cannot hold,
+    as ``"dotted.path: why"`` (``why`` alone for ``value`` itself): a whole number beyond
+    64 bits (numpy, numba and the database hold no more) or text with a NUL character
+    (PostgreSQL refuses it); None if there is none."""
+    todo: list[tuple[str, Any]] = [(path, value)]
+    while todo:
+        where, v = todo.pop()
+        if isinstance(v, BaseModel):
+            v = {k: getattr(v, k) for k in type(v).model_fields}
+        elif isinstance(v, list | tuple):
+            v = dict(enumerate(v))
+        why = None
+        if isinstance(v, dict):
+            if any(isinstance(k, str) and "\x00" in k for k in v):
+                why = "a key may not hold a NUL character"
+            todo += [(f"{where}.{k}" if where else str(k), x) for k, x in reversed(v.items())]
+        elif isinstance(v, str) and "\x00" in v:
+            why = "text may not hold a NUL character"
+        elif isinstance(v, int) and not isinstance(v, bool) and v not in _INT64:
+            why = "a whole number beyond 64 bits (from -2**63 to 2**63 - 1)"
+        if why:
+            return f"{where}: {why}" if where else why
+    return None
+
+
 class DataConfig(_Strict):
     """Where bars come from: a dataset name of the data catalog, a file/folder path, or
     ``store`` (the database; ``symbols`` required, ``timeframe`` picks the bars)."""
@@ -101,6 +130,9 @@ class StrategyConfig(_Strict):
             params = cls.Params.model_validate(self.params, context=info.context)
         except ValidationError as exc:
             raise ValueError(params_errors(exc)) from None
+        bad = unstorable(params, "params")  # as validated: "1e30" is a whole number there
+        if bad:
+            raise ValueError(bad)
         algos = getattr(params, "execution_algos", ())
         if algos and self.execution is None:
             raise ValueError(
@@ -167,6 +199,13 @@ class BacktestConfig(_Strict):
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _storable(self) -> BacktestConfig:
+        bad = unstorable(self)
+        if bad:
+            raise ValueError(bad)
         return self
 
 

@@ -31,6 +31,21 @@ def test_a_session_is_addressed_by_its_name(client: TestClient, shared_data: Pat
     assert stopped.status_code == 200 and stopped.json()["status"] != "running"
 
 
+def test_anomaly_settings_a_run_cannot_hold_are_refused(client: TestClient) -> None:
+    """The ``anomalies`` section joins the run config unvalidated: its whole numbers are
+    checked here (a span beyond 64 bits started a session)."""
+    body = {**ONE, "session": "big", "anomalies": {"span": 2**70}}
+    res = client.post("/sessions", json=body, headers=AUTH)
+    assert res.status_code == 422, res.text
+    assert res.json()["fields"] == [
+        {
+            "field": "anomalies",
+            "message": "span: a whole number beyond 64 bits (from -2**63 to 2**63 - 1)",
+        }
+    ]
+    assert client.get("/sessions", headers=AUTH).json() == []
+
+
 def test_sessions_declare_their_errors(client: TestClient) -> None:
     """As every route behind the token (docs/api.md, Errors): 401, 413 and 503 declared,
     and each error status with the ``ErrorBody`` the server actually sends."""

@@ -53,6 +53,77 @@ def test_model_locations_are_server_side(
     refused(client, body, "strategies.0.params", message)
 
 
+def _lgbm(**params: Any) -> dict[str, Any]:
+    return {"kind": "lgbm_classifier", "params": params}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"model": _lgbm(forcedsplits_filename="/etc/hosts")},
+            "model.params.forcedsplits_filename",
+        ),
+        ({"model": _lgbm(fs="/etc/hosts")}, "model.params.fs"),  # an alias
+        ({"model": _lgbm(machines="10.0.0.1:12400", num_machines=2)}, "model.params.machines"),
+        ({"model": _lgbm(local_listen_port=8000)}, "model.params.local_listen_port"),
+        ({"model": _lgbm(num_threads=4096)}, "model.params.num_threads"),
+        (
+            {"model": {"kind": "voting", "members": [_lgbm(output_model="/tmp/m.txt")]}},
+            "model.members.0.params.output_model",
+        ),
+        (
+            {
+                "model": {
+                    "kind": "stacking",
+                    "members": [_lgbm()],
+                    "params": {"meta": _lgbm(n_jobs=64)},
+                }
+            },
+            "model.params.meta.params.n_jobs",
+        ),
+        (
+            {"experts": [{"strategy": "ml", "params": {"model": _lgbm(device_type="gpu")}}]},
+            "experts.0.params.model.params.device_type",
+        ),
+    ],
+    ids=["file", "alias", "network", "port", "threads", "member", "meta", "hybrid_expert"],
+)
+def test_model_params_naming_files_peers_or_threads_are_refused(
+    client: TestClient, params: dict[str, Any], message: str
+) -> None:
+    """LightGBM reads ``forcedsplits_filename`` and listens and connects for ``machines``
+    when it trains: from a client, such a model parameter is a 422 naming it."""
+    strategy = "hybrid" if "experts" in params else ML
+    body = {"strategies": [{"strategy": strategy, "params": params}]}
+    refused(client, body, "strategies.0.params", message)
+
+
+def test_model_server_settings_cover_lightgbm_aliases() -> None:
+    """Every alias the installed LightGBM knows for those parameters is refused too."""
+    from lightgbm.basic import _ConfigAliases
+
+    from alphapulse.api.run_request import MODEL_SERVER_ONLY
+
+    names = (
+        "data", "valid", "input_model", "output_model", "output_result", "initscore_filename",
+        "valid_data_initscores", "forcedsplits_filename", "forcedbins_filename",
+        "parser_config_file", "convert_model", "config", "save_binary", "snapshot_freq",
+        "machines", "machine_list_filename", "num_machines", "local_listen_port", "time_out",
+        "num_threads", "device_type", "gpu_platform_id", "gpu_device_id", "gpu_use_dp", "num_gpu",
+    )  # fmt: skip
+    missing = {a for n in names for a in _ConfigAliases.get(n)} - MODEL_SERVER_ONLY
+    assert not missing
+
+
+def test_ordinary_model_params_are_accepted(client: TestClient) -> None:
+    """The tuning parameters stay a client's."""
+    model = _lgbm(num_leaves=7, learning_rate=0.1, n_estimators=20)
+    body = {**TINY_RUN, "strategies": [{"strategy": ML, "params": {"model": model}}]}
+    res = client.post("/runs", json=body, headers=AUTH)
+    assert res.status_code == 202, res.text
+
+
 @pytest.mark.parametrize(
     "source", ["/etc/passwd", "/etc", "../../etc/hosts", ".", "store", "file:///etc/passwd"]
 )
@@ -82,6 +153,36 @@ def test_server_settings_and_sizes_are_refused(
     client: TestClient, body: dict[str, Any], field: str
 ) -> None:
     refused(client, body, field)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"name": "run\x00"}, "name", "text may not hold a NUL character"),
+        (
+            {"data": {**TINY_RUN["data"], "symbols": ["AAPL", "MS\x00FT"]}},
+            "data.symbols",
+            "1: text may not hold a NUL",
+        ),
+        (
+            {"strategies": [{"strategy": "sma_cross", "params": {"fast": 5, "slow": 2**64}}]},
+            "strategies.0.params",
+            "slow: a whole number beyond 64 bits",
+        ),
+        (
+            {"risk": {"measures": {"window": 2**63}}},
+            "risk",
+            "measures.window: a whole number beyond 64 bits",
+        ),
+    ],
+    ids=["nul_name", "nul_symbol", "int_param", "int_risk"],
+)
+def test_values_a_run_cannot_hold_are_refused(
+    client: TestClient, body: dict[str, Any], field: str, message: str
+) -> None:
+    """Accepted before: a NUL made PostgreSQL refuse the run rows (``503 database
+    unavailable``), a number beyond 64 bits failed the run (OverflowError, numba typing)."""
+    refused(client, body, field, message)
 
 
 def test_longest_allowed_names_fit_the_database(backend_url: str, shared_data: Path) -> None:

@@ -5,6 +5,8 @@ equity curves is refused before anything is built."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -117,3 +119,30 @@ def test_curve_memory_bounds_the_grid(panel: Panel, monkeypatch: pytest.MonkeyPa
     assert len(sweep_sma(panel, [2, 3, 4, 5], [10, 20, 30, 40], symbols=["A"])) == 16
     with pytest.raises(ValueError, match="grid too large: 17 parameter sets x 60 bars"):
         sweep_sma(panel, list(range(2, 19)), [20], symbols=["A"])
+
+
+def test_an_axis_is_read_no_further_than_the_limit(
+    panel: Panel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An axis longer than MAX_SETS is refused after reading one value past it: an
+    axis such as ``range(1, 10**12)`` was first built in memory as a whole list."""
+    monkeypatch.setattr(grid, "MAX_SETS", 1000, raising=False)
+
+    def endless() -> Iterator[int]:
+        for i in itertools.count(1):
+            assert i <= 1001, "read past the limit"
+            yield i
+
+    with pytest.raises(ValueError, match="grid too large: fast has more than 1,000 values"):
+        sweep_sma(panel, endless(), [10])
+
+
+def test_bad_values_are_listed_briefly(panel: Panel) -> None:
+    """A long axis of bad values is named by its first few and their count (it was
+    every value: a 10 MB message for a million)."""
+    with pytest.raises(ValueError) as err:
+        sweep_sma(panel, range(61, 100_000), [10])
+    assert str(err.value) == (
+        "fast: windows must be whole numbers from 1 to the panel's 60 bars, "
+        "got [61.0, 62.0, 63.0, 64.0, 65.0, ...] (99,939 values)"
+    )

@@ -3,10 +3,12 @@
 A config file is trusted (its author runs it); a request body is not. So a request names
 a dataset of the server's catalog (no file paths, no data root), registered strategies
 only (entry points: no ``module:Class`` import, nor in a hybrid's experts), models only by
-name in the server's own registry (no ``root`` / ``tracking_uri``, no feature-set file),
+name in the server's own registry (no ``root`` / ``tracking_uri``, no feature-set file)
+and no model parameter naming a file, a network peer or threads (``MODEL_SERVER_ONLY``),
 news only by catalog name (no folder, no cache folder), no database URL and no paper
-section; workers, strategies, symbols and every string are bounded. Anything else is a
-422 naming the field. The strategies' parameters are validated with the client context
+section; workers, strategies, symbols and every string are bounded, and no field holds a
+NUL or a whole number beyond 64 bits (``config.unstorable``). Anything else is a 422
+naming the field. The strategies' parameters are validated with the client context
 (``core/trust.py``), so these hold at any depth."""
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pydantic import (
 
 from alphapulse.api.run_schema import datasets, enum_of, per_strategy, strategies, time_zones
 from alphapulse.api.times import When, clamped
-from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors
+from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors, unstorable
 from alphapulse.core.errors import ConfigError
 from alphapulse.core.timezones import time_zone
 from alphapulse.core.trust import client_context
@@ -43,6 +45,34 @@ MAX_STRATEGIES = 16
 MAX_SYMBOLS = 1000
 #: Keys that point the server at files or services: never from a client (at any depth).
 SERVER_ONLY = frozenset({"root", "tracking_uri", "db_url", "path", "uri", "url"})
+#: LightGBM parameters, with every alias, that name files to read or write, open network
+#: ports and connections, or pick threads and devices (``num_threads`` is the sequence
+#: models' too): never from a client in a model spec's ``params`` (at any depth).
+MODEL_SERVER_ONLY = frozenset(
+    {
+        # files
+        "data", "data_filename", "train", "train_data", "train_data_file",
+        "valid", "valid_data", "valid_data_file", "valid_filenames",
+        "test", "test_data", "test_data_file",
+        "input_model", "model_in", "model_input",
+        "output_model", "model_out", "model_output",
+        "output_result", "predict_result", "prediction_result",
+        "predict_name", "prediction_name", "pred_name", "name_pred",
+        "initscore_filename", "valid_data_initscores",
+        "forcedsplits_filename", "forced_splits_filename", "forced_splits_file",
+        "forced_splits", "fs",
+        "forcedbins_filename", "parser_config_file", "convert_model", "convert_model_file",
+        "config", "config_file", "save_binary", "is_save_binary", "is_save_binary_file",
+        "snapshot_freq", "save_period",
+        # network
+        "machines", "workers", "nodes",
+        "machine_list_filename", "machine_list_file", "machine_list", "mlist",
+        "num_machines", "num_machine", "local_listen_port", "local_port", "port", "time_out",
+        # threads and devices
+        "num_threads", "num_thread", "nthread", "nthreads", "n_jobs",
+        "device_type", "device", "gpu_platform_id", "gpu_device_id", "gpu_use_dp", "num_gpu",
+    }
+)  # fmt: skip
 
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Label = Annotated[str, StringConstraints(pattern=SAFE_NAME.pattern)]
@@ -50,6 +80,16 @@ Label = Annotated[str, StringConstraints(pattern=SAFE_NAME.pattern)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """Every field within what a run holds (``config.unstorable``: no NUL, no whole
+        number beyond 64 bits), refused under its own name."""
+        bad = unstorable(value)
+        if bad:
+            raise ValueError(bad)
+        return value
 
 
 class RunData(_Strict):
@@ -97,19 +137,26 @@ class RunData(_Strict):
         return None if when is None else when.isoformat()
 
 
-def _server_only(value: Any, path: str) -> str | None:
-    """The first ``SERVER_ONLY`` key (dotted) inside ``value``, or None."""
+def _server_only(
+    value: Any, path: str, model_kinds: frozenset[str], keys: frozenset[str] = SERVER_ONLY
+) -> str | None:
+    """The first server-side key (dotted) inside ``value``: a ``SERVER_ONLY`` key anywhere,
+    a ``MODEL_SERVER_ONLY`` one in the ``params`` of a model spec (a mapping whose ``kind``
+    is one of ``model_kinds``); None if none."""
     if isinstance(value, dict):
+        kind = value.get("kind")
+        spec = isinstance(kind, str) and kind in model_kinds
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
-            if key in SERVER_ONLY:
+            if key in keys:
                 return here
-            found = _server_only(item, here)
+            inner = SERVER_ONLY | MODEL_SERVER_ONLY if spec and key == "params" else SERVER_ONLY
+            found = _server_only(item, here, model_kinds, inner)
             if found:
                 return found
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found = _server_only(item, f"{path}.{i}")
+            found = _server_only(item, f"{path}.{i}", model_kinds)
             if found:
                 return found
     return None
@@ -137,9 +184,11 @@ class RunStrategy(_Strict):
     @field_validator("params")
     @classmethod
     def _no_server_paths(cls, params: dict[str, Any]) -> dict[str, Any]:
-        found = _server_only(params, "")
+        from alphapulse.ml.models.spec import CLASS_OF
+
+        found = _server_only(params, "", frozenset(CLASS_OF))
         if found:
-            raise ValueError(f"{found}: a server-side location, not accepted through the API")
+            raise ValueError(f"{found}: a server-side setting, not accepted through the API")
         return params
 
     @model_validator(mode="after")

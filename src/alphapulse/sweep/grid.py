@@ -46,6 +46,7 @@ _DEFAULT_PPY = 252.0  # engine.outputs uses it when fewer than two bars
 _COLUMNS = ["final_equity", "total_return", "sharpe", "n_fills", "fees"]
 MAX_SETS = 1_000_000  # parameter sets (grid points) per symbol
 MAX_CURVE_CELLS = 2**27  # sets x bars of one symbol's equity curves (1 GiB of float64)
+_LISTED = 5  # grid values an error message lists
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,21 @@ class Costs:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
 
 
+def _listed(values: Sequence[float]) -> str:
+    """``values`` in an error message: the first few, and how many when there are more."""
+    if len(values) <= _LISTED:
+        return str(list(values))
+    return f"{str(list(values[:_LISTED]))[:-1]}, ...] ({len(values):,} values)"
+
+
 def _grid(values: Iterable[float], name: str) -> list[float]:
-    """One axis of a grid: a non-empty sequence of distinct finite numbers."""
+    """One axis of a grid: a non-empty sequence of distinct finite numbers, read no
+    further than one past ``MAX_SETS`` (a longer axis alone is too many sets)."""
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         raise ValueError(f"{name}: a grid axis must be a sequence of numbers, got {values!r}")
-    out = list(values)
+    out = list(itertools.islice(values, MAX_SETS + 1))
+    if len(out) > MAX_SETS:
+        raise ValueError(f"grid too large: {name} has more than {MAX_SETS:,} values")
     if not out:
         raise ValueError(f"{name}: empty grid")
     for v in out:
@@ -136,7 +147,7 @@ def _grid(values: Iterable[float], name: str) -> list[float]:
             raise ValueError(f"{name}: grid values must be finite numbers, got {v!r}")
     if len(set(out)) != len(out):
         dupes = sorted(v for v, k in collections.Counter(out).items() if k > 1)
-        raise ValueError(f"{name}: duplicate grid values {dupes}")
+        raise ValueError(f"{name}: duplicate grid values {_listed(dupes)}")
     return [float(v) for v in out]
 
 
@@ -147,7 +158,7 @@ def _windows(values: Iterable[int], name: str, least: int, n_bars: int) -> list[
     if bad:
         raise ValueError(
             f"{name}: windows must be whole numbers from {least} to the panel's "
-            f"{n_bars} bars, got {bad}"
+            f"{n_bars} bars, got {_listed(bad)}"
         )
     return [int(v) for v in out]
 
@@ -372,7 +383,9 @@ def sweep_sma(
     _check_size(len(fast_w) * len(slow_w), n)
     pairs = [(f, s) for f, s in itertools.product(fast_w, slow_w) if f < s]
     if not pairs:
-        raise ValueError(f"no pair with fast < slow in fast {fast_w} x slow {slow_w}")
+        raise ValueError(
+            f"no pair with fast < slow in fast {_listed(fast_w)} x slow {_listed(slow_w)}"
+        )
     fa, sl = [p[0] for p in pairs], [p[1] for p in pairs]
     names = _names(panel, symbols)
     run = functools.partial(run_sma_cross, fast=fa, slow=sl, costs=costs, curves=True)
@@ -408,11 +421,13 @@ def sweep_mean_reversion(
     wins = _windows(window, "window", 2, panel.n_bars)
     entries, exits = _grid(entry_z, "entry_z"), _grid(exit_z, "exit_z")
     if min(entries) <= 0:
-        raise ValueError(f"entry_z: grid values must be > 0, got {entries}")
+        raise ValueError(f"entry_z: grid values must be > 0, got {_listed(entries)}")
     _check_size(len(wins) * len(entries) * len(exits), panel.n_bars)
     sets = [(w, e, x) for w, e, x in itertools.product(wins, entries, exits) if x < e]
     if not sets:
-        raise ValueError(f"no set with exit_z < entry_z in entry_z {entries} x exit_z {exits}")
+        raise ValueError(
+            f"no set with exit_z < entry_z in entry_z {_listed(entries)} x exit_z {_listed(exits)}"
+        )
     win, ez, xz = [s[0] for s in sets], [s[1] for s in sets], [s[2] for s in sets]
     names = _names(panel, symbols)
     run = functools.partial(
