@@ -57,3 +57,36 @@ def test_pbo_rejects_bad_shapes() -> None:
         pbo(np.zeros((100, 1)))
     with pytest.raises(ValueError):
         pbo(np.zeros((100, 3)), n_blocks=5)
+
+
+def _cscv_by_hand(m: np.ndarray, n_blocks: int) -> tuple[float, float]:
+    """Bailey et al. (2017) CSCV written out split by split: the in-sample best trial's
+    out-of-sample rank among all trials (1 = worst), logit of rank / (N + 1)."""
+    import itertools
+
+    import pandas as pd
+
+    n = m.shape[1]
+    blocks = np.array_split(np.arange(len(m)), n_blocks)
+    logits = []
+    for chosen in itertools.combinations(range(n_blocks), n_blocks // 2):
+        is_rows = np.concatenate([blocks[b] for b in chosen])
+        oos_rows = np.concatenate([blocks[b] for b in range(n_blocks) if b not in chosen])
+        is_sr = m[is_rows].mean(axis=0) / m[is_rows].std(axis=0, ddof=1)
+        oos_sr = m[oos_rows].mean(axis=0) / m[oos_rows].std(axis=0, ddof=1)
+        rank = pd.Series(oos_sr).rank(method="min").iloc[int(np.argmax(is_sr))]
+        logits.append(math.log(rank / (n + 1 - rank)))
+    return float(np.mean(np.array(logits) <= 0.0)), float(np.median(logits))
+
+
+@pytest.mark.parametrize(("n_trials", "n_blocks", "bars"), [(5, 8, 203), (10, 10, 500)])
+def test_pbo_matches_cscv_written_out(n_trials: int, n_blocks: int, bars: int) -> None:
+    rng = np.random.default_rng(n_trials)
+    m = rng.normal(0.0003, 0.01, (bars, n_trials))
+    m[:, 2] += 0.0005  # one mildly better trial
+    want_pbo, want_logit = _cscv_by_hand(m, n_blocks)
+    got = pbo(m, n_blocks=n_blocks)
+    assert 0.0 < want_pbo < 1.0  # not a degenerate case
+    assert got["pbo"] == pytest.approx(want_pbo, abs=1e-12)
+    assert got["median_logit"] == pytest.approx(want_logit, rel=1e-9)
+    assert got["n_splits"] == math.comb(n_blocks, n_blocks // 2)

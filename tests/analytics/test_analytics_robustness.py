@@ -125,3 +125,37 @@ def test_a_spread_of_rounding_noise_has_no_sharpe_as_in_the_metrics() -> None:
     expected = tiny.mean() / tiny.std(ddof=1) * math.sqrt(252.0)
     assert sharpe_rows(tiny[None, :], 252.0)[0] == pytest.approx(expected)
     assert np.isnan(sharpe_rows(r[None, :], 252.0)[0])
+
+
+def test_deflated_sharpe_block_matches_the_paper_formula_on_real_returns(
+    aapl_close: pd.Series,
+) -> None:
+    """The summary's DSR of AAPL's daily returns 2013-2018 written out from Bailey and
+    López de Prado (2014) with moments by hand: SR0 = sqrt(V) ((1 - g) Z^-1(1 - 1/N) +
+    g Z^-1(1 - 1/(N e))), DSR = Z((SR - SR0) sqrt(T - 1) / sqrt(1 - skew SR + (kurt -
+    1) / 4 SR^2)), per-bar Sharpe ratios, kurt not in excess; V the trials' Sharpe
+    variance, else the estimator's own variance."""
+    from scipy.stats import norm
+
+    r = aapl_close.pct_change().dropna().to_numpy()
+    n, big_t = 20, len(r)
+    sr = r.mean() / r.std(ddof=1)
+    dev = r - r.mean()
+    m2 = np.mean(dev**2)
+    g3, g4 = np.mean(dev**3) / m2**1.5, np.mean(dev**4) / m2**2
+    spread = 1.0 - g3 * sr + (g4 - 1.0) / 4.0 * sr**2
+    trials = np.random.default_rng(0).normal(0.0, 0.03, n)
+    for given, var in ((trials, trials.var(ddof=1)), (None, spread / (big_t - 1))):
+        sr0 = math.sqrt(var) * (
+            (1 - np.euler_gamma) * norm.ppf(1 - 1 / n)
+            + np.euler_gamma * norm.ppf(1 - 1 / (n * math.e))
+        )
+        want = norm.cdf((sr - sr0) * math.sqrt(big_t - 1) / math.sqrt(spread))
+        out = robustness(
+            r, 252.0, trade_pnl=np.empty(0), initial_cash=1e6, n_trials=n,
+            trial_sharpes=given, n_resamples=10,
+        )["deflated_sharpe"]  # fmt: skip
+        assert 0.05 < want < 0.95  # a case where the deflation matters
+        assert out["value"] == pytest.approx(want, rel=1e-9)
+        assert out["expected_max_sharpe_per_bar"] == pytest.approx(sr0, rel=1e-9)
+        assert out["sharpe_per_bar"] == pytest.approx(sr, rel=1e-12)

@@ -279,6 +279,28 @@ def test_bars_per_year_is_not_fixed_from_the_first_day() -> None:
     assert seen[29] != seen[-1]  # the first day's partial count: an estimate, not kept
 
 
+@pytest.mark.parametrize("symbol", ["TPL", "ERIE"])
+def test_sparse_minutes_are_annualised_on_the_bars_present(shared_data: Path, symbol: str) -> None:
+    """Real 1-minute bars of 2024 that exist only for minutes with trades (about 70 a
+    day of 390): bars per year is the mean count per whole New York trading day x 252,
+    so a name's annualised volatility over the year is close to that of its daily
+    closes. The nominal 390 x 252 bars overstated it 2.5x (and vol_target sized the
+    book as much too small)."""
+    minutes = load_panel("intraday_1min_2024", [symbol], root=shared_data)
+    t = len(minutes.timestamps) - 1
+    ctx = ctx_at(minutes, t)
+    utc = pd.DatetimeIndex(pd.to_datetime(minutes.timestamps, unit="ns", utc=True))
+    per_day = utc.tz_convert("America/New_York").normalize().value_counts().sort_index()
+    cons = VolatilityTarget(lookback=t)
+    ppy = cons.bars_per_year(ctx)
+    assert ppy == pytest.approx(per_day.iloc[1:-1].mean() * 252, rel=1e-12)
+    act = np.array([0])
+    rets, _ = cons.trailing_returns(ctx, act)
+    closes = pd.Series(minutes["close"][:, 0], index=utc).resample("1D").last().dropna()
+    realised = float(np.std(np.diff(np.log(closes.to_numpy())), ddof=1)) * math.sqrt(252)
+    assert cons.vols(ctx, act, rets, ppy)[0] == pytest.approx(realised, rel=0.2)
+
+
 @pytest.mark.parametrize("method", ["erc", "max_diversification", "mean_variance", "kelly"])
 def test_a_name_whose_price_did_not_move_gets_no_weight(panel: Panel, method: str) -> None:
     """A flat price over the lookback (a halted or stale name) has zero variance: no

@@ -69,11 +69,13 @@ def periods_per_year(index: pd.DatetimeIndex) -> float:
     return float(_bars_per_day(utc, day, spacing)) * _trading_days(day)
 
 
-def observed_periods_per_year(index: pd.DatetimeIndex) -> float:
+def observed_periods_per_year(index: pd.DatetimeIndex, *, whole_days: bool = False) -> float:
     """Bars per year actually present, for annualising returns: intraday bars give the
     mean number of bars on the trading days present x trading days (sparse 1-minute US
     equities: about 65,000, not the nominal 100,548 of ``periods_per_year``); daily and
-    coarser bars give ``periods_per_year`` unchanged."""
+    coarser bars give ``periods_per_year`` unchanged. ``whole_days``: the mean leaves out
+    the first and the last trading day when others remain (a history that may start or
+    stop mid-session, e.g. a running backtest's so far)."""
     ts = pd.DatetimeIndex(index).dropna().unique().sort_values()
     if len(ts) < 2:
         raise ValueError("need at least two distinct timestamps to infer a bar frequency")
@@ -82,7 +84,11 @@ def observed_periods_per_year(index: pd.DatetimeIndex) -> float:
     if _bar_spacing(np.diff(utc)) >= _INTRADAY_BELOW_NS:
         return periods_per_year(index)
     day = (wall - _day_start(wall)) // _NS_PER_DAY
-    return len(day) / len(np.unique(day)) * _trading_days(day)
+    counted = day
+    if whole_days:
+        inner = (day != day.min()) & (day != day.max())
+        counted = day[inner] if inner.any() else day
+    return len(counted) / len(np.unique(counted)) * _trading_days(day)
 
 
 def _bar_spacing(gaps: IntArray) -> float:

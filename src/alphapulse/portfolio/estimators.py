@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from alphapulse.analytics.frequency import periods_per_year
+from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.engine.context import Context
 
 FloatArray = npt.NDArray[np.float64]
@@ -154,10 +154,13 @@ _DAY_NS = 86_400_000_000_000
 
 
 class BarsPerYear:
-    """Bars per year: a fixed number, or inferred from the history's timestamps
-    (``analytics.frequency.periods_per_year``) once ``min_bars`` bars over ``min_days``
-    dates (more than a week: bars per day, and whether weekends trade) have been seen;
-    before that the estimate is taken again at each new date, never from later bars."""
+    """Bars per year: a fixed number, or inferred from the history's timestamps once
+    ``min_bars`` bars over ``min_days`` dates (more than a week: bars per day, and whether
+    weekends trade) have been seen; before that the estimate is taken again at each new
+    date, never from later bars. The inferred figure counts the bars present
+    (``analytics.frequency.observed_periods_per_year`` over the whole trading days seen),
+    as the metrics annualise: sparse bars (no bar for a minute without trades) are not
+    annualised as if every minute had one."""
 
     def __init__(self, fixed: float | None = None, min_bars: int = 30, min_days: int = 8) -> None:
         self._value = fixed
@@ -174,19 +177,11 @@ class BarsPerYear:
             return self._estimate
         self._day = day
         try:
-            ppy = periods_per_year(pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True)))
+            index = pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True))
+            ppy = observed_periods_per_year(index, whole_days=True)
         except ValueError:
             return self._estimate
         self._estimate = ppy if math.isfinite(ppy) and ppy > 0 else DEFAULT_PERIODS_PER_YEAR
         if day - int(ts[0] // _DAY_NS) + 1 >= self._min_days:
             self._value = self._estimate  # enough dates: fixed from now on
         return self._estimate
-        ts = ctx.history.timestamps()
-        if len(ts) < self._min_bars:
-            return DEFAULT_PERIODS_PER_YEAR
-        try:
-            ppy = periods_per_year(pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True)))
-        except ValueError:
-            return DEFAULT_PERIODS_PER_YEAR
-        self._value = ppy if math.isfinite(ppy) and ppy > 0 else DEFAULT_PERIODS_PER_YEAR
-        return self._value
