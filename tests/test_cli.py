@@ -104,3 +104,20 @@ def test_unusable_options_are_one_line_exit_2(
     res = _run([args[0], str(cfg), *args[1:]], tmp_path)
     assert res.returncode == 2, res.stderr
     assert message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_help_lists_each_command_on_flowing_lines(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command list kept the docstrings' line breaks: "... until the feed" and
+    "ends or SIGINT/SIGTERM." on two lines of a wide terminal."""
+    from alphapulse.cli import main
+
+    monkeypatch.setenv("COLUMNS", "250")  # wide enough that nothing wraps
+    main(["--help"])
+    rows = [ln.strip("│ ") for ln in capsys.readouterr().out.splitlines()]
+    for command, sentence in [
+        ("ingest", "publish it on the bus until the feed ends or SIGINT/SIGTERM."),
+        ("regimes", "write OUT (timestamp, symbol, regime, bars_since, p_<label>...) and print"),
+    ]:
+        assert any(r.startswith(f"{command} ") and sentence in r for r in rows), rows

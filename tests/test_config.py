@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from alphapulse.config import load_config, parse_config
 from alphapulse.core.errors import ConfigError
@@ -134,7 +135,10 @@ BIG = 2**63  # one past the largest 64-bit whole number
     [
         (_strategy("sma_cross", fast=5, slow=BIG), "params.slow: a whole number beyond 64 bits"),
         (_strategy("sma_cross", fast=5, slow=str(10**30)), "params.slow: a whole number beyond"),
-        (_with(risk={"measures": {"window": BIG}}), "risk.measures.window: a whole number beyond"),
+        (
+            _with(risk={"guards": {"error_burst": {"count": BIG}}}),
+            "risk.guards.error_burst.count: a whole number beyond",
+        ),
         (_with(name="run\x00x"), "name: text may not hold a NUL character"),
         (_with(data={**BASE["data"], "symbols": ["AAPL\x00"]}), "data.symbols.0: text may not"),
         (
@@ -151,6 +155,54 @@ def test_values_a_run_cannot_hold_are_refused_by_name(cfg: dict, needle: str) ->
     ``503 database unavailable``)."""
     with pytest.raises(ConfigError, match=re.escape(needle)):
         parse_config(cfg)
+
+
+def test_a_repeated_symbol_is_refused_by_name() -> None:
+    """``symbols: [AAPL, MSFT, AAPL]`` ran as two symbols ("1 strategies, 1 symbols" for
+    ``[AAPL, AAPL]``): the repeat was dropped without a word."""
+    with pytest.raises(ConfigError) as err:
+        parse_config(_with(data={**BASE["data"], "symbols": ["AAPL", "MSFT", "AAPL"]}))
+    assert re.search(r"data\.symbols: .*'AAPL' listed twice", str(err.value))
+
+
+_COMMAND_CONFIGS = {
+    "train": (["train"], {"name": "m", "model": {"kind": "logistic"}, "train_end": "2015-06-30"}),
+    "research": (["research"], {}),
+    "rl": (["rl", "evaluate"], {"train_end": "2015-06-30"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "change", "needle"),
+    [
+        ("train", {"label": {"horizon": BIG}}, "label.horizon: a whole number beyond 64 bits"),
+        ("train", {"data": {"source": "x\x00"}}, "data.source: text may not hold a NUL"),
+        ("research", {"walk_forward": {"embargo": BIG}}, "walk_forward.embargo: a whole number"),
+        ("research", {"name": "r\x00"}, "name: text may not hold a NUL"),
+        ("rl", {"learn": {"seed": BIG}}, "learn.seed: a whole number beyond 64 bits"),
+        ("rl", {"policy": {"root": "r\x00"}}, "policy.root: text may not hold a NUL"),
+        ("anomalies", {"pattern": {"seed": -BIG - 1}}, "pattern.seed: a whole number beyond"),
+        ("anomalies", {"alerts": {"webhook": {"url": "https://h\x00"}}}, "webhook.url: text"),
+    ],
+)
+def test_each_command_config_refuses_what_a_run_cannot_hold(
+    command: str, change: dict, needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``config.unstorable`` held for backtest configs only: the train, research, rl and
+    anomalies scan configs took a NUL or a whole number beyond 64 bits on to the run."""
+    from tests.cli_run import run
+
+    monkeypatch.chdir(tmp_path)  # a command that gets further writes its files here
+    cfg = tmp_path / "c.yaml"
+    if command == "anomalies":
+        args = ["anomalies", "scan", "x", "--out", "o.csv", "--config", str(cfg)]
+        cfg.write_text(yaml.safe_dump(change))
+    else:
+        argv, extra = _COMMAND_CONFIGS[command]
+        args = [*argv, str(cfg)]
+        cfg.write_text(yaml.safe_dump({"data": {"source": "x"}, **extra, **change}))
+    rc, err = run(args)
+    assert rc == 2 and f"{cfg}: " in err and needle in err, err
 
 
 def test_the_64_bit_extremes_load() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -171,6 +172,21 @@ def _default_text(field: FieldInfo) -> str:
         return "<required>"
     value = field.get_default(call_default_factory=True)
     return f"{type(value).__name__}(...)" if isinstance(value, BaseModel) else repr(value)
+
+
+def _one_line_help(group: typer.Typer) -> None:
+    """Each command's help in a listing: its docstring's first paragraph as one line
+    (rich help keeps a docstring's line breaks there, mid-sentence), at any depth."""
+    for info in group.registered_commands:
+        doc = info.callback.__doc__ if info.callback else None
+        if info.short_help is None and doc:
+            info.short_help = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _one_line_help(sub.typer_instance)
+
+
+_one_line_help(app)
 
 
 def main(argv: list[str] | None = None) -> None:

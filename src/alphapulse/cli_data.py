@@ -322,3 +322,6 @@ def fetch(
             if len(actions):
                 st.record_corporate_actions(actions)
     _out().print(f"{provider}: {n:,} bars for {', '.join(symbol)}")
+    empty = [s for s, f in frames.items() if f.empty]
+    if empty:  # the provider answered, with no bars in the range: said, not left implied
+        _out().print(f"no bars for: {', '.join(empty)}")

@@ -20,6 +20,7 @@ from pydantic import (
 
 from alphapulse.anomaly.config import AnomalyConfig
 from alphapulse.core.errors import ConfigError, validation_text
+from alphapulse.core.storable import Storable, unstorable
 from alphapulse.core.timezones import time_zone
 from alphapulse.core.trust import from_client
 from alphapulse.core.yaml_text import load_yaml
@@ -36,33 +37,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-_INT64 = range(-(2**63), 2**63)
-
-
-def unstorable(value: Any, path: str = "") -> str | None:
-    """The first value inside ``value`` (models, mappings, lists) that a run cannot hold,
-    as ``"dotted.path: why"`` (``why`` alone for ``value`` itself): a whole number beyond
-    64 bits (numpy, numba and the database hold no more) or text with a NUL character
-    (PostgreSQL refuses it); None if there is none."""
-    todo: list[tuple[str, Any]] = [(path, value)]
-    while todo:
-        where, v = todo.pop()
-        if isinstance(v, BaseModel):
-            v = {k: getattr(v, k) for k in type(v).model_fields}
-        elif isinstance(v, list | tuple):
-            v = dict(enumerate(v))
-        why = None
-        if isinstance(v, dict):
-            if any(isinstance(k, str) and "\x00" in k for k in v):
-                why = "a key may not hold a NUL character"
-            todo += [(f"{where}.{k}" if where else str(k), x) for k, x in reversed(v.items())]
-        elif isinstance(v, str) and "\x00" in v:
-            why = "text may not hold a NUL character"
-        elif isinstance(v, int) and not isinstance(v, bool) and v not in _INT64:
-            why = "a whole number beyond 64 bits (from -2**63 to 2**63 - 1)"
-        if why:
-            return f"{where}: {why}" if where else why
-    return None
+def listed_once(items: list[str] | None) -> list[str] | None:
+    """``items`` as given; a repeated one is a ValueError naming it (never dropped)."""
+    seen: set[str] = set()
+    for item in items or []:
+        if item in seen:
+            raise ValueError(f"{item!r} listed twice")
+        seen.add(item)
+    return items
 
 
 class DataConfig(_Strict):
@@ -88,6 +70,7 @@ class DataConfig(_Strict):
         return v
 
     _tz = field_validator("session_tz")(time_zone)
+    _symbols = field_validator("symbols")(listed_once)
 
 
 #: A strategy label names its output directory under ``--out``: a plain file name.
@@ -177,7 +160,7 @@ class PaperConfig(_Strict):
         return self
 
 
-class BacktestConfig(_Strict):
+class BacktestConfig(_Strict, Storable):
     name: str = "backtest"
     data: DataConfig
     initial_cash: float = Field(100_000.0, gt=0, allow_inf_nan=False)
@@ -199,13 +182,6 @@ class BacktestConfig(_Strict):
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dupes)}")
-        return self
-
-    @model_validator(mode="after")
-    def _storable(self) -> BacktestConfig:
-        bad = unstorable(self)
-        if bad:
-            raise ValueError(bad)
         return self
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 import yaml
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from alphapulse.analytics import optimize as opt
@@ -151,6 +154,29 @@ def test_optuna_trials_run_in_batches_through_the_executor(
     assert batches[0][0] > 1 and sum(n for n, _ in batches) == res["n_sets"]
     assert len(batches) <= 2 * len(res["windows"])  # 16 trials: two batches a window at most
     assert all(e.kind == "local" and e.num_cpus == 2 for _, e in batches)
+
+
+def test_a_grid_beyond_its_span_is_refused_before_it_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 2e9 combinations were built and validated (memory exhausted) before any limit was read
+    def never(*_: object) -> list[Any]:
+        raise AssertionError("the grid was built")
+
+    monkeypatch.setattr(Range, "values", never)
+    monkeypatch.setattr(OptimizeConfig, "valid", never)
+    cfg = _cfg(fixed={}, params={"fast": {"low": 1, "high": 1e9, "step": 1}, "slow": [50, 100]})
+    with pytest.raises(ConfigError, match=re.escape(
+        "optimize: params: 2,000,000,000 combinations (fast 1,000,000,000 x slow 2), more than"
+        " the 1,000,000 a grid may span"
+    )):  # fmt: skip
+        cfg.grid()
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    assert 1 <= opt._suggest(trial, "fast", cfg.params["fast"]) <= 10**9  # nor built here
+    with pytest.raises(ValidationError, match="max_sets"):
+        _cfg(max_sets=10**12)
+    with pytest.raises(ValidationError, match="step 1e-320 is too small"):
+        Range(low=0, high=1e9, step=1e-320)
 
 
 def test_config_values_and_errors(tmp_path: Path) -> None:

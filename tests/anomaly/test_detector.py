@@ -107,6 +107,17 @@ def test_severity_grows_with_score(values: list[float]) -> None:
     assert (sev[s < levels[0, 0], 0] == Severity.NONE).all()
 
 
+@pytest.mark.parametrize("field", ["span", "min_periods", "pattern.window", "reaction.bars"])
+def test_a_window_beyond_a_million_bars_is_refused_naming_it(field: str) -> None:
+    # pattern.window = 10**12 was accepted, then np.full asked for 58.2 TiB
+    first, *rest = field.split(".")
+    data = {first: {rest[0]: 10**12}} if rest else {first: 10**12}
+    with pytest.raises(
+        ValidationError, match=rf"{field}\n  Input should be less than or equal to 1000000"
+    ):
+        AnomalyConfig.model_validate(data)
+
+
 def test_thresholds_must_be_ordered() -> None:
     with pytest.raises(ValidationError, match="low <= medium"):
         Thresholds(low=5, medium=4, high=8, critical=12)

@@ -33,14 +33,14 @@ def test_a_session_is_addressed_by_its_name(client: TestClient, shared_data: Pat
 
 def test_anomaly_settings_a_run_cannot_hold_are_refused(client: TestClient) -> None:
     """The ``anomalies`` section joins the run config unvalidated: its whole numbers are
-    checked here (a span beyond 64 bits started a session)."""
-    body = {**ONE, "session": "big", "anomalies": {"span": 2**70}}
+    checked here (a seed beyond 64 bits started a session)."""
+    body = {**ONE, "session": "big", "anomalies": {"pattern": {"seed": 2**70}}}
     res = client.post("/sessions", json=body, headers=AUTH)
     assert res.status_code == 422, res.text
     assert res.json()["fields"] == [
         {
             "field": "anomalies",
-            "message": "span: a whole number beyond 64 bits (from -2**63 to 2**63 - 1)",
+            "message": "pattern.seed: a whole number beyond 64 bits (from -2**63 to 2**63 - 1)",
         }
     ]
     assert client.get("/sessions", headers=AUTH).json() == []

@@ -170,9 +170,9 @@ def test_server_settings_and_sizes_are_refused(
             "slow: a whole number beyond 64 bits",
         ),
         (
-            {"risk": {"measures": {"window": 2**63}}},
+            {"risk": {"guards": {"error_burst": {"count": 2**63}}}},
             "risk",
-            "measures.window: a whole number beyond 64 bits",
+            "guards.error_burst.count: a whole number beyond 64 bits",
         ),
     ],
     ids=["nul_name", "nul_symbol", "int_param", "int_risk"],

@@ -56,6 +56,30 @@ def test_invalid_configs_rejected(bad: dict[str, object]) -> None:
         FeatureSetConfig.model_validate(bad)
 
 
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"normalize": {"window": 10**12}}, "normalize.window"),
+        (
+            {"features": [{"kind": "returns", "horizons": [1, 10**12]}]},
+            "features.0.returns.horizons.1",
+        ),
+        ({"features": [{"kind": "rsi", "period": 10**12}]}, "features.0.rsi.period"),
+        (
+            {"features": [{"kind": "sentiment", "lag_bars": 10**12}]},
+            "features.0.sentiment.lag_bars",
+        ),
+    ],
+)
+def test_a_window_beyond_a_million_bars_is_refused_naming_it(
+    bad: dict[str, object], field: str
+) -> None:
+    with pytest.raises(
+        ValidationError, match=rf"{field}\n  Input should be less than or equal to 1000000"
+    ):
+        FeatureSetConfig.model_validate({"name": "x", "features": [{"kind": "rsi"}], **bad})
+
+
 def test_duplicate_names_rejected(sp_panel: Panel) -> None:
     cfg = FeatureSetConfig(name="d", features=[{"kind": "rsi"}, {"kind": "rsi"}])
     with pytest.raises(ValueError, match="duplicate"):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from tests.news.helpers import HEADLINES, HOUR, SYMBOLS, bar_stamps, scores_of, table
 
 from alphapulse.core.errors import ConfigError
@@ -72,6 +73,23 @@ def test_bar_by_bar_equals_batch(specs) -> None:
     for t in (0, 7, 19, N_BARS - 1):
         step = factor_values(prepared, SYMBOLS, bar_stamps(t + 1), CFG)[-1]
         assert same(step, full[t])
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"window": 10**12}, "window"),
+        ({"lag_bars": 10**12}, "lag_bars"),
+        ({"halflife": 1e12}, "halflife"),
+        ({"guard": {"burst_window": 10**12}}, "guard.burst_window"),
+    ],
+)
+def test_a_window_beyond_a_million_bars_is_refused_naming_it(over: dict, field: str) -> None:
+    # each was accepted, and the rings and lag queue were allocated at that length
+    with pytest.raises(
+        ValidationError, match=rf"{field}\n  Input should be less than or equal to 1000000"
+    ):
+        FactorConfig.model_validate(over)
 
 
 def test_item_is_used_at_first_decision_at_or_after_known_at_plus_lag() -> None:

@@ -76,6 +76,15 @@ def test_defaults_are_pass_through_and_equal_slot(sp6: Panel) -> None:
             {"risk": {"measures": {"window": 10, "min_periods": 20}}},
             "risk.measures: Value error, min_periods 20 > window 10",
         ),
+        # a window of 10**12 bars was accepted, then allocated (MemoryError mid-run)
+        (
+            {"risk": {"measures": {"window": 10**12}}},
+            "risk.measures.window: Input should be less than or equal to 1000000",
+        ),
+        (
+            {"risk": {"guards": {"auto_disable": {"window": 10**12}}}},
+            "risk.guards.auto_disable.window: Input should be less than or equal to 1000000",
+        ),
         # 5 meant as 5%: a long's stop would sit below zero, so longs silently got none
         (
             {"risk": {"stops": {"stop_loss": {"method": "pct", "value": 5}}}},

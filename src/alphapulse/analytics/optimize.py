@@ -148,8 +148,7 @@ def _choose(ev: Evaluations, a: int, b: int, ppy: float, window_no: int) -> dict
 
 def _suggest(trial: Any, name: str, space: list[Any] | Range) -> Any:
     if isinstance(space, Range):
-        values = space.values()
-        if all(isinstance(v, int) for v in values):
+        if space.ints:
             return trial.suggest_int(name, int(space.low), int(space.high), step=int(space.step))
         return trial.suggest_float(name, space.low, space.high, step=space.step)
     return trial.suggest_categorical(name, space)

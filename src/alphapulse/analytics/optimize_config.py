@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,10 +16,13 @@ from alphapulse.config import (
     parse_config,
     read_yaml,
 )
+from alphapulse.core.bounds import Bars
 from alphapulse.core.errors import ConfigError
 from alphapulse.strategies.registry import strategy_class
 
 Scalar = int | float | str | bool
+MAX_SETS = 10_000  # parameter sets of a grid; each is a strategy of every window's backtest
+MAX_COMBINATIONS = 1_000_000  # combinations (valid or not) a grid may build and check
 
 
 class _Strict(BaseModel):
@@ -28,6 +32,8 @@ class _Strict(BaseModel):
 class Range(_Strict):
     """``low`` to ``high`` inclusive in steps of ``step`` (ints stay ints)."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     low: float
     high: float
     step: float = Field(gt=0)
@@ -36,19 +42,30 @@ class Range(_Strict):
     def _ordered(self) -> Range:
         if self.high < self.low:
             raise ValueError("high must be >= low")
+        if not math.isfinite((self.high - self.low) / self.step):
+            raise ValueError(
+                f"step {self.step} is too small for low {self.low} to high {self.high}"
+            )
         return self
 
+    @property
+    def ints(self) -> bool:
+        """Whether the values are whole numbers (``low`` and ``step`` are)."""
+        return float(self.low).is_integer() and float(self.step).is_integer()
+
+    def __len__(self) -> int:
+        """How many values there are, without building them."""
+        return int((self.high - self.low) / self.step + 1e-9) + 1
+
     def values(self) -> list[Scalar]:
-        n = int((self.high - self.low) / self.step + 1e-9) + 1
-        vals = [self.low + i * self.step for i in range(n)]
-        ints = all(float(v).is_integer() for v in (self.low, self.step))
-        out: list[Scalar] = [round(v) for v in vals] if ints else list(vals)
+        vals = [self.low + i * self.step for i in range(len(self))]
+        out: list[Scalar] = [round(v) for v in vals] if self.ints else list(vals)
         return out
 
 
 class WalkForward(_Strict):
-    train_bars: int = Field(252, ge=20)
-    test_bars: int = Field(63, ge=5)
+    train_bars: Bars = Field(252, ge=20)
+    test_bars: Bars = Field(63, ge=5)
 
 
 class OptimizeConfig(_Strict):
@@ -63,7 +80,7 @@ class OptimizeConfig(_Strict):
     n_trials: int = Field(30, ge=2, le=10_000)
     objective: Literal["sharpe", "total_return", "calmar"] = "sharpe"
     walk_forward: WalkForward = Field(default_factory=WalkForward)
-    max_sets: int = Field(500, ge=2)
+    max_sets: int = Field(500, ge=2, le=MAX_SETS)
     seed: int = 0
 
     def backtest_config(self, sets: list[dict[str, Any]]) -> BacktestConfig:
@@ -82,9 +99,19 @@ class OptimizeConfig(_Strict):
         return True
 
     def grid(self) -> list[dict[str, Any]]:
-        """Every valid combination of the parameter values, in order."""
+        """Every valid combination of the parameter values, in order (at most
+        ``max_sets``); a grid of more than ``MAX_COMBINATIONS`` combinations, valid or not,
+        is refused before it is built."""
+        sizes = {name: len(v) for name, v in self.params.items()}
+        combinations = math.prod(sizes.values())  # counted first: nothing is built beyond it
+        if combinations > MAX_COMBINATIONS:
+            axes = " x ".join(f"{name} {n:,}" for name, n in sizes.items())
+            raise ConfigError(
+                f"optimize: params: {combinations:,} combinations ({axes}), more than the"
+                f" {MAX_COMBINATIONS:,} a grid may span"
+            )
         names = list(self.params)
-        values = [v.values() if isinstance(v, Range) else list(v) for v in self.params.values()]
+        values = [v.values() if isinstance(v, Range) else v for v in self.params.values()]
         sets = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
         sets = [p for p in sets if self.valid(p)]
         if len(sets) < 2:

@@ -20,6 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alphapulse.core.bounds import Bars
+from alphapulse.core.storable import Storable
+
 
 class Severity(IntEnum):
     """How unusual an anomaly is; ordered, so ``sev >= Severity.HIGH`` works."""
@@ -74,8 +77,8 @@ class PatternConfig(_Strict):
     Rows whose features are all within ``gate`` sigmas are ordinary and not scored."""
 
     enabled: bool = True
-    window: int = Field(250, ge=20)
-    refit_every: int = Field(126, ge=1)
+    window: Bars = Field(250, ge=20)
+    refit_every: Bars = Field(126, ge=1)
     n_estimators: int = Field(32, ge=5, le=500)
     max_samples: int = Field(256, ge=16)
     seed: int = 0
@@ -97,7 +100,7 @@ class AlertConfig(_Strict):
     and type within ``cooldown_bars`` (a higher severity still goes through)."""
 
     min_severity: SeverityName = "high"
-    cooldown_bars: int = Field(5, ge=0)
+    cooldown_bars: Bars = Field(5, ge=0)
     log: bool = True
     webhook: WebhookConfig | None = None
 
@@ -108,7 +111,7 @@ class ReactionConfig(_Strict):
 
     min_severity: SeverityName = "critical"
     action: Literal["block", "flatten"] = "block"
-    bars: int = Field(5, ge=1)
+    bars: Bars = Field(5, ge=1)
     types: list[str] | None = None  # None: every type; e.g. [price_jump, gap]
 
     @field_validator("types")
@@ -122,11 +125,11 @@ class ReactionConfig(_Strict):
         return types
 
 
-class AnomalyConfig(_Strict):
+class AnomalyConfig(_Strict, Storable):
     """Detectors, severity thresholds, output filter, alerts and the risk reaction."""
 
-    span: int = Field(60, ge=2)
-    min_periods: int = Field(20, ge=2)
+    span: Bars = Field(60, ge=2)
+    min_periods: Bars = Field(20, ge=2)
     winsor: float = Field(4.0, gt=0)  # returns clipped at this many sigmas in the scale
     volume_profile: bool = False
     price: Thresholds = _z(5.0, 6.0, 8.0, 12.0)

@@ -31,8 +31,9 @@ from pydantic import (
 
 from alphapulse.api.run_schema import datasets, enum_of, per_strategy, strategies, time_zones
 from alphapulse.api.times import When, clamped
-from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors, unstorable
+from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors
 from alphapulse.core.errors import ConfigError
+from alphapulse.core.storable import unstorable
 from alphapulse.core.timezones import time_zone
 from alphapulse.core.trust import client_context
 from alphapulse.data.raw import time_bounds

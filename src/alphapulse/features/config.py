@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from alphapulse.core.bounds import MAX_WINDOW_BARS, Bars
 from alphapulse.core.errors import ConfigError, validation_text
 from alphapulse.core.trust import catalog_folder
 from alphapulse.core.yaml_text import load_yaml
@@ -33,23 +34,23 @@ class ReturnsSpec(_Spec):
     """``ret_{h}`` = ln(close_k / close_{k-h}) over the symbol's last h bars."""
 
     kind: Literal["returns"] = "returns"
-    horizons: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 5, 21, 63])
+    horizons: list[Annotated[Bars, Field(ge=1)]] = Field(default_factory=lambda: [1, 5, 21, 63])
 
 
 class RsiSpec(_Spec):
     """``rsi_{p}``: Wilder RSI, 0..100 (TA-Lib's definition and seeding)."""
 
     kind: Literal["rsi"] = "rsi"
-    period: int = Field(14, ge=2)
+    period: Bars = Field(14, ge=2)
 
 
 class MacdSpec(_Spec):
     """``macd_hist_{f}_{s}_{g}``: TA-Lib MACD histogram divided by the close."""
 
     kind: Literal["macd"] = "macd"
-    fast: int = Field(12, ge=2)
-    slow: int = Field(26, ge=2)
-    signal: int = Field(9, ge=1)
+    fast: Bars = Field(12, ge=2)
+    slow: Bars = Field(26, ge=2)
+    signal: Bars = Field(9, ge=1)
 
     @model_validator(mode="after")
     def _order(self) -> MacdSpec:
@@ -62,21 +63,21 @@ class AtrSpec(_Spec):
     """``atr_{p}``: Wilder average true range (TA-Lib) divided by the close."""
 
     kind: Literal["atr"] = "atr"
-    period: int = Field(14, ge=2)
+    period: Bars = Field(14, ge=2)
 
 
 class AdxSpec(_Spec):
     """``adx_{p}``: Wilder ADX, 0..100 (TA-Lib)."""
 
     kind: Literal["adx"] = "adx"
-    period: int = Field(14, ge=2)
+    period: Bars = Field(14, ge=2)
 
 
 class BollingerSpec(_Spec):
     """``bb_pctb_{p}``: Bollinger %B = (close - lower) / (upper - lower)."""
 
     kind: Literal["bollinger"] = "bollinger"
-    period: int = Field(20, ge=2)
+    period: Bars = Field(20, ge=2)
     nbdev: float = Field(2.0, gt=0)
 
 
@@ -84,35 +85,35 @@ class ObvSpec(_Spec):
     """``obv_{w}``: OBV change over w bars / volume over w bars (in [-1, 1])."""
 
     kind: Literal["obv"] = "obv"
-    window: int = Field(20, ge=2)
+    window: Bars = Field(20, ge=2)
 
 
 class RealizedVolSpec(_Spec):
     """``rv_{w}``: sample standard deviation of the last w log returns."""
 
     kind: Literal["realized_vol"] = "realized_vol"
-    window: int = Field(21, ge=2)
+    window: Bars = Field(21, ge=2)
 
 
 class VolumeZSpec(_Spec):
     """``volz_{w}``: z-score of ln(1 + volume) within its last w bars."""
 
     kind: Literal["volume_z"] = "volume_z"
-    window: int = Field(21, ge=3)
+    window: Bars = Field(21, ge=3)
 
 
 class AmihudSpec(_Spec):
     """``amihud_{w}``: ln of the mean of |return| / dollar volume over w bars."""
 
     kind: Literal["amihud"] = "amihud"
-    window: int = Field(21, ge=2)
+    window: Bars = Field(21, ge=2)
 
 
 class RollSpreadSpec(_Spec):
     """``roll_{w}``: Roll's spread 2 sqrt(max(0, -cov(r_k, r_{k-1}))) over w pairs."""
 
     kind: Literal["roll_spread"] = "roll_spread"
-    window: int = Field(21, ge=3)
+    window: Bars = Field(21, ge=3)
 
 
 class CorwinSchultzSpec(_Spec):
@@ -120,7 +121,7 @@ class CorwinSchultzSpec(_Spec):
     averaged over w bar pairs."""
 
     kind: Literal["cs_spread"] = "cs_spread"
-    window: int = Field(21, ge=1)
+    window: Bars = Field(21, ge=1)
 
 
 class MarketSpec(_Spec):
@@ -128,7 +129,7 @@ class MarketSpec(_Spec):
     to the index (a benchmark symbol, or the cross-sectional mean return) over w bars."""
 
     kind: Literal["market"] = "market"
-    window: int = Field(63, ge=3)
+    window: Bars = Field(63, ge=3)
 
 
 class CalendarSpec(_Spec):
@@ -146,10 +147,10 @@ class SentimentSpec(_Spec):
     kind: Literal["sentiment"] = "sentiment"
     news: str = "news_headlines_2021_2022"
     bar: str = "1D"
-    halflife: float = Field(3.0, gt=0.0)
-    window: int = Field(60, ge=2)
-    min_periods: int = Field(20, ge=2)
-    lag_bars: int = Field(0, ge=0)
+    halflife: float = Field(3.0, gt=0.0, le=MAX_WINDOW_BARS)  # bars
+    window: Bars = Field(60, ge=2)
+    min_periods: Bars = Field(20, ge=2)
+    lag_bars: Bars = Field(0, ge=0)
 
     _news = field_validator("news")(catalog_folder)  # from a client (``core/trust.py``)
 
@@ -179,8 +180,8 @@ class NormalizeConfig(_Strict):
     last ``window`` values (``rolling_z``) or all values so far (``expanding_z``)."""
 
     method: Literal["none", "rolling_z", "expanding_z"] = "rolling_z"
-    window: int = Field(252, ge=2)
-    min_periods: int = Field(20, ge=2)
+    window: Bars = Field(252, ge=2)
+    min_periods: Bars = Field(20, ge=2)
 
 
 class FeatureSetConfig(_Strict):

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from alphapulse.config import (
     BacktestConfig,
     DataConfig,
+    Storable,
     StrategyConfig,
     format_validation_error,
     read_yaml,
@@ -104,7 +105,7 @@ def _default_baselines() -> list[StrategyConfig]:
     ]
 
 
-class ResearchConfig(BaseModel):
+class ResearchConfig(Storable):
     """``alphapulse research`` configuration (``examples/ml_research.yaml``)."""
 
     model_config = ConfigDict(extra="forbid")

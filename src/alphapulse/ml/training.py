@@ -31,6 +31,7 @@ from pydantic import (
 
 from alphapulse.config import DataConfig, format_validation_error, read_yaml
 from alphapulse.core.errors import ConfigError
+from alphapulse.core.storable import Storable
 from alphapulse.data.panel import Panel
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.features import FeatureSetConfig
@@ -210,7 +211,7 @@ class RegistryConfig(BaseModel):
     root: str | None = None  # default: $ALPHAPULSE_MLRUNS or ./mlruns
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(Storable):
     """``alphapulse train`` configuration: one model on one window, registered."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,6 +7,8 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alphapulse.core.bounds import MAX_WINDOW_BARS, Bars
+
 #: Company names and people whose mention makes a headline about the symbol.
 DEFAULT_ALIASES: dict[str, list[str]] = {
     "MSFT": ["Microsoft", "Nadella", "Azure", "Xbox", "Activision"],
@@ -34,7 +36,7 @@ class GuardConfig(_Strict):
     dedup: Literal["none", "text", "embedding"] = "text"
     dedup_similarity: float = Field(0.9, gt=0.0, le=1.0)
     dedup_days: float = Field(3.0, ge=0.0, description="look-back for duplicates, days")
-    burst_window: int = Field(20, ge=1, description="bars of the trailing median count")
+    burst_window: Bars = Field(20, ge=1, description="bars of the trailing median count")
     burst_multiple: float = Field(3.0, ge=1.0, description="weight cap: multiple x median")
     source_weights: dict[str, float] = Field(default_factory=dict)
     default_source_weight: float = Field(1.0, ge=0.0)
@@ -44,7 +46,7 @@ class HeadConfig(_Strict):
     """The strategy's embedding head (``factor.scorer: head``): a ridge refitted every
     ``refit_every`` bars on the items whose next-day labels are realised by then."""
 
-    refit_every: int = Field(21, ge=1, description="bars between refits")
+    refit_every: Bars = Field(21, ge=1, description="bars between refits")
     min_items: int = Field(50, ge=2, description="labelled items needed for a fit")
     alpha: float = Field(10.0, gt=0.0, description="ridge penalty")
 
@@ -60,10 +62,10 @@ class FactorConfig(_Strict):
 
     scorer: Literal["vader", "head"] = "vader"
     bar: str = Field("1D", description="bar length; daily bars decide at the session close")
-    halflife: float = Field(3.0, gt=0.0)
-    window: int = Field(60, ge=2)
-    min_periods: int = Field(20, ge=2)
-    lag_bars: int = Field(0, ge=0)
+    halflife: float = Field(3.0, gt=0.0, le=MAX_WINDOW_BARS)  # bars
+    window: Bars = Field(60, ge=2)
+    min_periods: Bars = Field(20, ge=2)
+    lag_bars: Bars = Field(0, ge=0)
     relevance: RelevanceConfig = Field(default_factory=RelevanceConfig)
     guard: GuardConfig = Field(default_factory=GuardConfig)
 

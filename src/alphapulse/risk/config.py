@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alphapulse.core.bounds import Bars
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,8 +70,8 @@ class StopsConfig(_Strict):
     stop_loss: ExitRule | None = None
     take_profit: ExitRule | None = None
     trailing: bool = False  # move the stop with the high-water mark, never loosen
-    atr_window: int = Field(14, ge=1)
-    cooldown_bars: int = Field(0, ge=0)  # no re-entry for N bars after a stop-out
+    atr_window: Bars = Field(14, ge=1)
+    cooldown_bars: Bars = Field(0, ge=0)  # no re-entry for N bars after a stop-out
 
     @model_validator(mode="after")
     def _stop_below_the_price(self) -> StopsConfig:
@@ -83,13 +85,13 @@ class StopsConfig(_Strict):
 
 
 class StaleDataConfig(_Strict):
-    bars: int = Field(5, ge=1)  # consecutive steps without a bar of a held symbol
+    bars: Bars = Field(5, ge=1)  # consecutive steps without a bar of a held symbol
     action: Literal["block", "flatten"] = "block"
 
 
 class ErrorBurstConfig(_Strict):
     count: int = Field(5, ge=1)  # venue rejections ...
-    window: int = Field(10, ge=1)  # ... within this many bars -> halt
+    window: Bars = Field(10, ge=1)  # ... within this many bars -> halt
 
 
 class AutoDisableConfig(_Strict):
@@ -98,8 +100,8 @@ class AutoDisableConfig(_Strict):
 
     max_drawdown: float | None = Field(None, gt=0, lt=1)
     underperformance: float | None = Field(0.10, gt=0, allow_inf_nan=False)  # vs benchmark
-    window: int = Field(126, ge=2)
-    patience: int = Field(21, ge=1)  # consecutive bars below before disabling
+    window: Bars = Field(126, ge=2)
+    patience: Bars = Field(21, ge=1)  # consecutive bars below before disabling
     action: Literal["halt", "flatten"] = "flatten"
 
 
@@ -118,8 +120,8 @@ class MeasuresConfig(_Strict):
     """Per-step risk measures (``risk/measures.py``)."""
 
     enabled: bool = True
-    window: int = Field(250, ge=2)  # trailing returns for VaR/CVaR/beta
-    min_periods: int = Field(20, ge=2)
+    window: Bars = Field(250, ge=2)  # trailing returns for VaR/CVaR/beta
+    min_periods: Bars = Field(20, ge=2)
     benchmark: str | None = None  # a symbol of the universe; None = equal-weight universe
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ from pydantic import (
 from alphapulse.config import (
     BacktestConfig,
     DataConfig,
+    Storable,
     StrategyConfig,
     format_validation_error,
     read_yaml,
@@ -127,7 +128,7 @@ class EvaluateConfig(_Strict):
         return self
 
 
-class RLConfig(_Strict):
+class RLConfig(_Strict, Storable):
     name: str = "rl"
     data: DataConfig
     initial_cash: float = Field(100_000.0, gt=0, allow_inf_nan=False)
