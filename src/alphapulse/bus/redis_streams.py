@@ -5,7 +5,8 @@ groups are created with ``XGROUP CREATE ... $ MKSTREAM`` (they see messages publ
 after their creation), read with ``XREADGROUP`` and acknowledged with ``XACK``;
 ``reclaim`` is ``XAUTOCLAIM``. A dropped connection is re-opened with exponential
 backoff; a stream lost with its groups (e.g. a server restart) is re-created. A publish
-retried after a dropped connection may be stored twice (at-least-once).
+retried after a dropped connection may be stored twice (at-least-once); a read whose
+reply was lost is retried as a read of this consumer's pending entries.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class RedisStreamsSubscription:
         self._key = bus.key(topic)
         self._topic, self._group, self._consumer = topic, group, consumer
         self._cursor: str | None = "0"  # own pending entries first, then new ones (">")
+        self._seen = "0"  # the newest entry id read so far
         self._closed = False
 
     @property
@@ -182,7 +184,7 @@ class RedisStreamsSubscription:
             if not entries:
                 self._cursor = None
                 break
-            self._cursor = _text(entries[-1][0])
+            self._cursor = self._seen = _text(entries[-1][0])
             if out := self._deliveries(entries, redelivered=True):
                 return out
         deadline = time.monotonic() + max(timeout, 0.0)
@@ -191,7 +193,7 @@ class RedisStreamsSubscription:
             block = None
             if remaining > 0:
                 block = max(1, int(min(remaining, self._bus.max_block) * 1000))
-            if out := self._deliveries(self._read(">", max_count, block), redelivered=False):
+            if out := self._deliveries(self._read_new(max_count, block), redelivered=False):
                 return out
             if deadline - time.monotonic() <= 0:
                 return []
@@ -225,12 +227,37 @@ class RedisStreamsSubscription:
         self._closed = True
 
     def _read(self, start: str, count: int, block: int | None) -> list[Any]:
-        reply: Any = self._group_call(
-            lambda: self._redis.xreadgroup(
-                self._group, self._consumer, {self._key: start}, count=count, block=block
-            )
+        return _entries(self._group_call(lambda: self._xreadgroup(start, count, block)))
+
+    def _read_new(self, count: int, block: int | None) -> list[Any]:
+        """``XREADGROUP >``. A connection lost before the reply arrived may have lost
+        entries the server already assigned to this consumer: the retry reads this
+        consumer's pending entries after the newest one seen instead (and so does the
+        next poll, when the retries ran out)."""
+        lost = False
+
+        def read() -> Any:
+            nonlocal lost
+            start, wait = (self._seen, None) if lost else (">", block)
+            try:
+                return self._xreadgroup(start, count, wait)
+            except (RedisConnectionError, RedisTimeoutError):
+                lost = True
+                raise
+
+        try:
+            entries = _entries(self._group_call(read))
+        except BusError:
+            self._cursor = self._seen
+            raise
+        if entries:
+            self._seen = _text(entries[-1][0])
+        return entries
+
+    def _xreadgroup(self, start: str, count: int, block: int | None) -> Any:
+        return self._redis.xreadgroup(
+            self._group, self._consumer, {self._key: start}, count=count, block=block
         )
-        return list(reply[0][1]) if reply else []
 
     def _group_call(self, fn: Callable[[], T]) -> T:
         try:
@@ -271,6 +298,10 @@ class RedisStreamsSubscription:
     def _check_open(self) -> None:
         if self._closed:
             raise BusError(f"subscription {self._group}/{self._consumer} is closed")
+
+
+def _entries(reply: Any) -> list[Any]:
+    return list(reply[0][1]) if reply else []
 
 
 def _key_text(raw: Any) -> str:
