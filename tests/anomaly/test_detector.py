@@ -15,7 +15,7 @@ from alphapulse.anomaly.config import PatternConfig, Thresholds
 from alphapulse.anomaly.detector import AnomalyDetector, scan, scan_arrays
 from alphapulse.anomaly.evaluate import Bars
 from alphapulse.anomaly.kernels import TYPES
-from alphapulse.anomaly.pattern import fit_forest, squash, training_rows
+from alphapulse.anomaly.pattern import MAX_TRAIN_ROWS, fit_forest, squash, training_rows
 from alphapulse.anomaly.records import severities, thresholds, to_frame
 from alphapulse.data.panel import Panel
 from alphapulse.ml.leakage import PERTURBATIONS, Perturbation, canary
@@ -116,6 +116,18 @@ def test_a_window_beyond_a_million_bars_is_refused_naming_it(field: str) -> None
         ValidationError, match=rf"{field}\n  Input should be less than or equal to 1000000"
     ):
         AnomalyConfig.model_validate(data)
+
+
+def test_max_samples_beyond_the_training_pool_is_refused() -> None:
+    # max_samples 40,000 was accepted, then the forest never fitted (it needs max_samples / 4
+    # rows of a pool thinned to 8,192), so nothing was scored as a pattern
+    with pytest.raises(
+        ValidationError, match=r"pattern.max_samples\n  Input should be less than or equal to 8192"
+    ):
+        AnomalyConfig.model_validate({"pattern": {"max_samples": MAX_TRAIN_ROWS + 1}})
+    x = training_rows(np.random.default_rng(0).standard_t(3, size=(500, 100, 4)))
+    assert len(x) < MAX_TRAIN_ROWS  # 50,000 rows thinned by a stride of 7
+    assert fit_forest(x, PatternConfig(n_estimators=5, max_samples=MAX_TRAIN_ROWS)) is not None
 
 
 def test_thresholds_must_be_ordered() -> None:

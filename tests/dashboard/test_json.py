@@ -1,5 +1,5 @@
 """What the pages hand to their script is strict JSON: ``JSON.parse`` takes no NaN or
-Infinity, so one such number would leave a chart blank."""
+Infinity, so one such number would leave a chart blank; in a cell it is a dash."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ import json
 import re
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from alphapulse.dashboard.web import TEMPLATES
+from alphapulse.ml.models import RidgeBaseline
+from alphapulse.ml.registry import ModelRegistry
 from alphapulse.store import open_store
 from tests.api.conftest import make_client
 from tests.dashboard.conftest import login
+from tests.ml.test_registry import meta
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -59,3 +64,18 @@ def test_tojson_writes_nan_and_infinity_as_null() -> None:
     page = TEMPLATES.env.from_string("{{ x | tojson }}")
     x = {"a": [1.5, float("nan")], "b": float("-inf")}
     assert json.loads(page.render(x=x), parse_constant=_refuse) == {"a": [1.5, None], "b": None}
+
+
+def test_models_page_shows_a_missing_drift_value_as_a_dash(
+    zero_start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    client, _ = zero_start
+    reg = ModelRegistry(root=tmp_path)
+    x = np.random.default_rng(0).normal(size=(50, 2))
+    reg.register(RidgeBaseline().fit(x, x[:, 0]), "ridge", meta(drift_psi=0.25, drift_ks=None))
+    [written] = tmp_path.rglob("metadata.json")  # as another writer leaves it: a bare NaN
+    written.write_text(written.read_text().replace('"drift_psi": 0.25', '"drift_psi": NaN'))
+    monkeypatch.setenv("ALPHAPULSE_MLRUNS", str(tmp_path))
+    page = client.get("/ui/models").text
+    assert "drift_psi: –<br>drift_ks: –<br>" in page  # before: "drift_psi: nan", "drift_ks: "
+    assert '"drift_psi": null' in page  # the metadata keys, as JSON

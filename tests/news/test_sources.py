@@ -55,6 +55,13 @@ def test_dated_headlines_are_known_at_the_session_close(tmp_path) -> None:
         # pandas would read the second as headline.1 (before: no error)
         ("date,headline,headline\n2021-01-05,a,b\n", "line 1, field 'headline': duplicate column"),
         ("date,symbol,headline,date\n2021-01-05,TSLA,a,b\n", "field 'date': duplicate column"),
+        # a near-miss is named, not stripped (before: "missing column" alone, or source dropped)
+        (
+            "date, headline\n2021-01-05,x\n",
+            r"line 1, field 'headline': missing column \(the header has ' headline': write it as",
+        ),
+        ("date,headline,Source\n2021-01-05,x,y\n", "field 'source': .* has 'Source'"),
+        ('date,"headline\n2021-01-05,x\n', "line 1: unclosed quote"),  # the header's own quote
     ],
 )
 def test_bad_rows_name_file_line_and_field(tmp_path, text: str, message: str) -> None:

@@ -16,7 +16,7 @@ detector runs (zero per-step cost); give it (even ``anomalies: {}``) for the def
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -43,6 +43,10 @@ class Severity(IntEnum):
 
 
 SeverityName = Literal["low", "medium", "high", "critical"]
+
+#: The forest's training pool is thinned (fixed stride) to at most this many rows, so
+#: ``pattern.max_samples`` (rows drawn per tree) is at most this too.
+MAX_TRAIN_ROWS: Final = 8192
 
 
 class _Strict(BaseModel):
@@ -80,7 +84,7 @@ class PatternConfig(_Strict):
     window: Bars = Field(250, ge=20)
     refit_every: Bars = Field(126, ge=1)
     n_estimators: int = Field(32, ge=5, le=500)
-    max_samples: int = Field(256, ge=16)
+    max_samples: int = Field(256, ge=16, le=MAX_TRAIN_ROWS)  # rows per tree
     seed: int = 0
     gate: float = Field(2.0, ge=0)  # rows with every |feature z| below this are not scored
     thresholds: Thresholds = _z(0.70, 0.74, 0.78, 0.82)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from alphapulse.anomaly.config import PatternConfig
+from alphapulse.anomaly.config import MAX_TRAIN_ROWS, PatternConfig
 from alphapulse.anomaly.kernels import iforest_scores
 
 if TYPE_CHECKING:
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-MAX_TRAIN_ROWS = 8192  # the trailing pool is thinned (fixed stride) to at most this
 _EULER = 0.5772156649015329
 
 

@@ -10,6 +10,7 @@ from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from alphapulse.analytics.report.fmt import show
 from alphapulse.api.cookies import CookieSessions
 from alphapulse.api.guard import SESSION_SCOPE_KEY
 from alphapulse.api.state import get_store
@@ -21,9 +22,12 @@ TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 
 def num(value: Any) -> str:
-    """A cell: floats with thousands separators (4 decimals under 10), '' for None."""
-    if value is None:
-        return ""
+    """A cell: floats with thousands separators (4 decimals under 10); a missing (None,
+    NaN) or infinite number is an en dash, as in the reports (``fmt.show``)."""
+    return show(value, _cell)
+
+
+def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
     return str(value)

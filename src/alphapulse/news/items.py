@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alphapulse.core.errors import DataError
 from alphapulse.data.calendars import calendar_for
 
 COLUMNS = ("id", "symbol", "headline", "source", "published_at", "known_at", "text_hash")
@@ -40,16 +41,17 @@ def normalize(
 ) -> pd.DataFrame:
     """Items in the normal form, sorted by ``known_at``.
 
-    ``rows`` has ``symbol``, ``headline`` and either ``published_at`` (tz-aware) or a
-    ``date`` only. A timed item is known at ``published_at + min_delay``; a date-only item
-    at that date's session close (it may have been published after the session).
+    ``rows`` has ``symbol``, ``headline`` and either ``published_at`` (tz-aware; a naive
+    time is a DataError naming its row) or a ``date`` only. A timed item is known at
+    ``published_at + min_delay``; a date-only item at that date's session close (it may
+    have been published after the session).
     """
     out = pd.DataFrame(index=rows.index)
     out["symbol"] = rows["symbol"].astype(str).str.strip().str.upper()
     out["headline"] = rows["headline"].astype(str).map(lambda s: " ".join(s.split()))
     out["source"] = rows["source"].astype(str) if "source" in rows else ""
     if "published_at" in rows:
-        pub = pd.to_datetime(rows["published_at"], utc=True)
+        pub = _aware_utc(rows["published_at"])
         out["published_at"] = pub
         out["known_at"] = pub + (min_delay or pd.Timedelta(0))
     else:
@@ -60,6 +62,16 @@ def normalize(
     out["id"] = rows["id"].astype(str) if "id" in rows else ids
     out = out.sort_values(["known_at", "symbol", "text_hash"], kind="stable")
     return out.loc[:, list(COLUMNS)].reset_index(drop=True)
+
+
+def _aware_utc(times: pd.Series) -> pd.Series:
+    """Tz-aware ``published_at`` times in UTC; a naive one (its zone unknown) is an error."""
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        naive = times.map(lambda t: (ts := pd.Timestamp(t)) is not pd.NaT and ts.tzinfo is None)
+        if naive.any():
+            row = int(naive.to_numpy().argmax())
+            raise DataError("time without a time zone", row=row, field="published_at")
+    return pd.to_datetime(times, utc=True)
 
 
 def known_ns(table: pd.DataFrame) -> npt.NDArray[np.int64]:

@@ -89,9 +89,15 @@ def read_file(path: Path, symbol: str, calendar: str = "XNYS") -> pd.DataFrame:
     """One headlines file, checked: a bad row is a DataError naming file, line and field."""
     records = _records(path)
     names = [str(name) for name in records.iloc[0]]
-    for col in (*REQUIRED, "symbol", "source"):
+    known = (*REQUIRED, "symbol", "source")
+    for col in known:
         if names.count(col) > 1:
             raise DataError("duplicate column", path=str(path), row=1, field=col)
+    for name in names:  # ' headline' or 'Headline' would be ignored, then reported missing
+        col = name.strip().lower()
+        if name != col and col in known and col not in names:
+            hint = f"missing column (the header has {name!r}: write it as {col!r})"
+            raise DataError(hint, path=str(path), row=1, field=col)
     for col in REQUIRED:
         if col not in names:
             raise DataError("missing column", path=str(path), field=col)

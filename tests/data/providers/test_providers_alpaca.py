@@ -179,7 +179,20 @@ def test_bars_of_a_symbol_not_asked_for_are_an_error_not_empty(
         provider(alpaca, fast).fetch_bars("AAPL", START, END, "1d")
 
 
-def test_the_asked_symbol_without_bars_is_empty(alpaca, fast, no_env) -> None:
+@pytest.mark.parametrize(
+    ("path", "symbol", "bars"),
+    [
+        (BARS, "AAPL", {"AAPL": []}),
+        # before: alpaca-py's pager failed on the nulls ("AttributeError: 'NoneType' ...")
+        (BARS, "AAPL", None),
+        (BARS, "AAPL", {"AAPL": None}),
+        ("/v1beta3/crypto/us/bars", "BTC/USD", None),
+    ],
+)
+def test_the_asked_symbol_without_bars_is_empty(
+    alpaca, fast, no_env, path: str, symbol: str, bars: dict | None
+) -> None:
     # no session in the range, or before the listing: no data, not an error (as "bars": {})
-    alpaca.inject(BARS, (200, {"bars": {"AAPL": []}, "next_page_token": None}))
-    assert provider(alpaca, fast).fetch_bars("AAPL", START, END, "1d").empty
+    alpaca.inject(path, (200, {"bars": bars, "next_page_token": None}))
+    frame = provider(alpaca, fast).fetch_bars(symbol, START, END, "1d")
+    assert frame.empty and list(frame.columns) == ["open", "high", "low", "close", "volume", "vwap"]

@@ -7,8 +7,8 @@ itself. Credentials come from the arguments or ``APCA_API_KEY_ID`` /
 ``APCA_API_SECRET_KEY``; the data API origin from ``base_url`` or ``APCA_API_DATA_URL``
 (the SDK's ``url_override``). Columns: OHLCV and ``vwap``; prices are unadjusted unless
 ``adjustment`` says otherwise. A response without bars is an empty frame (no session in
-the range, or before the listing); one that holds bars of a symbol not asked for is a
-``ProviderError``, not that empty frame.
+the range, or before the listing), ``"bars": null`` or a symbol mapped to null too; one
+that holds bars of a symbol not asked for is a ``ProviderError``, not that empty frame.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.common.rest import RESTClient
+from alpaca.common.types import HTTPResult
 from alpaca.data.enums import Adjustment, DataFeed
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.historical.stock import StockHistoricalDataClient
@@ -165,7 +166,7 @@ class AlpacaProvider:
                     f"{PROVIDER}: stock data needs an API key pair. {_AUTH_HINT}",
                     provider=PROVIDER,
                 )
-            self._stock = StockHistoricalDataClient(
+            self._stock = _StockClient(
                 api_key=self._api_key, secret_key=self._secret_key, url_override=self._base_url
             )
             _disable_sdk_retries(self._stock)
@@ -173,11 +174,31 @@ class AlpacaProvider:
 
     def _crypto_client(self) -> CryptoHistoricalDataClient:
         if self._crypto is None:
-            self._crypto = CryptoHistoricalDataClient(
+            self._crypto = _CryptoClient(
                 api_key=self._api_key, secret_key=self._secret_key, url_override=self._base_url
             )
             _disable_sdk_retries(self._crypto)
         return self._crypto
+
+
+class _NullBarsAreEmpty(RESTClient):
+    """Reads a page's ``"bars": null`` (or a symbol mapped to null) as no bars: alpaca-py's
+    pager would fail on it (``None.items()``, ``len(None)``) before any bar is parsed."""
+
+    def get(self, path: str, data: dict[str, Any] | str | None = None, **kwargs: Any) -> HTTPResult:
+        response = super().get(path, data, **kwargs)
+        if isinstance(response, dict) and "bars" in response:
+            bars = response["bars"] or {}
+            response["bars"] = {sym: rows or [] for sym, rows in bars.items()}
+        return response
+
+
+class _StockClient(_NullBarsAreEmpty, StockHistoricalDataClient):
+    pass
+
+
+class _CryptoClient(_NullBarsAreEmpty, CryptoHistoricalDataClient):
+    pass
 
 
 def _disable_sdk_retries(client: RESTClient) -> None:
