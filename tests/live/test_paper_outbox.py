@@ -183,3 +183,20 @@ def _drain_into(sub: Subscription, dedup: Deduplicator) -> list[Delivery]:
     for d in out:
         dedup(sub, d)
     return out
+
+
+def test_a_row_that_no_longer_decodes_is_flagged_and_the_rest_go_out(db_url: str) -> None:
+    """A payload the codec cannot read (another codec version, a damaged row) is kept,
+    flagged 2 and skipped; before, it raised on every round and blocked every row after."""
+    with open_store(db_url) as store:
+        run_tx(store.engine, lambda conn: write_outbox(conn, "s", [_event(i) for i in range(4)]))
+        t = TABLES["bus_outbox"]
+        bad = _event(1).key
+        damage = t.update().where(t.c.key == bad).values(payload=b"\x00not a message")
+        run_tx(store.engine, lambda conn: conn.execute(damage))
+        bus = InProcessBus()
+        sub = bus.subscribe(strategy_topic(Topic.RISK, "s"), "g", "c")
+        publisher = OutboxPublisher(store, "s", bus)
+        assert publisher.flush() == 3 and publisher.pending() == 0
+        assert [d.key for d in _drain(sub)] == [_event(i).key for i in (0, 2, 3)]
+        assert [flag for _, _, flag in _outbox(store, "s")] == [1, 2, 1, 1]

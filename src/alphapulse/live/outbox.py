@@ -8,7 +8,9 @@ re-runs the step (insert-or-ignore). :class:`OutboxPublisher` sends unpublished 
 ``id`` order with their keys and flags them; a failed send stops the round (order is
 kept) and is retried after a backoff, so messages written while the bus is down go out,
 in order, once it is back. A crash between a send and its flag re-sends that message
-(at-least-once): consumers de-duplicate by key (``bus.dedup.Deduplicator``).
+(at-least-once): consumers de-duplicate by key (``bus.dedup.Deduplicator``). A row that
+no longer decodes (e.g. written by another codec version) is logged and flagged
+``published = 2`` (kept, never sent), so it cannot hold up the rows after it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 from sqlalchemy import Connection, select, update
 
 from alphapulse.bus.base import Bus, BusError, Subscription
-from alphapulse.bus.codec import decode, encode
+from alphapulse.bus.codec import MessageError, decode, encode
 from alphapulse.bus.messages import (
     FillMsg,
     Message,
@@ -129,6 +131,9 @@ class OutboxBus:
         self.bus.close()
 
 
+SENT, UNDECODABLE = 1, 2  # ``bus_outbox.published`` flags (0: pending)
+
+
 class OutboxPublisher:
     """Sends the session's unpublished outbox rows to ``bus`` in order (:meth:`flush`).
     After a failed round the next one waits ``min(cap, base * 2**(failures - 1))`` s."""
@@ -180,7 +185,14 @@ class OutboxPublisher:
             done: list[int] = []
             try:
                 for row_id, key, topic, payload in rows:
-                    self.bus.publish(topic, decode(payload), key=key)
+                    try:
+                        message = decode(payload)
+                    except MessageError as exc:
+                        log.error("outbox row %d (%s) cannot be decoded, not sent: %s",
+                                  row_id, key, exc)  # fmt: skip
+                        self._mark([row_id], UNDECODABLE)
+                        continue
+                    self.bus.publish(topic, message, key=key)
                     done.append(row_id)
             except Exception as exc:
                 self._mark(done)
@@ -194,10 +206,11 @@ class OutboxPublisher:
             if len(rows) < self.batch:
                 return total
 
-    def _mark(self, ids: list[int]) -> None:
+    def _mark(self, ids: list[int], flag: int = SENT) -> None:
         if not ids:
             return
         t = TABLES["bus_outbox"]
-        stmt = update(t).where(t.c.id.in_(ids)).values(published=1)
+        stmt = update(t).where(t.c.id.in_(ids)).values(published=flag)
         run_tx(self.store.engine, lambda conn: conn.execute(stmt))
-        self.sent += len(ids)
+        if flag == SENT:
+            self.sent += len(ids)
