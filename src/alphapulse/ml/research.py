@@ -87,6 +87,18 @@ class Gated(Strategy):
         return self.inner.strategy_outputs()
 
 
+def gate(strategies: list[StrategyConfig], start: str) -> list[StrategyConfig]:
+    """Each strategy wrapped in ``Gated`` from ``start`` on, under its own label."""
+    return [
+        StrategyConfig(
+            strategy=GATED,
+            name=s.label,
+            params={"strategy": s.strategy, "params": s.params, "start": start},
+        )
+        for s in strategies
+    ]
+
+
 class WalkForwardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -214,14 +226,7 @@ def run_research(
     ml_cfg = StrategyConfig(
         strategy=ML_STRATEGY, name="ml", params=cfg.ml_params(start, test_size, a0)
     )
-    gated = [
-        StrategyConfig(
-            strategy=GATED,
-            name=b.label,
-            params={"strategy": b.strategy, "params": b.params, "start": start},
-        )
-        for b in cfg.baselines
-    ]
+    gated = gate(cfg.baselines, start)
     t_ml = time.perf_counter() - t_start  # + the ML run's own time (baselines may overlap)
     strat, baselines = run_all(
         cfg.executor, cfg.backtest([ml_cfg], True), cfg.backtest(gated, False), panel

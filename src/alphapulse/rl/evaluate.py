@@ -4,9 +4,11 @@ The last ``folds x test_bars`` bars are cut into test windows; fold k trains a p
 the ``train_bars`` before its ``valid_bars`` validation window, which ends where its test
 window starts, then runs it deterministically over the test window from a flat book
 (the environment is the engine, so this is the plugin's path). The baselines (buy and
-hold, SMA crossover, the LightGBM ``ml`` strategy trained walk-forward inside the
-engine from the first test bar) run once through the engine over the whole panel with the
-same costs; their per-bar returns inside the test windows are compared. The table has,
+hold, SMA crossover, the LightGBM ``ml`` strategy trained inside the engine on the bars
+before the window) run per fold as the policy does: through the engine with the same
+costs, from a flat book of the initial cash, first deciding on the window's first bar
+(their indicators see the bars before); their per-bar returns inside the test windows
+are compared. The table has,
 per strategy, the compounded test return, the annualised Sharpe ratio with a
 stationary-bootstrap 95% interval, the maximum drawdown, and the number of
 configurations tried (``evaluate.configurations_tried``), whatever the result.
@@ -78,28 +80,40 @@ def _fold(
     return _returns(np.asarray(equity), cfg.initial_cash)
 
 
+def baseline_returns(
+    cfg: RLConfig, panel: Panel, folds: list[Rows], log: Any = None
+) -> dict[str, FloatArray]:
+    """Each baseline's per-bar returns after costs in the test windows, run as the policy
+    is: per fold from a flat book of ``initial_cash``, first deciding on the window's
+    first bar (``ml.research.Gated``; ``ml`` trains there), through the engine over the
+    panel (indicators see the bars before)."""
+    from alphapulse.engine.runner import run_strategy
+    from alphapulse.ml.research import gate
+
+    out: dict[str, list[FloatArray]] = {}
+    for k, (_, _, (lo, hi)) in enumerate(folds):
+        start = pd.Timestamp(panel.timestamps[lo], tz="UTC").isoformat()
+        ml = StrategyConfig(strategy="ml", params={"start": start})
+        for scfg in [*gate(cfg.evaluate.baselines, start), ml]:
+            res = run_strategy(cfg.backtest(), scfg, panel)
+            out.setdefault(scfg.label, []).append(_returns(res.equity[lo:hi], cfg.initial_cash))
+        if log is not None:
+            log(f"fold {k + 1}/{len(folds)}: baselines done")
+    return {label: np.concatenate(r) for label, r in out.items()}
+
+
 def evaluate(cfg: RLConfig, panel: Panel | None = None, log: Any = None) -> pd.DataFrame:
     """The walk-forward table (see the module docstring); ``log(str)`` gets progress."""
-    from alphapulse.engine.runner import load_data, run_strategy
+    from alphapulse.engine.runner import load_data
 
     panel = panel if panel is not None else load_data(cfg.backtest())
     folds = fold_rows(panel.n_bars, cfg)
     feats = panel_features(panel, cfg)
-    bt = cfg.backtest()
-    test_mask = np.zeros(panel.n_bars, dtype=bool)
-    for _, _, test_rows in folds:
-        test_mask[test_rows[0] : test_rows[1]] = True
     executor = get_executor(cfg.executor) if cfg.executor is not None else LocalExecutor(1)
     items = [(k, len(folds), rows) for k, rows in enumerate(folds)]
     rl = executor.map(_fold, items, (panel, cfg, feats), log)  # one task per fold
     series = {f"rl_{cfg.learn.algo}": np.concatenate(rl)}
-    start = str(pd.Timestamp(panel.timestamps[folds[0][2][0]], tz="UTC").date())
-    baselines = [*cfg.evaluate.baselines, StrategyConfig(strategy="ml", params={"start": start})]
-    for scfg in baselines:
-        res = run_strategy(bt, scfg, panel)
-        series[scfg.label] = _returns(res.equity, cfg.initial_cash)[test_mask]
-        if log is not None:
-            log(f"baseline {scfg.label} done")
+    series.update(baseline_returns(cfg, panel, folds, log))
     ppy = observed_periods_per_year(panel.index())
     return summary_table(series, ppy, cfg.evaluate.bootstrap, cfg.evaluate.configurations_tried)
 
