@@ -214,6 +214,19 @@ def test_an_empty_window_is_named_as_asked(
         load_panel("sp500_daily_2013_2018", ["AAPL"], start=start, end=end, root=data_root)
 
 
+@pytest.mark.parametrize(
+    ("symbols", "says"),
+    [
+        (["AAPL", "aapl"], "'AAPL' and 'aapl' name the same symbol AAPL"),
+        (["MSFT", "AAPL", "AAPL"], "'AAPL' listed twice"),
+    ],
+)
+def test_a_symbol_asked_twice_is_an_error(data_root: Path, symbols: list[str], says: str) -> None:
+    """Two names of one symbol were merged silently (the catalog's names are upper case)."""
+    with pytest.raises(DataError, match=says):
+        load_frames("sp500_daily_2013_2018", symbols, root=data_root)
+
+
 def test_unknown_symbol_and_source(data_root: Path) -> None:
     with pytest.raises(DataError, match="ZZZZ"):
         load_frames("sp500_daily_2013_2018", ["AAPL", "ZZZZ"], root=data_root)

@@ -89,7 +89,19 @@ def _wanted(symbols: Sequence[str] | None) -> list[str] | None:
         return None
     if isinstance(symbols, str):
         symbols = [symbols]
-    return list(dict.fromkeys(s.strip().upper() for s in symbols))
+    wanted: dict[str, str] = {}
+    for given in symbols:
+        name = given.strip().upper()
+        if name in wanted:  # never dropped silently: the caller listed it twice
+            first = wanted[name]
+            why = (
+                f"{given!r} listed twice"
+                if first == given
+                else f"{first!r} and {given!r} name the same symbol {name}"
+            )
+            raise DataError(f"symbols: {why}", field="symbols")
+        wanted[name] = given
+    return list(wanted)
 
 
 def _check_found(wanted: list[str], found: Iterable[str], source: str) -> None:
