@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from alphapulse.cli import app
 from alphapulse.core.errors import ConfigError
+from alphapulse.data.panel import Panel
 from alphapulse.ml.cv import PurgedWalkForward
 from alphapulse.ml.report import METRIC_COLUMNS
 from alphapulse.ml.research import ResearchConfig, load_research_config, run_research
@@ -97,3 +99,31 @@ def test_sliding_refits_train_on_the_walk_forwards_window(train_size: int | None
     for train, test in splits:
         rows = training_rows(end, int(test[0]) - 1, train_window=window, embargo=2)
         assert np.flatnonzero(rows[:, 0]).tolist() == train.tolist()
+
+
+def test_hourly_bars_are_annualised_on_the_bars_present(shared_data: Path) -> None:
+    """Every row's Sharpe and volatility use the bars per year of the data (24/7 hourly:
+    8,760); research used 252 whatever the bars, so hourly Sharpes were ~5.9x too low."""
+    from alphapulse.analytics.frequency import observed_periods_per_year
+    from alphapulse.engine.runner import load_data
+    from alphapulse.ml import research
+
+    cfg = _small(shared_data)
+    cfg["baselines"] = [{"strategy": "buy_and_hold"}]
+    cfg["walk_forward"]["n_splits"] = 1
+    rc = ResearchConfig.model_validate(cfg)
+    daily = load_data(rc.backtest(rc.baselines, False))
+    hours = daily.timestamps[0] + np.arange(daily.n_bars, dtype=np.int64) * 3_600 * 10**9
+    hourly = Panel(hours, daily.symbols, daily.fields)
+    seen: list[float] = []
+    metrics = research.window_metrics
+
+    def spy(r: Any, start: int, stop: int, ppy: float = 252.0) -> dict[str, Any]:
+        seen.append(ppy)
+        return metrics(r, start, stop, ppy)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(research, "window_metrics", spy)
+        run_research(rc, panel=hourly)
+    ppy = observed_periods_per_year(hourly.index())  # 24 bars a day, 365 days a year
+    assert 8000 < ppy <= 8760 and seen and set(seen) == {ppy}

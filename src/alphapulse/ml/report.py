@@ -3,14 +3,14 @@
 Per strategy and window (a walk-forward fold's test bars, or all of them):
 sharpe, total_return, max_drawdown, volatility (``analytics.metrics.compute_metrics`` on
 the equity curve from the close before the window's first bar to its last bar, so the
-first bar's return counts), turnover (notional traded in the window / mean equity /
-years), hit_rate (winning positions / decided ones, a position's round trips closed in
-the window summed), exposure
-(mean gross exposure / equity), fees. For
-the ML strategy also ic (Spearman rank correlation of the prediction with the realised
-label, cross-sectionally demeaned when the label spec says so, per cross-section with
-at least ``MIN_IC_NAMES`` names, averaged over bars), ic_ir (mean / std of those), and
-pred_hit_rate (side of the prediction vs sign of that label).
+first bar's return counts; annualised with the bars present per year of the data),
+turnover (notional traded in the window / mean equity / years), hit_rate (winning
+positions / decided ones, a position's round trips closed in the window summed),
+exposure (mean gross exposure / equity), fees. For the ML strategy also ic (Spearman
+rank correlation of the prediction with the realised label, cross-sectionally demeaned
+when the label spec says so, per cross-section with at least ``MIN_IC_NAMES`` names,
+averaged over bars), ic_ir (mean / std of those), and pred_hit_rate (side of the
+prediction vs sign of that label).
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ def _utc(ns: npt.NDArray[np.int64]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True))
 
 
-def window_metrics(r: RunResult, start: int, stop: int, ppy: float = 252.0) -> dict[str, Any]:
-    """Metrics of run ``r`` over its bars ``[start, stop)`` (see the module docstring)."""
+def window_metrics(r: RunResult, start: int, stop: int, ppy: float) -> dict[str, Any]:
+    """Metrics of run ``r`` over its bars ``[start, stop)`` (see the module docstring),
+    annualised with ``ppy`` bars per year."""
     lo = max(start - 1, 0)
     eq = pd.Series(r.equity[lo:stop], index=_utc(r.timestamps[lo:stop]))
     t0, t1 = int(r.timestamps[start]), int(r.timestamps[stop - 1])

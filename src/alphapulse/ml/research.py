@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.config import (
     BacktestConfig,
     DataConfig,
@@ -238,10 +239,11 @@ def run_research(
     rows: list[dict[str, Any]] = []
     windows = [(str(k), a, b) for k, (a, b, _) in enumerate(blocks)]
     windows.append(("overall", a0, blocks[-1][1]))
+    ppy = observed_periods_per_year(idx)  # the bars present: hourly crypto is not 252
     for fold, a, b in windows:
         for label, r in results.items():
             m: dict[str, Any] = {"fold": fold, "start": str(idx[a].date())}
-            m.update(end=str(idx[b - 1].date()), strategy=label, **window_metrics(r, a, b))
+            m.update(end=str(idx[b - 1].date()), strategy=label, **window_metrics(r, a, b, ppy))
             if label == "ml":
                 m.update(prediction_metrics(score, realised, a, b))
             rows.append(m)
