@@ -127,3 +127,21 @@ def test_hourly_bars_are_annualised_on_the_bars_present(shared_data: Path) -> No
         run_research(rc, panel=hourly)
     ppy = observed_periods_per_year(hourly.index())  # 24 bars a day, 365 days a year
     assert 8000 < ppy <= 8760 and seen and set(seen) == {ppy}
+
+
+def test_fill_at_close_counts_the_first_entry_in_the_window(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Under ``fill_at: close`` the first decision is on the first test bar, so its costs
+    fall inside the window: buy and hold's window return is its whole run's, from the
+    initial cash. Before, it decided (and paid) a bar earlier, outside the window."""
+    cfg = _small(shared_data)
+    cfg.update(fill_at="close", baselines=[{"strategy": "buy_and_hold"}])
+    cfg["walk_forward"]["n_splits"] = 1
+    rc = ResearchConfig.model_validate(cfg)
+    run_research(rc, tmp_path)
+    df = pd.read_csv(tmp_path / "metrics.csv")
+    bh = df[(df["strategy"] == "buy_and_hold") & (df["fold"].astype(str) == "overall")].iloc[0]
+    equity = pd.read_csv(tmp_path / "runs" / "buy_and_hold" / "equity.csv")["equity"]
+    assert bh["fees"] > 0
+    assert bh["total_return"] == pytest.approx(equity.iloc[-1] / rc.initial_cash - 1, rel=1e-12)

@@ -223,7 +223,11 @@ def run_research(
     a0, test_size = blocks[0][0], blocks[0][1] - blocks[0][0]
     if a0 < 1:
         raise ConfigError("walk_forward: the first test block must leave training bars")
-    start = str(panel.index()[a0 - 1].isoformat())
+    # the first decision: at the bar before the first test bar when it fills at the next
+    # open (on the test bar); at the first test bar under ``fill_at: close`` (it fills at
+    # that close: a decision a bar earlier would pay its costs before the window)
+    first = a0 - 1 if cfg.fill_at == "next_open" else a0
+    start = str(panel.index()[first].isoformat())
     ml_cfg = StrategyConfig(
         strategy=ML_STRATEGY, name="ml", params=cfg.ml_params(start, test_size, a0)
     )
