@@ -80,6 +80,33 @@ def test_an_output_folder_inside_the_data_folder_is_refused(
     assert sorted(p.name for p in (data / "tiny").iterdir()) == ["AAA.csv", "BBB.csv"]
 
 
+@pytest.mark.parametrize("command", ["optimize", "report", "compare", "regimes_plot"])
+def test_a_report_inside_the_data_folder_is_refused(
+    data: Path, tmp_path: Path, command: str
+) -> None:
+    """optimize, report, compare and regimes --plot wrote there (optimize's
+    oos_equity.csv would be read as a symbol); now each is refused, nothing written."""
+    run_yaml = tmp_path / "run.yaml"
+    run_yaml.write_text("data: {source: tiny}\nstrategies: [{strategy: buy_and_hold}]\n")
+    assert run(["backtest", str(run_yaml), "--out", str(tmp_path / "runs")])[0] == 0
+    opt_yaml = tmp_path / "opt.yaml"
+    opt_yaml.write_text(
+        "backtest: {data: {source: tiny}}\nstrategy: sma_cross\nengine: event\n"
+        "fixed: {slow: 20}\nparams: {fast: [5, 10]}\n"
+        "walk_forward: {train_bars: 100, test_bars: 50}\n"
+    )
+    inside = data / "tiny" / "out"
+    argv = {
+        "optimize": ["optimize", str(opt_yaml), "--out", str(inside)],
+        "report": ["report", str(tmp_path / "runs" / "buy_and_hold"), "--out", f"{inside}.html"],
+        "compare": ["compare", str(tmp_path / "runs" / "buy_and_hold"), "--out", f"{inside}.html"],
+        "regimes_plot": [*regimes(tmp_path / "r.csv"), "--plot", f"{inside}.html"],
+    }[command]
+    rc, err = run(argv)
+    assert rc == 2 and "inside the data folder" in err, err
+    assert sorted(p.name for p in (data / "tiny").iterdir()) == ["AAA.csv", "BBB.csv"]
+
+
 def test_ctrl_c_while_writing_leaves_no_half_file(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,6 +44,7 @@ def scan_cmd(
     (timestamp, symbol, type, severity, score, message)."""
     from alphapulse.anomaly import Severity
     from alphapulse.anomaly.detector import scan_panel
+    from alphapulse.cli_data import write_table
     from alphapulse.core.errors import ConfigError
     from alphapulse.data.catalog import load_panel
     from alphapulse.engine.outputs import out_folder
@@ -55,10 +56,7 @@ def scan_cmd(
     names = [s for arg in symbols or [] for s in arg.split(",") if s] or None
     panel = load_panel(dataset, names, start=start, end=end, root=root)
     df = scan_panel(panel, cfg, int(Severity.parse(min_severity)))
-    try:
-        df[SCAN_COLUMNS].to_csv(out, index=False)
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: {exc.strerror or exc}") from None
+    write_table(df[SCAN_COLUMNS], out)
     console = Console()
     console.print(counts_table(df))
     console.print(

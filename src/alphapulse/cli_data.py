@@ -267,15 +267,20 @@ def write_table(frame: pd.DataFrame, out: Path, *, make_parent: bool = True) -> 
         write_output(out, lambda tmp: frame.to_csv(tmp, index=False), make_parent)
 
 
-def write_output(out: Path, write: Callable[[Path], object], make_parent: bool = True) -> None:
-    """``write(tmp)`` into a sibling of ``out`` (its folder created with ``make_parent``),
-    then rename it to ``out`` (Ctrl-C leaves no half-written file); DataError naming ``out``
-    when it is inside the data folder (it would be read as data) or cannot be written."""
+def outside_data(out: Path) -> None:
+    """A DataError naming ``out`` when it is inside the data folder (read as data there)."""
     from alphapulse.data.catalog import root_or_none
 
     root = root_or_none()
     if root is not None and out.resolve().is_relative_to(root.resolve()):
         raise DataError(f"inside the data folder {root}; write outputs elsewhere", path=str(out))
+
+
+def write_output(out: Path, write: Callable[[Path], object], make_parent: bool = True) -> None:
+    """``write(tmp)`` into a sibling of ``out`` (its folder created with ``make_parent``),
+    then rename it to ``out`` (Ctrl-C leaves no half-written file); DataError naming ``out``
+    when it is inside the data folder (it would be read as data) or cannot be written."""
+    outside_data(out)
     tmp = out.with_name(f".tmp-{out.name}")  # same suffix: the same format and compression
     try:
         if make_parent:

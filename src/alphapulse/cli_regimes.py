@@ -28,7 +28,7 @@ def regimes(
     p_<label>...) and print the timeline."""
     from pydantic import ValidationError
 
-    from alphapulse.cli_data import write_table
+    from alphapulse.cli_data import outside_data, write_output, write_table
     from alphapulse.core.errors import ConfigError
     from alphapulse.data.catalog import load_panel
     from alphapulse.regimes.config import KINDS, detector_config
@@ -45,6 +45,9 @@ def regimes(
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(f"--{'.'.join(map(str, err['loc'])) or detector}: {err['msg']}") from None
+    for path in (out, plot):  # before the detection
+        if path is not None:
+            outside_data(path)
     names = [s for arg in symbols or [] for s in arg.split(",") if s] or None
     panel = load_panel(dataset, names, start=start, end=end, root=root)
     df = detect_panel(panel, cfg)
@@ -58,7 +61,7 @@ def regimes(
         table.add_row(*(str(v) for v in row))
     console.print(table)
     if plot is not None:
-        plot_html(df, panel, plot)
+        write_output(plot, lambda tmp: plot_html(df, panel, tmp))
     console.print(f"{len(df)} rows for {panel.n_symbols} symbols written to {out}")
 
 

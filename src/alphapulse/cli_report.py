@@ -55,9 +55,11 @@ def market_data(
 def write_report(
     run: RunData, out: Path, *, dataset: str | None = None, benchmark: str | None = None
 ) -> Path:
+    from alphapulse.cli_data import write_output
+
     bench, prices = market_data(run, dataset, benchmark)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(build_report(run, bench, prices), encoding="utf-8")
+    html = build_report(run, bench, prices)
+    write_output(out, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return out
 
 
@@ -83,9 +85,11 @@ def compare(
     db: DbOption = None,
 ) -> None:
     """Write an HTML page comparing several runs side by side."""
+    from alphapulse.cli_data import write_output
+
     loaded = [resolve_run(r, db) for r in runs]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(build_comparison(loaded), encoding="utf-8")
+    html = build_comparison(loaded)
+    write_output(out, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     Console(stderr=True).print(f"comparison written to {out}")
 
 
@@ -102,9 +106,12 @@ def optimize(
     from alphapulse.analytics.optimize import optimize as run_optimize
     from alphapulse.analytics.optimize_config import load_optimize_config
     from alphapulse.analytics.report.optimize_page import optimize_html
+    from alphapulse.cli_data import write_output
+    from alphapulse.engine.outputs import out_folder
     from alphapulse.engine.runner import load_data
 
     cfg = load_optimize_config(config)
+    out_folder(out)  # before the search: an unusable --out is an error now
     panel = load_data(cfg.backtest_config([{}]))
     console = Console(stderr=True)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -115,10 +122,11 @@ def optimize(
             bar.update(task, completed=done, total=total)
 
         result = run_optimize(cfg, panel, workers=workers, progress=progress)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "optimize.json").write_text(json.dumps(result, indent=2) + "\n")
-    pd.DataFrame(result["oos_equity"]).to_csv(out / "oos_equity.csv", index=False)
-    (out / "optimize.html").write_text(optimize_html(result), encoding="utf-8")
+    text, page = json.dumps(result, indent=2) + "\n", optimize_html(result)
+    write_output(out / "optimize.json", lambda tmp: tmp.write_text(text))
+    equity = pd.DataFrame(result["oos_equity"])
+    write_output(out / "oos_equity.csv", lambda tmp: equity.to_csv(tmp, index=False))
+    write_output(out / "optimize.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
     oos = result["oos"]
     console.print(
         f"{result['n_sets']} sets, {len(result['windows'])} windows; out of sample: "
