@@ -19,7 +19,8 @@ news_app = typer.Typer(no_args_is_help=True, help="News sentiment factor.")
 NewsOpt = Annotated[str, typer.Option("--news", help="news folder or dataset name")]
 SymbolsOpt = Annotated[str, typer.Option("--symbols", help="comma-separated symbols")]
 CacheOpt = Annotated[
-    Path | None, typer.Option("--cache-dir", help="embedding cache (default ~/.cache/alphapulse)")
+    Path | None,
+    typer.Option("--cache-dir", help="embedding cache (default ~/.cache/alphapulse/news)"),
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML of factor settings")]
 DEFAULT_NEWS = "news_headlines_2021_2022"
