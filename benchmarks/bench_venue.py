@@ -13,16 +13,7 @@ from alphapulse.engine.bars import BarSlice
 from alphapulse.execution.costs import ExecutionConfig
 from alphapulse.execution.venue import SimulatedVenue
 from alphapulse.model.orders import Order, OrderType, Side
-
-
-class _Account:
-    cash = 1e12
-
-    def position(self, sid: int) -> float:
-        return 0.0
-
-    def apply(self, fill: object) -> None:
-        return None
+from alphapulse.portfolio.ledger import Ledger
 
 
 def per_bar_us(n_symbols: int, n_orders: int, bars: int = 200) -> float:
@@ -44,9 +35,10 @@ def per_bar_us(n_symbols: int, n_orders: int, bars: int = 200) -> float:
         )
     px = np.random.default_rng(0).uniform(50, 150, n_symbols)
     vol = np.full(n_symbols, 1e6)
+    account = Ledger(n_symbols, 1e12)
     t0 = time.perf_counter()
     for i in range(bars):
-        venue.process_bar(BarSlice(i, i + 1, 0, px, px + 1, px - 1, px, vol), _Account())
+        venue.process_bar(BarSlice(i, i + 1, 0, px, px + 1, px - 1, px, vol), account)
     return (time.perf_counter() - t0) / bars * 1e6
 
 

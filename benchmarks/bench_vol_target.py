@@ -58,7 +58,7 @@ def main() -> None:
     strategies = [{"strategy": "buy_and_hold", "name": "equal_weight"}]
     portfolios: dict[str, dict] = {"equal_weight": {"method": "equal_weight"}}
     for tv in args.targets:
-        name = f"vol_target_{tv:.0%}"
+        name = f"vol_target_{tv:g}"  # a run name is a plain file name: no "%"
         strategies.append({"strategy": "buy_and_hold", "name": name})
         portfolios[name] = {
             "method": "vol_target",
@@ -100,7 +100,8 @@ def main() -> None:
         )
         target = portfolios[name].get("target_vol")
         tgt = f"{target:.1%}" if target else "-"
-        print(f"{name:<16}{tgt:>8}{vol:>14.2%}{ret:>9.2%}{dd:>9.2%}{gross:>8.2f}"
+        label = f"vol_target_{target:.0%}" if target else name
+        print(f"{label:<16}{tgt:>8}{vol:>14.2%}{ret:>9.2%}{dd:>9.2%}{gross:>8.2f}"
               f"{len(r.fills):>7}{secs:>7.1f}")  # fmt: skip
 
 
