@@ -3,6 +3,7 @@ this process; on Ray the shared panel is put into the object store once per map.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,16 +82,24 @@ def test_local_map_is_in_order_with_progress() -> None:
     assert sorted(i for _, i in seen) == list(range(7))
 
 
-def test_a_failed_task_cancels_the_tasks_not_started(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_a_failed_task_stops_the_rest_of_the_map(
+    method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fork pool raises a task's error without running the rest of the map first
-    (it used to wait for all of them: 11 seconds of doomed work here, hours for a long
-    backtest). Two workers busy for a second each and one queued call: a few start."""
-    monkeypatch.setattr(local, "_start_method", lambda: "fork")  # (tasks use no threads)
+    """A task's error is raised at once, whatever the pool: the tasks not started are
+    cancelled and the running ones killed. The fork pool used to run the whole map first
+    (11 seconds of doomed work here, hours for a long backtest), then the tasks already
+    running; the fork-server pool left them running after the raise (this process's exit
+    waited for them) and a worker starting one after the shared file was removed failed
+    on it. Two workers, the failing item first, the others take two seconds each."""
+    monkeypatch.setattr(local, "_start_method", lambda: method)
+    workers = set(mp.active_children())  # (other tests' kept pools)
     with pytest.raises(ValueError, match="item 0 failed"):
         LocalExecutor(2).map(fail_first, list(range(12)), str(tmp_path))
-    assert len(list(tmp_path.iterdir())) <= 6
+    assert set(mp.active_children()) <= workers  # the map's workers are gone
+    assert not list(tmp_path.glob("*.done"))  # none of its tasks ran to its end
+    assert len(list(tmp_path.iterdir())) <= 3  # the other worker's item, the queued call
+    assert 2 not in _POOLS  # a failed pool is not reused
 
 
 def test_config_rejects_bad_values() -> None:

@@ -5,7 +5,8 @@ started in this process a fork is unsafe, so the workers start from a fork serve
 re-import the package (seconds): that pool is kept per process (created on first use,
 reused by every later map of the same width, closed at exit) and the shared object is
 pickled once per map into a file each worker reads once per map. A task's error is
-raised as the task raised it; the map's tasks not started yet are cancelled."""
+raised as the task raised it, at once: the map's tasks not started yet are cancelled
+and its running ones killed (tasks are pure; that pool is not reused)."""
 
 from __future__ import annotations
 
@@ -104,8 +105,8 @@ class LocalExecutor:
             futures = [pool.submit(_run, fn, item) for item in items]
             try:
                 out = _collect(futures, lambda: _drain(queue, progress))
-            except BaseException:  # a failed task: the tasks not started yet never run
-                pool.shutdown(cancel_futures=True)
+            except BaseException:  # a failed task: the rest of the map never runs
+                _abandon(pool)
                 raise
         _drain(queue, progress)  # after the workers exited: their queue feeders flushed
         return out
@@ -128,7 +129,7 @@ def _map_persistent(
         try:
             out = _collect(futures, relay.drain)
             relay.finish(len(items))
-        except BaseException:
+        except BaseException:  # before the shared file goes: no worker reads it after
             _close(n)  # a broken or interrupted pool is not reused
             raise
     return out
@@ -180,7 +181,17 @@ def _pool(n: int) -> tuple[ProcessPoolExecutor, Any]:
 def _close(n: int) -> None:
     entry = _POOLS.pop(n, None)
     if entry is not None:
-        entry[0].shutdown(wait=False, cancel_futures=True)
+        _abandon(entry[0])
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop a failed map's pool now: its tasks not started are cancelled and its workers
+    killed, so no task of the map runs on (nor holds up this process's exit)."""
+    workers = list(pool._processes.values())  # (no public way before Python 3.14)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.kill()
+        process.join()
 
 
 @atexit.register
