@@ -26,10 +26,11 @@ def fails_on_two(shared: int, item: int, report: Report) -> int:
 
 def fail_first(shared: str, item: int, report: Report) -> int:
     """Item 0 raises at once; every other item leaves a file named after it in the
-    folder ``shared`` (it started), takes two seconds, then leaves ``<item>.done``."""
+    folder ``shared`` (it started), takes 30 seconds (longer than item 0 takes to fail on
+    a loaded machine), then leaves ``<item>.done``."""
     if item == 0:
         raise ValueError("item 0 failed")
     (Path(shared) / str(item)).touch()
-    time.sleep(2.0)
+    time.sleep(30.0)
     (Path(shared) / f"{item}.done").touch()
     return item

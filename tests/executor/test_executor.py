@@ -88,15 +88,17 @@ def test_a_failed_task_stops_the_rest_of_the_map(
 ) -> None:
     """A task's error is raised at once, whatever the pool: the tasks not started are
     cancelled and the running ones killed. The fork pool used to run the whole map first
-    (11 seconds of doomed work here, hours for a long backtest), then the tasks already
+    (minutes of doomed work here, hours for a long backtest), then the tasks already
     running; the fork-server pool left them running after the raise (this process's exit
     waited for them) and a worker starting one after the shared file was removed failed
-    on it. Two workers, the failing item first, the others take two seconds each."""
+    on it. Two workers, the failing item first, the others take 30 seconds each."""
     monkeypatch.setattr(local, "_start_method", lambda: method)
     workers = set(mp.active_children())  # (other tests' kept pools)
     with pytest.raises(ValueError, match="item 0 failed"):
         LocalExecutor(2).map(fail_first, list(range(12)), str(tmp_path))
-    assert set(mp.active_children()) <= workers  # the map's workers are gone
+    # the map's workers are gone (a process the pool's own thread reaped first can stay
+    # listed by multiprocessing: the OS is asked instead)
+    assert not [p for p in set(mp.active_children()) - workers if Path(f"/proc/{p.pid}").exists()]
     assert not list(tmp_path.glob("*.done"))  # none of its tasks ran to its end
     assert len(list(tmp_path.iterdir())) <= 3  # the other worker's item, the queued call
     assert 2 not in _POOLS  # a failed pool is not reused
