@@ -219,3 +219,21 @@ def test_rl_evaluate_folds_on_ray_equal_in_process(ray_cluster: Any) -> None:
     assert list(here["strategy"]) == ["rl_ppo", "buy_and_hold", "ml"]
     assert (here["bars"] == 60).all()
     pd.testing.assert_frame_equal(here, on_ray)
+
+
+def test_a_ray_cluster_that_cannot_be_reached_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ray.init`` failing (no cluster there, the client extra missing) was a traceback."""
+    ray = pytest.importorskip("ray")
+
+    def refused(*_: Any, **__: Any) -> None:
+        raise ConnectionError("Failed to connect to 127.0.0.1:1\n(details)")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refused)
+    with pytest.raises(ConfigError) as err:
+        get_executor(ExecutorConfig(kind="ray", address="ray://127.0.0.1:1"))
+    assert str(err.value) == (
+        "executor.address ray://127.0.0.1:1: Ray did not start: Failed to connect to 127.0.0.1:1"
+    )

@@ -32,12 +32,16 @@ def connect(cfg: ExecutorConfig) -> Any:
     if ray.is_initialized():
         return ray
     opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-    if cfg.address.startswith("ray://"):
-        ray.init(address=cfg.address, log_to_driver=False)
-    elif cfg.address == "auto" and os.environ.get("RAY_ADDRESS"):
-        ray.init(address="auto", log_to_driver=False)
-    else:  # start a local head (address "local", or "auto" with no cluster named)
-        ray.init(num_cpus=cfg.num_cpus, **opts)
+    try:
+        if cfg.address.startswith("ray://"):
+            ray.init(address=cfg.address, log_to_driver=False)
+        elif cfg.address == "auto" and os.environ.get("RAY_ADDRESS"):
+            ray.init(address="auto", log_to_driver=False)
+        else:  # start a local head (address "local", or "auto" with no cluster named)
+            ray.init(num_cpus=cfg.num_cpus, **opts)
+    except Exception as exc:  # unreachable cluster, missing client extra, bad address
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"executor.address {cfg.address}: Ray did not start: {why}") from None
     return ray
 
 
