@@ -101,7 +101,8 @@ def test_a_failed_task_stops_the_rest_of_the_map(
     assert not [p for p in set(mp.active_children()) - workers if Path(f"/proc/{p.pid}").exists()]
     assert not list(tmp_path.glob("*.done"))  # none of its tasks ran to its end
     assert len(list(tmp_path.iterdir())) <= 3  # the other worker's item, the queued call
-    assert 2 not in _POOLS  # a failed pool is not reused
+    if method == "forkserver":  # (the fork pool is never kept; another test may keep one)
+        assert 2 not in _POOLS  # a failed pool is not reused
 
 
 def test_config_rejects_bad_values() -> None:
