@@ -269,10 +269,10 @@ def write_table(frame: pd.DataFrame, out: Path, *, make_parent: bool = True) -> 
 
 def outside_data(out: Path) -> None:
     """A DataError naming ``out`` when it is inside the data folder (read as data there)."""
-    from alphapulse.data.catalog import root_or_none
+    from alphapulse.data.catalog import root_holding
 
-    root = root_or_none()
-    if root is not None and out.resolve().is_relative_to(root.resolve()):
+    root = root_holding(out)
+    if root is not None:
         raise DataError(f"inside the data folder {root}; write outputs elsewhere", path=str(out))
 
 

@@ -183,6 +183,15 @@ def root_or_none() -> Path | None:
         return None
 
 
+def root_holding(path: Path) -> Path | None:
+    """The data root when ``path`` lies inside it (an output there would be read as
+    data), else None."""
+    root = root_or_none()
+    if root is not None and path.resolve().is_relative_to(root.resolve()):
+        return root
+    return None
+
+
 def _group(parts: list[RawBars], wanted: list[str] | None, source: str) -> dict[str, list[RawBars]]:
     groups: dict[str, list[RawBars]] = {}
     for part in parts:

@@ -194,10 +194,10 @@ def out_folder(path: Path) -> Path:
     """``path`` as a folder to write into (created with its parents): a ``ConfigError``
     naming it when it cannot be (a file, no permission, inside the data folder, where
     its CSVs would be read as data), not a traceback."""
-    from alphapulse.data.catalog import root_or_none
+    from alphapulse.data.catalog import root_holding
 
-    root = root_or_none()
-    if root is not None and path.resolve().is_relative_to(root.resolve()):
+    root = root_holding(path)
+    if root is not None:
         raise ConfigError(f"output folder {path}: inside the data folder {root}")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"output folder {path}: a file, not a folder")

@@ -194,11 +194,11 @@ class _NullBarsAreEmpty(RESTClient):
 
 
 class _StockClient(_NullBarsAreEmpty, StockHistoricalDataClient):
-    pass
+    """alpaca-py's stock data client, reading null bars as none."""
 
 
 class _CryptoClient(_NullBarsAreEmpty, CryptoHistoricalDataClient):
-    pass
+    """alpaca-py's crypto data client, reading null bars as none."""
 
 
 def _disable_sdk_retries(client: RESTClient) -> None:
