@@ -3,13 +3,16 @@ not a traceback after them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from alphapulse.config import BacktestConfig, parse_config
 from alphapulse.core.errors import ConfigError
 from alphapulse.data.panel import Panel
-from alphapulse.fusion.ablation import COLUMNS, run_ablation
+from alphapulse.engine.runner import run_backtest
+from alphapulse.fusion.ablation import COLUMNS, _score, run_ablation, variants
 from tests.rl.conftest import day, random_walk
 
 EXPERTS = [
@@ -49,3 +52,16 @@ def test_oos_start_near_the_end_is_scored(panel: Panel, cfg: BacktestConfig) -> 
     table = run_ablation(cfg, panel, oos_start=day(panel, 117), n_boot=20, workers=1)
     assert list(table.columns) == COLUMNS and len(table) == 5
     assert np.isfinite(table["max_dd"]).all()
+
+
+def test_first_scored_bar_holds_its_fees(panel: Panel, cfg: BacktestConfig) -> None:
+    """A fee paid at the first scored bar lowers that bar's return: the equity before it
+    (the initial cash at the data's first bar) is the base, as the fees column counts it."""
+    run = run_backtest(cfg.model_copy(update={"strategies": variants(cfg)[-1:]}), panel)
+    r = next(iter(run.values()))
+    flat = replace(r, initial_cash=100.0, equity=np.full(len(r.timestamps), 99.0), fills=[])
+    first = _score("flat", flat, int(r.timestamps[0]), n_boot=10)
+    assert first[COLUMNS.index("max_dd")] == pytest.approx(-0.01)
+    assert first[COLUMNS.index("cagr")] < 0
+    later = _score("flat", flat, int(r.timestamps[5]), n_boot=10)  # base: bar 4's 99
+    assert later[COLUMNS.index("max_dd")] == 0.0 and later[COLUMNS.index("cagr")] == 0.0

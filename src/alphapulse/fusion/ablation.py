@@ -78,8 +78,12 @@ def _oos_start(gated: Tables) -> int:
 
 
 def _score(label: str, r: RunResult, start: int, n_boot: int) -> list[Any]:
+    """Scored from the equity before ``start`` (the initial cash at the first bar), so
+    the first scored bar's return holds the fees that bar's fills paid."""
     keep = r.timestamps >= start
-    eq = r.equity[keep]
+    first = int(np.argmax(keep)) if keep.any() else len(keep)
+    base = r.equity[first - 1] if first > 0 else r.initial_cash
+    eq = np.r_[base, r.equity[keep]]
     ret = np.diff(eq) / eq[:-1]
     ppy = observed_periods_per_year(pd.DatetimeIndex(pd.to_datetime(r.timestamps[keep], utc=True)))
     sharpe = float(sharpe_rows(ret[None, :], ppy)[0]) if len(ret) > 2 else np.nan
