@@ -23,10 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 APP_SERVICES = {"ingest", "trade", "api"}
 SCRAPE_LABELS = {"job", "instance"}  # added by Prometheus to every scraped sample
-# The services that may see each secret of deploy/.env (the app services get the database
+# The services that may see each secret of deploy/.env (the app services get their role's
 # password inside ALPHAPULSE_DB_URL); compose's env_file would hand all of them to each.
 SECRET_USERS = {
-    "POSTGRES_PASSWORD": APP_SERVICES | {"postgres"},
+    "POSTGRES_PASSWORD": {"postgres"},  # the superuser's
+    "APP_DB_PASSWORD": APP_SERVICES | {"postgres"},  # the app role's (postgres-init)
     "ALPHAPULSE_API_TOKEN": {"api"},
     "GRAFANA_ADMIN_PASSWORD": {"grafana"},
     "APCA_API_KEY_ID": {"ingest", "trade"},
