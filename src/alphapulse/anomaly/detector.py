@@ -13,6 +13,7 @@ from alphapulse.anomaly import kernels as K
 from alphapulse.anomaly.config import AnomalyConfig, Severity
 from alphapulse.anomaly.pattern import Forest, fit_forest, training_rows
 from alphapulse.anomaly.records import Anomaly, from_arrays, market_rows, thresholds, to_frame
+from alphapulse.core.bounds import check_buffer
 from alphapulse.data.panel import Panel
 
 FloatArray = npt.NDArray[np.float64]
@@ -63,7 +64,8 @@ class AnomalyDetector(_Base):
         n = len(self.symbols)
         self.t = 0
         self.forest: Forest | None = None
-        w = cfg.pattern.window
+        w = cfg.pattern.window if cfg.pattern.enabled else 0  # the pattern's training rows
+        check_buffer("anomalies.pattern.window", w, n, w * n * K.N_FEATURES * 8)
         self._buf = np.full((w, n, K.N_FEATURES), np.nan)
         self.score = np.full((1, len(K.TYPES), n), np.nan)
         self.v1 = np.full_like(self.score, np.nan)

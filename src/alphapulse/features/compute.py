@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from alphapulse.core.bounds import check_buffer
 from alphapulse.core.errors import SettingError
 from alphapulse.data.panel import Panel
-from alphapulse.features.config import FeatureSetConfig
+from alphapulse.features.config import FeatureSetConfig, FeatureSpec
 from alphapulse.features.kinds import Block, Feature, State, build
 from alphapulse.features.normalize import zscore_step
 from alphapulse.features.stat_kernels import index_returns_step
@@ -34,6 +35,17 @@ class FeatureMatrix:
     def feature(self, name: str) -> FloatArray:
         """[T, N] values of one feature."""
         return self.values[:, :, self.names.index(name)]
+
+
+def _sizing_key(spec: FeatureSpec) -> tuple[str, int]:
+    """The spec's largest whole-number field (a list's largest item) and its value: the
+    one that sizes the feature's state in an error message."""
+    sizes = {
+        key: max(v) if isinstance(v, list) else v
+        for key, v in spec
+        if isinstance(v, int | list) and not isinstance(v, bool) and v != []
+    }
+    return max(sizes.items(), key=lambda kv: kv[1], default=("kind", 0))
 
 
 def valid_bars(
@@ -71,12 +83,17 @@ class FeatureState:
             raise ValueError(f"feature set {cfg.name!r} has duplicate feature names")
         self.names = tuple(names)
         n = len(self.symbols)
+        for i, (spec, feat) in enumerate(zip(cfg.features, self._features, strict=True)):
+            key, value = _sizing_key(spec)
+            check_buffer(f"features.{i}.{key}", value, n, feat.state_bytes(n))
         self._states: list[State] = [f.init_state(n) for f in self._features]
         self._last = np.full(n, np.nan)
         norm = cfg.normalize
         self._zcols = np.array(zcols if norm.method != "none" else [], dtype=np.int64)
         nz = len(self._zcols)
         self._zcnt = np.zeros(n, dtype=np.int64)
+        if norm.method == "rolling_z":
+            check_buffer("normalize.window", norm.window, n, 8 * n * nz * norm.window)
         self._zring = np.full((n, nz, norm.window if norm.method == "rolling_z" else 1), np.nan)
         self._zsums = np.zeros((n, nz, 4))
         self._needs_time = any(s.kind == "calendar" for s in cfg.features)

@@ -3,6 +3,7 @@ call of its numba step kernel on a block of rows."""
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +74,10 @@ class Feature(ABC):
     def run(self, state: State, b: Block, out: FloatArray, col: int) -> None:
         """Advance ``state`` over the block, writing into ``out[:, :, col:col+len(names)]``."""
 
+    def state_bytes(self, n: int) -> int:
+        """Bytes that ``init_state(n)`` allocates (0: none that a window sizes)."""
+        return 0
+
 
 class _Simple(Feature):
     """A feature whose state is a count plus arrays of the given trailing shapes."""
@@ -89,6 +94,9 @@ class _Simple(Feature):
 
     def init_state(self, n: int) -> State:
         return [_count(n), *(_nan(n, *s) for s in self._shapes)]
+
+    def state_bytes(self, n: int) -> int:
+        return 8 * n * (1 + sum(math.prod(s) for s in self._shapes))
 
     def run(self, state: State, b: Block, out: FloatArray, col: int) -> None:
         self._call(state, b, out, col)

@@ -15,7 +15,7 @@ from alphapulse.news.config import FactorConfig
 from alphapulse.news.factor import NAMES
 from alphapulse.news.loader import load_prepared
 from alphapulse.news.pipeline import Prepared
-from alphapulse.news.stream import FactorStream
+from alphapulse.news.stream import FactorStream, stream_buffers
 
 if TYPE_CHECKING:
     from alphapulse.features.config import SentimentSpec
@@ -45,6 +45,9 @@ class SentimentFeature(Feature):
 
     def init_state(self, n: int) -> State:
         return [np.full(1, None, dtype=object)]  # the stream, made at the first block
+
+    def state_bytes(self, n: int) -> int:
+        return sum(nbytes for _, nbytes in stream_buffers(self.cfg, n).values())
 
     def run(self, state: State, b: Block, out: FloatArray, col: int) -> None:
         if self._items is None:

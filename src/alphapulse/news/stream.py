@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alphapulse.core.bounds import check_buffer
 from alphapulse.news.config import FactorConfig
 from alphapulse.news.factor import BarSums, FactorState, decision_times, previous_decision
 from alphapulse.news.guard import damping
@@ -21,6 +22,21 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 #: Scores of the items at the given positions (of ``Prepared``), asked when they arrive.
 Scorer = Callable[[IntArray], FloatArray]
+
+
+def stream_buffers(cfg: FactorConfig, n: int) -> dict[str, tuple[int, int]]:
+    """The stream's buffers over ``n`` symbols that ``cfg`` sizes: key -> (value, bytes)."""
+    return {
+        "window": (cfg.window, 8 * n * cfg.window),  # the surprise ring
+        "lag_bars": (cfg.lag_bars, 24 * n * cfg.lag_bars),  # [3, n] sums per pending bar
+        "guard.burst_window": (cfg.guard.burst_window, 8 * n * cfg.guard.burst_window),
+    }
+
+
+def check_stream(cfg: FactorConfig, n: int, prefix: str = "factor") -> None:
+    """Refuse a factor whose buffers over ``n`` symbols are over ``MAX_BUFFER_BYTES``."""
+    for key, (value, nbytes) in stream_buffers(cfg, n).items():
+        check_buffer(f"{prefix}.{key}", value, n, nbytes)
 
 
 class FactorStream:
@@ -46,6 +62,7 @@ class FactorStream:
         self._scorer = scorer
         self._pos = 0
         n = len(symbols)
+        check_stream(cfg, n)
         self._pending: deque[FloatArray] = deque(np.zeros((3, n)) for _ in range(cfg.lag_bars))
         self._counts = np.zeros((cfg.guard.burst_window, n))  # counts of the bars seen, ring
         self._row = 0

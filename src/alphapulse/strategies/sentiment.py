@@ -24,7 +24,7 @@ from alphapulse.news.config import FactorConfig, HeadConfig
 from alphapulse.news.factor import NAMES
 from alphapulse.news.head import OnlineHead
 from alphapulse.news.loader import embed_items, load_prepared
-from alphapulse.news.stream import FactorStream
+from alphapulse.news.stream import FactorStream, check_stream
 from alphapulse.strategies.base import Strategy, StrategyParams
 
 
@@ -52,6 +52,7 @@ class SentimentStrategy(Strategy):
     def _start(self, ctx: Context) -> FactorStream:
         """The stream (and the head when configured) of a new run."""
         cfg = self.p.factor
+        check_stream(cfg, len(ctx.symbols))  # before the news are read
         vader = cfg.model_copy(update={"scorer": "vader"})
         items = load_prepared(self.p.news, ctx.symbols, vader, self.p.cache_dir)
         self._head = None

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alphapulse.core.bounds import check_buffer
 from alphapulse.execution.algos.schedules import vwap_curve
 from alphapulse.sweep.kernels import pairwise_sum
 
@@ -102,6 +103,8 @@ def _curve_into(total_volume: FloatArray, sid: int, k: int, start: int, out: Flo
 
 class VolumeProfile:
     def __init__(self, n_symbols: int, sessions: int) -> None:
+        nbytes = 8 * sessions * n_symbols * MINUTES
+        check_buffer("execution.profile_sessions", sessions, n_symbols, nbytes)
         self._ring = np.zeros((sessions, n_symbols, MINUTES))
         self._sum = np.zeros((n_symbols, MINUTES))
         self._cur = np.zeros((n_symbols, MINUTES))
