@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 from pydantic import ValidationError
+from tests.core.alloc_guard import cap_numpy
 
 from alphapulse.config import parse_config
+from alphapulse.core.errors import ConfigError
 from alphapulse.data.catalog import load_panel
 from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
@@ -267,3 +269,18 @@ def test_train_registers_a_sequence_model(shared_data: Path, tmp_path: Path) -> 
     assert ti.size == meta["train_rows"]
     fm.fit(window_rows(X, ti, si, WINDOW), target[ti, si])
     np.testing.assert_array_equal(fm.predict_with_uncertainty(inputs).mean, a.mean)
+
+
+def test_a_window_over_the_limits_is_refused_before_any_buffer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``window`` is at most MAX_WINDOW_BARS, and windows that would need more than
+    MAX_BUFFER_BYTES are one line naming ``model.window``, before numpy is asked."""
+    with pytest.raises(ValidationError, match="less than or equal to 1000000"):
+        ModelSpec(kind="lstm", window=2_000_000)
+    cap_numpy(monkeypatch)
+    values = np.zeros((200, 10, 8))
+    rows = np.arange(200).repeat(10), np.tile(np.arange(10), 200)
+    with pytest.raises(ConfigError, match=r"^model\.window 20000 x 10 symbols needs 2\.4 GiB"):
+        window_rows(values, *rows, 20_000)
+    assert window_rows(values, *rows, 50).shape == (2000, 50, 8)  # 6.4 MB: made

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alphapulse.core.bounds import Bars
 from alphapulse.core.errors import ConfigError
 from alphapulse.ml.models.base import Model, model_class
 
@@ -59,7 +60,7 @@ class ModelSpec(BaseModel):
     kind: ModelKind
     params: dict[str, Any] = Field(default_factory=dict)
     members: list[ModelSpec] = Field(default_factory=list)
-    window: int | None = Field(None, ge=1)  # sequence models: bars per input window
+    window: Bars | None = Field(None, ge=1)  # sequence models: bars per input window
 
     @model_validator(mode="after")
     def _members_match_kind(self) -> ModelSpec:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from alphapulse.core.bounds import check_buffer
 from alphapulse.ml.models.base import Array
 
 
@@ -44,7 +45,9 @@ def window_rows(values: Array, ti: Array, si: Array, window: int | None) -> Arra
         return np.asarray(v[t_idx, s_idx])
     if t_idx.size == 0:
         return np.empty((0, window, v.shape[2]))
+    n = v.shape[1]  # the windows and their NaN padding, refused before they are made
+    nbytes = 8 * v.shape[2] * (t_idx.size * window + (window - 1) * n)
+    check_buffer("model.window", window, n, nbytes)
     lo = max(int(t_idx.min()) + 1 - window, 0)
     part = v[lo : int(t_idx.max()) + 1]  # only the bars the windows reach
-    n = v.shape[1]
     return make_windows(part, window, (t_idx - lo) * n + s_idx)
