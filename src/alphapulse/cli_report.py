@@ -112,7 +112,7 @@ def optimize(
 
     cfg = load_optimize_config(config)
     out_folder(out)  # before the search: an unusable --out is an error now
-    panel = load_data(cfg.backtest_config([{}]))
+    panel = load_data(cfg.baseline_config())
     console = Console(stderr=True)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress("parameter sets", *columns, console=console) as bar:
@@ -127,9 +127,12 @@ def optimize(
     equity = pd.DataFrame(result["oos_equity"])
     write_output(out / "oos_equity.csv", lambda tmp: equity.to_csv(tmp, index=False))
     write_output(out / "optimize.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
-    oos = result["oos"]
+    oos, base = result["oos"], result["baseline"]["buy_and_hold"]
     console.print(
         f"{result['n_sets']} sets, {len(result['windows'])} windows; out of sample: "
-        f"Sharpe {oos['sharpe']}, deflated Sharpe {oos['deflated_sharpe']}, PBO {oos['pbo']}"
+        f"Sharpe {oos['sharpe']}, deflated Sharpe {oos['deflated_sharpe']}, PBO {oos['pbo']}, "
+        f"CAGR {oos['cagr']}, max drawdown {oos['max_drawdown']} "
+        f"(switching costs {oos['switching_cost']:,.2f} charged); buy and hold on the same "
+        f"bars: Sharpe {base['sharpe']}, CAGR {base['cagr']}, max drawdown {base['max_drawdown']}"
     )
     console.print(f"outputs written to {out}")

@@ -46,6 +46,11 @@ def _fake_returns(fast: int) -> np.ndarray:
     return r
 
 
+def _flat(panel: Panel) -> SimpleNamespace:
+    """A fake run that never trades (the fakes' buy-and-hold baseline)."""
+    return SimpleNamespace(equity=np.full(panel.n_bars, 1e6), fills=[])
+
+
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
@@ -53,9 +58,12 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     def run_backtest(cfg: Any, panel: Panel, workers: Any = None) -> dict[str, Any]:
         out = {}
         for s in cfg.strategies:
+            if s.strategy == "buy_and_hold":  # the baseline: flat, no trades
+                out[s.label] = _flat(panel)
+                continue
             calls.append(s.params["fast"])
             eq = np.cumprod(np.r_[1e6, 1.0 + _fake_returns(s.params["fast"])])
-            out[s.label] = SimpleNamespace(equity=eq)
+            out[s.label] = SimpleNamespace(equity=eq, fills=[])
         return out
 
     monkeypatch.setattr(opt, "run_backtest", run_backtest)
@@ -142,9 +150,12 @@ def test_optuna_trials_run_in_batches_through_the_executor(
     batches: list[tuple[int, Any]] = []
 
     def run_backtest(cfg: Any, panel: Panel, workers: Any = None) -> dict[str, Any]:
+        if cfg.strategies[0].strategy == "buy_and_hold":  # the baseline, not a trial
+            return {cfg.strategies[0].label: _flat(panel)}
         batches.append((len(cfg.strategies), cfg.executor))
         rets = {s.label: _fake_returns(s.params["fast"] % 3 * 5 + 5) for s in cfg.strategies}
-        return {k: SimpleNamespace(equity=np.cumprod(np.r_[1e6, 1.0 + r])) for k, r in rets.items()}
+        eqs = {k: np.cumprod(np.r_[1e6, 1.0 + r]) for k, r in rets.items()}
+        return {k: SimpleNamespace(equity=eq, fills=[]) for k, eq in eqs.items()}
 
     monkeypatch.setattr(opt, "run_backtest", run_backtest)
     backtest = {**BACKTEST, "executor": {"kind": "local", "num_cpus": 2}}
@@ -221,4 +232,7 @@ def test_optimize_cli_real_data(shared_data: Path, tmp_path: Path) -> None:
     page = (out / "optimize.html").read_text()
     assert "Parameter stability" in page
     assert f"<td>{result['oos']['deflated_sharpe']:.3f}</td>" in page
+    base = result["baseline"]["buy_and_hold"]  # beside the optimised figures, page and CLI
+    assert f"<td>{base['sharpe']:,.2f}</td>" in page and "Buy and hold" in page
+    assert f"buy and hold on the same bars: Sharpe {base['sharpe']}" in " ".join(res.output.split())
     assert len(pd.read_csv(out / "oos_equity.csv")) == result["oos"]["n_bars"] + 1

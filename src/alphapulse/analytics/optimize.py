@@ -8,7 +8,15 @@ The bars are cut into windows of ``train_bars`` followed by ``test_bars``, rolle
 optuna: a TPE study of ``n_trials`` sets over the same space) is chosen and its
 out-of-sample returns are stitched into one equity curve. The choice is judged by the
 deflated Sharpe of the stitched curve (trials: every set evaluated) and the PBO (CSCV) of
-all evaluated sets.
+all evaluated sets, and against a buy-and-hold baseline over the same bars.
+
+Where the chosen set changes (and at the first test window, from cash) the stitched book
+trades from the old set's holdings to the new set's: each set's holdings at the last
+training bar's close (its fills' units per unit of its own equity) are scaled to the
+stitched equity, and the difference is charged as one taker fill per symbol through the
+run's commission and slippage models, at the price the run's own orders get (the next
+bar's open, or this close with ``fill_at: close``), without lot rounding, cash checks or
+participation caps (:class:`SwitchCost`).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -27,11 +36,17 @@ from alphapulse.analytics.metrics import simple_returns
 from alphapulse.analytics.optimize_config import OptimizeConfig, Range
 from alphapulse.analytics.overfitting import deflated_sharpe, pbo
 from alphapulse.analytics.robustness import return_shape
+from alphapulse.config import BacktestConfig
 from alphapulse.core.errors import ConfigError, SettingError
 from alphapulse.data.panel import Panel
+from alphapulse.engine.feed import forward_fill
 from alphapulse.engine.runner import run_backtest
+from alphapulse.execution.slippage import SquareRootImpact
+from alphapulse.execution.volatility import EwmaVolatility
+from alphapulse.model.orders import Side
 
 FloatArray = npt.NDArray[np.float64]
+Key = tuple[tuple[str, Any], ...]
 Progress = Callable[[int, int], None]
 #: Optuna trials asked at once: their parameter sets run as one batch (one executor map
 #: of the event engine, ``backtest.executor``); fixed, so results do not depend on workers.
@@ -40,14 +55,18 @@ TRIAL_BATCH = 8
 
 @dataclass
 class Evaluations:
-    """Per-bar returns of every parameter set run so far (keyed by its sorted items)."""
+    """Per-bar returns of every parameter set run so far (keyed by its sorted items),
+    and its units per unit of equity at the closes of ``bars`` ([len(bars), N], for the
+    switching costs: :func:`units_per_equity`)."""
 
     cfg: OptimizeConfig
     panel: Panel
     workers: int | None = None
     progress: Progress | None = None
-    returns: dict[tuple[tuple[str, Any], ...], FloatArray] = field(default_factory=dict)
+    returns: dict[Key, FloatArray] = field(default_factory=dict)
     engine: str = "event"
+    bars: list[int] = field(default_factory=list)
+    held: dict[Key, FloatArray] = field(default_factory=dict)
 
     def run(self, sets: list[dict[str, Any]]) -> None:
         fresh = {_key(p): p for p in sets if _key(p) not in self.returns}  # each set once
@@ -57,33 +76,106 @@ class Evaluations:
             results = self._run(batch)
             for p, r in zip(batch, results.values(), strict=True):
                 self.returns[_key(p)] = simple_returns(np.asarray(r.equity, dtype=np.float64))
+                self.held[_key(p)] = units_per_equity(r, self.bars, self.panel.n_symbols)
             if self.progress is not None:
                 self.progress(len(self.returns), len(self.returns) + len(todo) - i - len(batch))
 
     def _run(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
-        """The numba kernel (``sweep.compiled``) when it supports the strategy and
-        execution settings (engine auto/compiled), else the event engine."""
-        cfg = self.cfg.backtest_config(batch)
-        if self.cfg.engine != "event":
-            from alphapulse.sweep.compiled import run_compiled_backtest
-
-            try:
-                results = run_compiled_backtest(cfg, self.panel)
-                self.engine = "compiled"
-                return dict(results)
-            except ConfigError:
-                if self.cfg.engine == "compiled":
-                    raise
-        self.engine = "event"
-        return dict(run_backtest(cfg, self.panel, workers=self.workers))
+        self.engine, results = backtest(self.cfg.backtest_config(batch), self.panel, self)
+        return results
 
     def get(self, params: dict[str, Any]) -> FloatArray:
         self.run([params])
         return self.returns[_key(params)]
 
 
-def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+def _key(params: dict[str, Any]) -> Key:
     return tuple(sorted(params.items()))
+
+
+def backtest(cfg: BacktestConfig, panel: Panel, ev: Evaluations) -> tuple[str, dict[str, Any]]:
+    """(engine used, results): the numba kernel (``sweep.compiled``) when it supports the
+    strategy and execution settings (``ev.cfg.engine`` auto/compiled), else the event
+    engine."""
+    if ev.cfg.engine != "event":
+        from alphapulse.sweep.compiled import run_compiled_backtest
+
+        try:
+            return "compiled", dict(run_compiled_backtest(cfg, panel))
+        except ConfigError:
+            if ev.cfg.engine == "compiled":
+                raise
+    return "event", dict(run_backtest(cfg, panel, workers=ev.workers))
+
+
+def units_per_equity(result: Any, bars: list[int], n_symbols: int) -> FloatArray:
+    """[len(bars), N] position / equity of a run at each bar's close, from its fills (both
+    engines log them with their bar); zero where the run's equity is not positive."""
+    fills = result.fills
+    at = np.fromiter((f.bar_index for f in fills), np.int64, len(fills))
+    sid = np.fromiter((f.sid for f in fills), np.int64, len(fills))
+    qty = np.fromiter((f.signed_qty for f in fills), np.float64, len(fills))
+    equity = np.asarray(result.equity, dtype=np.float64)
+    out = np.zeros((len(bars), n_symbols))
+    for i, b in enumerate(bars):
+        if equity[b] > 0:
+            done = at <= b
+            out[i] = np.bincount(sid[done], weights=qty[done], minlength=n_symbols) / equity[b]
+    return out
+
+
+@dataclass(frozen=True)
+class SwitchCost:
+    """Fees and slippage of trading the stitched book between two sets' holdings at the
+    close of bar ``b`` (module docstring): per symbol, ``q`` units on its side at the
+    run's reference price ``ref``, the executed price ``px`` from the slippage model
+    (volatility and bar volume as the venue sees them), cost ``fee(q, px) + q|px - ref|``."""
+
+    cfg: BacktestConfig
+    panel: Panel
+
+    def __call__(self, before: FloatArray, after: FloatArray, b: int, equity: float) -> float:
+        units = equity * (after - before)
+        t = b + 1 if self.cfg.fill_at == "next_open" else b  # the bar the trade fills in
+        ref = self._reference(b, t)
+        vol = self._volatility(t)
+        commission = self.cfg.execution.build_commission()
+        slippage = self.cfg.execution.build_slippage()
+        volume = self.panel["volume"][t]
+        total = 0.0
+        for s in np.flatnonzero((units != 0) & np.isfinite(ref)).tolist():
+            q, side = abs(float(units[s])), Side.BUY if units[s] > 0 else Side.SELL
+            px = slippage.price(side, float(ref[s]), q, float(volume[s]), float(vol[s]))
+            total += commission.fee(q, px, "taker") + q * abs(px - float(ref[s]))
+        return total
+
+    def _reference(self, b: int, t: int) -> FloatArray:
+        """Bar ``t``'s open (next_open; the last close where it has none), else the close."""
+        close: FloatArray = forward_fill(self.panel["close"][: b + 1])[-1]
+        if t == b:
+            return close
+        o = self.panel["open"][t]
+        return np.where(np.isfinite(o) & (o > 0), o, close)
+
+    def _volatility(self, t: int) -> FloatArray:
+        """The venue's EWMA volatility before bar ``t`` (NaN unless the slippage uses it):
+        the switches come in time order, so one estimator moves forward across them."""
+        n = self.panel.n_symbols
+        if not isinstance(self.cfg.execution.build_slippage(), SquareRootImpact):
+            return np.full(n, np.nan)
+        ewma, seen = self._ewma
+        if t < seen[0]:  # (out of order: start again)
+            ewma, seen[0] = EwmaVolatility(n), 0
+            self._ewma[0] = ewma
+        for row in self.panel["close"][seen[0] : t]:
+            ewma.update(np.asarray(row, dtype=np.float64))
+        seen[0] = max(seen[0], t)
+        return np.array([ewma.get(s) for s in range(n)])
+
+    @cached_property
+    def _ewma(self) -> list[Any]:
+        """[estimator, [bars folded in]]: the state :meth:`_volatility` carries forward."""
+        return [EwmaVolatility(self.panel.n_symbols), [0]]
 
 
 def objective(r: FloatArray, kind: str, ppy: float) -> float:
@@ -162,18 +254,52 @@ def optimize(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Walk-forward optimisation (module docstring); JSON-ready result with the stitched
-    out-of-sample equity under ``oos_equity`` (timestamps as ISO strings)."""
-    ev = Evaluations(cfg, panel, workers, progress)
+    out-of-sample equity, after switching costs, and buy and hold's under ``oos_equity``
+    (timestamps as ISO strings)."""
     ts = pd.DatetimeIndex(pd.to_datetime(panel.timestamps, unit="ns", utc=True))
     ppy = _ppy(ts)
-    n = len(ts) - 1
-    rows, oos = [], []
-    for k, (a, b, c) in enumerate(
-        windows(n, cfg.walk_forward.train_bars, cfg.walk_forward.test_bars)
-    ):
-        best = _choose(ev, a, b, ppy, k)
-        r = ev.get(best)
-        oos.append(r[b:c])
+    wins = windows(len(ts) - 1, cfg.walk_forward.train_bars, cfg.walk_forward.test_bars)
+    ev = Evaluations(cfg, panel, workers, progress, bars=[b for _, b, _ in wins])
+    chosen = [_choose(ev, a, b, ppy, k) for k, (a, b, _) in enumerate(wins)]
+    base_cfg = cfg.baseline_config()  # the settings every set runs with
+    initial = float(base_cfg.initial_cash)
+    stitched, costs = stitch(ev, wins, chosen, SwitchCost(base_cfg, panel), initial)
+    rows = _rows(ev, ts, wins, chosen, costs, stitched, ppy)
+    equity = initial * np.cumprod(np.r_[1.0, 1.0 + stitched])
+    engine = ev.engine
+    base_engine, base = buy_and_hold(ev, base_cfg, wins[0][1], wins[-1][2])
+    eq_index = ts[wins[0][1] : wins[0][1] + len(equity)]
+    return {
+        "strategy": cfg.strategy,
+        "method": cfg.method,
+        "objective": cfg.objective,
+        "n_sets": len(ev.returns),
+        "engine": engine,
+        "windows": rows,
+        "oos": {**_oos_stats(stitched, ppy, ev), "switching_cost": float(sum(costs))},
+        "baseline": {"buy_and_hold": {**_stats(base, ppy), "engine": base_engine}},
+        "oos_equity": {
+            "timestamp": [t.isoformat() for t in eq_index],
+            "equity": equity.tolist(),
+            "buy_and_hold": (initial * np.cumprod(np.r_[1.0, 1.0 + base])).tolist(),
+        },
+    }
+
+
+def _rows(
+    ev: Evaluations,
+    ts: pd.DatetimeIndex,
+    wins: list[tuple[int, int, int]],
+    chosen: list[dict[str, Any]],
+    costs: list[float],
+    stitched: FloatArray,
+    ppy: float,
+) -> list[dict[str, Any]]:
+    """One row per window: dates, chosen set, in- and out-of-sample objective (after
+    the switching cost) and the switching cost charged."""
+    rows, first, kind = [], 0, ev.cfg.objective
+    for k, ((a, b, c), best, cost) in enumerate(zip(wins, chosen, costs, strict=True)):
+        oos = stitched[first : first + c - b]
         rows.append(
             {
                 "window": k,
@@ -181,25 +307,60 @@ def optimize(
                 "test_start": str(ts[b + 1].date()),
                 "test_end": str(ts[c].date()),
                 "params": best,
-                "in_sample": _finite(objective(r[a:b], cfg.objective, ppy)),
-                "out_of_sample": _finite(objective(r[b:c], cfg.objective, ppy)),
+                "in_sample": _finite(objective(ev.get(best)[a:b], kind, ppy)),
+                "out_of_sample": _finite(objective(oos, kind, ppy)),
+                "switch_cost": cost,
             }
         )
-    stitched = np.concatenate(oos)
-    initial = float(cfg.backtest_config([{}]).initial_cash)
-    equity = initial * np.cumprod(np.r_[1.0, 1.0 + stitched])
-    first_test = windows(n, cfg.walk_forward.train_bars, cfg.walk_forward.test_bars)[0][1]
-    eq_index = ts[first_test : first_test + len(equity)]
-    return {
-        "strategy": cfg.strategy,
-        "method": cfg.method,
-        "objective": cfg.objective,
-        "n_sets": len(ev.returns),
-        "engine": ev.engine,
-        "windows": rows,
-        "oos": _oos_stats(stitched, ppy, ev),
-        "oos_equity": {"timestamp": [t.isoformat() for t in eq_index], "equity": equity.tolist()},
-    }
+        first += c - b
+    return rows
+
+
+def stitch(
+    ev: Evaluations,
+    wins: list[tuple[int, int, int]],
+    chosen: list[dict[str, Any]],
+    switch: SwitchCost,
+    initial: float,
+) -> tuple[FloatArray, list[float]]:
+    """The chosen sets' test returns in turn, each window's first return less the cost of
+    switching into its set (none when the set is the last window's; from cash in the
+    first) over the stitched equity, and those costs."""
+    held = ev.held
+    before = np.zeros(ev.panel.n_symbols)  # the first window starts from cash
+    equity, last = initial, None
+    parts, costs = [], []
+    for i, ((_, b, c), p) in enumerate(zip(wins, chosen, strict=True)):
+        r = ev.get(p)[b:c].copy()
+        cost = 0.0
+        if _key(p) != last and equity > 0:
+            cost = switch(before, held[_key(p)][i], b, equity)
+            r[0] -= cost / equity
+        parts.append(r)
+        costs.append(cost)
+        equity *= float(np.prod(1.0 + r))
+        last = _key(p)
+        if i + 1 < len(wins):
+            before = held[last][i + 1]
+    return np.concatenate(parts), costs
+
+
+def buy_and_hold(
+    ev: Evaluations, cfg: BacktestConfig, first: int, stop: int
+) -> tuple[str, FloatArray]:
+    """(engine, returns) of the platform's ``buy_and_hold`` (``cfg``) through the same
+    backtest path, on the panel's bars ``first`` to ``stop`` only: it first decides at bar
+    ``first``'s close, where the first window's set is bought, so its entry costs fall
+    inside the span (its first return is taken from the initial cash, so a
+    ``fill_at: close`` entry at that close is charged too)."""
+    part = Panel(
+        ev.panel.timestamps[first : stop + 1],
+        ev.panel.symbols,
+        {k: v[first : stop + 1] for k, v in ev.panel.fields.items()},
+    )
+    engine, results = backtest(cfg, part, ev)
+    equity = np.asarray(next(iter(results.values())).equity, dtype=np.float64)
+    return engine, simple_returns(np.r_[cfg.initial_cash, equity[1:]])
 
 
 def _oos_stats(stitched: FloatArray, ppy: float, ev: Evaluations) -> dict[str, Any]:
@@ -220,12 +381,20 @@ def _oos_stats(stitched: FloatArray, ppy: float, ev: Evaluations) -> dict[str, A
     )
     blocks = 16 if matrix.shape[0] >= 16 else 2
     return {
+        **_stats(stitched, ppy),
+        "deflated_sharpe": _finite(dsr),
+        "pbo": pbo(matrix, n_blocks=blocks)["pbo"] if matrix.shape[1] >= 2 else None,
+    }
+
+
+def _stats(r: FloatArray, ppy: float) -> dict[str, Any]:
+    """Sharpe, CAGR, max drawdown and number of the per-bar returns ``r``."""
+    row = r[None, :]
+    return {
         "sharpe": _finite(float(bs.sharpe_rows(row, ppy)[0])),
         "cagr": _finite(float(bs.cagr_rows(row, ppy)[0])),
         "max_drawdown": _finite(float(bs.max_drawdown_rows(row)[0])),
-        "deflated_sharpe": _finite(dsr),
-        "pbo": pbo(matrix, n_blocks=blocks)["pbo"] if matrix.shape[1] >= 2 else None,
-        "n_bars": len(stitched),
+        "n_bars": len(r),
     }
 
 

@@ -90,6 +90,13 @@ class OptimizeConfig(_Strict):
         ]
         return parse_config({**self.backtest, "strategies": strategies}, "backtest")
 
+    def baseline_config(self) -> BacktestConfig:
+        """The backtest with the ``buy_and_hold`` strategy only (the optimisation's
+        baseline; its settings hold for every set: execution, initial cash)."""
+        return parse_config(
+            {**self.backtest, "strategies": [{"strategy": "buy_and_hold"}]}, "backtest"
+        )
+
     def valid(self, params: dict[str, Any]) -> bool:
         """Whether the strategy accepts ``params`` (e.g. fast < slow)."""
         try:
@@ -132,7 +139,7 @@ def load_optimize_config(path: Path) -> OptimizeConfig:
         raise ConfigError(format_validation_error(exc, str(path))) from None
     try:
         strategy_class(cfg.strategy)
-        parse_config({**cfg.backtest, "strategies": [{"strategy": "buy_and_hold"}]}, "backtest")
+        cfg.baseline_config()
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     unknown = set(cfg.params) - set(strategy_class(cfg.strategy).Params.model_fields)
