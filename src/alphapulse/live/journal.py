@@ -136,6 +136,7 @@ class RunJournal:
         self._tracker = DeltaTracker(engine)
         self._parents = ParentTracker(engine, run_id, label)
         self._held: list[Envelope] = []  # messages of steps whose write failed
+        self.unwritten: list[int] = []  # steps (bar times) held or failed since the last write
 
     def catching_up(self, ts_ns: int) -> bool:
         """True while re-running steps the database already holds."""
@@ -157,6 +158,8 @@ class RunJournal:
                 self._held_switches.append((ts_ns, not paused))
         if not catching_up:
             self._held = self._held + list(messages)  # until written
+            if ts_ns not in self.unwritten[-1:]:
+                self.unwritten.append(ts_ns)
 
     def commit(self, ts_ns: int, messages: Sequence[Envelope] = ()) -> None:
         """Write what the engine did since the last commit, with ``messages`` (nothing
@@ -172,7 +175,7 @@ class RunJournal:
             if self.outbox is not None:
                 held = held + delta_envelopes(self.label, ts_ns, delta)
             self._write(delta, held, parents, fits, self._held_switches)
-            self._held, self._held_switches = [], []
+            self._held, self._held_switches, self.unwritten = [], [], []
         self._tracker.advance(delta)
         self._parents.advance(states)
         self._fits_seen += len(fits)

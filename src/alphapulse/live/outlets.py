@@ -109,7 +109,12 @@ class Outlets:
         if self.quiet(bar.ts_ns) or self.bus is None:
             return
         self._unsent.append(CrossSectionMsg.from_slice(bar, self.symbols, self.timeframe))
-        while self._unsent:
+        self.send_unsent()
+
+    def send_unsent(self) -> None:
+        """Store and publish the cross-sections not sent yet, in order (raises at the
+        first that fails, which stays first)."""
+        while self._unsent and self.bus is not None:
             msg = self._unsent[0]
             if self.ingestor is not None:
                 self.ingestor.on_cross_section(msg)
