@@ -129,3 +129,42 @@ def test_backtest_trades_only_on_schedule_above_min_value_in_lots(panel: Panel) 
     # without the rules the same constructor retrades every bar its targets move
     free = _run(panel, {"method": "inverse_vol", "lookback": 40})
     assert len(free.orders) > 3 * len(r.orders)
+
+
+def _synthetic(index: pd.DatetimeIndex) -> Panel:
+    """One symbol with a bar at each time of ``index`` (UTC)."""
+    ones = np.ones((len(index), 1))
+    fields = {k: ones.copy() for k in ("open", "high", "low", "close", "volume")}
+    return Panel(index.as_unit("ns").asi8, ("X",), fields)
+
+
+def _rebalance_bars(panel: Panel, calendar: str, tz: str) -> list[int]:
+    rb = Rebalancer(Fixed(np.ones(1)), calendar=calendar, tz=tz)
+    due = [
+        rb.construct(Signals(np.ones(1)), ctx_at(panel, t)).weights[0]
+        for t in range(len(panel.timestamps))
+    ]
+    return [t for t, w in enumerate(due) if np.isfinite(w)]
+
+
+@pytest.mark.parametrize("calendar", ["W", "M"])
+def test_daily_bars_rebalance_by_their_session_date_in_a_session_tz(calendar: str) -> None:
+    """Daily bars are session dates stamped 00:00 UTC: Monday 2024-04-01 opens a week and
+    a month in New York too (read as an instant it was Sunday 20:00, March 31)."""
+    dates = pd.bdate_range("2024-02-26", "2024-04-12", tz="UTC")
+    period = dates.isocalendar().week.to_numpy() if calendar == "W" else dates.month
+    first = [t for t in range(len(dates)) if t == 0 or period[t] != period[t - 1]]
+    assert _rebalance_bars(_synthetic(dates), calendar, "America/New_York") == first
+
+
+def test_intraday_bars_rebalance_by_their_local_date() -> None:
+    """Hourly 24/7 bars from 00:00 UTC: a new New York day at its first bar from local
+    midnight (05:00 UTC up to March 10, whose midnight is before the 02:00 DST change;
+    04:00 after), and the first bar (00:00 UTC, 19:00 the day before in New York) keys
+    like the bars after it."""
+    idx = pd.date_range("2024-03-08", "2024-03-13", freq="1h", tz="UTC", inclusive="left")
+    local = idx.tz_convert("America/New_York").date
+    first = [t for t in range(len(idx)) if t == 0 or local[t] != local[t - 1]]
+    bars = _rebalance_bars(_synthetic(idx), "D", "America/New_York")
+    assert bars == first
+    assert [idx[t].hour for t in bars[1:]] == [5, 5, 5, 4, 4]

@@ -10,7 +10,7 @@ def time_zone(name: str) -> str:
     ``ValueError`` naming it (a pydantic field validator)."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):  # (also '', '../x', absolute paths)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # '', '../x', a folder ('America')
         raise ValueError(
             f"unknown time zone {name!r} (an IANA name such as America/New_York)"
         ) from None

@@ -2,8 +2,9 @@
 
 - Schedule: a *rebalance bar* comes every ``every`` bars (counted from the previous
   one), or, with ``calendar`` (D/W/M/Q/Y), at the first bar of each new period in the
-  session time zone. The first call is always one. Between rebalance bars only symbols
-  whose signal changed (entry, exit, flip) get a target; the rest drift (NaN).
+  session time zone; daily bars (every one so far at 00:00 UTC: a session date) by their
+  date. The first call is always one. Between rebalance bars only symbols whose signal
+  changed (entry, exit, flip) get a target; the rest drift (NaN).
 - Drift threshold: a symbol held on the target's side is traded only when
   ``|current weight - target| > drift_threshold``; entries and exits always trade.
 - Minimum trade size and lot rounding are the order planner's (``min_trade_value``,
@@ -21,6 +22,7 @@ from alphapulse.engine.stages import PortfolioConstructor
 from alphapulse.model.signals import Signals, Targets
 
 _PERIODS = ("D", "W", "M", "Q", "Y")
+_DAY_NS = 86_400_000_000_000
 
 
 def period_key(ts_ns: int, calendar: str, tz: str = "UTC") -> int:
@@ -60,7 +62,9 @@ class Rebalancer:
         self.drift_threshold = drift_threshold
         self.tz = tz
         self._last_t: int | None = None
-        self._last_period: int | None = None
+        self._last_ts = 0  # the last rebalance bar's time
+        self._intraday = False  # a bar off 00:00 UTC seen: stamps are instants, not dates
+        self._last_key: tuple[str, int] | None = None  # (zone, period) of the last rebalance
         self._last_dir: np.ndarray | None = None
         self.n_rebalances = 0
 
@@ -69,7 +73,10 @@ class Rebalancer:
         if self._last_t is None:
             return True
         if self.calendar is not None:
-            return period_key(ctx.ts_ns, self.calendar, self.tz) != self._last_period
+            tz = self.tz if self._intraday or ctx.ts_ns % _DAY_NS else "UTC"
+            if self._last_key is None or self._last_key[0] != tz:  # (once per rebalance)
+                self._last_key = tz, period_key(self._last_ts, self.calendar, tz)
+            return period_key(ctx.ts_ns, self.calendar, tz) != self._last_key[1]
         return ctx.t - self._last_t >= self.every
 
     def construct(self, signals: Signals, ctx: Context) -> Targets:
@@ -78,13 +85,12 @@ class Rebalancer:
         changed = ~np.isnan(d) & (np.isnan(last) | (d != last))
         self._last_dir = np.where(np.isnan(d), last, d)
         due = self.is_due(ctx)
+        self._intraday = self._intraday or ctx.ts_ns % _DAY_NS != 0
         if not due and not changed.any():
             return Targets(np.full(d.shape, np.nan))
         w = np.array(self.inner.construct(signals, ctx).weights, dtype=np.float64)
         if due:
-            self._last_t = ctx.t
-            if self.calendar is not None:
-                self._last_period = period_key(ctx.ts_ns, self.calendar, self.tz)
+            self._last_t, self._last_ts, self._last_key = ctx.t, ctx.ts_ns, None
             self.n_rebalances += 1
         else:
             w[~changed] = np.nan
