@@ -22,10 +22,15 @@ IntArray = npt.NDArray[np.int64]
 
 
 def symbol_volatility(close: FloatArray) -> FloatArray:
-    """Standard deviation of each column's simple bar returns (NaN bars skipped)."""
+    """Standard deviation of each column's simple bar returns (NaN bars skipped; NaN
+    for a column with fewer than two returns, without numpy's warning)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         r = close[1:] / close[:-1] - 1.0
-    out: FloatArray = np.nanstd(np.where(np.isfinite(r), r, np.nan), axis=0, ddof=1)
+    ok = np.isfinite(r)
+    n = ok.sum(axis=0)
+    mean = np.where(ok, r, 0.0).sum(axis=0) / np.maximum(n, 1)
+    ss = np.square(np.where(ok, r - mean, 0.0)).sum(axis=0)
+    out: FloatArray = np.where(n >= 2, np.sqrt(ss / np.maximum(n - 1, 1)), np.nan)
     return out
 
 

@@ -178,7 +178,16 @@ def summary(
     out["robustness"] = run_robustness(r.equity, ppy, trades, r.fills, r.initial_cash, robustness)
     if r.executions:  # execution algorithms ran: quality of their parent orders
         out["execution"] = execution_summary(execution_frame(r.executions, r.fills))
-    return out
+    return _strict(out)
+
+
+def _strict(v: Any) -> Any:
+    """``v`` with every non-finite number, at any depth, as None (strict JSON)."""
+    if isinstance(v, Mapping):
+        return {k: _strict(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_strict(x) for x in v]
+    return _clean(v)
 
 
 def _clean(v: Any) -> Any:
@@ -226,7 +235,9 @@ def write_outputs(
     out_folder(out_dir)
     trades = trades_frame(r)
     s = summary(r, trades, robustness)
-    (out_dir / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
+    (out_dir / "summary.json").write_text(
+        json.dumps(s, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    )
     trades.to_csv(out_dir / "trades.csv", index=False)
     orders_frame(r).to_csv(out_dir / "orders.csv", index=False)
     fills_frame(r).to_csv(out_dir / "fills.csv", index=False)

@@ -17,6 +17,15 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _CS_DEN = 3.0 - 2.0 * math.sqrt(2.0)
+# a std below this share of |mean| is the rounding of a constant window: two-pass sums
+# over up to MAX_WINDOW_BARS (1e6) values err by at most about n x 2.2e-16 of |mean|
+REL_SD_FLOOR = 1e-9
+
+
+@njit(cache=True, error_model="numpy")
+def has_spread(sd: float, mean: float) -> bool:
+    """True when ``sd`` is a real spread, not the rounding noise of a constant window."""
+    return sd > REL_SD_FLOOR * abs(mean)
 
 
 @njit(cache=True, error_model="numpy")
@@ -97,7 +106,8 @@ def volume_z_step(
     out: FloatArray,
     col: int,
 ) -> None:
-    """(ln(1 + v_k) - mean) / std over the last ``window`` bars (current included)."""
+    """(ln(1 + v_k) - mean) / std over the last ``window`` bars (current included);
+    NaN for a window without spread (``has_spread``)."""
     for t in range(v.shape[0]):
         for i in range(v.shape[1]):
             if not valid[t, i]:
@@ -108,7 +118,7 @@ def volume_z_step(
             ring[i, k % window] = x
             if k >= window - 1:
                 mean, sd = _mean_std(ring, i, k - window + 1, k + 1)
-                if sd > 0:
+                if has_spread(sd, mean):
                     out[t, i, col] = (x - mean) / sd
 
 

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from alphapulse.features.stat_kernels import has_spread
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -263,7 +265,8 @@ def bollinger_step(
     col: int,
 ) -> None:
     """%B of Bollinger bands (SMA +/- nbdev population std of the last ``period``
-    closes): (close - lower) / (upper - lower); NaN when the band has zero width."""
+    closes): (close - lower) / (upper - lower); NaN when the band has zero width
+    (``has_spread``: not just the rounding of a constant window's mean)."""
     for t in range(c.shape[0]):
         for i in range(c.shape[1]):
             if not valid[t, i]:
@@ -283,7 +286,7 @@ def bollinger_step(
                 d = ring[i, j % period] - mean
                 ss += d * d
             sd = math.sqrt(ss / period)
-            if sd > 0:
+            if has_spread(sd, mean):
                 out[t, i, col] = (x - mean) / (2.0 * nbdev * sd) + 0.5
 
 

@@ -15,8 +15,11 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def returns(equity: pd.Series) -> pd.Series:
-    """Simple per-bar returns (the first bar dropped)."""
-    return equity.pct_change().iloc[1:].replace([np.inf, -np.inf], np.nan).dropna()
+    """Simple per-bar returns (the first bar dropped); as ``metrics.simple_returns``, a bar
+    after a non-positive equity is left out (its ratio has no meaning as a return)."""
+    prev = equity.shift(1)
+    r = (equity / prev - 1.0)[prev > 0]
+    return r.replace([np.inf, -np.inf], np.nan).dropna()
 
 
 def underwater(equity: pd.Series) -> pd.Series:
@@ -50,11 +53,12 @@ def worst_drawdowns(equity: pd.Series, n: int = 5) -> pd.DataFrame:
 
 
 def period_returns(equity: pd.Series, freq: str) -> pd.Series:
-    """Compounded return per calendar period (``ME`` months, ``YE`` years)."""
+    """Compounded return per calendar period (``ME`` months, ``YE`` years); NaN for a
+    period that starts from a non-positive equity."""
     last = equity.resample(freq).last().dropna()
     prev = last.shift(1)
     prev.iloc[0] = float(equity.iloc[0])
-    return (last / prev - 1.0).rename("return")
+    return (last / prev - 1.0).where(prev > 0).rename("return")
 
 
 def monthly_table(equity: pd.Series) -> pd.DataFrame:
@@ -97,14 +101,15 @@ def streaks(pnl: pd.Series) -> tuple[int, int]:
 
 
 def monthly_turnover(fills: pd.DataFrame, equity: pd.Series) -> pd.Series:
-    """Traded notional per month over the month's mean equity."""
+    """Traded notional per month over the month's mean equity (NaN where that is not
+    positive)."""
     if not len(fills):
         return pd.Series(dtype=float)
     notional = (fills["quantity"] * fills["price"]).abs()
     traded = pd.Series(notional.to_numpy(), index=pd.DatetimeIndex(fills["timestamp"]))
     per_month = traded.resample("ME").sum()
-    mean_eq = equity.resample("ME").mean()
-    return (per_month / mean_eq.reindex(per_month.index)).fillna(0.0)
+    mean_eq = equity.resample("ME").mean().reindex(per_month.index)
+    return (per_month / mean_eq).where(mean_eq > 0)
 
 
 def monthly_costs(fills: pd.DataFrame) -> pd.DataFrame:
