@@ -58,6 +58,7 @@ class ChangePointRegime(Detector):
         w = np.asarray(self._r)
         seg = w[last_segment_start(w, self.min_size, self.penalty) :]
         ratio = np.sqrt(np.mean(seg * seg) / max(np.mean(w * w), 1e-24))
-        p = 1.0 / (1.0 + np.exp(-4.0 * (np.log(ratio) - np.log(self.ratio))))
+        with np.errstate(divide="ignore"):  # a flat last segment: ratio 0, calm, p 0
+            p = 1.0 / (1.0 + np.exp(-4.0 * (np.log(ratio) - np.log(self.ratio))))
         self._last = (int(ratio >= self.ratio), np.array([1.0 - p, p]))
         return self._last

@@ -35,7 +35,7 @@ import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -149,6 +149,24 @@ def _feature_row(
     return x, logb
 
 
+@contextlib.contextmanager
+def _quiet_hmmlearn() -> Iterator[None]:
+    """Drop hmmlearn's own log records during a fit (convergence notes, empty states):
+    a degenerate fit reaches the caller as our ValueError, logged once by the detector."""
+    loggers = [logging.getLogger(f"hmmlearn.{m}") for m in ("base", "hmm")]
+    for lg in loggers:
+        lg.addFilter(_drop)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(_drop)
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
 def fit_hmm(x: FloatArray, k: int, prev: Fitted | None, n_iter: int, seed: int) -> Fitted:
     """Fit on rows ``x`` (all known at the fit bar), warm-started from ``prev``."""
     from hmmlearn.hmm import GaussianHMM
@@ -160,7 +178,7 @@ def fit_hmm(x: FloatArray, k: int, prev: Fitted | None, n_iter: int, seed: int) 
         m.transmat_ = prev.model.transmat_
         m.means_ = prev.model.means_
         m.covars_ = np.array([np.diag(c) for c in prev.model.covars_])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_hmmlearn():
         warnings.simplefilter("ignore")
         m.fit(x)
     params = (m.startprob_, m.transmat_, m.means_, m.covars_)
@@ -302,8 +320,11 @@ class HMMRegime(Detector):
         self._pending = None
         try:
             self.fit = job.result()
-        except Exception:  # a fit that fails keeps the model in force
-            log.exception("HMM refit on rows up to bar %d failed", data_bar)
+        except Exception as exc:  # a fit that fails keeps the model in force
+            if isinstance(exc, ValueError):  # degenerate rows: one line, as in ``refit``
+                log.warning("HMM refit on rows up to bar %d failed: %s", data_bar, exc)
+            else:
+                log.exception("HMM refit on rows up to bar %d failed", data_bar)
             self._fitted(data_bar, n_rows, failed=True)
             return
         self._fitted(data_bar, n_rows)

@@ -9,6 +9,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from alphapulse.regimes.base import Detector, FloatArray, RegimeSeries, series_from_states
 
 LABELS = ("calm", "high_vol")
+TIE = 1e-9  # vols closer than this (relative) rank as equal
 
 
 def realised_vol(r: FloatArray, window: int) -> FloatArray:
@@ -26,12 +27,13 @@ def rv_last(buf: list[float], window: int) -> float:
 
 
 def _pct(hist: FloatArray, x: float, min_history: int) -> float:
-    """Rank of ``x`` (one of ``hist``) over the finite values: ties take the lowest rank,
-    so a flat stretch (equal, zero vols) is calm rather than at the top of its history."""
+    """Rank of ``x`` (one of ``hist``) over the finite values: ties (within ``TIE``,
+    relative: rounding of equal vols) take the lowest rank, so a flat stretch or a
+    constant vol is calm rather than ranked by rounding noise."""
     ok = hist[np.isfinite(hist)]
     if not np.isfinite(x) or len(ok) < min_history:
         return np.nan
-    return float((np.count_nonzero(ok < x) + 1) / len(ok))
+    return float((np.count_nonzero(ok < x * (1.0 - TIE)) + 1) / len(ok))
 
 
 def next_state(cur: int, q: float, enter: float, exit_: float) -> int:
