@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import AUTH, TINY_RUN, TOKEN, make_client, wait_finished
+from tests.dashboard.chromium import chromium
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -52,6 +53,13 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, s
         ids = client.post("/runs", json=body, headers=AUTH).json()["runs"]
         assert wait_finished(client, [r["id"] for r in ids]) == ["finished"]
         yield client, ids[0]["id"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one per test module."""
+    with chromium() as b:
+        yield b
 
 
 def login(client: TestClient) -> str:

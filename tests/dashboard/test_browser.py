@@ -6,7 +6,6 @@ Screenshots go to tmp/artifacts/. Under CI=true these run (never skip)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,6 @@ import pytest
 from tests.api.conftest import AUTH, TOKEN
 from tests.dashboard.server import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tmp" / "artifacts"
 WINDOW = {"source": "sp500_daily_2013_2018", "symbols": ["AAPL", "MSFT"],
           "start": "2015-01-01", "end": "2015-06-30"}  # fmt: skip
@@ -38,20 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
             assert time.monotonic() < deadline
             time.sleep(0.1)
         yield base, rid
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but /usr/bin/chromium is missing (scripts/setup.sh installs it)")
-        pytest.skip("Debian chromium not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from alphapulse.api.paper import LiveSession, PaperSessions, SessionConflict
 from alphapulse.api.routes_sessions import PaperRequest
 from alphapulse.core.errors import validation_text
 from alphapulse.dashboard import views
+from alphapulse.dashboard.pages import not_found
 from alphapulse.dashboard.web import TEMPLATES, check_csrf, render, store_of
 from alphapulse.store import Store
 
@@ -94,7 +95,9 @@ def build_router() -> APIRouter:
 
     @router.get("/ui/sessions/{name}", response_class=HTMLResponse)
     async def live_page(request: Request, name: Name) -> Response:
-        sess = _session(request, name)
+        sess = _paper(request).get(name)
+        if sess is None:
+            return not_found(request, f"no paper session {name!r} on this server")
         frag = await run_in_threadpool(_fragments, store_of(request), sess)
         return render(request, "live.html", sess=sess, fragment=frag["html"])
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from alphapulse.analytics.report.compare import numbered
+from alphapulse.api.queries import run_summary
 from alphapulse.dashboard import views
 from alphapulse.dashboard.web import NO_CACHE, render, store_of
 
@@ -20,6 +21,11 @@ RUN_TABLES = ("trades", "orders", "fills", "risk_events")
 def live_sessions(request: Request) -> list[Any]:
     paper = getattr(request.app.state, "paper", None)
     return [] if paper is None else paper.all()
+
+
+def not_found(request: Request, message: str) -> Response:
+    """The dashboard's error page with status 404 (not the API's JSON body)."""
+    return render(request, "error.html", 404, heading="Not found", message=message)
 
 
 def build_router() -> APIRouter:
@@ -63,18 +69,23 @@ def build_router() -> APIRouter:
                 for rid, r in found if r is not None]  # fmt: skip
         labels = numbered([r["name"] for r in runs])  # one curve per run, even same-named
         curves = {n: views.equity_curve(store, r["id"]) for n, r in zip(labels, runs, strict=True)}
-        return render(request, "compare.html", runs=runs, curves=curves, metrics=views.KEY_METRICS)
+        bare = [n for n, c in curves.items() if not c["x"]]  # no equity recorded
+        return render(
+            request, "compare.html", runs=runs, curves=curves, bare=bare,
+            metrics=views.KEY_METRICS,
+        )  # fmt: skip
 
     @router.get("/ui/runs/{run_id}", response_class=HTMLResponse)
     def run_detail(request: Request, run_id: RunId) -> Response:
         store = store_of(request)
         run = store.read_run(run_id)
         if run is None:
-            raise HTTPException(404, f"unknown run {run_id!r}")
+            return not_found(request, f"unknown run {run_id!r}")
         tables = {t: views.run_rows(store, t, run_id) for t in RUN_TABLES}
         return render(
             request, "run.html", run=run, metrics=views.metric_view(run["metrics"]),
             curve=views.equity_curve(store, run_id), tables=tables,
+            error=run_summary(run).get("error"),
         )  # fmt: skip
 
     @router.get("/ui/runs/{run_id}/tearsheet", response_class=HTMLResponse)
@@ -87,7 +98,7 @@ def build_router() -> APIRouter:
         try:
             run = await run_in_threadpool(load_stored_run, store, run_id)
         except DataError as exc:
-            raise HTTPException(404, str(exc)) from None
+            return not_found(request, str(exc))
         html = await run_in_threadpool(build_report, run)
         return HTMLResponse(html, headers=NO_CACHE)
 

@@ -9,6 +9,12 @@ import plotly.graph_objects as go
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
+def short(name: str, width: int = 40) -> str:
+    """``name`` cut in the middle to ``width`` characters for a legend or an axis tick (a
+    200-character name would take the plot's width); its start and end stay readable."""
+    return name if len(name) <= width else f"{name[: width - 12]}…{name[-11:]}"
+
+
 def log_toggle(fig: go.Figure) -> go.Figure:
     """Buttons that switch the y axis between linear and log."""
     fig.update_layout(
@@ -31,7 +37,8 @@ def log_toggle(fig: go.Figure) -> go.Figure:
 def lines(series: dict[str, pd.Series], title: str, yformat: str = "") -> go.Figure:
     fig = go.Figure()
     for name, s in series.items():
-        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=name, mode="lines"))
+        mode = "lines" if len(s) > 1 else "markers"  # a single point has no line to draw
+        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=short(name), mode=mode))
     fig.update_layout(title=title, yaxis_tickformat=yformat, hovermode="x unified")
     return fig
 
@@ -72,7 +79,7 @@ def _regime_bands(fig: go.Figure, regimes: pd.DataFrame) -> None:
 def underwater(dd: dict[str, pd.Series]) -> go.Figure:
     fig = go.Figure()
     for name, s in dd.items():
-        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=name, fill="tozeroy"))
+        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=short(name), fill="tozeroy"))
     fig.update_layout(title="Underwater (drawdown from peak)", yaxis_tickformat=".0%")
     return fig
 
@@ -136,8 +143,8 @@ def correlation(corr: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=corr.to_numpy(),
-            x=list(corr.columns),
-            y=list(corr.index),
+            x=[short(str(c)) for c in corr.columns],
+            y=[short(str(c)) for c in corr.index],
             zmin=-1,
             zmax=1,
             colorscale="RdBu",

@@ -15,6 +15,7 @@ _CSS = (
     "table{border-collapse:collapse;margin:.6em 0;font-size:.9em}"
     "td,th{border:1px solid #ddd;padding:3px 9px;text-align:right}"
     "thead th,tbody th{background:#f4f4f4}tbody th{text-align:left;font-weight:normal}"
+    "thead th{max-width:16em;overflow-wrap:anywhere}"
     ".note{color:#666;font-size:.9em}.chart{min-height:320px}"
 )
 

@@ -13,6 +13,7 @@ from alphapulse.analytics.report.loader import RunData
 from alphapulse.analytics.report.page import Page
 
 ROLLING_BARS = 126
+HEATMAP_MIN = 320  # px: the page's chart box; a shorter figure squashes the rows
 DRAWDOWN_FORMATS: dict[str, fmt.Formatter] = {
     "peak": fmt.date,
     "trough": fmt.date,
@@ -71,11 +72,14 @@ def _performance(
     page.chart(charts.equity(curves, run.table("regimes"), run.table("anomalies")), 440)
     page.heading("Drawdowns")
     page.chart(charts.underwater({run.name: st.underwater(eq)}), 300)
-    page.html(fmt.frame_html(st.worst_drawdowns(eq), DRAWDOWN_FORMATS))
+    worst = st.worst_drawdowns(eq)
+    if len(worst):
+        page.html(fmt.frame_html(worst, DRAWDOWN_FORMATS))
+    else:
+        page.note("No drawdowns.")
     page.heading("Monthly and yearly returns")
-    page.chart(
-        charts.heatmap(st.monthly_table(eq)), 60 + 28 * pd.DatetimeIndex(eq.index).year.nunique()
-    )
+    years = pd.DatetimeIndex(eq.index).year.nunique()  # a row of 28 px each, plus margins
+    page.chart(charts.heatmap(st.monthly_table(eq)), max(HEATMAP_MIN, 80 + 28 * years))
     yearly = st.period_returns(eq, "YE")
     page.chart(
         charts.bars(
@@ -91,10 +95,10 @@ def _performance(
     window = min(ROLLING_BARS, max(len(r) // 4, 2))
     roll = st.rolling_stats(r, window, ppy, br)
     page.heading("Rolling statistics")
-    page.chart(charts.lines({"Sharpe": roll["sharpe"]}, f"Rolling Sharpe ({window} bars)"), 280)
-    page.chart(charts.lines({"volatility": roll["volatility"]}, "Rolling volatility", ".0%"), 280)
+    _line_or_note(page, "Sharpe", roll["sharpe"], f"Rolling Sharpe ({window} bars)")
+    _line_or_note(page, "volatility", roll["volatility"], "Rolling volatility", ".0%")
     if "beta" in roll:
-        page.chart(charts.lines({"beta": roll["beta"]}, "Rolling beta to the benchmark"), 280)
+        _line_or_note(page, "beta", roll["beta"], "Rolling beta to the benchmark")
     page.heading("Exposure and turnover")
     page.chart(
         charts.lines({"gross exposure": run.equity["exposure"]}, "Gross exposure / equity", ".0%"),
@@ -106,6 +110,14 @@ def _performance(
         page.chart(
             charts.bars(labels, turnover.to_numpy(), "Monthly turnover (notional / equity)"), 280
         )
+
+
+def _line_or_note(page: Page, name: str, series: pd.Series, title: str, yformat: str = "") -> None:
+    """A line chart of ``series`` (trace ``name``), or a note where it has no value to draw."""
+    if series.notna().any():
+        page.chart(charts.lines({name: series}, title, yformat), 280)
+    else:
+        page.note(f"{title}: no value (too few bars, or returns that never vary).")
 
 
 def _trades(page: Page, run: RunData, prices: dict[str, pd.DataFrame] | None) -> None:

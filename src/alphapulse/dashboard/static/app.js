@@ -18,9 +18,13 @@ window.AlphaPulse = {
     Plotly.newPlot(drawdownId, [{ x: c.x, y: c.drawdown, name: "drawdown", type: "scatter",
       fill: "tozeroy", line: { color: "#c0392b" } }], this.layout("Drawdown", ".1%"), cfg);
   },
+  short(name) {  // a legend entry cut in the middle (a long one squeezes the plot): as charts.short
+    return name.length > 40 ? `${name.slice(0, 28)}…${name.slice(-11)}` : name;
+  },
   compareChart(chartId, dataId) {
     const curves = this.data(dataId);
-    const traces = Object.entries(curves).map(([name, c]) => ({ x: c.x, y: c.equity, name }));
+    const traces = Object.entries(curves)
+      .map(([name, c]) => ({ x: c.x, y: c.equity, name: this.short(name) }));
     Plotly.newPlot(chartId, traces, this.layout("Equity", ",.0f"),
       { responsive: true, displaylogo: false });
   },
