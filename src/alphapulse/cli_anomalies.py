@@ -70,12 +70,10 @@ def _load_config(path: Path | None) -> AnomalyConfig:
         return AnomalyConfig()
     from pydantic import ValidationError
 
-    from alphapulse.config import format_validation_error, read_yaml
+    from alphapulse.config import format_validation_error, read_mapping
     from alphapulse.core.errors import ConfigError
 
-    data = read_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
+    data = read_mapping(path)
     block = data.get("anomalies") if "anomalies" in data or "strategies" in data else data
     try:
         return AnomalyConfig.model_validate(block or {})

@@ -30,10 +30,10 @@ def factor_config(path: Path | None) -> FactorConfig:
     """Factor settings from a YAML file (a ``factor:`` block or the bare fields)."""
     if path is None:
         return FactorConfig()
-    from alphapulse.config import read_yaml
+    from alphapulse.config import read_mapping
 
-    raw = read_yaml(path) or {}
-    raw = raw.get("factor", raw) if isinstance(raw, dict) else raw
+    raw = read_mapping(path)
+    raw = raw.get("factor", raw)
     try:
         return FactorConfig.model_validate(raw)
     except ValidationError as exc:

@@ -212,19 +212,37 @@ def load_config(path: str | Path) -> BacktestConfig:
 
 
 def read_yaml(path: str | Path) -> Any:
-    """The parsed YAML of ``path``; a missing file or bad syntax is one ConfigError line."""
+    """The parsed YAML of ``path``; a missing or unreadable file, text that is not UTF-8
+    and bad syntax are one ConfigError line naming the file."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"config file {p}: a folder, not a file")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        return load_yaml(p.read_text())
+        return load_yaml(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config file {p}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        bad = exc.object[exc.start]
+        raise ConfigError(f"{p}: line {line}: not UTF-8 text (byte {bad:#04x})") from None
     except yaml.YAMLError as exc:
         raise yaml_error(p, exc) from None
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """:func:`read_yaml` of a settings file, whose top level must be a mapping (an empty
+    file is not: it is one ConfigError line, never all defaults)."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return data
 
 
 def yaml_error(path: str | Path, exc: yaml.YAMLError) -> ConfigError:
     """One line naming the file, line and column of a YAML syntax error."""
     mark = getattr(exc, "problem_mark", None)
     where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
-    what = getattr(exc, "problem", None) or type(exc).__name__
+    what = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
     return ConfigError(f"{path}:{where} not valid YAML: {what}")

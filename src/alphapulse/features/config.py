@@ -208,6 +208,8 @@ def load_feature_set(path: str | Path) -> FeatureSetConfig:
             return FeatureSetConfig.model_validate(load_yaml(fh.read()))
     except OSError as exc:
         raise ConfigError(f"feature set {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"feature set {path}: not UTF-8 text ({exc.reason})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"feature set {path}: not YAML: {' '.join(str(exc).split())}") from None
     except ValidationError as exc:
