@@ -205,8 +205,12 @@ class Engine:
                 else:
                     self._submit(child, ctx)
         if self.fill_at == "close":
-            self._book(self.venue.fill_market_at_close(bar, self.ledger))
+            closed = self.venue.fill_market_at_close(bar, self.ledger)
+            self._book(closed)
             self.ledger.mark(bar.close)
+            if closed and not self.risk_inert:  # exits follow the book before the next bar
+                book = self._snapshot(bar.t, bar.ts_ns, fills=True)
+                self._amend_orders(book, {f.sid for f in closed})
             if self.algo is not None:
                 self.algo.settle(ctx, self.venue.cancel)
         rows = self._rows
