@@ -1,4 +1,5 @@
-"""Concise JSON errors: ``{"error": ..., "fields": [...]}``, never echoing the input."""
+"""Concise JSON errors: ``{"error": ..., "fields": [...]}``, never echoing the input (a
+404 under ``/ui/`` is the dashboard's HTML page instead)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 _METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+DASHBOARD = "/ui/"
 
 
 def error_response(
@@ -64,8 +66,12 @@ def _allowed(request: Request) -> str:
     )
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and request.url.path.startswith(DASHBOARD):
+        from alphapulse.dashboard.pages import not_found  # the dashboard imports the API
+
+        return not_found(request, "No such page." if exc.detail == "Not Found" else exc.detail)
     headers = exc.headers
     if exc.status_code == 405:
         headers = {**(headers or {}), "Allow": _allowed(request)}

@@ -6,18 +6,30 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Connection, func, select
 
 from alphapulse.api.queries import json_value
 from alphapulse.api.responses import declared
 from alphapulse.api.state import get_store
 from alphapulse.api.times import When, to_ns
+from alphapulse.core.storable import unstorable
 from alphapulse.store import Store
 from alphapulse.store.engine import run_tx
 from alphapulse.store.schema import TABLES
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+def _storable(text: str | None) -> str | None:
+    """A filter the database can compare (PostgreSQL refuses a NUL character)."""
+    bad = unstorable(text)
+    if bad:
+        raise ValueError(bad)
+    return text
+
+
+Text = AfterValidator(_storable)
 
 
 class AnomalyItem(BaseModel):
@@ -64,9 +76,11 @@ def build_router() -> APIRouter:
     )
     def get_anomalies(
         store: Annotated[Store, Depends(get_store)],
-        run: Annotated[str | None, Query(max_length=64, description="run id")] = None,
-        symbol: Annotated[str | None, Query(max_length=32)] = None,
-        type: Annotated[str | None, Query(max_length=64, description="e.g. price_jump")] = None,
+        run: Annotated[str | None, Query(max_length=64, description="run id"), Text] = None,
+        symbol: Annotated[str | None, Query(max_length=32), Text] = None,
+        type: Annotated[
+            str | None, Query(max_length=64, description="e.g. price_jump"), Text
+        ] = None,
         severity: Annotated[
             Literal["low", "medium", "high", "critical"] | None,
             Query(description="minimum severity"),

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import ValidationError
 
+from alphapulse.api.bodies import StrictJsonRoute
 from alphapulse.api.errors import invalid
 from alphapulse.api.queries import (
     RUN_TABLE_ROUTES,
@@ -47,7 +48,7 @@ def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:
 
 def build_router() -> APIRouter:
     """The ``/runs`` routes."""
-    router = APIRouter(prefix="/runs", tags=["runs"])
+    router = APIRouter(prefix="/runs", tags=["runs"], route_class=StrictJsonRoute)
 
     @router.get(
         "", response_model=RunList, responses=declared(422), summary="List runs, newest first"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from alphapulse.anomaly.config import AnomalyConfig
+from alphapulse.api.bodies import StrictJsonRoute
 from alphapulse.api.errors import invalid
 from alphapulse.api.live_queries import marked_positions
 from alphapulse.api.paper import LiveSession, PaperSessions, SessionConflict
@@ -33,7 +34,11 @@ class PaperRequest(RunRequest):
         description="session name; default the run name (then a plain name)",
     )
     speed: float = Field(
-        0.0, ge=0, le=1e7, description="replay pace: 0 = as fast as possible, k = k x real time"
+        0.0,
+        ge=0,
+        le=1e7,
+        strict=True,
+        description="replay pace: 0 = as fast as possible, k = k x real time",
     )
     anomalies: AnomalyConfig | None = Field(
         None, description="real-time anomaly detection (docs/anomalies.md); no webhook"
@@ -87,7 +92,7 @@ def _session_or_404(sessions: PaperSessions, name: str) -> LiveSession:
 
 def build_router() -> APIRouter:
     """The ``/sessions`` routes."""
-    router = APIRouter(prefix="/sessions", tags=["paper sessions"])
+    router = APIRouter(prefix="/sessions", tags=["paper sessions"], route_class=StrictJsonRoute)
 
     @router.get("", response_model=list[SessionInfo], summary="Paper sessions of this server")
     def get_sessions(sessions: SessionsDep) -> list[dict[str, Any]]:

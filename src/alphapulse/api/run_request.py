@@ -215,13 +215,13 @@ class RunRequest(_Strict):
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "backtest"
     data: RunData
-    initial_cash: float = Field(100_000.0, gt=0, allow_inf_nan=False)
+    initial_cash: float = Field(100_000.0, gt=0, allow_inf_nan=False, strict=True)
     fill_at: Literal["next_open", "close"] = "next_open"
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     portfolio: PortfolioConfig | None = None
     risk: RiskConfig | None = None
     strategies: list[RunStrategy] = Field(min_length=1, max_length=MAX_STRATEGIES)
-    workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
+    workers: int | None = Field(None, ge=1, le=MAX_WORKERS, strict=True)
 
     @field_validator("strategies")
     @classmethod
