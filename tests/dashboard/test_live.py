@@ -61,3 +61,19 @@ def test_form_session_without_regimes_or_anomalies_hides_those_panels(ui) -> Non
     refused = client.post("/ui/sessions", data={**form, "name": "ui-bad", "anomalies": hook})
     assert refused.status_code == 422 and "webhook" in refused.text
     assert csrf_of(html)
+
+
+def test_form_json_too_deep_and_nul_filters_are_refused(ui) -> None:  # type: ignore[no-untyped-def]
+    """A form's JSON field nested past Python's parser is a 422 page naming the field (was
+    a 500), and a run filter with a NUL is a 422 before the database sees it (PostgreSQL
+    refuses NUL: it was a 503 there)."""
+    client, _ = ui
+    client.cookies.clear()
+    csrf = login(client)
+    deep = "[" * 10_000 + "]" * 10_000
+    for field in ("params", "anomalies"):
+        r = client.post("/ui/sessions", data={"csrf": csrf, field: deep})
+        assert r.status_code == 422 and f"{field}: not valid JSON" in r.text
+    for url in ("/ui/runs?name=a%00b", "/ui/compare?ids=x&ids=a%00b"):
+        r = client.get(url)
+        assert r.status_code == 422 and "NUL" in r.text

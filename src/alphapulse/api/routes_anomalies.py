@@ -6,30 +6,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import Connection, func, select
 
 from alphapulse.api.queries import json_value
 from alphapulse.api.responses import declared
 from alphapulse.api.state import get_store
 from alphapulse.api.times import When, to_ns
-from alphapulse.core.storable import unstorable
+from alphapulse.core.storable import StorableText as Text
 from alphapulse.store import Store
 from alphapulse.store.engine import run_tx
 from alphapulse.store.schema import TABLES
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-
-
-def _storable(text: str | None) -> str | None:
-    """A filter the database can compare (PostgreSQL refuses a NUL character)."""
-    bad = unstorable(text)
-    if bad:
-        raise ValueError(bad)
-    return text
-
-
-Text = AfterValidator(_storable)
 
 
 class AnomalyItem(BaseModel):

@@ -3,11 +3,12 @@ hold no more) and text without NUL characters (PostgreSQL refuses them)."""
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-from pydantic import BaseModel, model_validator
+from pydantic import AfterValidator, BaseModel, model_validator
 
 _INT64 = range(-(2**63), 2**63)
+T = TypeVar("T")
 
 
 def unstorable(value: Any, path: str = "") -> str | None:
@@ -46,3 +47,16 @@ class Storable(BaseModel):
         if bad:
             raise ValueError(bad)
         return self
+
+
+def storable(value: T) -> T:
+    """``value`` when a run (and so the database) can hold it, else a ``ValueError``
+    saying why: a pydantic validator for request fields and query parameters."""
+    bad = unstorable(value)
+    if bad:
+        raise ValueError(bad)
+    return value
+
+
+#: ``Annotated[str, ..., StorableText]``: a parameter the database can compare.
+StorableText = AfterValidator(storable)

@@ -48,9 +48,21 @@ def _fragments(store: Store, sess: LiveSession) -> dict[str, Any]:
     return {"status": sess.status, "steps": sess.steps, "html": html}
 
 
+def _json_field(form: dict[str, str], key: str) -> Any:
+    """The JSON of form field ``key`` (None when empty); a ValueError naming it when it is
+    not JSON or nests too deep to read."""
+    text = form.get(key)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError(f"{key}: not valid JSON (or nested too deep)") from None
+
+
 def _form_request(form: dict[str, str]) -> PaperRequest:
     symbols = [s.strip() for s in form.get("symbols", "").split(",") if s.strip()]
-    params = json.loads(form.get("params") or "{}")
+    params = _json_field(form, "params") or {}
     data: dict[str, Any] = {"source": form.get("source", "")}
     for key in ("start", "end"):
         if form.get(key):
@@ -64,7 +76,7 @@ def _form_request(form: dict[str, str]) -> PaperRequest:
             "data": data,
             "strategies": [{"strategy": form.get("strategy", ""), "params": params}],
             "speed": float(form.get("speed") or 0),
-            "anomalies": json.loads(form["anomalies"]) if form.get("anomalies") else None,
+            "anomalies": _json_field(form, "anomalies"),
         }
     )
 

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from alphapulse.analytics.report.compare import numbered
 from alphapulse.api.queries import run_summary
+from alphapulse.core.storable import StorableText
 from alphapulse.dashboard import views
 from alphapulse.dashboard.web import NO_CACHE, render, store_of
 
@@ -47,7 +48,7 @@ def build_router() -> APIRouter:
     def runs(
         request: Request,
         status: Literal["", "running", "finished", "failed", "cancelled"] = "",
-        name: Annotated[str, Query(max_length=200)] = "",
+        name: Annotated[str, Query(max_length=200), StorableText] = "",
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ) -> Response:
         rows, total = views.run_list(
@@ -61,7 +62,7 @@ def build_router() -> APIRouter:
     @router.get("/ui/compare", response_class=HTMLResponse)
     def compare(
         request: Request,
-        ids: Annotated[list[str], Query(max_length=12)] = [],  # noqa: B006
+        ids: Annotated[list[str], Query(max_length=12), StorableText] = [],  # noqa: B006
     ) -> Response:
         store = store_of(request)
         found = [(rid, store.read_run(rid)) for rid in ids]
