@@ -43,9 +43,10 @@ def test_paper_out_matches_backtest_out(shared_data: Path, tmp_path: Path) -> No
     )  # fmt: skip
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(raw))
-    res = CliRunner().invoke(app, ["backtest", str(path), "--out", str(tmp_path / "bt")])
-    assert res.exit_code == 0, res.output
     db = f"sqlite:///{tmp_path / 'paper.sqlite'}"
+    args = ["backtest", str(path), "--out", str(tmp_path / "bt"), "--db", db]
+    res = CliRunner().invoke(app, args)  # the database in tmp_path, not the cwd
+    assert res.exit_code == 0, res.output
     paper = run_session(parse_config(raw), out=tmp_path / "pp", db_url=db, persist=True)
     for label in ("sma_cross", "hybrid"):
         bt, pp = tmp_path / "bt" / label, tmp_path / "pp" / label

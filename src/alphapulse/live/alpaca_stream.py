@@ -8,7 +8,8 @@ in a handler that queues them; ``rows`` groups them into cross-sections. ``url``
 
 A bar whose minute has not closed by the wall clock (``clock_ns``, with ``SKEW_NS`` of
 tolerance) is rejected and counted in ``future``: a bad stamp must not release a
-look-ahead row nor make the real bars after it late. The heartbeat's empty rows are
+look-ahead row nor make the real bars after it late. A bar not stamped on a whole minute
+is dropped (``CrossSections``). The heartbeat's empty rows are
 only for minutes that have closed.
 """
 
@@ -54,7 +55,7 @@ class AlpacaStreamSource:
     ) -> None:
         self.symbols = symbols
         self.stop = stop or threading.Event()
-        self.sections = CrossSections(symbols, grace)
+        self.sections = CrossSections(symbols, grace, bar_ns=MINUTE_NS, phase=0)
         self.heartbeat = heartbeat
         self.clock_ns = clock_ns
         self.future = 0  # bars rejected because their minute had not closed

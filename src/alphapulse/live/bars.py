@@ -5,10 +5,14 @@ releases a timestamp's row, in time order, once it is complete (every symbol has
 or every missing symbol has already reported a later bar (it skipped this one), or
 ``grace`` seconds have passed since the row's first bar arrived; a still-missing symbol
 is NaN in that row (the risk stage's stale-data guard counts those). A bar for a
-timestamp at or before the last released one is late and dropped. A bar the store would
-refuse (a missing or infinite value, a price <= 0, a high/low not bounding open and
-close, a negative volume: ``store.validate``) is logged and dropped, so the engines never
-trade on it and a persisted session's rows are exactly what it stores and replays.
+timestamp at or before the last released one is late, logged and dropped; so is a second
+bar of a symbol for a pending timestamp (the first one stands, as it would once released).
+A bar the store would refuse (a missing, non-numeric or infinite value, a price <= 0, a
+high/low not bounding open and close, a negative volume: ``store.validate``), an
+implausible value (the import's ``MAX_PRICE`` / ``MAX_VOLUME``) or, with ``bar_ns``, a
+timestamp off the symbol's bar grid (set by ``phase``, else by its first bar) is logged
+and dropped, so the engines never trade on it and a persisted session's rows are
+exactly what it stores and replays.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alphapulse.core.errors import DataError
+from alphapulse.data.validation import MAX_PRICE, MAX_VOLUME
 from alphapulse.store.validate import check_bar_values
 
 log = logging.getLogger(__name__)
@@ -58,9 +63,13 @@ class CrossSections:
     grace: float = 2.0
     fields: tuple[str, ...] = OHLCV
     clock: Callable[[], float] = time.monotonic
+    bar_ns: int | None = None  # the bar length: a bar off its symbol's grid is dropped
+    phase: int | None = None  # every symbol's grid (ts % bar_ns); None: its first bar's
     late: int = 0  # bars dropped because their row was already released
     invalid: int = 0  # bars dropped because their values are not a valid bar
+    duplicate: int = 0  # bars dropped because their symbol has a bar pending at that time
     _pending: dict[int, _Pending] = field(default_factory=dict)
+    _phases: dict[int, int] = field(default_factory=dict)  # per symbol index
     _latest: FloatArray | None = None  # last bar timestamp reported per symbol
     _released: int | None = None
 
@@ -72,15 +81,18 @@ class CrossSections:
     def last_released(self) -> int | None:
         return self._released
 
-    def add(self, symbol: str, ts_ns: int, bar: dict[str, float]) -> bool:
-        """Record one bar; False when it is late, invalid or of an unknown symbol."""
+    def add(self, symbol: str, ts_ns: int, bar: Mapping[str, object]) -> bool:
+        """Record one bar; False when it is late, invalid, a duplicate or of an unknown
+        symbol (all but the last are logged and counted)."""
         sid = self._index.get(symbol)
         if sid is None:
             return False
         if self._released is not None and ts_ns <= self._released:
             self.late += 1
+            log.warning("bar of %s at %d dropped: its row was released already", symbol, ts_ns)
             return False
-        problem = bar_problem({k: bar.get(k, np.nan) for k in OHLCV})
+        values = {k: _number(bar.get(k)) for k in dict.fromkeys((*OHLCV, *self.fields))}
+        problem = bar_problem({k: values[k] for k in OHLCV}) or self._off_grid(sid, ts_ns)
         if problem is not None:
             self.invalid += 1
             log.warning("bar of %s at %d rejected: %s", symbol, ts_ns, problem)
@@ -91,12 +103,35 @@ class CrossSections:
             p = _Pending({k: np.full(n, np.nan) for k in self.fields}, np.zeros(n, bool), 0.0)
             p.first_s = self.clock()
             self._pending[ts_ns] = p
+        elif p.seen[sid]:
+            self.duplicate += 1
+            log.warning("bar of %s at %d dropped: a second bar for that time", symbol, ts_ns)
+            return False
+        if self.bar_ns is not None:
+            self._phases.setdefault(sid, ts_ns % self.bar_ns)
         for k in self.fields:
-            p.values[k][sid] = bar.get(k, np.nan)
+            p.values[k][sid] = values[k]
         p.seen[sid] = True
         assert self._latest is not None
         self._latest[sid] = max(self._latest[sid], ts_ns)
         return True
+
+    def _off_grid(self, sid: int, ts_ns: int) -> str | None:
+        """Why ``ts_ns`` is off the symbol's bar grid (None: on it, or no grid)."""
+        if self.bar_ns is None:
+            return None
+        phase = self.phase if self.phase is not None else self._phases.get(sid)
+        if phase is None or ts_ns % self.bar_ns == phase % self.bar_ns:
+            return None
+        return f"timestamp: off the bar grid ({self.bar_ns / 1e9:g} s bars from {phase})"
+
+    def next_slot(self, symbol: str, ts_ns: int) -> int:
+        """The first time on ``symbol``'s bar grid after ``ts_ns`` (no grid yet: one bar
+        after it)."""
+        assert self.bar_ns is not None
+        sid = self._index[symbol]
+        phase = self.phase if self.phase is not None else self._phases.get(sid, ts_ns)
+        return ts_ns + self.bar_ns - (ts_ns - phase) % self.bar_ns
 
     def ready(self, flush: bool = False) -> list[BarRow]:
         """Rows that may be released now, oldest first (``flush``: all pending)."""
@@ -136,12 +171,25 @@ def bar_problem(values: dict[str, float]) -> str | None:
     """Why the store would refuse a bar of these field values (None: it is valid)."""
     bad = [k for k, v in values.items() if not math.isfinite(v)]
     if bad:
-        return f"{bad[0]} is missing or infinite"
+        return f"{bad[0]} is missing, not a number or infinite"
+    big = [k for k, v in values.items() if abs(v) > (MAX_VOLUME if k == "volume" else MAX_PRICE)]
+    if big:
+        return f"{big[0]}: implausible value {values[big[0]]:g}"
     try:
         check_bar_values({k: np.array([v], dtype=np.float64) for k, v in values.items()})
     except DataError as exc:
         return f"{exc.field}: {exc.args[0].rsplit(': ', 1)[-1]}"
     return None
+
+
+def _number(value: object) -> float:
+    """``value`` as a float (NaN: missing or not a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, np.number)):
+        return math.nan
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan
 
 
 def session_of(ts_ns: int, tz: str = "UTC") -> int:

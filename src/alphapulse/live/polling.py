@@ -5,7 +5,8 @@ handling and rate limiters included) and group them into cross-sections.
 Only closed bars are asked for: the request range ends at the start of the bar in
 progress, ``floor(now / timeframe) * timeframe`` (exclusive). A returned bar that has
 not closed yet (``start + timeframe > now``: Yahoo stamps US hourly bars at :30) is
-dropped and asked for again next round. A symbol whose fetch
+dropped and asked for again next round. A bar off the symbol's bar grid is dropped
+(``CrossSections``) and the next request starts at the grid's next bar. A symbol whose fetch
 fails is skipped for this round; after a round with failures the next poll waits
 ``interval * 2**failures`` (capped at ``max_backoff``) -- nothing is raised.
 """
@@ -76,7 +77,7 @@ class PollingSource:
         self.max_backoff = max_backoff
         self.heartbeat = heartbeat
         self.clock_ns = clock_ns
-        self.sections = CrossSections(symbols, grace)
+        self.sections = CrossSections(symbols, grace, bar_ns=self.tf_ns)
         self.failures = 0  # consecutive rounds with a failed fetch
         self.errors = 0  # failed fetches in total
         self._next: dict[str, int] = {}  # next bar start wanted, per symbol
@@ -119,7 +120,9 @@ class PollingSource:
             values = frame.loc[closed, list(OHLCV)].to_numpy(dtype=np.float64)
             for ts, vals in zip(stamps.tolist(), values, strict=True):
                 self.sections.add(sym, int(ts), dict(zip(OHLCV, vals.tolist(), strict=True)))
-            self._next[sym] = int(stamps[-1]) + self.tf_ns if len(stamps) else start
+            self._next[sym] = (
+                self.sections.next_slot(sym, int(stamps[-1])) if len(stamps) else start
+            )
         return ok
 
     def _ready(self) -> list[BarRow]:

@@ -4,10 +4,14 @@ The consumer group starts at the beginning of the stream (``trade`` sees every b
 ``ingest`` published, also those sent before it first started). A delivery is acked only
 when the runtime asks for the next row, i.e. after its step was journaled; after a crash
 the unacked one is delivered again and skipped like every bar at or before the last
-journaled step (``after_ns``) or an earlier one (a re-published duplicate)."""
+journaled step (``after_ns``) or an earlier one (a re-published duplicate). A
+cross-section of another timeframe than ``timeframe`` (an ingest with another
+``paper.timeframe``) is logged and skipped: stepping on it, and storing it under this
+session's timeframe, would corrupt the run and the store."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +24,8 @@ from alphapulse.bus.messages import CrossSectionMsg
 from alphapulse.bus.redis_streams import RedisStreamsBus
 from alphapulse.live.bars import OHLCV, BarRow
 from alphapulse.services.health import Freshness
+
+log = logging.getLogger(__name__)
 
 
 def start_group_at_beginning(bus: Bus, topic: str, group: str) -> None:
@@ -48,6 +54,7 @@ class BusSource:
         after_ns: int | None = None,
         freshness: Freshness | None = None,
         poll_seconds: float = 0.5,
+        timeframe: str | None = None,
     ) -> None:
         self.bus = bus
         self.topic, self.group, self.consumer = topic, group, consumer
@@ -56,6 +63,7 @@ class BusSource:
         self.last = after_ns
         self.freshness = freshness
         self.poll_seconds = poll_seconds
+        self.timeframe = timeframe  # None: any
 
     def rows(self) -> Iterator[BarRow]:
         start_group_at_beginning(self.bus, self.topic, self.group)
@@ -77,6 +85,13 @@ class BusSource:
             return None
         if self.last is not None and msg.ts_ns <= self.last:
             return None  # journaled already, or a duplicate
+        if self.timeframe is not None and msg.timeframe != self.timeframe:
+            log.warning(
+                "cross-section at %d skipped: timeframe %s, this session trades %s "
+                "(paper.timeframe of ingest and trade differ)",
+                msg.ts_ns, msg.timeframe, self.timeframe,
+            )  # fmt: skip
+            return None
         if self.freshness is not None:
             self.freshness.mark()
         where = {s: i for i, s in enumerate(msg.symbols)}

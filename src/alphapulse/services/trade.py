@@ -30,9 +30,11 @@ def bus_source_factory(
         if not symbols:
             raise ConfigError("data.symbols: required by alphapulse trade")
         group = f"trade.{session}"
+        p = cfg.paper if cfg.paper is not None else PaperConfig()
         source = BusSource(
-            bus, topic, group, group, symbols, stop=stop, after_ns=resume, freshness=freshness
-        )
+            bus, topic, group, group, symbols, stop=stop, after_ns=resume, freshness=freshness,
+            timeframe=p.timeframe,
+        )  # fmt: skip
         return source, symbols, OHLCV
 
     return factory
