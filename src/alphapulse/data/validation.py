@@ -26,7 +26,7 @@ from alphapulse.data.calendars import (
     trading_dates,
 )
 from alphapulse.data.raw import RawBars
-from alphapulse.store.validate import SYMBOL_RE
+from alphapulse.store.validate import MAX_PRICE, MAX_VOLUME, SYMBOL_RE
 
 Severity = Literal["error", "warning"]
 Policy = Literal["report", "reject", "quarantine"]
@@ -58,9 +58,6 @@ RULES: Mapping[str, Severity] = MappingProxyType(
 _PRICES = ("open", "high", "low", "close")
 #: Corporate-action columns: empty cells mean no action; a split of 0 or 1 means none.
 _ACTIONS = ("dividend", "split")
-#: Largest plausible price and volume (docs/data.md); larger values are input errors.
-MAX_PRICE = 1e9
-MAX_VOLUME = 1e15
 
 
 class ValidationConfig(BaseModel):

@@ -7,7 +7,7 @@ Every failure is a :class:`DataError` naming the field, the rule and, for frames
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
@@ -39,6 +39,10 @@ _UNIT_NS: Final = MappingProxyType(
 )
 BAR_REQUIRED: Final = ("symbol", "timestamp", "open", "high", "low", "close", "volume")
 BAR_OPTIONAL: Final = ("vwap", "trade_count")
+#: Largest plausible price and volume (docs/data.md): larger values are input errors, for
+#: imports (``data.validation``) and every store write alike.
+MAX_PRICE: Final = 1e9
+MAX_VOLUME: Final = 1e15
 
 
 def check_symbol(value: object, *, field: str = "symbol", row: int | None = None) -> str:
@@ -229,29 +233,61 @@ class BarBatch:
         return [(s, int(bounds[i]), int(bounds[i + 1])) for i, s in enumerate(self.symbols)]
 
 
-def check_bar_values(cols: Mapping[str, FloatArray]) -> None:
-    """DataError naming the first row whose (finite) OHLCV is not a bar: a price <= 0,
-    a high/low not bounding open and close, or a negative volume."""
-    for name in ("open", "high", "low", "close"):
-        if (bad := cols[name] <= 0).any():
-            raise DataError("price must be > 0", field=name, row=_first(bad), rule="positive")
-    o, h, lo, c = (cols[n] for n in ("open", "high", "low", "close"))
-    checks = (
+def check_bar_values(
+    cols: Mapping[str, FloatArray], *, where: Callable[[int], str] | None = None
+) -> None:
+    """DataError naming the first row whose (finite) OHLCV is not a bar: a price <= 0 or
+    above ``MAX_PRICE``, a high/low not bounding open and close, a negative volume or one
+    above ``MAX_VOLUME``. ``where(row)`` (e.g. the row's symbol and time) ends the message."""
+    found = _bad_bar(cols)
+    if found is not None:
+        name, row, message, rule = found
+        suffix = f" ({where(row)})" if where is not None else ""
+        got = f", got {cols[name][row]:g}"
+        raise DataError(f"{message}{got}{suffix}", field=name, row=row, rule=rule)
+
+
+def _bad_bar(cols: Mapping[str, FloatArray]) -> tuple[str, int, str, str] | None:
+    """``(field, row, message, rule)`` of the first failed check of ``check_bar_values``."""
+    prices = ("open", "high", "low", "close")
+    o, h, lo, c = (cols[n] for n in prices)
+    checks = [(n, cols[n] <= 0, "price must be > 0", "positive") for n in prices]
+    checks += [
+        (n, cols[n] > MAX_PRICE, f"implausible price, above {MAX_PRICE:g}", "implausible_value")
+        for n in prices
+    ]
+    checks += [
         ("low", lo > h, "low is above high", "low_le_high"),
         ("high", h < np.maximum(o, c), "high is below open or close", "high_bounds"),
         ("low", lo > np.minimum(o, c), "low is above open or close", "low_bounds"),
-    )
+        ("volume", cols["volume"] < 0, "negative volume", "non_negative"),
+        (
+            "volume",
+            cols["volume"] > MAX_VOLUME,
+            f"implausible volume, above {MAX_VOLUME:g}",
+            "implausible_value",
+        ),
+    ]
     for name, bad, message, rule in checks:
         if bad.any():
-            raise DataError(message, field=name, row=_first(bad), rule=rule)
-    if (bad := cols["volume"] < 0).any():
-        raise DataError("negative volume", field="volume", row=_first(bad), rule="non_negative")
+            return name, _first(bad), message, rule
+    return None
+
+
+def row_label(
+    symbols: tuple[str, ...], codes: npt.NDArray[np.int32], ts: IntArray
+) -> Callable[[int], str]:
+    """``row -> "SYMBOL at ISO-TIME"`` for the rows of a bar frame."""
+    return lambda row: (
+        f"{symbols[codes[row]]} at {pd.Timestamp(int(ts[row]), tz='UTC').isoformat()}"
+    )
 
 
 def bar_batch(df: object, timeframe: str) -> BarBatch:
     """Validate a bar frame: required columns, symbols, tz-aware timestamps, finite OHLCV,
-    prices > 0 with ``low <= min(open, close)`` and ``high >= max(open, close)``,
-    ``volume >= 0``, no duplicate (symbol, timestamp)."""
+    prices in ``(0, MAX_PRICE]`` with ``low <= min(open, close)`` and
+    ``high >= max(open, close)``, ``0 <= volume <= MAX_VOLUME``, no duplicate
+    (symbol, timestamp)."""
     if (
         isinstance(df, pd.DataFrame)
         and "timestamp" not in df.columns
@@ -263,7 +299,8 @@ def bar_batch(df: object, timeframe: str) -> BarBatch:
     codes, symbols = symbol_codes(frame)
     ts = ns_column(frame, "timestamp")
     cols = {name: float_column(frame, name) for name in ("open", "high", "low", "close", "volume")}
-    check_bar_values(cols)
+    where = row_label(symbols, codes, ts)
+    check_bar_values(cols, where=where)
     vwap = float_column(frame, "vwap", allow_nan=True) if "vwap" in frame.columns else None
     trades = None
     if "trade_count" in frame.columns:
@@ -282,7 +319,7 @@ def bar_batch(df: object, timeframe: str) -> BarBatch:
     if dup.any():
         row = int(order[_first(dup) + 1])
         raise DataError(
-            "duplicate (symbol, timestamp) in one batch",
+            f"duplicate (symbol, timestamp) in one batch ({where(row)})",
             field="timestamp",
             row=row,
             rule="duplicate_key",

@@ -20,6 +20,7 @@ from alphapulse.data.providers.base import (
 )
 from alphapulse.data.providers.yfinance_client import request_windows
 
+SOURCE = "test AAA"
 START = pd.Timestamp("2024-01-02 14:30", tz="UTC")
 END = pd.Timestamp("2024-01-02 15:00", tz="UTC")
 
@@ -51,26 +52,22 @@ def assert_normalised(frame: pd.DataFrame) -> None:
 
 
 def test_normalize_converts_sorts_dedupes_and_clips() -> None:
-    # New York local times, unsorted, one duplicate (last wins), one row outside the range
-    index = [
-        "2024-01-02 09:40",
-        "2024-01-02 09:30",
-        "2024-01-02 09:35",
-        "2024-01-02 09:35",
-        "2024-01-02 10:00",
-    ]
-    frame = normalize_bars(raw_frame(index, "America/New_York"), START, END, "5m")
+    # New York local times, unsorted, one row repeated as is, one row outside the range
+    index = ["2024-01-02 09:40", "2024-01-02 09:30", "2024-01-02 09:35", "2024-01-02 10:00"]
+    raw = raw_frame(index, "America/New_York")
+    raw = pd.concat([raw, raw.iloc[[2]]])  # an overlapping page gives 09:35 again
+    frame = normalize_bars(raw, START, END, "5m", source=SOURCE)
     assert_normalised(frame)
     assert list(frame.columns) == [*OHLCV, "dividend"]
     assert frame.index.strftime("%H:%M").tolist() == ["14:30", "14:35", "14:40"]
-    assert frame.loc["2024-01-02 14:35", "open"] == 103.0  # the later duplicate
+    assert frame.loc["2024-01-02 14:35", "open"] == 102.0
     assert frame["volume"].dtype == np.float64
 
 
 def test_normalize_takes_naive_as_utc_and_drops_priceless_rows() -> None:
     raw = raw_frame(["2024-01-02 14:30", "2024-01-02 14:35"], None)
     raw.loc[raw.index[1], ["open", "high", "low", "close"]] = np.nan
-    frame = normalize_bars(raw, START, END, "5m")
+    frame = normalize_bars(raw, START, END, "5m", source=SOURCE)
     assert_normalised(frame)
     assert frame.index.tolist() == [START]
 
@@ -82,13 +79,15 @@ def test_daily_bars_are_stamped_at_their_session_date() -> None:
     start, end = pd.Timestamp("2024-01-02", tz="UTC"), pd.Timestamp("2024-01-04", tz="UTC")
     days = pd.DatetimeIndex(["2024-01-02", "2024-01-03"], tz="UTC")
     for raw in (sydney, utc):
-        frame = normalize_bars(raw, start, end, "1d")
+        frame = normalize_bars(raw, start, end, "1d", source=SOURCE)
         assert_normalised(frame)
         assert frame.index.equals(days)
 
 
 def test_intraday_bars_keep_their_time_of_day() -> None:
-    frame = normalize_bars(raw_frame(["2024-01-02 09:35"], "America/New_York"), START, END, "1h")
+    frame = normalize_bars(
+        raw_frame(["2024-01-02 09:35"], "America/New_York"), START, END, "1h", source=SOURCE
+    )
     assert frame.index.tolist() == [pd.Timestamp("2024-01-02 14:35", tz="UTC")]
 
 
@@ -96,13 +95,13 @@ def test_empty_frames_keep_the_shape() -> None:
     empty = empty_bars(("split", "dividend"))
     assert_normalised(empty)
     assert list(empty.columns) == [*OHLCV, "dividend", "split"]
-    assert normalize_bars(raw_frame([], "UTC"), START, END, "5m").empty
+    assert normalize_bars(raw_frame([], "UTC"), START, END, "5m", source=SOURCE).empty
 
 
 def test_normalize_requires_ohlcv() -> None:
     with pytest.raises(ValueError, match="volume"):
         raw = raw_frame(["2024-01-02 14:30"], "UTC").drop(columns="volume")
-        normalize_bars(raw, START, END, "5m")
+        normalize_bars(raw, START, END, "5m", source=SOURCE)
 
 
 def test_timeframes_and_ranges() -> None:

@@ -135,7 +135,7 @@ class AlpacaProvider:
         bars = barset.data.get(symbol, [])
         if not bars:
             return empty_bars(("vwap",))
-        return normalize_bars(_frame(bars), lo, hi, tf)
+        return normalize_bars(_frame(bars), lo, hi, tf, source=f"{PROVIDER} {symbol}")
 
     def _stock_bars(self, symbol: str, lo: pd.Timestamp, hi: pd.Timestamp, tf: Timeframe) -> BarSet:
         request = StockBarsRequest(

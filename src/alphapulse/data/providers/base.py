@@ -1,8 +1,9 @@
 """The provider interface and the normalised bar frame every provider returns.
 
 A normalised frame has a tz-aware UTC ``DatetimeIndex`` named ``timestamp`` (bar start,
-nanosecond unit), strictly increasing, and float64 columns ``open, high, low, close,
-volume`` followed by any extras the provider gives (``vwap``, ``dividend``, ``split``).
+nanosecond unit), strictly increasing (:func:`normalize_bars` says how out-of-order and
+repeated rows are handled), and float64 columns ``open, high, low, close, volume``
+followed by any extras the provider gives (``vwap``, ``dividend``, ``split``).
 Rows cover the half-open range ``[start, end)``. Daily bars are stamped at their session
 date, 00:00 UTC, like imported daily data.
 """
@@ -13,9 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final, Literal, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
-from alphapulse.core.errors import ConfigError
+from alphapulse.core.errors import ConfigError, DataError
 
 Timeframe = Literal["1m", "5m", "15m", "1h", "1d"]
 TIMEFRAMES: Final[tuple[Timeframe, ...]] = ("1m", "5m", "15m", "1h", "1d")
@@ -71,14 +73,21 @@ def empty_bars(extra: Sequence[str] = ()) -> pd.DataFrame:
 
 
 def normalize_bars(
-    frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, timeframe: Timeframe
+    frame: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    timeframe: Timeframe,
+    *,
+    source: str,
 ) -> pd.DataFrame:
     """Normalise ``frame`` (DatetimeIndex, lower-case column names) to the platform shape.
 
     Converts the index to UTC (naive is taken as UTC; see :func:`utc_index`), keeps
-    ``[start, end)``, sorts, drops duplicate timestamps (the last one wins) and rows
-    without any price, and casts every column to float64. Columns other than OHLCV and
-    ``EXTRA_COLUMNS`` are dropped.
+    ``[start, end)``, drops rows without any price, sorts (APIs may answer pages or rows
+    out of order) and casts every column to float64. Columns other than OHLCV and
+    ``EXTRA_COLUMNS`` are dropped. A timestamp given twice with the same values is kept
+    once (overlapping pages); with different values it is a ``DataError`` naming
+    ``source`` (provider and symbol), the time and a differing field: nothing picks one.
     """
     missing = [c for c in OHLCV if c not in frame.columns]
     if missing:
@@ -88,11 +97,37 @@ def normalize_bars(
         return empty_bars(extra)
     out = frame.loc[:, [*OHLCV, *extra]].astype("float64")
     out.index = utc_index(pd.DatetimeIndex(frame.index), timeframe)
-    out = out.sort_index(kind="stable")
-    out = out[~out.index.duplicated(keep="last")]
     out = out[(out.index >= start) & (out.index < end)]
     out = out.dropna(how="all", subset=["open", "high", "low", "close"])
-    return out
+    out = out.sort_index(kind="stable")
+    return drop_repeated_bars(out, source)
+
+
+def drop_repeated_bars(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``frame`` (sorted) with each timestamp once; a ``DataError`` naming ``source``, the
+    first timestamp given with different values and a field that differs."""
+    repeated = frame.index.duplicated(keep="first")
+    if not repeated.any():
+        return frame
+    rows = frame.reset_index()
+    distinct = rows[~rows.duplicated()]  # NaN equals NaN here
+    clash = distinct[INDEX_NAME].duplicated(keep=False)
+    if clash.any():
+        first = distinct[clash].iloc[:2]
+        field = next(c for c in frame.columns if not _same(first[c].iloc[0], first[c].iloc[1]))
+        n = distinct.loc[clash, INDEX_NAME].nunique()
+        raise DataError(
+            f"{source}: {first[INDEX_NAME].iloc[0].isoformat()} is given twice with different "
+            f"values ({first[field].iloc[0]:g} and {first[field].iloc[1]:g}); "
+            f"{n} such timestamp(s)",
+            field=field,
+            rule="duplicate_timestamp",
+        )
+    return frame[~repeated]
+
+
+def _same(a: float, b: float) -> bool:
+    return bool(a == b or (np.isnan(a) and np.isnan(b)))
 
 
 def utc_index(index: pd.DatetimeIndex, timeframe: Timeframe) -> pd.DatetimeIndex:

@@ -165,7 +165,7 @@ class CCXTProvider:
             columns=list(_COLUMNS),
             index=pd.to_datetime([int(row[0]) for row in rows], unit="ms", utc=True),
         )
-        return normalize_bars(frame, lo, hi, tf)
+        return normalize_bars(frame, lo, hi, tf, source=f"{PROVIDER}/{self.exchange_id} {symbol}")
 
     def _check_page(self, since: int) -> None:
         """Refuse a page whose body was not JSON: ccxt reads it as no candles."""

@@ -22,13 +22,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from types import MappingProxyType
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import pandas as pd
 import yfinance as yf
@@ -123,7 +123,8 @@ class YahooSession(curl_requests.Session[curl_requests.Response]):
             error = _chart_error(response, url)
             self._remember(error)
             raise error
-        if is_chart and (problem := _malformed_chart(response.text)) is not None:
+        before = _period_end(url, kwargs.get("params"))
+        if is_chart and (problem := _malformed_chart(response.text, before)) is not None:
             symbol = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
             error = ProviderError(
                 f"{PROVIDER}: {symbol}: malformed chart response: {problem}", provider=PROVIDER
@@ -199,7 +200,12 @@ class YFinanceProvider:
             )
             if not raw.empty:
                 frames.append(_rename(raw))
-        out = normalize_bars(pd.concat(frames), lo, hi, tf) if frames else empty_bars(_ACTIONS)
+        source = f"{PROVIDER} {symbol}"
+        out = (
+            normalize_bars(pd.concat(frames), lo, hi, tf, source=source)
+            if frames
+            else empty_bars(_ACTIONS)
+        )
         out.attrs.update(PRICE_BASIS)
         return out
 
@@ -305,10 +311,11 @@ def _chart_error(response: curl_requests.Response, url: str) -> ProviderError:
     )
 
 
-def _malformed_chart(text: str) -> str | None:
+def _malformed_chart(text: str, before: int | None = None) -> str | None:
     """Why a successful chart response cannot be read as bars, None when it can (a result
     without ``timestamp`` has no bars in the range). yfinance would log such a response as
-    "no price data" and return nothing: silently short data."""
+    "no price data" and return nothing: silently short data; of a bar given twice with
+    different values (before ``before``, epoch seconds) it would keep the first."""
     try:
         body = json.loads(text)
     except ValueError:
@@ -338,7 +345,32 @@ def _malformed_chart(text: str) -> str | None:
         if None in row and any(v is not None for v in row):
             when = pd.Timestamp(stamps[i], unit="s", tz="UTC")
             return f"the bar at {when} lacks some of open/high/low/close: {list(row)}"
+    return _repeated_bar(stamps, arrays, before)
+
+
+def _repeated_bar(stamps: list[Any], arrays: list[Any], before: int | None) -> str | None:
+    """The first time before ``before`` given twice with different quotes, None if none."""
+    seen: dict[Any, list[Any]] = {}
+    for i, stamp in enumerate(stamps):
+        if before is not None and isinstance(stamp, (int, float)) and stamp >= before:
+            continue  # a bar past the range (Yahoo's live one): dropped anyway
+        row = [a[i] for a in arrays]
+        first = seen.setdefault(stamp, row)
+        if first != row:
+            when = pd.Timestamp(stamp, unit="s", tz="UTC")
+            return f"the bar at {when} is given twice with different values: {first} and {row}"
     return None
+
+
+def _period_end(url: str, params: object) -> int | None:
+    """The ``period2`` (range end, epoch seconds) of a chart request, None when absent."""
+    query = dict(parse_qsl(urlsplit(url).query))
+    if isinstance(params, Mapping):
+        query.update({str(k): v for k, v in params.items()})
+    try:
+        return int(query["period2"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _classify(symbol: str, exc: Exception) -> ProviderError:
