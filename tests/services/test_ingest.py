@@ -80,9 +80,9 @@ def test_restarted_ingest_resumes_after_the_stored_bars(shared_data: Path, tmp_p
 
 
 @pytest.mark.parametrize(
-    ("symbols", "day"), [(("AAPL",), 3), (("MSFT",), 5), ((), 3), (("AAPL", "MSFT"), 3)]
+    ("symbols", "day"), [(("AAPL",), 3), (("MSFT",), 5), ((), 5), (("AAPL", "MSFT"), 5)]
 )
-def test_last_stored_ts_is_the_earliest_last_bar(
+def test_last_stored_ts_is_the_latest_last_bar(
     symbols: tuple[str, ...], day: int, tmp_path: Path
 ) -> None:
     days = [pd.Timestamp(f"2020-01-0{d}", tz="UTC") for d in (1, 2, 3, 1, 2, 3, 4, 5)]
