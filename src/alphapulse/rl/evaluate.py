@@ -69,12 +69,13 @@ def _fold(
     shared: tuple[Panel, RLConfig, Obs], item: tuple[int, int, Rows], report: Report
 ) -> FloatArray:
     """Fold k (an executor task): train on its window, run over its test rows; the
-    per-bar returns after costs."""
+    per-bar returns after costs, one per test bar (after a ruin: 0)."""
     panel, cfg, feats = shared
     k, n, (train_rows, valid_rows, test_rows) = item
     result = train_policy(cfg, panel, train_rows, valid_rows, feats)
     env = TradingEnv(panel, cfg.backtest(), cfg.env, test_rows, fixed_start=True, features=feats)
     ret, equity = run_policy(result.policy, env)
+    equity += equity[-1:] * (env.length - len(equity))  # ruin (terminated): the book stays
     if report is not None:
         report(f"fold {k + 1}/{n}: {result.timesteps} steps, test return {ret:+.2%}")
     return _returns(np.asarray(equity), cfg.initial_cash)

@@ -108,13 +108,21 @@ def observation(features: Obs, account: FloatArray, clip: float) -> Obs:
 
 
 def to_signals(action: Any, cfg: EnvConfig, n_symbols: int) -> Signals:
-    """The Signals an action stands for (see the module docstring)."""
-    a = np.asarray(action, dtype=np.float64).reshape(n_symbols)
+    """The Signals an action stands for (see the module docstring); an action outside
+    the action space (another size, a discrete value other than 0, 1, 2, a NaN weight)
+    is a ValueError."""
+    a = np.asarray(action, dtype=np.float64).reshape(-1)
+    if a.size != n_symbols:
+        raise ValueError(f"action: {n_symbols} values expected (one per symbol), got {a.size}")
     if cfg.action == "continuous":
+        if np.isnan(a).any():
+            raise ValueError(f"action: continuous weights must be numbers, got {a}")
         w = np.round(np.clip(a, -1.0, 1.0) / cfg.weight_step) * cfg.weight_step
         if not cfg.allow_short:
             w = np.maximum(w, 0.0)
         return Signals(np.sign(w), confidence=np.abs(w))
+    if not ((a == 0.0) | (a == 1.0) | (a == 2.0)).all():
+        raise ValueError(f"action: 0 (short), 1 (flat) or 2 (long) per symbol, got {a}")
     d = a - 1.0
     if not cfg.allow_short:
         d = np.maximum(d, 0.0)
