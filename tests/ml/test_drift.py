@@ -3,6 +3,7 @@ alerts; a stable window does not."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,20 @@ def test_prediction_quality_alerts() -> None:
     assert np.all(np.diff(tab["observed"].to_numpy()) > 0)  # calibrated-ish and monotone
     few = DriftMonitor(DriftConfig(min_samples=100))
     assert few.check_predictions(3, bad[:50], realised[:50]) == []
+
+
+def test_a_feature_with_too_few_finite_values_raises_no_alert() -> None:
+    """A feature that appears only late (3 finite values of 200 recent rows, from the
+    training distribution) is below min_samples: no PSI / KS alert on it; the full
+    column beside it still alerts on a real shift."""
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(500, 2))
+    recent = np.full((200, 2), np.nan)
+    recent[-3:, 0] = rng.normal(size=3)
+    recent[:, 1] = rng.normal(3.0, 1.0, size=200)
+    m = DriftMonitor(DriftConfig(min_samples=50))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        events = m.check_features(1, train, recent, ["late", "shifted"])
+    assert {e.name for e in events} == {"shifted"}
+    assert all(np.isfinite(e.value) for e in events)

@@ -161,13 +161,15 @@ class DriftMonitor:
     def check_features(
         self, ts_ns: int, train: FloatArray, recent: FloatArray, names: list[str] | tuple[str, ...]
     ) -> list[DriftEvent]:
-        """PSI / KS alerts of ``recent`` [rows, F] against ``train`` [rows, F]."""
+        """PSI / KS alerts of ``recent`` [rows, F] against ``train`` [rows, F]; a feature
+        with fewer than ``min_samples`` finite values in either window raises none."""
         c = self.cfg
         if not c.enabled or min(train.shape[0], recent.shape[0]) < c.min_samples:
             return []
         self.last = feature_drift(train, recent, names, c.bins, c.max_rows)
+        finite = np.minimum(np.isfinite(train).sum(axis=0), np.isfinite(recent).sum(axis=0))
         new: list[DriftEvent] = []
-        for d in self.last:
+        for d in (d for d, n in zip(self.last, finite, strict=True) if n >= c.min_samples):
             if c.psi is not None and d.psi > c.psi:
                 new.append(DriftEvent(ts_ns, "feature_psi", d.name, d.psi, c.psi))
             if c.ks is not None and d.ks > c.ks:

@@ -31,6 +31,8 @@ ConfigError, or with ``allow_in_sample: true`` the bar is marked (``in_sample``)
 ``in_sample`` event is kept and ``sample_split.csv`` reports the two parts separately.
 A retrain that finds fewer than ``min_train_rows`` usable rows warns and keeps a
 ``no_training_rows`` event (``drift_events.csv``).
+A refit whose fit raises a ValueError (e.g. a classifier's window with a single class)
+keeps the previous model, warns and keeps a ``refit_failed`` event.
 """
 
 from __future__ import annotations
@@ -327,18 +329,17 @@ class MLStrategy(Strategy):
         y, label_end = make_labels(self._panel(ctx), self.p.label)
         self._check_drift(ctx, y, label_end)
         p = self.p
-        fitted = fit_at(
-            self._feat.view(),
-            y,
-            label_end,
-            ctx.t,
-            p.model,
-            p.label,
-            train_window=p.train_window,
-            embargo=p.embargo,
-            min_rows=p.min_train_rows,
-            max_sample=p.drift.max_rows,
-        )
+        try:
+            fitted = fit_at(
+                self._feat.view(), y, label_end, ctx.t, p.model, p.label,
+                train_window=p.train_window, embargo=p.embargo, min_rows=p.min_train_rows,
+                max_sample=p.drift.max_rows,
+            )  # fmt: skip
+        except ConfigError:  # settings that cannot work (also a ValueError): one line
+            raise
+        except ValueError as exc:  # e.g. a classifier's window with a single class
+            self._refit_failed(ctx, exc)
+            return
         if fitted is None:
             self._no_training_rows(ctx)
             return
@@ -354,6 +355,15 @@ class MLStrategy(Strategy):
                 fitted.max_label_end,
             )
         )
+
+    def _refit_failed(self, ctx: Context, exc: ValueError) -> None:
+        """A refit whose fit raised keeps the current model, a ``refit_failed`` event
+        and a warning."""
+        keeps = "keeps the previous model" if self.current is not None else "has no model yet"
+        detail = f"{exc.args[0] if exc.args else exc}; {keeps}"
+        self.monitor.events.append(DriftEvent(ctx.ts_ns, "refit_failed", "model", 0.0, 0.0, detail))
+        when = pd.Timestamp(ctx.ts_ns, tz="UTC")
+        warnings.warn(f"ml strategy refit failed at {when}: {detail}", UserWarning, stacklevel=3)
 
     def _no_training_rows(self, ctx: Context) -> None:
         """A retrain without ``min_train_rows`` usable rows keeps a ``no_training_rows``
