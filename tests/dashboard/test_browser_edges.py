@@ -72,6 +72,8 @@ def page(browser, base):  # type: ignore[no-untyped-def]
     pg.on("dialog", lambda d: (pg.problems.append(f"dialog: {d.message}"), d.dismiss()))
     pg.on("console", lambda m: pg.problems.append(m.text) if m.type == "error" else None)
     pg.goto("/login")
+    pg.wait_for_load_state("networkidle")
+    assert pg.problems == []  # a fresh browser asks for /favicon.ico unless a page names one
     pg.fill("#token", TOKEN)
     pg.click("#login button")
     pg.wait_for_selector("h1:has-text('Overview')")
@@ -84,7 +86,7 @@ def visit(page: Any, url: str, status: int = 200) -> str:
     page.problems.clear()
     response = page.goto(url)
     assert response.status == status, url
-    page.wait_for_load_state("load")
+    page.wait_for_load_state("networkidle")  # every request settled (e.g. a favicon)
     if status != 200:  # the document's own status is logged as a failed resource
         page.problems[:] = [p for p in page.problems if f"status of {status}" not in p]
     assert page.problems == [], url
