@@ -58,7 +58,7 @@ class Page:
         return "\n".join(
             [
                 "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-                f"<title>{title}</title><style>{_CSS}</style>",
+                f"<title>{title}</title><link rel='icon' href='data:,'><style>{_CSS}</style>",
                 f"<script type='text/javascript'>{_plotly_js()}</script></head><body>",
                 f"<h1>{title}</h1>",
                 *self.parts,
