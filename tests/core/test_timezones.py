@@ -33,3 +33,11 @@ def test_bad_session_tz_names_the_field(name: str) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config(cfg, "run.yaml")
     assert f"data.session_tz: Value error, unknown time zone {name!r}" in str(exc.value)
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "posix/Europe/Paris", "right/UTC"])
+def test_machine_dependent_names_are_refused(name: str) -> None:
+    """``localtime`` is the machine's own zone (and ``right/`` counts leap seconds): the
+    same config would run differently on another machine."""
+    with pytest.raises(ValueError, match="depends on the machine"):
+        time_zone(name)
