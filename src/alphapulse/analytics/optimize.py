@@ -129,25 +129,30 @@ class SwitchCost:
     """Fees and slippage of trading the stitched book between two sets' holdings at the
     close of bar ``b`` (module docstring): per symbol, ``q`` units on its side at the
     run's reference price ``ref``, the executed price ``px`` from the slippage model
-    (volatility and bar volume as the venue sees them), cost ``fee(q, px) + q|px - ref|``."""
+    (volatility and bar volume as the venue sees them), cost ``fee(q, px) + q|px - ref|``.
+    ``bars``: the switch bars to come, whose volatilities are estimated in one pass."""
 
     cfg: BacktestConfig
     panel: Panel
+    bars: tuple[int, ...] = ()
 
     def __call__(self, before: FloatArray, after: FloatArray, b: int, equity: float) -> float:
         units = equity * (after - before)
-        t = b + 1 if self.cfg.fill_at == "next_open" else b  # the bar the trade fills in
+        t = self._fill_bar(b)
         ref = self._reference(b, t)
         vol = self._volatility(t)
-        commission = self.cfg.execution.build_commission()
-        slippage = self.cfg.execution.build_slippage()
         volume = self.panel["volume"][t]
+        commission, slippage = self._models
         total = 0.0
         for s in np.flatnonzero((units != 0) & np.isfinite(ref)).tolist():
             q, side = abs(float(units[s])), Side.BUY if units[s] > 0 else Side.SELL
             px = slippage.price(side, float(ref[s]), q, float(volume[s]), float(vol[s]))
             total += commission.fee(q, px, "taker") + q * abs(px - float(ref[s]))
         return total
+
+    def _fill_bar(self, b: int) -> int:
+        """The bar a trade decided at bar ``b``'s close fills in."""
+        return b + 1 if self.cfg.fill_at == "next_open" else b
 
     def _reference(self, b: int, t: int) -> FloatArray:
         """Bar ``t``'s open (next_open; the last close where it has none), else the close."""
@@ -157,25 +162,33 @@ class SwitchCost:
         o = self.panel["open"][t]
         return np.where(np.isfinite(o) & (o > 0), o, close)
 
+    @cached_property
+    def _models(self) -> tuple[Any, Any]:
+        return self.cfg.execution.build_commission(), self.cfg.execution.build_slippage()
+
     def _volatility(self, t: int) -> FloatArray:
-        """The venue's EWMA volatility before bar ``t`` (NaN unless the slippage uses it):
-        the switches come in time order, so one estimator moves forward across them."""
-        n = self.panel.n_symbols
-        if not isinstance(self.cfg.execution.build_slippage(), SquareRootImpact):
-            return np.full(n, np.nan)
-        ewma, seen = self._ewma
-        if t < seen[0]:  # (out of order: start again)
-            ewma, seen[0] = EwmaVolatility(n), 0
-            self._ewma[0] = ewma
-        for row in self.panel["close"][seen[0] : t]:
-            ewma.update(np.asarray(row, dtype=np.float64))
-        seen[0] = max(seen[0], t)
-        return np.array([ewma.get(s) for s in range(n)])
+        """The venue's EWMA volatility before bar ``t`` (NaN unless the slippage uses it)."""
+        if not isinstance(self._models[1], SquareRootImpact):
+            return np.full(self.panel.n_symbols, np.nan)
+        if t not in self._vols:
+            self._vols.update(volatility_before(self.panel["close"], [t]))
+        return self._vols[t]
 
     @cached_property
-    def _ewma(self) -> list[Any]:
-        """[estimator, [bars folded in]]: the state :meth:`_volatility` carries forward."""
-        return [EwmaVolatility(self.panel.n_symbols), [0]]
+    def _vols(self) -> dict[int, FloatArray]:
+        return volatility_before(self.panel["close"], [self._fill_bar(b) for b in self.bars])
+
+
+def volatility_before(close: FloatArray, bars: list[int]) -> dict[int, FloatArray]:
+    """The venue's EWMA volatility (``EwmaVolatility``) before each of ``bars``, from the
+    rows of ``close`` [T, N] in one forward pass."""
+    ewma, done, out = EwmaVolatility(close.shape[1]), 0, {}
+    for t in sorted(set(bars)):
+        for row in close[done:t]:
+            ewma.update(np.asarray(row, dtype=np.float64))
+        done = t
+        out[t] = np.array([ewma.get(s) for s in range(close.shape[1])])
+    return out
 
 
 def objective(r: FloatArray, kind: str, ppy: float) -> float:
@@ -263,7 +276,7 @@ def optimize(
     chosen = [_choose(ev, a, b, ppy, k) for k, (a, b, _) in enumerate(wins)]
     base_cfg = cfg.baseline_config()  # the settings every set runs with
     initial = float(base_cfg.initial_cash)
-    stitched, costs = stitch(ev, wins, chosen, SwitchCost(base_cfg, panel), initial)
+    stitched, costs = stitch(ev, wins, chosen, SwitchCost(base_cfg, panel, tuple(ev.bars)), initial)
     rows = _rows(ev, ts, wins, chosen, costs, stitched, ppy)
     equity = initial * np.cumprod(np.r_[1.0, 1.0 + stitched])
     engine = ev.engine
