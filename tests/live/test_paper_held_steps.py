@@ -150,8 +150,17 @@ def test_a_bar_write_failing_every_time_stops_the_run(
     with open_store(db_url) as store:
         assert _journaled(store)[-1] == fails_from - HOUR_NS
         assert store.read_bars("BTC/USDT", "1h").index[-1].value == fails_from - HOUR_NS
+        for label in LABELS:  # not left "running": failed, with the line
+            run = store.read_run(run_id_for("net", label))
+            assert run is not None and run["status"] == "failed"
+            assert run["metrics"] == {"error": f"UnjournaledError: {line}"}
+            assert run["finished_at"] is not None
 
     resumed = _session("net", db_url)
     reference = _session("reference", db_url)
     with open_store(db_url) as store:
         assert_resumed_as_reference(store, resumed, reference)
+        for label in LABELS:  # the restart ran it again: its own end, not the old error
+            run = store.read_run(run_id_for("net", label))
+            assert run is not None and run["status"] == "cancelled"
+            assert "error" not in run["metrics"] and "final_equity" in run["metrics"]

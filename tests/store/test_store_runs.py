@@ -41,6 +41,15 @@ def test_record_and_finish_run(store: Store, monkeypatch: pytest.MonkeyPatch) ->
         store.finish_run("missing")
 
 
+def test_recording_a_failed_run_again_marks_it_running_with_no_end(store: Store) -> None:
+    run_id = store.record_run("paper", run_id="restarted", initial_cash=1e5)
+    store.finish_run(run_id, status="failed", metrics={"error": "UnjournaledError: down"})
+    store.record_run("paper", run_id=run_id, initial_cash=1e5)  # a paper restart
+    run = store.read_run(run_id)
+    assert run is not None and run["status"] == "running"
+    assert run["metrics"] is None and run["finished_at"] is None
+
+
 def test_write_run_outputs(store: Store) -> None:
     run_id = store.record_run("outputs", initial_cash=10_000.0)
     orders = pd.DataFrame(

@@ -123,6 +123,7 @@ def run_session(
     lock = SessionLock(store, session) if store is not None else None
     publisher: OutboxPublisher | None = None
     monitor: AnomalyMonitor | None = None
+    opened: list[str] = []  # this call's runs: marked failed if it raises
     try:
         if store is not None and lock is not None:
             lock.acquire()
@@ -147,6 +148,7 @@ def run_session(
                 paper_mode()
             if store is not None:
                 open_run(store, cfg, scfg.label, rid)
+                opened.append(rid)
                 journals[scfg.label] = RunJournal(
                     store, rid, engines[scfg.label], label=scfg.label, outbox=session
                 )
@@ -199,6 +201,10 @@ def run_session(
                     tables.update(monitor.tables() if monitor else {})
                     write_outputs(r, out / label, tables, robust)
         return SessionResult(results, run_ids, runtime)
+    except Exception as exc:
+        if store is not None:
+            _fail_runs(store, opened, exc)
+        raise
     finally:
         if monitor is not None:
             monitor.close()
@@ -211,6 +217,19 @@ def run_session(
             lock.release()
         if store is not None:
             store.close()
+
+
+def _fail_runs(store: Store, run_ids: list[str], exc: Exception) -> None:
+    """Mark the runs this session opened failed, with the error (a restart marks them
+    running again and resumes from the last journaled step)."""
+    from alphapulse.api.security import redact_text
+
+    message = redact_text(f"{type(exc).__name__}: {' '.join(str(exc).split())}")[:2000]
+    for rid in run_ids:
+        try:
+            store.finish_run(rid, status="failed", metrics={"error": message})
+        except Exception as db_exc:  # the store may be what failed: keep the others
+            log.error("could not mark run %s failed: %s", rid, type(db_exc).__name__)
 
 
 def _last_flush(publisher: OutboxPublisher | None) -> None:

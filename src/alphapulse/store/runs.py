@@ -240,6 +240,8 @@ def record_run(
         "status": status,
         "initial_cash": initial_cash,
         "started_at": started_at,
+        "metrics": None,  # a restarted run is running again: no end, no result yet
+        "finished_at": None,
     }
     upsert(conn, TABLES["runs"], [row], ["id"])
     if initial_cash is not None:
