@@ -108,6 +108,10 @@ def _strategy(name: str, **params: object) -> dict:
         (_strategy("momentum", threshold=-1.5), "params.threshold"),
         (_strategy("ml", start="not a date"), "not a date"),
         (_with(initial_cash=float("inf")), "initial_cash"),
+        (
+            _with(initial_cash=2**70),
+            "initial_cash: Input should be less than or equal to 1000000000000",
+        ),
         (_with(data={"source": "x", "start": "2999-01-01"}), "data.start"),
         (_with(data={"source": "x", "end": "someday"}), "data.end"),
     ],

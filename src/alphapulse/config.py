@@ -75,6 +75,9 @@ class DataConfig(_Strict):
 
 #: A strategy label names its output directory under ``--out``: a plain file name.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+#: Cash beyond this loses cents in float64 accounting (a unit in the last place of 1e12
+#: is 1.2e-4; of 2**70, 262,144): refused rather than silently rounded.
+MAX_INITIAL_CASH = 1e12
 
 
 def params_errors(exc: ValidationError) -> str:
@@ -163,7 +166,7 @@ class PaperConfig(_Strict):
 class BacktestConfig(_Strict, Storable):
     name: str = "backtest"
     data: DataConfig
-    initial_cash: float = Field(100_000.0, gt=0, allow_inf_nan=False)
+    initial_cash: float = Field(100_000.0, gt=0, le=MAX_INITIAL_CASH, allow_inf_nan=False)
     fill_at: Literal["next_open", "close"] = "next_open"
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     portfolio: PortfolioConfig | None = None  # None: EqualSlot, trade on target changes

@@ -64,6 +64,36 @@ def test_numbers_are_json_numbers(client: TestClient, path: str, field: str, val
     assert client.get("/runs", headers=AUTH).json()["total"] == 0
 
 
+@pytest.mark.parametrize("path", ["/runs", "/sessions"])
+@pytest.mark.parametrize(
+    ("section", "value", "message"),
+    [
+        ("execution", {"slippage": {"model": "fixed_bps", "bps": "2"}}, "slippage.fixed_bps.bps"),
+        ("execution", {"max_participation": True}, "max_participation"),
+        ("risk", {"limits": {"max_position_pct": "0.05"}}, "limits.max_position_pct"),
+        ("portfolio", {"method": "vol_target", "target_vol": "0.1"}, "vol_target.target_vol"),
+    ],
+)
+def test_numbers_inside_sections_are_json_numbers(
+    client: TestClient, path: str, section: str, value: dict[str, Any], message: str
+) -> None:
+    """At any depth of ``execution``, ``portfolio`` and ``risk``, as at the top."""
+    res = client.post(path, json=body(path, **{section: value}), headers=AUTH)
+    assert res.status_code == 422, res.text
+    assert res.json()["fields"] == [
+        {"field": f"{section}.{message}", "message": "Input should be a valid number"}
+    ]
+    assert client.get("/runs", headers=AUTH).json()["total"] == 0
+
+
+def test_cash_beyond_exact_accounting_is_refused(client: TestClient) -> None:
+    """2**70 was taken as the float 1.18e21, whose cents float64 cannot hold."""
+    res = client.post("/runs", json=body("/runs", initial_cash=2**70), headers=AUTH)
+    assert res.status_code == 422, res.text
+    assert [f["field"] for f in res.json()["fields"]] == ["initial_cash"]
+    assert client.get("/runs", headers=AUTH).json()["total"] == 0
+
+
 @pytest.mark.parametrize("param", ["run", "symbol", "type"])
 def test_anomaly_filters_with_a_nul_are_refused(backend_url: str, param: str) -> None:
     """PostgreSQL refuses a NUL in a compared text: that was a 503 'database unavailable'."""

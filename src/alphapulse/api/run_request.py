@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_serializer,
@@ -31,7 +32,7 @@ from pydantic import (
 
 from alphapulse.api.run_schema import datasets, enum_of, per_strategy, strategies, time_zones
 from alphapulse.api.times import When, clamped
-from alphapulse.config import SAFE_NAME, BacktestConfig, params_errors
+from alphapulse.config import MAX_INITIAL_CASH, SAFE_NAME, BacktestConfig, params_errors
 from alphapulse.core.errors import ConfigError
 from alphapulse.core.storable import unstorable
 from alphapulse.core.timezones import time_zone
@@ -215,13 +216,27 @@ class RunRequest(_Strict):
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "backtest"
     data: RunData
-    initial_cash: float = Field(100_000.0, gt=0, allow_inf_nan=False, strict=True)
+    initial_cash: float = Field(
+        100_000.0, gt=0, le=MAX_INITIAL_CASH, allow_inf_nan=False, strict=True
+    )
     fill_at: Literal["next_open", "close"] = "next_open"
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     portfolio: PortfolioConfig | None = None
     risk: RiskConfig | None = None
     strategies: list[RunStrategy] = Field(min_length=1, max_length=MAX_STRATEGIES)
     workers: int | None = Field(None, ge=1, le=MAX_WORKERS, strict=True)
+
+    @field_validator("execution", "portfolio", "risk", mode="before")
+    @classmethod
+    def _sections_as_json(cls, value: Any, info: ValidationInfo) -> Any:
+        """A section checked as the JSON it came in (strict, as ``params``: no ``"2"``
+        or ``true`` for a number; ``2.0`` is a JSON-schema integer); its errors keep
+        their paths under the section."""
+        if not isinstance(value, dict):
+            return value  # None, or the usual type error
+        section = _SECTIONS[str(info.field_name)]
+        text = json.dumps(_integral(value))  # NaN, Infinity: refused by their fields
+        return section.validate_json(text, strict=True, context=client_context())
 
     @field_validator("strategies")
     @classmethod
@@ -236,3 +251,22 @@ class RunRequest(_Strict):
         """The run's configuration (raises ``ValidationError`` like a config file)."""
         raw = self.model_dump(exclude_unset=True)
         return BacktestConfig.model_validate(raw, context=client_context())
+
+
+def _integral(value: Any) -> Any:
+    """``value`` with every whole-valued float within 2**53 as an int (JSON schema's
+    ``integer`` takes ``2.0``; strict pydantic would not)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+_SECTIONS: dict[str, TypeAdapter[Any]] = {
+    "execution": TypeAdapter(ExecutionConfig),
+    "portfolio": TypeAdapter(PortfolioConfig),
+    "risk": TypeAdapter(RiskConfig),
+}
