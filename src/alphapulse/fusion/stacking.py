@@ -7,7 +7,9 @@ outputs at s were themselves decided with data up to s (out of sample). The meta
 regularisation is chosen by the out-of-fold log-loss of purged walk-forward folds
 (``ml.cv.PurgedWalkForward``, embargo = horizon), then it is refitted on all those rows.
 Every decision passes ``ml.integrity.TrainingSpan.guard``: a bar inside the training
-labels stops with ``InSampleError``. Before the first fit the fuser abstains (NaN).
+labels stops with ``InSampleError``. Before the first fit the fuser abstains (NaN), and
+so it does on a symbol where every expert abstains (NaN, or weight 0 in the hybrid): the
+conflict rule of ``fusion.fusers`` (keep what is held), not a trade on the intercept.
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ class StackingFuser:
         return float(np.mean(losses)) if losses else np.inf
 
     def fuse(self, ts_ns: int, dirs: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Direction and confidence per symbol from the meta-model (NaN before a fit)."""
+        """Direction and confidence per symbol from the meta-model (NaN before a fit
+        and where every expert abstains)."""
         n = dirs.shape[1]
         if self.model is None or self.span is None:
             return np.full(n, np.nan), np.full(n, np.nan)
@@ -105,7 +108,8 @@ class StackingFuser:
         p = self.model.predict_proba(np.nan_to_num(dirs.T, nan=0.0))[:, 1]
         score = 2.0 * p - 1.0
         d = np.where(np.abs(score) <= self.threshold, 0.0, np.sign(score))
-        return d, np.abs(score)
+        none = np.isnan(dirs).all(axis=0)  # every expert abstains: no view (keep)
+        return np.where(none, np.nan, d), np.where(none, np.nan, np.abs(score))
 
 
 def _log_loss(y: FloatArray, p: FloatArray, labels: list[float]) -> float:
