@@ -124,6 +124,23 @@ def test_choice_ignores_bars_after_the_training_window(
     assert opt._choose(ev, 0, 100, 252.0, 0) == first
 
 
+@pytest.mark.parametrize("objective", ["calmar", "sharpe"])
+def test_choice_annualises_with_the_bars_known_then(fake_engine: list[int], objective: str) -> None:
+    """The bars per year a window's scores use come from the bars up to its last
+    training bar: weekly bars after bar 120 (52 a year, not 252) move no earlier score."""
+    daily = _panel()
+    ts = daily.timestamps.copy()
+    ts[121:] = ts[120] + np.arange(1, N - 119) * 7 * 86_400 * 10**9
+    weekly = Panel(ts, daily.symbols, dict(daily.fields))
+    cfg = _cfg(objective=objective)
+    a, b = (opt.optimize(cfg, p)["windows"] for p in (daily, weekly))
+    known = [k for k, (_, end, _) in enumerate(opt.windows(N, 100, 50)) if end <= 120]
+    assert known == [0]
+    for k in known:
+        assert (a[k]["params"], a[k]["in_sample"]) == (b[k]["params"], b[k]["in_sample"])
+    assert a[-1]["in_sample"] != b[-1]["in_sample"]  # later windows do see them
+
+
 def test_optuna_path(fake_engine: list[int]) -> None:
     res = opt.optimize(_cfg(method="optuna", n_trials=8), _panel())
     tried = sorted(set(fake_engine))

@@ -270,14 +270,16 @@ def optimize(
     out-of-sample equity, after switching costs, and buy and hold's under ``oos_equity``
     (timestamps as ISO strings)."""
     ts = pd.DatetimeIndex(pd.to_datetime(panel.timestamps, unit="ns", utc=True))
-    ppy = _ppy(ts)
+    ppy = _ppy(ts)  # for the whole run's statistics, reported at its end
     wins = windows(len(ts) - 1, cfg.walk_forward.train_bars, cfg.walk_forward.test_bars)
+    # a window's choice annualises with the bars known at its last training bar only
+    known = [_ppy(ts[: b + 1]) for _, b, _ in wins]
     ev = Evaluations(cfg, panel, workers, progress, bars=[b for _, b, _ in wins])
-    chosen = [_choose(ev, a, b, ppy, k) for k, (a, b, _) in enumerate(wins)]
+    chosen = [_choose(ev, a, b, known[k], k) for k, (a, b, _) in enumerate(wins)]
     base_cfg = cfg.baseline_config()  # the settings every set runs with
     initial = float(base_cfg.initial_cash)
     stitched, costs = stitch(ev, wins, chosen, SwitchCost(base_cfg, panel, tuple(ev.bars)), initial)
-    rows = _rows(ev, ts, wins, chosen, costs, stitched, ppy)
+    rows = _rows(ev, ts, wins, chosen, costs, stitched, known)
     equity = initial * np.cumprod(np.r_[1.0, 1.0 + stitched])
     engine = ev.engine
     base_engine, base = buy_and_hold(ev, base_cfg, wins[0][1], wins[-1][2])
@@ -306,12 +308,13 @@ def _rows(
     chosen: list[dict[str, Any]],
     costs: list[float],
     stitched: FloatArray,
-    ppy: float,
+    known: list[float],
 ) -> list[dict[str, Any]]:
     """One row per window: dates, chosen set, in- and out-of-sample objective (after
-    the switching cost) and the switching cost charged."""
+    the switching cost; both annualised with ``known[k]``, the bars per year the choice
+    used) and the switching cost charged."""
     rows, first, kind = [], 0, ev.cfg.objective
-    for k, ((a, b, c), best, cost) in enumerate(zip(wins, chosen, costs, strict=True)):
+    for k, ((a, b, c), best, cost, ppy) in enumerate(zip(wins, chosen, costs, known, strict=True)):
         oos = stitched[first : first + c - b]
         rows.append(
             {
