@@ -76,6 +76,29 @@ def _dates(s: pd.Series) -> list[object]:
     return list(pd.DatetimeIndex(s.index).date)
 
 
+def check_adjust_covers_store(store: Store, frames: dict[str, pd.DataFrame], tf: str) -> None:
+    """DataError when back-adjusting would have to change stored bars this import leaves
+    alone: a split or dividend changes every bar before it, so stored ``tf`` bars of the
+    symbol before the first imported one would keep the old basis (a false jump at the
+    ex-date, e.g. a 4:1 split read as a 75% drop)."""
+    for sym, frame in frames.items():
+        actions = actions_frame(sym, frame)
+        if actions.empty:
+            continue
+        before = store.read_bars(sym, tf, end=frame.index[0])
+        if before.empty:
+            continue
+        first = actions.sort_values("ex_date", kind="stable").iloc[0]
+        raise DataError(
+            f"{sym}: the {first['action']} {first['value']:g} on {first['ex_date']} back-adjusts "
+            f"every bar before it, but {len(before)} stored {tf} bars "
+            f"({before.index[0].date()} .. {before.index[-1].date()}) are not in this import; "
+            "import the whole history with --adjust --on-conflict replace",
+            field=str(first["action"]),
+            rule="adjust_partial_history",
+        )
+
+
 def quarantine_rows(report: ValidationReport) -> pd.DataFrame:
     """One row per error found (file, row, rule, field, value, reason)."""
     rows = [
@@ -131,13 +154,17 @@ def import_source(
     bad ones with their reasons. Bars that differ from stored ones follow ``on_conflict``:
     ``reject`` refuses the whole import (DataError naming the file, the first conflicting
     line, symbol, time, stored and new values), ``skip`` keeps the stored bars, ``replace``
-    overwrites them; the summary counts them. Re-running an import is idempotent."""
+    overwrites them; the summary counts them. Re-running an import is idempotent. With
+    ``adjust``, a split or dividend in the import while earlier bars of the symbol are
+    stored outside it is a DataError (see ``check_adjust_covers_store``)."""
     policy = check_on_conflict(on_conflict)
     loaded = load_checked(source, symbols, start=start, end=end, policy=on_bad)
     if not loaded.frames:
         raise DataError(f"{source}: no bars to import")
     first = next(iter(loaded.frames.values()))
     tf = timeframe_of(first, timeframe)
+    if adjust:
+        check_adjust_covers_store(store, loaded.frames, tf)
     frames = {s: back_adjust(f) if adjust else f for s, f in loaded.frames.items()}
     extras = ImportExtras(
         actions=pd.concat([actions_frame(s, f) for s, f in loaded.frames.items()]),

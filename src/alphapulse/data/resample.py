@@ -4,7 +4,9 @@ With an exchange calendar, intraday bins are anchored at each session's open (09
 for XNYS, DST-aware, early closes respected) and daily bins are session dates stamped 00:00 UTC.
 With ``calendar=None`` (24/7 markets) bins are anchored at midnight UTC. Only bins containing
 at least one bar are produced: missing bars are never invented. Daily input (``attrs["bar"]``
-of a day or more) keeps its session dates and can only be resampled to ``1D``.
+of a day or more; without ``attrs["bar"]``, two or more stamps all at 00:00 UTC) keeps its
+session dates and can only be resampled to ``1D``. A bin holding a missing volume has a
+missing volume, not the sum of the others.
 """
 
 from __future__ import annotations
@@ -71,9 +73,14 @@ def _attr_bar(frame: pd.DataFrame) -> pd.Timedelta | None:
 
 
 def _is_daily(frame: pd.DataFrame) -> bool:
-    """Whether the frame's bar size (``attrs["bar"]``) is a day or more."""
+    """Whether the frame's bar size (``attrs["bar"]``) is a day or more; without it, whether
+    there are two or more stamps, all at 00:00 UTC (session dates, as daily bars are stored:
+    read as intraday they would fall on the previous New York evening)."""
     bar = _attr_bar(frame)
-    return bar is not None and bar >= DAY
+    if bar is not None:
+        return bar >= DAY
+    ts = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+    return len(ts) > 1 and not (ts % DAY.value).any()
 
 
 def _raise_past_bin(
@@ -159,6 +166,12 @@ def resample(
         raise DataError("resample needs a timezone-aware (UTC) index")
     if not index.is_monotonic_increasing:
         raise DataError("resample needs bars sorted by time")
+    if not index.is_unique:
+        dup = index[index.duplicated()][0]
+        raise DataError(
+            f"duplicate timestamp {dup}: cannot resample (its bin would count both bars)",
+            field="timestamp",
+        )
     if len(frame) == 0:
         return frame.copy()
     _raise_missing(frame)
@@ -179,6 +192,9 @@ def resample(
     agg = {c: AGG[c] for c in data.columns if c in AGG}
     grouped = data.groupby(keys, sort=True)
     out = grouped.agg(agg) if agg else pd.DataFrame(index=np.unique(keys))
+    for col in (c for c in ("volume", "adj_volume") if c in out.columns):
+        unknown = data[col].isna().groupby(keys, sort=True).any()  # "sum" would skip them
+        out[col] = out[col].mask(unknown.to_numpy())
     if "split" in data.columns:
         split = data["split"]
         out["split"] = split.where(split != 0).groupby(keys, sort=True).prod()
@@ -203,9 +219,10 @@ def _raise_daily(rule: str, step: pd.Timedelta, calendar: str | None, session: S
 
 
 def _raise_missing(frame: pd.DataFrame) -> None:
-    """DataError naming the first bar with a missing (NaN) open, high, low or close:
-    first/last would silently take a neighbour's value."""
-    for col in (c for c in ("open", "high", "low", "close") if c in frame.columns):
+    """DataError naming the first bar with a missing (NaN) open, high, low or close (or
+    adjusted price): first/last/max/min would silently take a neighbour's value."""
+    prices = ("open", "high", "low", "close", "adj_open", "adj_high", "adj_low", "adj_close")
+    for col in (c for c in prices if c in frame.columns):
         nan = frame[col].isna().to_numpy()
         if nan.any():
             when = frame.index[int(nan.argmax())]
