@@ -3,6 +3,7 @@ early stopping stops, seeds reproduce, save/load is bit-identical; specs and win
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,22 @@ def test_load_checks_class_and_fit_state(tmp_path: Path) -> None:
         LGBMRegressorModel().predict(X)
     with pytest.raises(NotFittedError):
         LogisticBaseline().save(tmp_path / "x")
+
+
+@pytest.mark.parametrize("name", ["../outside/booster_0.txt", "ABSOLUTE"])
+def test_a_stored_booster_name_outside_the_model_is_not_read(tmp_path: Path, name: str) -> None:
+    """``model.json`` names the booster files; the registry hashes only the model's own
+    folder, so a name reaching beyond it is refused before anything is read."""
+    X, y = data(n=300)
+    LGBMRegressorModel(n_estimators=3).fit(X, y).save(tmp_path / "outside")
+    LGBMRegressorModel(n_estimators=5).fit(X, y).save(tmp_path / "m")
+    meta = tmp_path / "m" / "model.json"
+    saved = json.loads(meta.read_text())
+    outside = str(tmp_path / "outside" / "booster_0.txt")
+    saved["state"]["boosters"] = [outside if name == "ABSOLUTE" else name]
+    meta.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="is not a file of the model"):
+        load_model(tmp_path / "m")
 
 
 def test_build_model_from_spec() -> None:

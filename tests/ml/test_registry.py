@@ -140,6 +140,28 @@ def test_tampered_artifacts_are_not_loaded(registry: ModelRegistry, in_model: bo
     assert registry.load("sha", 1)[1]["data_hash"] == "sha256:abc"
 
 
+def test_an_artifact_linked_outside_the_store_is_one_error_line(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    """An artifact swapped for a link to a file outside the store (same bytes, so the
+    hash alone would pass) is refused as a ValueError naming the model, not MLflow's."""
+    _register_sha(registry)
+    run_id = registry.client.get_model_version("sha", "1").run_id
+    files = (registry.root / "artifacts").rglob("*")
+    target = next(p for p in sorted(files) if p.is_file() and run_id in p.parts)
+    outside = tmp_path / target.name
+    outside.write_bytes(target.read_bytes())
+    target.unlink()
+    target.symlink_to(outside)
+    try:
+        with pytest.raises(ValueError, match=r"^model 'sha' version 1: artifacts cannot be"):
+            registry.load("sha", 1)
+    finally:
+        target.unlink()
+        target.write_bytes(outside.read_bytes())
+    assert registry.load("sha", 1)[1]["data_hash"] == "sha256:abc"
+
+
 def test_a_version_without_a_hash_is_refused(registry: ModelRegistry) -> None:
     _register_sha(registry)
     tag = registry.client.get_model_version("sha", "1").tags[SHA_TAG]
@@ -158,3 +180,16 @@ def test_digest_covers_names_and_contents(tmp_path: Path) -> None:
     assert artifact_sha256(tmp_path) != first
     (tmp_path / "b").write_bytes(b"xz")
     assert len({first, artifact_sha256(tmp_path)}) == 2
+
+
+@pytest.mark.parametrize("key", ["root", "tracking_uri"])
+def test_a_client_cannot_point_a_strategy_at_another_registry(tmp_path: Path, key: str) -> None:
+    from alphapulse.core.trust import client_context
+    from alphapulse.strategies.ml_strategy import MLStrategy
+
+    where = tmp_path / "elsewhere"
+    raw = {"registry": {"name": "clf", key: str(where)}}
+    with pytest.raises(ValidationError, match=rf"registry\.{key}\n.*server-side location"):
+        MLStrategy.Params.model_validate(raw, context=client_context())
+    operator = MLStrategy.Params.model_validate(raw).registry  # a config file may
+    assert operator is not None and getattr(operator, key) == str(where)

@@ -231,8 +231,14 @@ class ModelRegistry:
         recorded = self.client.get_model_version(name, str(entry.version)).tags.get(SHA_TAG)
         if not recorded:
             raise ValueError(f"{what} has no recorded artifact SHA-256; register it again")
+        from mlflow.exceptions import MlflowException
+
         with tempfile.TemporaryDirectory(prefix="alphapulse-model-") as tmp:
-            local = Path(self.client.download_artifacts(entry.run_id, "", tmp))
+            try:
+                local = Path(self.client.download_artifacts(entry.run_id, "", tmp))
+            except (MlflowException, OSError) as exc:  # e.g. a link leaving the store
+                why = " ".join(str(exc).split())
+                raise ValueError(f"{what}: artifacts cannot be read, not loaded: {why}") from None
             found = artifact_sha256(local)
             if not hmac.compare_digest(found, recorded):
                 raise ValueError(

@@ -32,6 +32,7 @@ from pydantic import (
 from alphapulse.config import DataConfig, format_validation_error, read_yaml
 from alphapulse.core.errors import ConfigError
 from alphapulse.core.storable import Storable
+from alphapulse.core.trust import operator_only
 from alphapulse.data.panel import Panel
 from alphapulse.data.raw import utc_timestamp
 from alphapulse.features import FeatureSetConfig
@@ -209,6 +210,9 @@ class RegistryConfig(BaseModel):
 
     tracking_uri: str | None = None  # default: sqlite under ``root``
     root: str | None = None  # default: $ALPHAPULSE_MLRUNS or ./mlruns
+
+    # the registry is opened (created if missing) where these point: never from a client
+    _server_side = field_validator("tracking_uri", "root")(operator_only)
 
 
 class TrainConfig(Storable):

@@ -62,7 +62,8 @@ class Policy:
         spec = {
             "format": FORMAT_VERSION,
             "algo": self.algo,
-            "env": self.env.model_dump(mode="json"),
+            # the feature set inline: a file it names would lie outside the artifacts' hash
+            "env": {**self.env.model_dump(mode="json"), "features": self._features()},
             "n_symbols": self.n_symbols,
             "n_features": self.n_features,
             "net_arch": self.net_arch,
@@ -70,6 +71,11 @@ class Policy:
         (path / SPEC_FILE).write_text(json.dumps(spec, indent=1))
         state = {k: v.detach().cpu().clone() for k, v in self.network.state_dict().items()}
         torch.save(state, path / WEIGHTS_FILE)
+
+    def _features(self) -> Any:
+        """``env.features`` as JSON: "rl_small" or the feature set's definition."""
+        f = self.env.features
+        return f if f == "rl_small" else self.env.feature_set().model_dump(mode="json")
 
     @classmethod
     def from_model(cls, model: Any, algo: str, env: EnvConfig, n_symbols: int,
@@ -95,6 +101,11 @@ def load_policy(path: Path | str) -> Policy:
     if spec.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: unsupported policy format {spec.get('format')!r}")
     env = EnvConfig.model_validate(spec["env"])
+    if isinstance(env.features, str) and env.features != "rl_small":
+        raise ValueError(
+            f"{SPEC_FILE}: env.features names a file ({env.features!r}) outside the"
+            " policy's artifacts (not covered by their hash); register the policy again"
+        )
     n, f, arch = int(spec["n_symbols"]), int(spec["n_features"]), list(spec["net_arch"])
     net = build_network(str(spec["algo"]), env, n, f, arch)
     state = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)

@@ -9,6 +9,7 @@ so ``save`` writes exactly the text the live booster came from: loading is bit-i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Self
 
@@ -44,6 +45,15 @@ DEFAULTS: dict[str, Any] = {
     "num_threads": 1,
 }
 _FIXED = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+_BOOSTER = re.compile(r"booster_[0-9]+\.txt")  # the names ``save`` writes
+
+
+def _booster_file(path: Path, name: object) -> Path:
+    """A booster's text file inside ``path``: a stored name must be one ``save`` writes
+    (the model's hash covers what is inside ``path`` only, so nothing outside is read)."""
+    if not (isinstance(name, str) and _BOOSTER.fullmatch(name)):
+        raise ValueError(f"{path}: booster {name!r} is not a file of the model")
+    return path / name
 
 
 def _fit_data(
@@ -130,7 +140,7 @@ class _LGBMBase(Model):
     @classmethod
     def _restore(cls, path: Path, params: dict[str, Any], state: dict[str, Any]) -> Self:
         model = cls(**params)
-        model._set_models([(path / f).read_text() for f in state["boosters"]])
+        model._set_models([_booster_file(path, f).read_text() for f in state["boosters"]])
         model._load_extra(state)
         return model
 
