@@ -152,3 +152,24 @@ def back_adjust(
         dividends_applied=True,
     )
     return out
+
+
+def has_unapplied_actions(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` holds a split or cash dividend its prices do not reflect yet (a
+    split on its first bar adjusts nothing before it and does not count)."""
+    if is_adjusted(frame):
+        return False
+    checks = (("split", "splits_applied", 1.0), ("dividend", "dividends_applied", 0.0))
+    for col, applied, none in checks:
+        if col in frame.columns and not frame.attrs.get(applied):
+            v = frame[col].to_numpy(dtype=np.float64)[1:]
+            if (np.isfinite(v) & (v != none) & (v != 0)).any():
+                return True
+    return False
+
+
+def tradable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the engine trades it: back-adjusted when it holds actions its prices do
+    not reflect (a held position would otherwise read a 4:1 split as a 75% loss and miss
+    its dividends), else unchanged."""
+    return back_adjust(frame) if has_unapplied_actions(frame) else frame

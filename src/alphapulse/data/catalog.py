@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from alphapulse.core.errors import DataError
+from alphapulse.data.adjustments import tradable
 from alphapulse.data.panel import Panel
 from alphapulse.data.raw import RawBars, assemble, time_bounds
 from alphapulse.data.sources.dataset import read_spec_file
@@ -296,11 +297,16 @@ def load_panel(
     root: Path | None = None,
     policy: Policy | None = None,
     checks: ValidationConfig | None = None,
+    adjust: bool = False,
 ) -> Panel:
-    """The frames of ``load_frames`` aligned on one time axis."""
+    """The frames of ``load_frames`` aligned on one time axis; ``adjust``: each frame as
+    the engine trades it (``adjustments.tradable``: back-adjusted where it holds splits
+    or dividends its prices do not reflect)."""
     frames = load_frames(
         source, symbols, start=start, end=end, root=root, policy=policy, checks=checks
     )
+    if adjust:
+        frames = {s: tradable(f) for s, f in frames.items()}
     if not frames:
         window = {
             (True, True): f"between {start} and {end}",

@@ -36,7 +36,8 @@ def strategy_tables(strategy: object) -> Tables:
 
 
 def load_data(cfg: BacktestConfig) -> Panel:
-    """Load the configured bars (dataset name or path) through the data catalog."""
+    """Load the configured bars (dataset name or path) through the data catalog, as the
+    engine trades them (back-adjusted where they hold unapplied splits or dividends)."""
     from pathlib import Path
 
     from alphapulse.data.catalog import load_panel
@@ -45,7 +46,9 @@ def load_data(cfg: BacktestConfig) -> Panel:
     if d.source == "store":
         return load_store_panel(cfg)
     root = Path(d.root) if d.root else None
-    return load_panel(d.source, d.symbols, start=d.start, end=d.end, root=root, policy=d.on_bad)
+    return load_panel(
+        d.source, d.symbols, start=d.start, end=d.end, root=root, policy=d.on_bad, adjust=True
+    )
 
 
 def load_store_panel(cfg: BacktestConfig) -> Panel:

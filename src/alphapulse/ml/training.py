@@ -390,7 +390,7 @@ def run_training(
         root = Path(d.root) if d.root else None
         from alphapulse.data.catalog import load_panel
 
-        panel = load_panel(d.source, d.symbols, start=d.start, end=end, root=root)
+        panel = load_panel(d.source, d.symbols, start=d.start, end=end, root=root, adjust=True)
     fs = feature_set(cfg.features)
     fm = compute_features(panel, fs, cfg.benchmark)
     y, label_end = make_labels(panel, cfg.label)
