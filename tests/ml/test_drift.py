@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from alphapulse.ml.drift import (
     DriftConfig,
@@ -32,6 +33,18 @@ def test_psi_and_ks_separate_stable_from_shifted() -> None:
     stat, pvalue = ks(train, shifted)
     assert stat > 0.2 and pvalue < 1e-10
     assert np.isnan(psi(train, np.full(10, np.nan)))
+
+
+@pytest.mark.parametrize("step", [1.0, -1.0])
+def test_psi_sees_a_constant_feature_move_either_way(step: float) -> None:
+    """A feature constant in training that moves up or down (e.g. a flag that turns on):
+    a value above the top bin's only value used to share that bin, so PSI was 0."""
+    train = np.full(1_000, 3.0)
+    assert psi(train, np.full(200, 3.0)) == 0.0
+    assert psi(train, np.full(200, 3.0 + step)) > 1.0
+    capped = np.r_[np.linspace(0.0, 1.0, 800), np.full(200, 1.0)]  # 20% at its maximum
+    assert psi(capped, np.r_[np.linspace(0.0, 1.0, 160), np.full(40, 1.0)]) < 0.02
+    assert psi(capped, np.r_[np.linspace(0.0, 1.0, 160), np.full(40, 2.0)]) > 1.0
 
 
 def test_monitor_alerts_only_on_the_shifted_feature(tmp_path: Path) -> None:

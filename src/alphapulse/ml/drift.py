@@ -72,6 +72,9 @@ def psi(expected: FloatArray, actual: FloatArray, bins: int = 10) -> float:
     if e.size == 0 or a.size == 0:
         return float("nan")
     edges = np.unique(np.quantile(e, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+    top = float(e.max())
+    if edges[-1] == top:  # the top bin holds only ``top`` (e.g. a constant): values
+        edges = np.append(edges, np.nextafter(top, np.inf))  # above it get their own bin
     e_share = np.bincount(np.searchsorted(edges, e, side="right"), minlength=edges.size + 1)
     a_share = np.bincount(np.searchsorted(edges, a, side="right"), minlength=edges.size + 1)
     ep = np.maximum(e_share / e.size, _FLOOR)
