@@ -38,6 +38,12 @@ class Metrics:
         self._rejections = Counter(
             "alphapulse_rejections", "Orders rejected", [*s, "reason"], registry=r
         )
+        self._feed_rejections = Counter(
+            "alphapulse_feed_rejections",
+            "Live bars dropped by the feed, by reason (and symbol of the config)",
+            ["reason", "symbol"],
+            registry=r,
+        )
         self._value = Gauge("alphapulse_portfolio_value", "Portfolio value (equity)", s, registry=r)
         self._exposure = Gauge(
             "alphapulse_exposure",
@@ -89,6 +95,12 @@ class Metrics:
     def rejection(self, strategy: str, reason: str = "rejected", n: int = 1) -> None:
         """``n`` orders of ``strategy`` were rejected (by risk or the venue)."""
         self._rejections.labels(strategy, reason).inc(n)
+
+    def feed_rejection(self, reason: str, symbol: str = "", n: int = 1) -> None:
+        """The live feed dropped ``n`` bars of ``symbol`` ("": a whole row) for ``reason``
+        (``late``, ``invalid``, ``off_grid``, ``duplicate``, ``conflict``, ``future``,
+        ``stale``: ``docs/paper.md``)."""
+        self._feed_rejections.labels(reason, symbol).inc(n)
 
     def portfolio_value(self, strategy: str, value: float) -> None:
         """The current equity of ``strategy``'s portfolio."""

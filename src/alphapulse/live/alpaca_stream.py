@@ -27,7 +27,7 @@ from typing import Any
 from alpaca.data.enums import DataFeed
 from alpaca.data.live.stock import StockDataStream
 
-from alphapulse.live.bars import BarRow, CrossSections
+from alphapulse.live.bars import BarRow, CrossSections, RejectHook
 
 log = logging.getLogger(__name__)
 _Bar = tuple[str, int, dict[str, float]]
@@ -103,11 +103,16 @@ class AlpacaStreamSource:
         now = self.clock_ns()
         if ts_ns + MINUTE_NS > now + SKEW_NS:
             self.future += 1
+            self.sections.reject(symbol, "future")
             log.warning(
                 "bar of %s at %d rejected: its minute ends after now (%d)", symbol, ts_ns, now
             )
             return
         self.sections.add(symbol, ts_ns, bar)
+
+    def watch_rejections(self, hook: RejectHook) -> None:
+        """Tell ``hook`` of every bar dropped from now on (reason, symbol)."""
+        self.sections.on_reject = hook
 
     def _empty_row(self) -> BarRow | None:
         """An all-NaN row one minute after the last one, once that minute has closed

@@ -10,9 +10,19 @@ bar of a symbol for a pending timestamp (the first one stands, as it would once 
 A bar the store would refuse (a missing, non-numeric or infinite value, a price <= 0, a
 high/low not bounding open and close, a negative volume: ``store.validate``), an
 implausible value (the import's ``MAX_PRICE`` / ``MAX_VOLUME``) or, with ``bar_ns``, a
-timestamp off the symbol's bar grid (set by ``phase``, else by its first bar) is logged
-and dropped, so the engines never trade on it and a persisted session's rows are
-exactly what it stores and replays.
+timestamp off the symbol's bar grid is logged and dropped, so the engines never trade on
+it and a persisted session's rows are exactly what it stores and replays.
+
+The grid comes from the bar size (:func:`anchor_step`), never from whatever bar comes
+first: ``phase`` fixes every symbol's offset from the epoch (0: multiples of the bar
+size); without it a symbol's offset is its session anchor, taken from its first bar that
+lies on an anchor step (hourly bars start at their exchange's open, a quarter hour;
+shorter and daily bars have a single anchor, the epoch grid), so a misaligned first bar
+is rejected like any other and does not move the grid.
+
+Every dropped bar is counted by reason (``late``, ``invalid``, ``off_grid``,
+``duplicate``; sources add their own) and reported to ``on_reject(reason, symbol)``
+when one is set (the session's metrics).
 """
 
 from __future__ import annotations
@@ -36,6 +46,18 @@ log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 OHLCV = ("open", "high", "low", "close", "volume")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY_NS = 86_400_000_000_000
+QUARTER_HOUR_NS = 900_000_000_000
+#: ``(reason, symbol)`` of a dropped bar ("" for a whole row).
+RejectHook = Callable[[str, str], None]
+
+
+def anchor_step(bar_ns: int) -> int:
+    """Where a symbol's bar grid may be anchored, as a step from the epoch. Exchanges open
+    on a quarter hour, so bars of up to 15 minutes lie on the epoch grid and hourly bars
+    start at a quarter hour (Yahoo's US hours at :30); daily bars are stamped at their
+    session date, 00:00 UTC (``data.providers.base.utc_index``, whatever ``session_tz``)."""
+    return bar_ns if bar_ns >= DAY_NS else math.gcd(bar_ns, QUARTER_HOUR_NS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +86,12 @@ class CrossSections:
     fields: tuple[str, ...] = OHLCV
     clock: Callable[[], float] = time.monotonic
     bar_ns: int | None = None  # the bar length: a bar off its symbol's grid is dropped
-    phase: int | None = None  # every symbol's grid (ts % bar_ns); None: its first bar's
+    phase: int | None = None  # every symbol's grid (ts % bar_ns); None: its session anchor
+    on_reject: RejectHook | None = None  # told of every bar dropped (reason, symbol)
     late: int = 0  # bars dropped because their row was already released
-    invalid: int = 0  # bars dropped because their values are not a valid bar
+    invalid: int = 0  # bars dropped because their values are not a valid bar or off-grid
     duplicate: int = 0  # bars dropped because their symbol has a bar pending at that time
+    off_grid: int = 0  # of ``invalid``: bars stamped off their symbol's grid
     _pending: dict[int, _Pending] = field(default_factory=dict)
     _phases: dict[int, int] = field(default_factory=dict)  # per symbol index
     _latest: FloatArray | None = None  # last bar timestamp reported per symbol
@@ -89,13 +113,18 @@ class CrossSections:
             return False
         if self._released is not None and ts_ns <= self._released:
             self.late += 1
+            self.reject(symbol, "late")
             log.warning("bar of %s at %d dropped: its row was released already", symbol, ts_ns)
             return False
         values = {k: _number(bar.get(k)) for k in dict.fromkeys((*OHLCV, *self.fields))}
-        problem = bar_problem({k: values[k] for k in OHLCV}) or self._off_grid(sid, ts_ns)
-        if problem is not None:
+        problem = bar_problem({k: values[k] for k in OHLCV})
+        off = None if problem is not None else self._off_grid(sid, ts_ns)
+        if problem is not None or off is not None:
             self.invalid += 1
-            log.warning("bar of %s at %d rejected: %s", symbol, ts_ns, problem)
+            if off is not None:
+                self.off_grid += 1
+            self.reject(symbol, "invalid" if off is None else "off_grid")
+            log.warning("bar of %s at %d rejected: %s", symbol, ts_ns, problem or off)
             return False
         p = self._pending.get(ts_ns)
         if p is None:
@@ -105,6 +134,7 @@ class CrossSections:
             self._pending[ts_ns] = p
         elif p.seen[sid]:
             self.duplicate += 1
+            self.reject(symbol, "duplicate")
             log.warning("bar of %s at %d dropped: a second bar for that time", symbol, ts_ns)
             return False
         if self.bar_ns is not None:
@@ -116,21 +146,34 @@ class CrossSections:
         self._latest[sid] = max(self._latest[sid], ts_ns)
         return True
 
+    def reject(self, symbol: str, reason: str) -> None:
+        """Report a dropped bar of ``symbol`` to ``on_reject`` (the caller counts and logs);
+        a symbol not of ``symbols`` is reported as "" (labels stay bounded)."""
+        if self.on_reject is not None:
+            self.on_reject(reason, symbol if symbol in self._index else "")
+
     def _off_grid(self, sid: int, ts_ns: int) -> str | None:
         """Why ``ts_ns`` is off the symbol's bar grid (None: on it, or no grid)."""
         if self.bar_ns is None:
             return None
         phase = self.phase if self.phase is not None else self._phases.get(sid)
-        if phase is None or ts_ns % self.bar_ns == phase % self.bar_ns:
+        if phase is None:  # no anchor yet: it must lie on an anchor step
+            step = anchor_step(self.bar_ns)
+            if ts_ns % step == 0:
+                return None
+            return f"timestamp: off the bar grid ({step / 1e9:g} s steps from the epoch)"
+        if ts_ns % self.bar_ns == phase % self.bar_ns:
             return None
         return f"timestamp: off the bar grid ({self.bar_ns / 1e9:g} s bars from {phase})"
 
     def next_slot(self, symbol: str, ts_ns: int) -> int:
-        """The first time on ``symbol``'s bar grid after ``ts_ns`` (no grid yet: one bar
-        after it)."""
+        """The first time on ``symbol``'s bar grid after ``ts_ns`` (no anchor yet: the
+        next anchor step)."""
         assert self.bar_ns is not None
-        sid = self._index[symbol]
-        phase = self.phase if self.phase is not None else self._phases.get(sid, ts_ns)
+        phase = self.phase if self.phase is not None else self._phases.get(self._index[symbol])
+        if phase is None:
+            step = anchor_step(self.bar_ns)
+            return ts_ns + step - ts_ns % step
         return ts_ns + self.bar_ns - (ts_ns - phase) % self.bar_ns
 
     def ready(self, flush: bool = False) -> list[BarRow]:

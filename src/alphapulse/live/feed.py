@@ -8,12 +8,13 @@ from typing import Protocol
 
 from alphapulse.engine.bars import BarSlice
 from alphapulse.engine.context import GrowingHistory
-from alphapulse.live.bars import OHLCV, BarRow, session_of
+from alphapulse.live.bars import OHLCV, BarRow, RejectHook, session_of
 
 
 class BarSource(Protocol):
     """Where live rows come from: a replay, a poller or a stream. ``rows`` blocks until
-    the next row is ready and ends when the source is exhausted or told to stop."""
+    the next row is ready and ends when the source is exhausted or told to stop. A source
+    that drops bars may also have ``watch_rejections(hook)`` (:meth:`LiveFeed.watch_rejections`)."""
 
     def rows(self) -> Iterator[BarRow]: ...
 
@@ -52,6 +53,13 @@ class LiveFeed:
                 close=f["close"],
                 volume=f["volume"],
             )
+
+    def watch_rejections(self, hook: RejectHook) -> None:
+        """Tell ``hook`` of every bar the source drops from now on, as ``(reason,
+        symbol)`` (a source that drops none, e.g. a replay, never calls it)."""
+        watch = getattr(self.source, "watch_rejections", None)
+        if callable(watch):
+            watch(hook)
 
     def close(self) -> None:
         self.source.close()

@@ -6,9 +6,20 @@ Only closed bars are asked for: the request range ends at the start of the bar i
 progress, ``floor(now / timeframe) * timeframe`` (exclusive). A returned bar that has
 not closed yet (``start + timeframe > now``: Yahoo stamps US hourly bars at :30) is
 dropped and asked for again next round. A bar off the symbol's bar grid is dropped
-(``CrossSections``) and the next request starts at the grid's next bar. A symbol whose fetch
-fails is skipped for this round; after a round with failures the next poll waits
-``interval * 2**failures`` (capped at ``max_backoff``) -- nothing is raised.
+(``CrossSections``; the grid is the timeframe's: :func:`grid_phase`) and the next request
+starts at the grid's next bar. A symbol whose fetch fails is skipped for this round; after
+a round with failures the next poll waits ``interval * 2**failures`` (capped at
+``max_backoff``) -- nothing is raised.
+
+An answer giving one bar time twice with different values (``DataError``, rule
+``duplicate_timestamp``: nothing picks one) fails the symbol's round once, as any failed
+fetch, and is counted in ``conflicts`` (once per symbol and round). If the next round's
+answer for that range conflicts again, the range is asked again in halves on the bar grid,
+halving each part that still conflicts: a part answered without a conflict goes through as
+answered (a one-bar request, what every round asks for once caught up, has no second bar
+to conflict with), a one-bar part that still conflicts is dropped (logged), and the next
+request starts after the range. A provider that keeps a conflict costs one failed round
+and a few narrower requests, not the symbol's feed.
 """
 
 from __future__ import annotations
@@ -23,8 +34,9 @@ import numpy as np
 import pandas as pd
 
 from alphapulse.config import PaperConfig
-from alphapulse.data.providers.base import HistoricalProvider
-from alphapulse.live.bars import OHLCV, BarRow, CrossSections
+from alphapulse.core.errors import DataError
+from alphapulse.data.providers.base import HistoricalProvider, empty_bars
+from alphapulse.live.bars import OHLCV, BarRow, CrossSections, RejectHook
 
 log = logging.getLogger(__name__)
 TIMEFRAME_NS = {
@@ -47,8 +59,21 @@ def provider_for(p: PaperConfig) -> HistoricalProvider:
     return YFinanceProvider(base_url=p.feed_url)
 
 
+def grid_phase(feed: str) -> int | None:
+    """The bar grid of a polled ``feed``, as ``CrossSections.phase``: exchange candles
+    (ccxt) start at multiples of the bar size from the epoch (daily ones at 00:00 UTC);
+    Yahoo's hourly bars start at their exchange's open (None: each symbol's session
+    anchor, ``bars.anchor_step``; the epoch grid for its other bar sizes)."""
+    return 0 if feed == "ccxt" else None
+
+
 def _dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def _conflict(exc: Exception) -> bool:
+    """Whether ``exc`` is an answer giving one bar time twice with different values."""
+    return isinstance(exc, DataError) and exc.rule == "duplicate_timestamp"
 
 
 class PollingSource:
@@ -67,6 +92,7 @@ class PollingSource:
         heartbeat: float | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         since_ns: int | None = None,
+        phase: int | None = None,
     ) -> None:
         self.provider = provider
         self.symbols = symbols
@@ -77,9 +103,11 @@ class PollingSource:
         self.max_backoff = max_backoff
         self.heartbeat = heartbeat
         self.clock_ns = clock_ns
-        self.sections = CrossSections(symbols, grace, bar_ns=self.tf_ns)
+        self.sections = CrossSections(symbols, grace, bar_ns=self.tf_ns, phase=phase)
         self.failures = 0  # consecutive rounds with a failed fetch
         self.errors = 0  # failed fetches in total
+        self.conflicts = 0  # rounds in which a symbol's answer gave a bar time twice
+        self._conflicted: set[str] = set()  # symbols whose last answer conflicted
         self._next: dict[str, int] = {}  # next bar start wanted, per symbol
         self._since = since_ns  # first bar start wanted (default: the last closed bar)
         self._last_row = time.monotonic()
@@ -107,23 +135,63 @@ class PollingSource:
             )
             if start >= end:
                 continue
+            hits: list[tuple[int, int, str]] = []  # ranges whose answer conflicted
             try:
-                frame = self.provider.fetch_bars(sym, _dt(start), _dt(end), self.timeframe)
+                if sym in self._conflicted:  # the answer conflicted last round
+                    frames = self._around_conflicts(sym, start, end, hits)
+                else:
+                    frames = [self.provider.fetch_bars(sym, _dt(start), _dt(end), self.timeframe)]
             except Exception as exc:  # retries exhausted or a bad answer: next round
                 ok = False
                 self.errors += 1
+                if _conflict(exc):
+                    self._conflicted.add(sym)
+                    self._count_conflict(sym)
                 log.warning("poll %s failed: %s: %s", sym, type(exc).__name__, exc)
                 continue
+            self._conflicted.discard(sym)
+            if hits:
+                self._count_conflict(sym)
+            dropped = [(lo, hi, why) for lo, hi, why in hits if hi - lo <= self.tf_ns]
+            for lo, hi, why in dropped:
+                log.warning("bars of %s in [%d, %d) dropped: a one-bar answer conflicts: %s",
+                            sym, lo, hi, why)  # fmt: skip
+            frame = pd.concat(frames) if len(frames) > 1 else (frames or [empty_bars()])[0]
             stamps = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
             closed = stamps + self.tf_ns <= now  # a bar still in progress: next round
             stamps = stamps[closed]
             values = frame.loc[closed, list(OHLCV)].to_numpy(dtype=np.float64)
             for ts, vals in zip(stamps.tolist(), values, strict=True):
                 self.sections.add(sym, int(ts), dict(zip(OHLCV, vals.tolist(), strict=True)))
-            self._next[sym] = (
-                self.sections.next_slot(sym, int(stamps[-1])) if len(stamps) else start
-            )
+            after = self.sections.next_slot(sym, int(stamps[-1])) if len(stamps) else start
+            self._next[sym] = max([after, *(hi for _, hi, _ in dropped)])
         return ok
+
+    def _around_conflicts(
+        self, sym: str, lo: int, hi: int, hits: list[tuple[int, int, str]]
+    ) -> list[pd.DataFrame]:
+        """The bars of ``[lo, hi)``; a range whose answer gives a bar time twice with
+        different values is added to ``hits`` and asked again in halves on the bar grid,
+        unless it is one bar's (dropped). Other errors are raised."""
+        try:
+            return [self.provider.fetch_bars(sym, _dt(lo), _dt(hi), self.timeframe)]
+        except Exception as exc:
+            if not _conflict(exc):
+                raise
+            hits.append((lo, hi, str(exc)))
+            if hi - lo <= self.tf_ns:
+                return []
+        mid = lo + max(1, (hi - lo) // self.tf_ns // 2) * self.tf_ns
+        left = self._around_conflicts(sym, lo, mid, hits)
+        return left + self._around_conflicts(sym, mid, hi, hits)
+
+    def _count_conflict(self, sym: str) -> None:
+        self.conflicts += 1
+        self.sections.reject(sym, "conflict")
+
+    def watch_rejections(self, hook: RejectHook) -> None:
+        """Tell ``hook`` of every bar dropped from now on (reason, symbol)."""
+        self.sections.on_reject = hook
 
     def _ready(self) -> list[BarRow]:
         rows = self.sections.ready()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from alphapulse.live.bars import OHLCV, BarRow
+from alphapulse.live.bars import OHLCV, BarRow, RejectHook
 from alphapulse.live.feed import BarSource
 from alphapulse.store import Store
 from alphapulse.store.schema import TABLES
@@ -80,6 +80,7 @@ class PrefixedSource:
         self.prefix = prefix
         self.source = source
         self.stale = 0
+        self._hook: RejectHook | None = None
 
     def rows(self) -> Iterator[BarRow]:
         for row in self.prefix:
@@ -88,10 +89,20 @@ class PrefixedSource:
         for row in self.source.rows():
             if last is not None and row.ts_ns <= last:
                 self.stale += 1
+                if self._hook is not None:
+                    self._hook("stale", "")
                 log.warning("live row at %d is not after the replayed step %d: dropped",
                             row.ts_ns, last)  # fmt: skip
                 continue
             yield row
+
+    def watch_rejections(self, hook: RejectHook) -> None:
+        """Tell ``hook`` of every row (reason ``stale``, symbol "") or bar (the live
+        source's) dropped from now on."""
+        self._hook = hook
+        watch = getattr(self.source, "watch_rejections", None)
+        if callable(watch):
+            watch(hook)
 
     def close(self) -> None:
         self.source.close()

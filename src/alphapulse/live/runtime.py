@@ -89,6 +89,8 @@ class PaperRuntime:
         self.max_bar_failures = max_bar_failures
         self._bar_failures = 0  # steps in a row whose cross-section failed
         self._bar_error = ""  # why the last one failed
+        if outlets is not None and outlets.metrics is not None:  # bars the feed drops
+            feed.watch_rejections(outlets.metrics.feed_rejection)
 
     def run(self) -> dict[str, RunResult]:
         """Process bars until the feed ends or ``stop`` is set; the engines' results."""

@@ -28,12 +28,13 @@ def build_source(
     if not symbols:
         raise ConfigError(f"data.symbols: required for the {p.feed} feed")
     if p.feed in ("ccxt", "yfinance"):
-        from alphapulse.live.polling import TIMEFRAME_NS, PollingSource, provider_for
+        from alphapulse.live.polling import TIMEFRAME_NS, PollingSource, grid_phase, provider_for
 
         since = None if resume_ts is None else resume_ts + TIMEFRAME_NS[p.timeframe]
         poller = PollingSource(
             provider_for(p), symbols, p.timeframe, interval=p.poll_interval, grace=p.grace,
             stop=stop, max_backoff=p.max_backoff, heartbeat=p.heartbeat, since_ns=since,
+            phase=grid_phase(p.feed),
         )  # fmt: skip
         return poller, symbols, OHLCV
     from alphapulse.live.alpaca_stream import AlpacaStreamSource
