@@ -7,7 +7,12 @@ the unacked one is delivered again and skipped like every bar at or before the l
 journaled step (``after_ns``) or an earlier one (a re-published duplicate). A
 cross-section of another timeframe than ``timeframe`` (an ingest with another
 ``paper.timeframe``) is logged and skipped: stepping on it, and storing it under this
-session's timeframe, would corrupt the run and the store."""
+session's timeframe, would corrupt the run and the store. So is anything on the topic
+that ``ingest`` would never have published (it validates before storing): another kind
+of message, a timestamp more than a day ahead of this machine's clock, or a bar of a
+traded symbol the store would refuse (``live.bars.bar_problem``). Stepped on, such a bar
+fails to store on every later step until trade stops, and a far-future timestamp makes
+every real bar after it look like a duplicate, also after a restart."""
 
 from __future__ import annotations
 
@@ -17,15 +22,18 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 from redis.exceptions import ResponseError
 
 from alphapulse.bus.base import Bus, Delivery
 from alphapulse.bus.messages import CrossSectionMsg
 from alphapulse.bus.redis_streams import RedisStreamsBus
-from alphapulse.live.bars import OHLCV, BarRow
+from alphapulse.live.bars import OHLCV, BarRow, bar_problem
 from alphapulse.services.health import Freshness
 
 log = logging.getLogger(__name__)
+#: How far ahead of this machine's clock a cross-section may start (clock skew).
+MAX_AHEAD_NS = 86_400_000_000_000
 
 
 def start_group_at_beginning(bus: Bus, topic: str, group: str) -> None:
@@ -82,6 +90,8 @@ class BusSource:
     def _row(self, d: Delivery) -> BarRow | None:
         msg = d.message
         if not isinstance(msg, CrossSectionMsg):
+            log.warning("entry %s of %s skipped: a %s, not a cross-section",
+                        d.id, d.topic, type(msg).__name__)  # fmt: skip
             return None
         if self.last is not None and msg.ts_ns <= self.last:
             return None  # journaled already, or a duplicate
@@ -92,8 +102,6 @@ class BusSource:
                 msg.ts_ns, msg.timeframe, self.timeframe,
             )  # fmt: skip
             return None
-        if self.freshness is not None:
-            self.freshness.mark()
         where = {s: i for i, s in enumerate(msg.symbols)}
         idx = np.array([where.get(s, -1) for s in self.symbols], dtype=np.int64)
         have = idx >= 0
@@ -102,7 +110,24 @@ class BusSource:
             out = np.full(len(self.symbols), np.nan)
             out[have] = getattr(msg, name)[idx[have]]
             fields[name] = out
+        problem = self._problem(msg.ts_ns, fields)
+        if problem is not None:
+            log.warning("cross-section at %d (entry %s of %s) rejected: %s",
+                        msg.ts_ns, d.id, d.topic, problem)  # fmt: skip
+            return None
+        if self.freshness is not None:
+            self.freshness.mark()
         return BarRow(msg.ts_ns, fields, time.perf_counter_ns())
+
+    def _problem(self, ts_ns: int, fields: dict[str, np.ndarray]) -> str | None:
+        """Why ``ingest`` would never have published this row (None: it is valid)."""
+        if not pd.Timestamp.min.value <= ts_ns <= time.time_ns() + MAX_AHEAD_NS:
+            return "timestamp out of range (more than a day ahead of this clock?)"
+        for i in np.flatnonzero(~np.isnan(fields["close"])).tolist():
+            problem = bar_problem({k: float(fields[k][i]) for k in OHLCV})
+            if problem is not None:
+                return f"{self.symbols[i]}: {problem}"
+        return None
 
     def close(self) -> None:
         self.stop.set()
