@@ -67,9 +67,14 @@ class StopAfter:
         self.bus.close()
 
 
-def traded(bus: Bus, publish: list[Message | dict[str, bytes]]) -> list[int]:
+def traded(
+    bus: Bus,
+    publish: list[Message | dict[str, bytes]],
+    rejected: list[tuple[str, str]] | None = None,
+) -> list[int]:
     """The times of the rows trade's source hands the runtime after ``publish`` (a dict:
-    fields written to the stream as they are, with redis-py)."""
+    fields written to the stream as they are, with redis-py); ``rejected`` gets what the
+    source reports skipping (reason, symbol)."""
     stop = threading.Event()
     wrapped = StopAfter(bus, stop)
     bus.subscribe(FEED_TOPIC, GROUP, GROUP).close()  # the group exists before the bars
@@ -81,6 +86,8 @@ def traded(bus: Bus, publish: list[Message | dict[str, bytes]]) -> list[int]:
             wrapped.publish(FEED_TOPIC, item)
     assert not isinstance(publish[-1], dict)  # the last one stops the source
     source = BusSource(wrapped, FEED_TOPIC, GROUP, GROUP, SYMBOLS, stop=stop, timeframe="1h")
+    if rejected is not None:
+        source.watch_rejections(lambda reason, symbol: rejected.append((reason, symbol)))
     return [row.ts_ns for row in source.rows()]
 
 
@@ -93,9 +100,16 @@ def test_bars_trade_would_fail_on_are_rejected_and_the_rest_traded(
         bar(T0 + 4 * H, low=[100.0, 120.0]),  # low above high
         bar(YEAR_2200),  # every later bar would look like a duplicate
     ]
+    rejected: list[tuple[str, str]] = []
     with caplog.at_level(logging.WARNING, logger="alphapulse.services.bus_source"):
-        got = traded(any_bus, [bar(T0), bar(T0 + H), *poison, bar(T0 + 5 * H)])
+        got = traded(any_bus, [bar(T0), bar(T0 + H), *poison, bar(T0 + 5 * H)], rejected)
     assert got == [T0, T0 + H, T0 + 5 * H]
+    assert rejected == [  # what the session's metrics count (reason, symbol)
+        ("invalid", "BTC/USDT"),
+        ("invalid", "ETH/USDT"),
+        ("invalid", "ETH/USDT"),
+        ("future", ""),
+    ]
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == len(poison)
     assert "BTC/USDT: high is missing, not a number or infinite" in lines[0]

@@ -95,3 +95,42 @@ def test_last_stored_ts_is_the_latest_last_bar(
         store.upsert_bars(df, "1d")
         assert last_stored_ts(store, "1d", symbols) == want
         assert last_stored_ts(store, "1h", symbols) is None
+
+
+class _Dropping:
+    """A replay of ``source`` that drops one bar of MSFT as off-grid, as a polling feed
+    does, telling the hook it was given."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.hook: Any = None
+
+    def rows(self) -> Any:
+        if self.hook is not None:
+            self.hook("off_grid", "MSFT")
+        yield from self.source.rows()
+
+    def watch_rejections(self, hook: Any) -> None:
+        self.hook = hook
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def test_ingest_exports_the_bars_its_feed_drops(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from alphapulse.services import ingest
+    from alphapulse.services.health import Freshness
+
+    real = ingest.build_source
+    monkeypatch.setattr(ingest, "build_source", lambda *a: (_Dropping(real(*a)[0]), *real(*a)[1:]))
+    registry = CollectorRegistry()
+    fresh = Freshness(registry, 120.0)
+    with open_store(f"sqlite:///{tmp_path / 's.sqlite'}") as store:
+        cfg = _cfg(shared_data, "2015-01-09", speed=0.0)
+        assert run_ingest(cfg, store, InProcessBus(), stop=threading.Event(), freshness=fresh) > 0
+    labels = {"reason": "off_grid", "symbol": "MSFT"}
+    assert registry.get_sample_value("alphapulse_feed_rejections_total", labels) == 1.0

@@ -28,7 +28,7 @@ from redis.exceptions import ResponseError
 from alphapulse.bus.base import Bus, Delivery
 from alphapulse.bus.messages import CrossSectionMsg
 from alphapulse.bus.redis_streams import RedisStreamsBus
-from alphapulse.live.bars import OHLCV, BarRow, bar_problem
+from alphapulse.live.bars import OHLCV, BarRow, RejectHook, bar_problem
 from alphapulse.services.health import Freshness
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,17 @@ class BusSource:
         self.freshness = freshness
         self.poll_seconds = poll_seconds
         self.timeframe = timeframe  # None: any
+        self._hook: RejectHook | None = None
+
+    def watch_rejections(self, hook: RejectHook) -> None:
+        """Tell ``hook`` of every entry skipped from now on, as ``(reason, symbol)``:
+        ``invalid`` (another kind, another timeframe, a bar the store refuses: its symbol)
+        or ``future`` (a timestamp out of range)."""
+        self._hook = hook
+
+    def _reject(self, reason: str, symbol: str = "") -> None:
+        if self._hook is not None:
+            self._hook(reason, symbol)
 
     def rows(self) -> Iterator[BarRow]:
         start_group_at_beginning(self.bus, self.topic, self.group)
@@ -92,6 +103,7 @@ class BusSource:
         if not isinstance(msg, CrossSectionMsg):
             log.warning("entry %s of %s skipped: a %s, not a cross-section",
                         d.id, d.topic, type(msg).__name__)  # fmt: skip
+            self._reject("invalid")
             return None
         if self.last is not None and msg.ts_ns <= self.last:
             return None  # journaled already, or a duplicate
@@ -101,6 +113,7 @@ class BusSource:
                 "(paper.timeframe of ingest and trade differ)",
                 msg.ts_ns, msg.timeframe, self.timeframe,
             )  # fmt: skip
+            self._reject("invalid")
             return None
         where = {s: i for i, s in enumerate(msg.symbols)}
         idx = np.array([where.get(s, -1) for s in self.symbols], dtype=np.int64)
@@ -112,21 +125,24 @@ class BusSource:
             fields[name] = out
         problem = self._problem(msg.ts_ns, fields)
         if problem is not None:
+            reason, symbol, why = problem
             log.warning("cross-section at %d (entry %s of %s) rejected: %s",
-                        msg.ts_ns, d.id, d.topic, problem)  # fmt: skip
+                        msg.ts_ns, d.id, d.topic, why)  # fmt: skip
+            self._reject(reason, symbol)
             return None
         if self.freshness is not None:
             self.freshness.mark()
         return BarRow(msg.ts_ns, fields, time.perf_counter_ns())
 
-    def _problem(self, ts_ns: int, fields: dict[str, np.ndarray]) -> str | None:
-        """Why ``ingest`` would never have published this row (None: it is valid)."""
+    def _problem(self, ts_ns: int, fields: dict[str, np.ndarray]) -> tuple[str, str, str] | None:
+        """Why ``ingest`` would never have published this row, as (reason, symbol,
+        text); None: it is valid."""
         if not pd.Timestamp.min.value <= ts_ns <= time.time_ns() + MAX_AHEAD_NS:
-            return "timestamp out of range (more than a day ahead of this clock?)"
+            return "future", "", "timestamp out of range (more than a day ahead of this clock?)"
         for i in np.flatnonzero(~np.isnan(fields["close"])).tolist():
             problem = bar_problem({k: float(fields[k][i]) for k in OHLCV})
             if problem is not None:
-                return f"{self.symbols[i]}: {problem}"
+                return "invalid", self.symbols[i], f"{self.symbols[i]}: {problem}"
         return None
 
     def close(self) -> None:

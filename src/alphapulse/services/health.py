@@ -60,6 +60,17 @@ class Freshness:
         stale.set_function(lambda: float(self.stale()))
         limit = Gauge("alphapulse_feed_stale_after_seconds", "Staleness limit", registry=registry)
         limit.set(stale_after)
+        self.rejections = Counter(
+            "alphapulse_feed_rejections",
+            "Live bars dropped by the feed, by reason (and symbol of the config)",
+            ["reason", "symbol"],
+            registry=registry,
+        )
+
+    def rejected(self, reason: str, symbol: str = "") -> None:
+        """The feed dropped a bar of ``symbol`` ("": a whole row) for ``reason``
+        (``docs/paper.md``): ``alphapulse_feed_rejections_total``."""
+        self.rejections.labels(reason, symbol).inc()
 
     def mark(self) -> None:
         """A bar arrived now."""

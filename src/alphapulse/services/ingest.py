@@ -56,6 +56,8 @@ def run_ingest(
     ingestor = BarIngestor(store, bus, p.timeframe, cross_topic=topic)
     stored = StoredCrossSections(store, bus, topic, p.timeframe, symbols, resume)
     feed = LiveFeed(source, symbols, fields=fields, session_tz=cfg.data.session_tz)
+    if freshness is not None:  # the bars the feed drops, by reason
+        feed.watch_rejections(freshness.rejected)
     n = 0
     try:
         if resume is not None and p.feed != "replay":  # a replay publishes it again anyway
