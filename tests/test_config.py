@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -212,3 +214,46 @@ def test_each_command_config_refuses_what_a_run_cannot_hold(
 def test_the_64_bit_extremes_load() -> None:
     cfg = parse_config(_strategy("momentum", lookback=BIG - 1, threshold=-0.5))
     assert cfg.strategies[0].params["lookback"] == BIG - 1
+
+
+NEWS = {"data": {"source": "news_headlines_2021_2022", "symbols": ["MSFT"]}}
+
+
+def _sentiment(lag: int | None) -> dict[str, Any]:
+    factor = {} if lag is None else {"factor": {"lag_bars": lag}}
+    return {"strategy": "sentiment", "name": "news", "params": factor}
+
+
+def _hybrid(lag: int | None) -> dict[str, Any]:
+    return {
+        "strategy": "hybrid",
+        "params": {"experts": [{"strategy": "sma_cross"}, _sentiment(lag)]},
+    }
+
+
+def _ml(lag: int | None) -> dict[str, Any]:
+    news = {"kind": "sentiment"} if lag is None else {"kind": "sentiment", "lag_bars": lag}
+    features = {"name": "fs", "features": [{"kind": "returns"}, news]}
+    return {"strategy": "ml", "params": {"features": features}}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "where", "key"),
+    [
+        (_sentiment, "strategies.0", "params.factor.lag_bars"),
+        (_hybrid, "strategies.0.params.experts.1", "params.factor.lag_bars"),
+        (_ml, "strategies.0.params.features.features.1", "lag_bars"),
+    ],
+    ids=["sentiment", "hybrid expert", "ml feature"],
+)
+def test_news_under_close_fills_needs_a_bar_of_lag(
+    strategy: Callable[[int | None], dict[str, Any]], where: str, key: str
+) -> None:
+    """A headline dated D is known at D's close: filled at that close it may trade on
+    news published after it."""
+    for lag in (None, 0):
+        with pytest.raises(ConfigError, match=re.escape(f"{where}: fill_at: close would")) as e:
+            parse_config({**NEWS, "fill_at": "close", "strategies": [strategy(lag)]})
+        assert str(e.value).endswith(f"set {key}: 1")
+    parse_config({**NEWS, "strategies": [strategy(None)]})  # next_open: the next session
+    parse_config({**NEWS, "fill_at": "close", "strategies": [strategy(1)]})

@@ -187,6 +187,47 @@ class BacktestConfig(_Strict, Storable):
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dupes)}")
         return self
 
+    @model_validator(mode="after")
+    def _news_lag_under_close_fills(self) -> BacktestConfig:
+        """``fill_at: close`` fills at the close a decision is made: a headline dated D
+        is known at D's close (it may have been published after it), so news needs a lag
+        of a bar there: a sentiment strategy (or expert) ``factor.lag_bars >= 1``, a
+        ``sentiment`` feature ``lag_bars >= 1`` (inline feature sets; at any depth)."""
+        if self.fill_at != "close":
+            return self
+        todo: list[tuple[str, Any]] = [
+            (f"strategies.{i}", {"strategy": s.strategy, "params": s.params})
+            for i, s in enumerate(self.strategies)
+        ]
+        while todo:
+            where, node = todo.pop(0)
+            if isinstance(node, dict):
+                lag = _news_lag(node)
+                if lag == 0:
+                    key = "params.factor.lag_bars" if "strategy" in node else "lag_bars"
+                    raise ValueError(
+                        f"{where}: fill_at: close would fill at the close its headlines "
+                        "become known (one dated D counts at D's close, though it may come "
+                        f"after it); set {key}: 1"
+                    )
+                todo += [(f"{where}.{k}", v) for k, v in node.items()]
+            elif isinstance(node, list):
+                todo += [(f"{where}.{k}", v) for k, v in enumerate(node)]
+        return self
+
+
+def _news_lag(node: dict[str, Any]) -> int | None:
+    """The news lag in bars of a sentiment strategy or feature spec (None: neither)."""
+    if node.get("strategy") == "sentiment":
+        params = node.get("params")
+        factor = params.get("factor") if isinstance(params, dict) else None
+        lag = factor.get("lag_bars", 0) if isinstance(factor, dict) else 0
+    elif node.get("kind") == "sentiment":
+        lag = node.get("lag_bars", 0)
+    else:
+        return None
+    return lag if isinstance(lag, int) else None
+
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration"]
