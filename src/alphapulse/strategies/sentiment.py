@@ -3,7 +3,8 @@
 
 Headlines dated D are known at D's close, so with ``fill_at: next_open`` a decision on
 them trades at the next session at the earliest (``fill_at: close`` needs
-``factor.lag_bars: 1``: the config refuses it otherwise). Confidence grows with the factor's distance past ``entry``.
+``factor.lag_bars: 1``: the config refuses it otherwise). Confidence grows with the
+factor's distance past ``entry``.
 Items are scored by VADER, or with ``factor.scorer: head`` by the embedding head refitted
 in walk-forward on the labels realised so far (``news.head.OnlineHead``; items before
 its first fit have no score).
