@@ -68,17 +68,25 @@ def sharpe_rows(r: FloatArray, ppy: float) -> FloatArray:
     return out
 
 
+def wealth_rows(r: FloatArray) -> FloatArray:
+    """Compounded wealth (from 1) of each row; a return of -100% or worse is ruin, which
+    no later return undoes (wealth stays 0: two ruinous returns are not a gain)."""
+    out: FloatArray = np.cumprod(np.maximum(1.0 + r, 0.0), axis=1, dtype=np.float64)
+    return out
+
+
 def cagr_rows(r: FloatArray, ppy: float) -> FloatArray:
-    """Compound annual growth of each row over ``n / ppy`` years."""
-    growth = np.prod(1.0 + r, axis=1)
+    """Compound annual growth of each row over ``n / ppy`` years (-1.0 after ruin)."""
+    growth = np.prod(np.maximum(1.0 + r, 0.0), axis=1)  # the last wealth_rows column
     with np.errstate(invalid="ignore"):
         out: FloatArray = np.where(growth > 0, growth ** (ppy / r.shape[1]) - 1.0, -1.0)
     return out
 
 
 def max_drawdown_rows(r: FloatArray) -> FloatArray:
-    """Most negative drawdown of each row's compounded path (starting at 1)."""
-    wealth = np.cumprod(1.0 + r, axis=1)
+    """Most negative drawdown of each row's compounded path (starting at 1); -1.0 at ruin,
+    as ``drawdown.drawdown``."""
+    wealth = wealth_rows(r)
     peak = np.maximum(np.maximum.accumulate(wealth, axis=1), 1.0)
     out: FloatArray = np.minimum((wealth / peak - 1.0).min(axis=1), 0.0)
     return out

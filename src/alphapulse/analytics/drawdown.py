@@ -12,7 +12,9 @@ _NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 def drawdown(equity: FloatArray) -> FloatArray:
-    """``equity / running peak - 1`` per bar (0 at a peak, negative below it).
+    """``equity / running peak - 1`` per bar (0 at a peak, negative below it), at most
+    the whole peak: -1.0 at or below zero equity (ruin; the loss beyond the capital shows
+    in the total return and final equity, not as a drawdown of -900%).
 
     The running peak starts at the first value, which is the starting capital, so a loss
     on the first bar is a drawdown from it. Bars whose running peak is not positive get 0.
@@ -20,7 +22,7 @@ def drawdown(equity: FloatArray) -> FloatArray:
     peak = np.maximum.accumulate(equity)
     with np.errstate(divide="ignore", invalid="ignore"):
         dd: FloatArray = np.where(peak > 0, equity / peak - 1.0, 0.0)
-    return np.minimum(dd, 0.0) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return np.clip(dd, -1.0, 0.0) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def drawdown_spans(equity: FloatArray, ts_ns: IntArray) -> tuple[IntArray, FloatArray]:

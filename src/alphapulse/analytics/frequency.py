@@ -14,8 +14,9 @@ Rule used by :func:`periods_per_year`, on the sorted, de-duplicated timestamps:
 4. Daily bars (20 hours <= ``spacing`` < 4 days): ``trading days``.
 5. Intraday bars (``spacing`` < 20 hours): ``bars per day`` x ``trading days``. A trading
    day starts in the middle of the longest stretch of the clock that has no bar on any
-   day (and carries the date of the calendar day that holds most of it), so a session
-   that crosses midnight (US extended hours in UTC) stays one day.
+   day, the one across midnight among equally long ones (24/7 markets: calendar days),
+   and carries the date of the calendar day that holds most of it, so a session that
+   crosses midnight (US extended hours in UTC) stays one day.
    ``bars per day`` is the median over days of ``span / spacing + 1``, rounded and capped
    at ``1 day / spacing``, where ``span`` is the time between the 5% and 95% quantiles of
    the day's bar times divided by 0.9: exact for a complete grid, about right for a
@@ -109,10 +110,14 @@ def _trading_days(day: IntArray) -> float:
 
 def _day_start(wall: IntArray) -> int:
     """Offset (ns, in [-12h, 12h)) of the middle of the longest bar-free stretch of the
-    clock; a day starting before midnight carries the date of the next calendar day."""
+    clock; a day starting before midnight carries the date of the next calendar day.
+    Among stretches equally long (a clock with a bar every hour: a 24/7 market) the one
+    across midnight wins, so each calendar day's bars make one day, not 00:00 the last
+    bar of the day before."""
     tod = np.unique(wall % _NS_PER_DAY)
     gaps = np.diff(np.append(tod, tod[0] + _NS_PER_DAY))
-    i = int(np.argmax(gaps))
+    order = np.roll(np.arange(len(gaps)), 1)  # the stretch across midnight first
+    i = int(order[np.argmax(gaps[order])])
     start = int(tod[i] + gaps[i] // 2) % _NS_PER_DAY
     return start - _NS_PER_DAY if start >= _NS_PER_DAY // 2 else start
 

@@ -8,7 +8,8 @@ bars per year, ``years`` = calendar time between the first and last timestamp, i
   bar when given (``initial``: a run's initial cash, so costs of fills at the first
   bar's close count), else the first value. final_equity: the last value. A return
   whose previous equity is not positive is left out of ``r``.
-* cagr: ``(final / first) ** (1 / years) - 1``. quantstats 0.0.86 uses ``years =
+* cagr: ``(final / first) ** (1 / years) - 1``; -1.0 when ``final`` is at or below
+  zero (ruin: the capital is gone whatever the time it took). quantstats 0.0.86 uses ``years =
   len(r) / ppy`` instead; the two agree for a gap-free series whose ``ppy`` is exact
   and differ slightly otherwise (e.g. 252 vs 251.8 daily bars per calendar year).
 * volatility: ``std(r, ddof=1) * sqrt(ppy)``. Inferred ``ppy`` counts the bars actually
@@ -18,8 +19,11 @@ bars per year, ``years`` = calendar time between the first and last timestamp, i
 * sharpe: ``mean(x) / std(x, ddof=1) * sqrt(ppy)`` with ``x = r - rf_bar`` and
   ``rf_bar = (1 + risk_free) ** (1 / ppy) - 1`` (``risk_free`` is annual), as quantstats.
 * sortino: as quantstats: ``mean(x) / sqrt(sum(min(x, 0) ** 2) / len(x)) * sqrt(ppy)``.
-* max_drawdown: the most negative ``equity / running peak - 1`` (0.0 without one); the
-  first value is the starting peak. calmar: ``cagr / |max_drawdown|``.
+* max_drawdown: the most negative ``equity / running peak - 1`` (0.0 without one), at
+  most -1.0: an equity at or below zero is ruin, the whole peak lost (the loss beyond the
+  capital shows in total_return and final_equity); the bootstrap block's drawdowns and
+  CAGR use the same rule. The first value is the starting peak. calmar: ``cagr /
+  |max_drawdown|``.
 * max_drawdown_duration_bars / _days: the longest drawdown from its peak bar to its
   recovery bar (or the last bar if it never recovers); each is the maximum over
   drawdowns on its own scale, 0 without a drawdown. quantstats' ``drawdown_details``
@@ -28,7 +32,9 @@ bars per year, ``years`` = calendar time between the first and last timestamp, i
   symbol's position, flat to flat, summed; cash, net of fees): n_trades (positions);
   win_rate = winners / (winners + losers), breakeven trades left out as quantstats does;
   avg_win / avg_loss = mean pnl of winners / losers (avg_loss is negative); profit_factor
-  = gross profit / gross loss; expectancy = mean pnl over all trades.
+  = gross profit / gross loss; expectancy = mean pnl over all trades. A run's summary
+  (``engine.outputs.summary``) passes the positions flat at the end only
+  (``trades.closed_positions``): one still open is no trade, partial exits and all.
 * turnover: ``turnover_notional / mean(equity) / years`` (per year; a full round trip of
   the whole equity is 2.0 of notional, ``trades.traded_notional`` gives the sum).
 * exposure: ``mean(|exposure| / equity)``; ``exposure`` is gross exposure in cash, taken
@@ -175,10 +181,11 @@ def _return_ratios(returns: FloatArray, ppy: float | None, risk_free: float) -> 
 
 
 def _cagr(growth: float, years: float) -> float:
-    """Compound annual growth over ``years``; NaN for no elapsed time or negative wealth."""
-    if not years > 0 or not growth >= 0:
+    """Compound annual growth over ``years``; NaN for no elapsed time (or no positive
+    base), -1.0 for wealth at or below zero (ruin, as ``bootstrap.cagr_rows``)."""
+    if not years > 0 or math.isnan(growth):
         return math.nan
-    return float(growth ** (1.0 / years) - 1.0)
+    return float(growth ** (1.0 / years) - 1.0) if growth > 0 else -1.0
 
 
 def _turnover(notional: float, values: FloatArray, years: float) -> float:

@@ -4,7 +4,8 @@
   intervals of the annualised Sharpe ratio, CAGR (over ``n / ppy`` years) and maximum
   drawdown of the per-bar returns, with the point estimates of the same formulas.
 * ``trade_order``: Monte Carlo reshuffling of the round trips' P&L order; percentiles of
-  the resulting maximum drawdown of ``initial_cash + cumsum(pnl)``.
+  the resulting maximum drawdown of ``initial_cash + cumsum(pnl)`` (at most -1.0, ruin,
+  as every drawdown of the summary).
 * ``deflated_sharpe``: ``analytics.overfitting.deflated_sharpe`` with ``n_trials`` (the
   strategies or parameter sets behind the result) and the variance of their per-bar
   Sharpe ratios; with fewer than two of them the estimator variance
@@ -69,7 +70,7 @@ def _shuffled_drawdowns(pnl: FloatArray, start: float, n: int, seed: int) -> Flo
         for x in work:
             wealth += x
             peak = max(peak, wealth)
-            dd = wealth / peak - 1.0 if peak > 0 else -1.0
+            dd = max(wealth / peak - 1.0, -1.0) if peak > 0 else -1.0
             worst = min(worst, dd)
         out[k] = worst
     return out

@@ -205,6 +205,20 @@ def open_positions(
     )
 
 
+def closed_positions(trades: pd.DataFrame, fills: Sequence[Fill]) -> pd.DataFrame:
+    """The rows of ``trades`` (``round_trips(fills)``) whose position is flat at the end:
+    the partial exits of a position still open are left out, so that the trade
+    statistics count whole positions only (a position cut in half at a profit and held
+    into a loss is not a winning trade)."""
+    _, lots = _match(fills)
+    still_open = {(symbol, queue[0].position) for symbol, queue in lots.items()}
+    if not still_open or not len(trades):
+        return trades
+    keys = zip(trades["symbol"], trades["position"], strict=True)
+    keep = np.fromiter((key not in still_open for key in keys), bool, len(trades))
+    return trades[keep].reset_index(drop=True)
+
+
 def traded_notional(fills: Sequence[Fill]) -> float:
     """Sum of ``|quantity x price|`` over all fills (buys and sells), for turnover."""
     qty = np.fromiter((f.quantity for f in fills), np.float64, len(fills))

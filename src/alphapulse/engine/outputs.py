@@ -15,7 +15,7 @@ from alphapulse.analytics.execution_quality import execution_frame, execution_su
 from alphapulse.analytics.frequency import observed_periods_per_year
 from alphapulse.analytics.metrics import compute_metrics
 from alphapulse.analytics.run_robustness import RobustnessInputs, run_robustness
-from alphapulse.analytics.trades import round_trips
+from alphapulse.analytics.trades import closed_positions, round_trips
 from alphapulse.core.errors import ConfigError
 from alphapulse.engine.loop import RunResult
 
@@ -151,11 +151,12 @@ def summary(
 ) -> dict[str, Any]:
     eq = equity_frame(r)
     trades = trades if trades is not None else trades_frame(r)
+    closed = closed_positions(trades, r.fills)  # positions open at the end are not trades
     equity = pd.Series(eq["equity"].to_numpy(), index=pd.DatetimeIndex(eq["timestamp"]))
     ppy = observed_periods_per_year(pd.DatetimeIndex(eq["timestamp"])) if len(eq) > 1 else 252.0
     m = compute_metrics(
         equity,
-        trades,
+        closed,
         periods_per_year=ppy,
         turnover_notional=r.traded_notional,
         exposure=pd.Series(eq["gross_exposure"].to_numpy(), index=equity.index),
@@ -175,7 +176,7 @@ def summary(
     )
     out = {k: _clean(v) for k, v in out.items()}
     out["risk"] = risk_summary(r)
-    out["robustness"] = run_robustness(r.equity, ppy, trades, r.fills, r.initial_cash, robustness)
+    out["robustness"] = run_robustness(r.equity, ppy, closed, r.fills, r.initial_cash, robustness)
     if r.executions:  # execution algorithms ran: quality of their parent orders
         out["execution"] = execution_summary(execution_frame(r.executions, r.fills))
     return _strict(out)

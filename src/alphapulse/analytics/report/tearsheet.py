@@ -11,6 +11,7 @@ from alphapulse.analytics.report import charts, fmt
 from alphapulse.analytics.report import stats as st
 from alphapulse.analytics.report.loader import RunData
 from alphapulse.analytics.report.page import Page
+from alphapulse.analytics.trades import position_pnl
 
 ROLLING_BARS = 126
 HEATMAP_MIN = 320  # px: the page's chart box; a shorter figure squashes the rows
@@ -128,7 +129,9 @@ def _trades(page: Page, run: RunData, prices: dict[str, pd.DataFrame] | None) ->
         return
     trades = trades.sort_values("exit_time", kind="stable")  # ties keep the file's order
     pnl = trades["pnl"].astype(float)
-    wins, losses = st.streaks(pnl)
+    # per position, as n_trades: a position sold in ten partial fills is one trade
+    per_position = pd.Series(position_pnl(trades))
+    wins, losses = st.streaks(per_position)
     held = trades["bars_held"].astype(float)  # NaN where not recorded
     page.html(
         "<table id='trade-stats'><tbody>"
@@ -137,7 +140,10 @@ def _trades(page: Page, run: RunData, prices: dict[str, pd.DataFrame] | None) ->
         f"<tr><th>Median holding (bars)</th><td>{fmt.show(held.median(), fmt.ratio)}</td></tr>"
         "</tbody></table>"
     )
-    page.chart(charts.histogram({"P&L": pnl.to_numpy()}, "Trade P&L (net of fees)", "P&L"), 300)
+    page.chart(
+        charts.histogram({"P&L": per_position.to_numpy()}, "Trade P&L (net of fees)", "P&L"),
+        300,
+    )
     page.chart(charts.histogram({"bars": held.to_numpy()}, "Holding time", "bars held"), 300)
     exc = st.excursions(trades, prices) if prices else pd.DataFrame()
     if len(exc):
