@@ -34,3 +34,10 @@ def fail_first(shared: str, item: int, report: Report) -> int:
     time.sleep(30.0)
     (Path(shared) / f"{item}.done").touch()
     return item
+
+
+def exits_on_one(shared: int, item: int, report: Report) -> int:
+    """``shared + item``; item 1 ends its worker process (``os._exit``) instead."""
+    if item == 1:
+        os._exit(3)
+    return shared + item

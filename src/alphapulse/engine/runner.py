@@ -19,7 +19,7 @@ from alphapulse.engine.feed import PanelFeed
 from alphapulse.engine.loop import Engine, RunResult, Venue
 from alphapulse.engine.planner import OrderPlanner
 from alphapulse.execution.venue import SimulatedVenue
-from alphapulse.executor import Executor, get_executor
+from alphapulse.executor import Executor, WorkerDied, get_executor
 from alphapulse.executor.local import LocalExecutor
 from alphapulse.portfolio.factory import build_constructor
 from alphapulse.risk import build_risk
@@ -28,6 +28,24 @@ from alphapulse.strategies.registry import load_strategy
 
 ProgressFn = Callable[[str, int, int], None]  # (strategy label, bars done, bars total)
 Tables = dict[str, pd.DataFrame]  # a strategy's extra outputs: file stem -> frame
+
+
+class StrategyError(AlphaPulseError):
+    """A strategy failed in its run (its own error, or its worker process died); the
+    message names it: ``strategy 'sma' failed: ZeroDivisionError: division by zero``."""
+
+
+def read_only(panel: Panel) -> Panel:
+    """``panel`` with read-only views of its arrays (no copy): what a strategy receives,
+    so that one writing into its data fails instead of changing the others' data."""
+    frozen = {k: _frozen(v) for k, v in panel.fields.items()}
+    return Panel(_frozen(panel.timestamps), panel.symbols, frozen)
+
+
+def _frozen(arr: Any) -> Any:
+    view = arr.view()
+    view.flags.writeable = False
+    return view
 
 
 def strategy_tables(strategy: object) -> Tables:
@@ -136,7 +154,7 @@ def run_strategy(
 ) -> RunResult:
     """Run one strategy over the panel in this process; ``tables`` (if given) receives
     the strategy's extra outputs (``strategy_tables``)."""
-    feed = PanelFeed(panel, cfg.data.session_tz)
+    feed = PanelFeed(read_only(panel), cfg.data.session_tz)
     engine = build_engine(cfg, scfg, feed)
     total = panel.n_bars
     step = max(total // 100, 1)
@@ -160,8 +178,9 @@ def run_strategy(
 def _strategy_task(
     panel: Panel, job: tuple[BacktestConfig, StrategyConfig], report: ProgressFn | None
 ) -> tuple[RunResult, Tables]:
-    """One strategy on the shared panel (an executor task); a platform error names the
-    strategy (``strategy 'sma': ...``), whichever executor ran it."""
+    """One strategy on the shared panel (an executor task); its error names the strategy
+    (``strategy 'sma': ...``), whichever executor ran it: a platform error as itself, any
+    other as a StrategyError with its type and first line."""
     tables: Tables = {}
     try:
         return run_strategy(job[0], job[1], panel, report, tables), tables
@@ -169,6 +188,10 @@ def _strategy_task(
         if exc.args and isinstance(exc.args[0], str):
             exc.args = (f"strategy {job[1].label!r}: {exc.args[0]}", *exc.args[1:])
         raise
+    except Exception as exc:
+        text = (str(exc).strip().splitlines() or [""])[0]
+        what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        raise StrategyError(f"strategy {job[1].label!r} failed: {what}") from exc
 
 
 def run_backtest(
@@ -191,7 +214,11 @@ def run_backtest(
     else:
         executor = get_executor(cfg.executor)
     jobs = [(cfg, s) for s in cfg.strategies]
-    outs = executor.map(_strategy_task, jobs, panel, progress)
+    try:
+        outs = executor.map(_strategy_task, jobs, panel, progress)
+    except WorkerDied as exc:  # (the executor knows items, not strategies)
+        labels = ", ".join(repr(jobs[i][1].label) for i in exc.items) or "(unknown)"
+        raise StrategyError(f"strategy {labels}: its worker process {exc.why}") from None
     results: dict[str, RunResult] = {}
     for scfg, (result, more) in zip(cfg.strategies, outs, strict=True):
         results[scfg.label], extra[scfg.label] = result, more

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from alphapulse.core.errors import AlphaPulseError
+
 S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
@@ -14,6 +16,20 @@ R = TypeVar("R")
 Report = Callable[..., None] | None
 #: A task: ``(shared, item, report) -> result``; a module-level function (it is pickled).
 Task = Callable[[Any, Any, Report], Any]
+
+
+class WorkerDied(AlphaPulseError):
+    """A worker process died under a task (``os._exit``, a signal, the OOM killer) or
+    Ray lost it: ``why`` says how, ``items`` are the positions of the items it was
+    running (empty where that is not known)."""
+
+    def __init__(self, why: str, items: tuple[int, ...] = ()) -> None:
+        where = f" running item {', '.join(map(str, items))}" if items else ""
+        super().__init__(f"a worker process{where} {why}")
+        self.why, self.items = why, items
+
+    def __reduce__(self) -> tuple[type[WorkerDied], tuple[str, tuple[int, ...]]]:
+        return type(self), (self.why, self.items)
 
 
 class Executor(Protocol):

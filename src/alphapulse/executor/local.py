@@ -6,7 +6,10 @@ re-import the package (seconds): that pool is kept per process (created on first
 reused by every later map of the same width, closed at exit) and the shared object is
 pickled once per map into a file each worker reads once per map. A task's error is
 raised as the task raised it, at once: the map's tasks not started yet are cancelled
-and its running ones killed (tasks are pure; that pool is not reused)."""
+and its running ones killed (tasks are pure; that pool is not reused). A worker that
+dies under a task (``os._exit``, a signal, the OOM killer) is :class:`WorkerDied` naming
+the items it ran: each task leaves a marker (its worker's pid) in the map's temporary
+folder while it runs."""
 
 from __future__ import annotations
 
@@ -15,17 +18,20 @@ import itertools
 import multiprocessing as mp
 import os
 import pickle
+import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty
 from typing import Any, TypeVar
 
 from alphapulse.core.workers import exit_with_parent
-from alphapulse.executor.base import Report
+from alphapulse.executor.base import Report, WorkerDied
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -45,34 +51,53 @@ def _init_worker(shared: Any, queue: Any) -> None:
     _WORKER["queue"] = queue
 
 
-def _run(fn: Callable[[Any, Any, Report], Any], item: Any) -> Any:
+@contextmanager
+def _running(folder: str, index: int) -> Iterator[None]:
+    """Marks item ``index`` as running in this worker (the file ``<index>`` holds its
+    pid) until it returns or raises: what is left names the items of a dead worker."""
+    marker = Path(folder, str(index))
+    marker.write_text(str(os.getpid()))
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _run(fn: Callable[[Any, Any, Report], Any], item: Any, index: int, folder: str) -> Any:
     queue = _WORKER["queue"]
 
     def report(*args: Any) -> None:
         queue.put(args)
 
-    return fn(_WORKER["shared"], item, report if queue is not None else None)
+    with _running(folder, index):
+        return fn(_WORKER["shared"], item, report if queue is not None else None)
 
 
 def _run_pooled(
-    fn: Callable[[Any, Any, Report], Any], item: Any, map_id: int, path: str, progress: bool
+    fn: Callable[[Any, Any, Report], Any],
+    item: Any,
+    index: int,
+    map_id: int,
+    folder: str,
+    progress: bool,
 ) -> Any:
     """A task of a persistent pool: the map's shared object is read once per worker;
     progress goes out tagged with the map, then one ``None`` marks the task's end."""
     if _WORKER.get("map_id") != map_id:
-        _WORKER["shared"] = pickle.loads(Path(path).read_bytes())  # our own file
+        _WORKER["shared"] = pickle.loads(Path(folder, _SHARED).read_bytes())  # our own file
         _WORKER["map_id"] = map_id
-    if not progress:
-        return fn(_WORKER["shared"], item, None)
-    queue = _WORKER["queue"]
+    with _running(folder, index):
+        if not progress:
+            return fn(_WORKER["shared"], item, None)
+        queue = _WORKER["queue"]
 
-    def report(*args: Any) -> None:
-        queue.put((map_id, args))
+        def report(*args: Any) -> None:
+            queue.put((map_id, args))
 
-    try:
-        return fn(_WORKER["shared"], item, report)
-    finally:
-        queue.put((map_id, None))
+        try:
+            return fn(_WORKER["shared"], item, report)
+        finally:
+            queue.put((map_id, None))
 
 
 class LocalExecutor:
@@ -99,12 +124,19 @@ class LocalExecutor:
             return _map_persistent(n, fn, items, shared, progress)
         ctx = mp.get_context("fork")
         queue = ctx.Queue() if progress is not None else None
-        with ProcessPoolExecutor(
-            n, mp_context=ctx, initializer=_init_worker, initargs=(shared, queue)
-        ) as pool:
-            futures = [pool.submit(_run, fn, item) for item in items]
+        with (
+            _map_folder() as folder,
+            ProcessPoolExecutor(
+                n, mp_context=ctx, initializer=_init_worker, initargs=(shared, queue)
+            ) as pool,
+        ):
+            futures = [pool.submit(_run, fn, item, i, folder) for i, item in enumerate(items)]
             try:
                 out = _collect(futures, lambda: _drain(queue, progress))
+            except BrokenProcessPool:  # a worker died under a task: say which
+                died = _worker_died(pool, folder)
+                _abandon(pool)
+                raise died from None
             except BaseException:  # a failed task: the rest of the map never runs
                 _abandon(pool)
                 raise
@@ -122,13 +154,18 @@ def _map_persistent(
     pool, queue = _pool(n)
     map_id = next(_MAP_IDS)
     relay = _Relay(queue, map_id, progress)
-    with _shared_file(shared) as path, _POOLS_LOCK:
+    with _map_folder(shared, pickled=True) as folder, _POOLS_LOCK:
         futures = [
-            pool.submit(_run_pooled, fn, item, map_id, path, progress is not None) for item in items
+            pool.submit(_run_pooled, fn, item, i, map_id, folder, progress is not None)
+            for i, item in enumerate(items)
         ]
         try:
             out = _collect(futures, relay.drain)
             relay.finish(len(items))
+        except BrokenProcessPool:  # a worker died under a task: say which
+            died = _worker_died(pool, folder)
+            _close(n)
+            raise died from None
         except BaseException:  # before the shared file goes: no worker reads it after
             _close(n)  # a broken or interrupted pool is not reused
             raise
@@ -168,6 +205,8 @@ class _Relay:
 def _pool(n: int) -> tuple[ProcessPoolExecutor, Any]:
     """This process's fork-server pool of ``n`` workers (created on first use)."""
     with _POOLS_LOCK:
+        if n in _POOLS and _POOLS[n][0]._broken:  # a worker died between maps: afresh
+            _close(n)
         if n not in _POOLS:
             ctx = mp.get_context("forkserver")
             queue = ctx.Queue()
@@ -202,15 +241,49 @@ def close_pools() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _worker_died(pool: ProcessPoolExecutor, folder: str) -> WorkerDied:
+    """Which items a broken pool's dead worker ran, and how it died. The pool's own
+    thread terminates (SIGTERM) the other workers: waited for, so every exit code is
+    known; a worker that ended otherwise died by itself (else: every item still marked)."""
+    thread: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
+    if thread is not None:
+        thread.join(timeout=10)
+    codes = {pid: p.exitcode for pid, p in (pool._processes or {}).items()}
+    dead = {pid: c for pid, c in codes.items() if c is not None and c != -signal.SIGTERM}
+    marked: dict[int, list[int]] = {}
+    for marker in Path(folder).iterdir():
+        if marker.name.isdigit():
+            pid = int(marker.read_text() or 0)
+            marked.setdefault(pid, []).append(int(marker.name))
+    items = [i for pid in dead for i in marked.get(pid, [])] or [
+        i for found in marked.values() for i in found
+    ]
+    code = next(iter(dead.values()), None)
+    if code is None:
+        why = "died"
+    elif code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        why = f"was killed by {name}" + (" (out of memory?)" if code == -signal.SIGKILL else "")
+    else:
+        why = f"exited with code {code}"
+    return WorkerDied(why, tuple(sorted(items)))
+
+
+_SHARED = "shared.pkl"
+
+
 @contextmanager
-def _shared_file(shared: Any) -> Iterator[str]:
-    fd, path = tempfile.mkstemp(prefix="alphapulse-shared-", suffix=".pkl")
+def _map_folder(shared: Any = None, pickled: bool = False) -> Iterator[str]:
+    """A map's temporary folder (removed on every path): the tasks' running markers and,
+    if ``pickled``, the shared object as ``shared.pkl``."""
+    folder = tempfile.mkdtemp(prefix="alphapulse-map-")
     try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(shared, f, protocol=pickle.HIGHEST_PROTOCOL)
-        yield path
+        if pickled:
+            with open(os.path.join(folder, _SHARED), "wb") as f:
+                pickle.dump(shared, f, protocol=pickle.HIGHEST_PROTOCOL)
+        yield folder
     finally:
-        os.unlink(path)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _collect(futures: list[Future[Any]], drain: Callable[[], None]) -> list[Any]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from alphapulse.core.errors import ConfigError
-from alphapulse.executor.base import Report
+from alphapulse.executor.base import Report, WorkerDied
 from alphapulse.executor.config import ExecutorConfig
 
 S = TypeVar("S")
@@ -48,7 +48,8 @@ def connect(cfg: ExecutorConfig) -> Any:
 class RayExecutor:
     """Runs each item as one Ray task (``num_cpus=1``). A task's exception is raised as
     the task raised it (its one-line message, not Ray's wrapper with the remote
-    traceback in its text)."""
+    traceback in its text); a task whose worker Ray lost (after its retries) is
+    :class:`WorkerDied` naming the item."""
 
     def __init__(self, cfg: ExecutorConfig) -> None:
         self._ray = connect(cfg)
@@ -69,9 +70,15 @@ class RayExecutor:
             return []
         ref = self._ray.put(shared)  # once, however many tasks
         refs = [self._remote.remote(fn, ref, item) for item in items]
-        try:
-            return list(self._ray.get(refs))
-        except self._ray.exceptions.RayTaskError as exc:
-            if isinstance(exc.cause, Exception):  # the task's own error, as a local run
-                raise exc.cause from None  # raises it (not Ray's remote traceback text)
-            raise
+        errors = self._ray.exceptions
+        for i, task in enumerate(refs):
+            try:
+                self._ray.get(task)  # (first error in item order; the results stay put)
+            except errors.RayTaskError as exc:
+                if isinstance(exc.cause, Exception):  # the task's own error, as a local run
+                    raise exc.cause from None  # raises it (not Ray's remote traceback text)
+                raise
+            except errors.RayError as exc:  # its worker (or node) died: not the task's error
+                why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise WorkerDied(f"was lost by Ray: {why}", (i,)) from None
+        return list(self._ray.get(refs))
