@@ -25,6 +25,7 @@ from alphapulse.data.panel import Panel
 from alphapulse.engine.loop import RunResult
 from alphapulse.engine.outputs import write_outputs
 from alphapulse.engine.runner import run_backtest
+from alphapulse.ml.report import window_metrics
 from alphapulse.model.orders import Fill
 
 SCRIPTED = "tests.engine.strategies_for_tests:Scripted"
@@ -191,6 +192,8 @@ def test_a_position_open_at_the_end_is_not_a_trade(daily: Panel, tmp_path: Path)
     assert s["n_trades"] == 1
     assert s["expectancy"] == pytest.approx(msft, rel=1e-12)
     _check(s, r, 252.0)
+    fold = window_metrics(r, 1, len(r.timestamps), 252.0)  # research's per-fold metrics
+    assert fold["n_trades"] == 1 and fold["hit_rate"] == s["win_rate"]
 
 
 def _squeeze() -> Panel:

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from alphapulse.analytics.metrics import compute_metrics
-from alphapulse.analytics.trades import round_trips
+from alphapulse.analytics.trades import closed_positions, round_trips
 from alphapulse.engine.loop import RunResult
 
 FloatArray = npt.NDArray[np.float64]
@@ -48,7 +48,7 @@ def window_metrics(r: RunResult, start: int, stop: int, ppy: float) -> dict[str,
     eq = pd.Series(r.equity[lo:stop], index=_utc(r.timestamps[lo:stop]))
     t0, t1 = int(r.timestamps[start]), int(r.timestamps[stop - 1])
     fills = [f for f in r.fills if start <= f.bar_index < stop]
-    trades = round_trips(r.fills)
+    trades = closed_positions(round_trips(r.fills), r.fills)  # as the run's summary
     if len(trades):
         exit_ns = pd.DatetimeIndex(trades["exit_time"]).as_unit("ns").asi8
         trades = trades[(exit_ns >= t0) & (exit_ns <= t1)]
