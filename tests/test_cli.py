@@ -121,3 +121,25 @@ def test_help_lists_each_command_on_flowing_lines(
         ("regimes", "write OUT (timestamp, symbol, regime, bars_since, p_<label>...) and print"),
     ]:
         assert any(r.startswith(f"{command} ") and sentence in r for r in rows), rows
+
+
+def test_the_table_shows_buy_and_hold_beside_the_strategies(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """Results are judged next to a baseline: without a buy_and_hold strategy in the
+    config the table adds its row (same data and costs), not written as an output."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(CONFIG.replace("  - strategy: buy_and_hold\n", ""))
+    out = tmp_path / "out"
+    res = _run(["backtest", str(cfg), "--out", str(out), "--no-record"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    row = next(line for line in res.stdout.splitlines() if "buy_and_hold (baseline)" in line)
+    alone = tmp_path / "bh.yaml"  # the same run as a strategy of its own
+    alone.write_text(CONFIG.split("strategies:")[0] + "strategies:\n  - strategy: buy_and_hold\n")
+    res_bh = _run(["backtest", str(alone), "--out", str(tmp_path / "bh"), "--no-record"], tmp_path)
+    equity = json.loads((tmp_path / "bh" / "buy_and_hold" / "summary.json").read_text())
+    assert f"{equity['final_equity']:,.0f}" in row
+    assert sorted(p.name for p in out.iterdir()) == ["mean_reversion", "sma_fast"]
+    assert "(baseline)" not in res_bh.stdout  # it is in the config: no second row
+    res = _run(["backtest", str(cfg), "--out", str(out), "--no-record", "--no-baseline"], tmp_path)
+    assert res.returncode == 0 and "buy_and_hold" not in res.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel
@@ -28,6 +28,13 @@ from alphapulse.cli_rl import rl_app
 from alphapulse.cli_serve import serve
 from alphapulse.cli_services import ingest, trade
 from alphapulse.core.errors import AlphaPulseError
+
+if TYPE_CHECKING:
+    from alphapulse.config import BacktestConfig
+    from alphapulse.data.panel import Panel
+
+#: The baseline the backtest table shows beside the strategies (principle: next to it).
+BASELINE = "buy_and_hold"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlphaPulse research platform")
 app.add_typer(data_app, name="data")
@@ -60,6 +67,13 @@ def backtest(
     compiled: Annotated[
         bool, typer.Option("--compiled", help="run in the numba kernel (engine: compiled)")
     ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            help="without a buy_and_hold strategy, add its row to the table (same data, "
+            "costs, portfolio and risk; not written to OUT)"
+        ),
+    ] = True,
 ) -> None:
     """Run every strategy of CONFIG on one shared data feed; write results to OUT."""
     from alphapulse.config import load_config
@@ -105,7 +119,10 @@ def backtest(
         label: write_outputs(r, out / label, tables.get(label), robust)
         for label, r in results.items()
     }
-    Console(width=max(Console().width, 150)).print(comparison_table(summaries))
+    rows = dict(summaries)
+    if baseline and all(st.strategy != BASELINE for st in cfg.strategies):
+        rows[f"{BASELINE} (baseline)"] = baseline_summary(cfg, panel)
+    Console(width=max(Console().width, 150)).print(comparison_table(rows))
     console.print(f"outputs written to {out}")
     if html_report:
         from alphapulse.cli_report import load_run, write_report
@@ -128,6 +145,18 @@ def backtest(
                 for k, r in results.items()
             ]  # fmt: skip
         console.print(f"runs recorded in {store!r}: {', '.join(ids)}")
+
+
+def baseline_summary(cfg: BacktestConfig, panel: Panel) -> dict[str, Any]:
+    """The summary of ``buy_and_hold`` run as ``cfg`` runs its strategies (same data,
+    costs, portfolio construction and risk), for the comparison table."""
+    from alphapulse.config import StrategyConfig
+    from alphapulse.engine.outputs import summary
+    from alphapulse.engine.runner import run_backtest
+
+    only = cfg.model_copy(update={"strategies": [StrategyConfig(strategy=BASELINE)]})
+    (result,) = run_backtest(only, panel, workers=1).values()
+    return summary(result)
 
 
 def comparison_table(summaries: dict[str, dict[str, object]]) -> Table:
