@@ -17,7 +17,9 @@ SEVERITIES = ("low", "medium", "high", "critical")
 SCAN_COLUMNS = ["timestamp", "symbol", "type", "severity", "score", "message"]
 
 
-def _severity(value: str) -> str:
+def _severity(value: str | None) -> str | None:
+    if value is None:
+        return None
     if value.lower() not in SEVERITIES:
         raise typer.BadParameter(f"{value!r}: use one of {', '.join(SEVERITIES)}")
     return value.lower()
@@ -33,8 +35,13 @@ def scan_cmd(
     start: Annotated[str | None, typer.Option(help="first date")] = None,
     end: Annotated[str | None, typer.Option(help="last date")] = None,
     min_severity: Annotated[
-        str, typer.Option("--min-severity", callback=_severity, help="low|medium|high|critical")
-    ] = "low",
+        str | None,
+        typer.Option(
+            "--min-severity",
+            callback=_severity,
+            help="low|medium|high|critical (default: the config's min_severity, low)",
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML with an anomalies: block")
     ] = None,
@@ -55,7 +62,7 @@ def scan_cmd(
     out_folder(out.parent)  # before the scan: an unusable --out is an error now
     names = [s for arg in symbols or [] for s in arg.split(",") if s] or None
     panel = load_panel(dataset, names, start=start, end=end, root=root)
-    df = scan_panel(panel, cfg, int(Severity.parse(min_severity)))
+    df = scan_panel(panel, cfg, int(Severity.parse(min_severity or cfg.min_severity)))
     write_table(df[SCAN_COLUMNS], out)
     console = Console()
     console.print(counts_table(df))

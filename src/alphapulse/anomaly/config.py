@@ -89,6 +89,13 @@ class PatternConfig(_Strict):
     gate: float = Field(2.0, ge=0)  # rows with every |feature z| below this are not scored
     thresholds: Thresholds = _z(0.70, 0.74, 0.78, 0.82)
 
+    @field_validator("thresholds")
+    @classmethod
+    def _below_one(cls, t: Thresholds) -> Thresholds:
+        if t.critical >= 1:
+            raise ValueError("levels must be below 1: forest scores are in (0, 1)")
+        return t
+
 
 class WebhookConfig(_Strict):
     """HTTP POST of each alert as JSON; retried with backoff, then counted as failed."""
@@ -123,6 +130,8 @@ class ReactionConfig(_Strict):
     def _known_types(cls, types: list[str] | None) -> list[str] | None:
         from alphapulse.anomaly.kernels import TYPES
 
+        if types is not None and not types:
+            raise ValueError("[] reacts to no anomaly; leave types out to react to every type")
         unknown = [t for t in types or [] if t not in TYPES]
         if unknown:
             raise ValueError(f"{', '.join(unknown)}: not an anomaly type ({', '.join(TYPES)})")
