@@ -35,6 +35,7 @@ class AnomalyMonitor:
         metrics: AnomalyMetrics | None = None,
         registry: CollectorRegistry | None = None,
         run: str = "",
+        quiet_until: int | None = None,
     ) -> None:
         self.detector = AnomalyDetector(cfg, symbols)
         self.metrics = metrics if metrics is not None else AnomalyMetrics(registry)
@@ -49,10 +50,14 @@ class AnomalyMonitor:
         self.bars = 0
         self.found: list[Anomaly] = []
         self._last_ts: int | None = None
+        self.quiet_until = quiet_until  # bars before it: a restart's replay, routed before
 
     def on_bar(self, bar: BarSlice) -> list[Anomaly]:
         """This bar's anomalies (at the config's minimum severity), after routing them;
-        a bar at or before the last one seen (delivered again) is skipped."""
+        a bar at or before the last one seen (delivered again) is skipped. A bar before
+        ``quiet_until`` (a restarted session replaying its journaled steps) is detected
+        and passes the alert rules (their cooldowns stay as they were) but is neither
+        counted, published nor alerted again."""
         if self._last_ts is not None and bar.ts_ns <= self._last_ts:
             log.warning("anomaly monitor: bar at %d already seen; skipped", bar.ts_ns)
             return []
@@ -62,12 +67,14 @@ class AnomalyMonitor:
         if not found:
             return found
         self.found.extend(found)
-        self.metrics.detected(found)
-        if self.bus is not None:
-            self.bus.send(found)
+        quiet = self.quiet_until is not None and bar.ts_ns < self.quiet_until
+        if not quiet:
+            self.metrics.detected(found)
+            if self.bus is not None:
+                self.bus.send(found)
         if self.rules is not None:
             alerts = self.rules.filter(found, self.bars - 1)
-            if alerts:
+            if alerts and not quiet:
                 self.metrics.alerted(alerts)
                 for sink in self.sinks:
                     sink.send(alerts)

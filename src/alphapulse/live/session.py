@@ -181,7 +181,9 @@ def run_session(
             from alphapulse.anomaly.monitor import AnomalyMonitor
 
             reg = metrics.registry if metrics is not None else None
-            monitor = AnomalyMonitor(cfg.anomalies, symbols, bus=bus, registry=reg, run=session)
+            monitor = AnomalyMonitor(
+                cfg.anomalies, symbols, bus=bus, registry=reg, run=session, quiet_until=resume
+            )  # a restart's replay of journaled steps was routed by the first run
             if store is not None:  # stored under every strategy's run, as a backtest does
                 on_step = AnomalyJournal(store, list(run_ids.values()), monitor.found, on_step)
             on_step = monitor.chain(on_step)
