@@ -143,3 +143,21 @@ def test_the_table_shows_buy_and_hold_beside_the_strategies(
     assert "(baseline)" not in res_bh.stdout  # it is in the config: no second row
     res = _run(["backtest", str(cfg), "--out", str(out), "--no-record", "--no-baseline"], tmp_path)
     assert res.returncode == 0 and "buy_and_hold" not in res.stdout
+
+
+def test_a_table_without_costs_says_so() -> None:
+    """The table's title says what its figures are net of: a config that switched costs
+    off (``model: none``) must not print "after costs"."""
+    from alphapulse.cli import costs_title
+    from alphapulse.config import parse_config
+
+    base = {"data": {"source": "x"}, "strategies": [{"strategy": "buy_and_hold"}]}
+    assert costs_title(parse_config(base)) == "after costs"  # on by default
+    none = {"model": "none"}
+    cases = {
+        "NO COMMISSION": {"commission": none},
+        "NO SLIPPAGE": {"slippage": none},
+        "NO COMMISSION AND NO SLIPPAGE": {"commission": none, "slippage": none},
+    }
+    for title, execution in cases.items():
+        assert costs_title(parse_config({**base, "execution": execution})) == title

@@ -122,7 +122,8 @@ def backtest(
     rows = dict(summaries)
     if baseline and all(st.strategy != BASELINE for st in cfg.strategies):
         rows[f"{BASELINE} (baseline)"] = baseline_summary(cfg, panel)
-    Console(width=max(Console().width, 150)).print(comparison_table(rows))
+    table = comparison_table(rows, costs_title(cfg))
+    Console(width=max(Console().width, 150)).print(table)
     console.print(f"outputs written to {out}")
     if html_report:
         from alphapulse.cli_report import load_run, write_report
@@ -159,7 +160,14 @@ def baseline_summary(cfg: BacktestConfig, panel: Panel) -> dict[str, Any]:
     return summary(result)
 
 
-def comparison_table(summaries: dict[str, dict[str, object]]) -> Table:
+def costs_title(cfg: BacktestConfig) -> str:
+    """What the table's figures are net of: "after costs", or which costs the config
+    switched off (``model: none``), so a cost-free table does not pass for one after costs."""
+    off = [k for k in ("commission", "slippage") if getattr(cfg.execution, k).model == "none"]
+    return "after costs" if not off else f"NO {' AND NO '.join(o.upper() for o in off)}"
+
+
+def comparison_table(summaries: dict[str, dict[str, object]], costs: str = "after costs") -> Table:
     cols = [
         ("final_equity", "final equity", "{:,.0f}"),
         ("total_return", "return", "{:.2%}"),
@@ -172,7 +180,7 @@ def comparison_table(summaries: dict[str, dict[str, object]]) -> Table:
         ("total_fees", "fees", "{:,.0f}"),
         ("exposure", "exposure", "{:.1%}"),
     ]
-    table = Table(title="Strategy comparison (after costs)")
+    table = Table(title=f"Strategy comparison ({costs})")
     table.add_column("strategy")
     for _, title, _ in cols:
         table.add_column(title, justify="right")
