@@ -59,7 +59,8 @@ class DataConfig(_Strict):
     end: str | None = None
     root: str | None = None  # data root; default $ALPHAPULSE_DATA or ../shared/data
     session_tz: str = "UTC"  # local time zone whose dates delimit trading sessions
-    # bad rows: None = raise on the first error; "quarantine" = drop the bad rows
+    # bad rows: None = kept, with one warning naming the first; "reject" = stop on the
+    # first (file, line, field, rule); "quarantine" = set them aside
     on_bad: Literal["reject", "quarantine"] | None = None
 
     @field_validator("start", "end")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from alphapulse.data.sources.dataset import read_spec_file
 from alphapulse.data.sources.files import read_path
 from alphapulse.data.spec import DatasetSpec, get_spec, load_specs
 from alphapulse.data.validation import Policy, ValidationConfig, ValidationReport, apply_policy
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "ALPHAPULSE_DATA"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -301,10 +304,24 @@ def load_panel(
 ) -> Panel:
     """The frames of ``load_frames`` aligned on one time axis; ``adjust``: each frame as
     the engine trades it (``adjustments.tradable``: back-adjusted where it holds splits
-    or dividends its prices do not reflect)."""
-    frames = load_frames(
-        source, symbols, start=start, end=end, root=root, policy=policy, checks=checks
-    )
+    or dividends its prices do not reflect). ``policy="report"`` keeps every row and
+    logs one warning naming the first bad one (file, line, field, rule) and the count."""
+    if policy == "report":
+        checked = load_checked(
+            source, symbols, start=start, end=end, root=root, policy=policy, checks=checks
+        )
+        frames = checked.frames
+        bad = checked.report.first_error()
+        if bad is not None:
+            log.warning(
+                "%s; kept as they are (data.on_bad unset: reject stops on them, quarantine "
+                "sets them aside)",
+                bad,
+            )
+    else:
+        frames = load_frames(
+            source, symbols, start=start, end=end, root=root, policy=policy, checks=checks
+        )
     if adjust:
         frames = {s: tradable(f) for s, f in frames.items()}
     if not frames:

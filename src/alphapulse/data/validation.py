@@ -129,11 +129,17 @@ class ValidationReport:
 
     def raise_errors(self) -> None:
         """DataError naming the file, row and rule of the first error, with the error count."""
+        err = self.first_error()
+        if err is not None:
+            raise err
+
+    def first_error(self) -> DataError | None:
+        """The DataError ``raise_errors`` raises (None without an error)."""
         errs = sorted(self.errors, key=lambda i: (i.path, i.row if i.row is not None else 0))
         if not errs:
-            return
+            return None
         first = errs[0]
-        raise DataError(
+        return DataError(
             f"{len(errs)} data error(s); first: {first.symbol} {first.timestamp} "
             f"{first.field}={first.value!r}",
             path=first.path,

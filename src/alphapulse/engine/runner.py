@@ -64,8 +64,9 @@ def load_data(cfg: BacktestConfig) -> Panel:
     if d.source == "store":
         return load_store_panel(cfg)
     root = Path(d.root) if d.root else None
+    policy = d.on_bad or "report"  # unset: bad rows are kept, with one warning line
     return load_panel(
-        d.source, d.symbols, start=d.start, end=d.end, root=root, policy=d.on_bad, adjust=True
+        d.source, d.symbols, start=d.start, end=d.end, root=root, policy=policy, adjust=True
     )
 
 
