@@ -26,6 +26,9 @@ Semantics (each one is exercised in ``tests/execution/test_fill_scenarios.py``):
   first fill: buys ``all_in(min(notional, cash), price, commission, lot_size)``, sells
   ``floor_to_lot(notional / price)``, with ``price`` the slipped price; that becomes
   ``order.quantity``. Zero: REJECTED (``insufficient_cash`` / ``below_lot_size``).
+- Lots. An order for a ``quantity`` that is not a whole number of ``lot_size`` (10.5
+  units with lot size 1, 15 with lot size 10) is REJECTED at ``submit`` (``odd_lot``),
+  as a venue refuses it; it never fills in part.
 - Cash and shorting (unless ``allow_short``, which also allows margin): a buy whose
   cost with fees exceeds cash is resized down to what cash allows
   (``resized_insufficient_cash``); a sell is capped at the long position
@@ -136,6 +139,10 @@ class SimulatedVenue:
     def submit(self, order: Order) -> Order:
         """Accept an order: PENDING until ``eligible_ns = created_ns + latency_ns``."""
         self._validate(order)
+        if order.notional is None and not _whole_lots(order.quantity, self._lot):
+            self._register(order)
+            self._close(order, OrderStatus.REJECTED, "odd_lot")
+            return order
         eligible = order.created_ns + self._latency
         if eligible > order.eligible_ns:
             order.eligible_ns = eligible
@@ -440,3 +447,11 @@ class SimulatedVenue:
                     self._day_session[oid] = bar.session
             elif session != bar.session:
                 self._close(self._open[oid], OrderStatus.EXPIRED, "session_end")
+
+
+def _whole_lots(quantity: float, lot: float) -> bool:
+    """Whether ``quantity`` is a whole number of lots, up to float noise (``3 x 0.1``)."""
+    lots = quantity / lot
+    if lots.is_integer():
+        return True
+    return abs(lots - round(lots)) <= max(1e-6, lots * 1e-12)
