@@ -14,7 +14,7 @@ import numpy.typing as npt
 import optuna
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alphapulse.core.errors import ConfigError
+from alphapulse.core.errors import ConfigError, SettingError
 from alphapulse.ml.cv import PurgedKFold, row_folds
 from alphapulse.ml.models.ensemble import StackingEnsemble
 from alphapulse.ml.models.spec import ModelSpec, build_model
@@ -75,6 +75,12 @@ def tune(
     ``label_end``: row label end, both on the same time axis); a stacking ensemble's
     meta-model gets purged folds of each trial's training rows (``fit_rows``)."""
     folds = row_folds(times, label_end, PurgedKFold(n_splits, embargo))
+    if not any(tr.size and te.size for tr, te in folds):
+        raise SettingError(
+            f"tuning: purged k-fold (n_splits {n_splits}, embargo {embargo}) over "
+            f"{np.unique(times).size} times leaves no fold any training rows (every label "
+            "overlaps the other folds): use fewer splits, a smaller embargo or more times"
+        )
 
     def objective(trial: optuna.Trial) -> float:
         scores = []

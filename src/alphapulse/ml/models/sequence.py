@@ -72,6 +72,18 @@ def torch_determinism(seed: int | None, threads: int) -> Iterator[None]:
                 torch.set_num_threads(prev_threads)
 
 
+def _batch_forward(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``net(x)``; a lone row runs as a batch of two copies: torch's CPU kernels take
+    another (matrix-vector) path for one row, whose output differs in the last bits, so a
+    row's prediction would depend on how many rows share its batch (e.g. a final partial
+    batch of one row, or a single-symbol bar)."""
+    if len(x) == 1:
+        out: torch.Tensor = net(torch.cat([x, x]))[:1]
+        return out
+    res: torch.Tensor = net(x)
+    return res
+
+
 class SequenceModel(Model):
     """Base of ``TransformerModel`` and ``LSTMModel``: training loop, scaling, heads."""
 
@@ -219,7 +231,7 @@ class SequenceModel(Model):
         xt = self._tensor(X)
         step = int(self._params["predict_batch"])
         with torch_determinism(None, int(self._params["num_threads"])), torch.inference_mode():
-            outs = [net(xt[i : i + step]) for i in range(0, len(xt), step)]
+            outs = [_batch_forward(net, xt[i : i + step]) for i in range(0, len(xt), step)]
         out = torch.cat(outs) if outs else torch.zeros((0, len(self.classes_) or 1))
         return out.double().numpy()
 
