@@ -50,7 +50,12 @@ def ingest(
 ) -> None:
     """Store CONFIG's live feed (paper.feed) and publish it on the bus until the feed
     ends or SIGINT/SIGTERM."""
-    from alphapulse.services.health import Freshness, HealthServer, service_registry
+    from alphapulse.services.health import (
+        Freshness,
+        HealthServer,
+        feed_rejections,
+        service_registry,
+    )
     from alphapulse.services.ingest import run_ingest
     from alphapulse.store import open_store
 
@@ -61,7 +66,9 @@ def ingest(
         server = HealthServer(registry, fresh.check, port, host)
         try:
             with _redis_bus(bus_url, bus_prefix, "ingest") as b:
-                n = run_ingest(cfg, store, b, stop=stop, freshness=fresh)
+                n = run_ingest(
+                    cfg, store, b, stop=stop, freshness=fresh, on_reject=feed_rejections(registry)
+                )
         finally:
             server.close()
     typer.echo(f"{cfg.name}: {n} cross-sections ingested")

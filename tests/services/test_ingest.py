@@ -123,14 +123,14 @@ def test_ingest_exports_the_bars_its_feed_drops(
     from prometheus_client import CollectorRegistry
 
     from alphapulse.services import ingest
-    from alphapulse.services.health import Freshness
+    from alphapulse.services.health import feed_rejections
 
     real = ingest.build_source
     monkeypatch.setattr(ingest, "build_source", lambda *a: (_Dropping(real(*a)[0]), *real(*a)[1:]))
     registry = CollectorRegistry()
-    fresh = Freshness(registry, 120.0)
+    hook = feed_rejections(registry)
     with open_store(f"sqlite:///{tmp_path / 's.sqlite'}") as store:
         cfg = _cfg(shared_data, "2015-01-09", speed=0.0)
-        assert run_ingest(cfg, store, InProcessBus(), stop=threading.Event(), freshness=fresh) > 0
+        assert run_ingest(cfg, store, InProcessBus(), stop=threading.Event(), on_reject=hook) > 0
     labels = {"reason": "off_grid", "symbol": "MSFT"}
     assert registry.get_sample_value("alphapulse_feed_rejections_total", labels) == 1.0

@@ -60,17 +60,6 @@ class Freshness:
         stale.set_function(lambda: float(self.stale()))
         limit = Gauge("alphapulse_feed_stale_after_seconds", "Staleness limit", registry=registry)
         limit.set(stale_after)
-        self.rejections = Counter(
-            "alphapulse_feed_rejections",
-            "Live bars dropped by the feed, by reason (and symbol of the config)",
-            ["reason", "symbol"],
-            registry=registry,
-        )
-
-    def rejected(self, reason: str, symbol: str = "") -> None:
-        """The feed dropped a bar of ``symbol`` ("": a whole row) for ``reason``
-        (``docs/paper.md``): ``alphapulse_feed_rejections_total``."""
-        self.rejections.labels(reason, symbol).inc()
 
     def mark(self) -> None:
         """A bar arrived now."""
@@ -88,6 +77,23 @@ class Freshness:
         """A :data:`HealthCheck`: unhealthy (``stale``) once the feed stopped."""
         stale = self.stale()
         return not stale, {"status": "stale" if stale else "ok", "feed_age": round(self.age(), 3)}
+
+
+def feed_rejections(registry: CollectorRegistry) -> Callable[[str, str], None]:
+    """``alphapulse_feed_rejections_total{reason, symbol}`` on ``registry`` and the hook
+    that counts a dropped bar (``live.bars.RejectHook``) for ingest; trade counts them
+    through its ``api.metrics.Metrics``, which holds the same counter."""
+    counter = Counter(
+        "alphapulse_feed_rejections",
+        "Live bars dropped by the feed, by reason (and symbol of the config)",
+        ["reason", "symbol"],
+        registry=registry,
+    )
+
+    def rejected(reason: str, symbol: str) -> None:
+        counter.labels(reason, symbol).inc()
+
+    return rejected
 
 
 class HealthServer:

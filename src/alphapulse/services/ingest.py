@@ -23,7 +23,7 @@ from alphapulse.bus.base import Bus
 from alphapulse.bus.ingest import BarIngestor
 from alphapulse.bus.messages import CrossSectionMsg
 from alphapulse.config import BacktestConfig, PaperConfig
-from alphapulse.live.bars import OHLCV, BarRow
+from alphapulse.live.bars import OHLCV, BarRow, RejectHook
 from alphapulse.live.feed import LiveFeed
 from alphapulse.live.recovery import stored_rows, unjournaled_times
 from alphapulse.live.sources import build_source
@@ -45,6 +45,7 @@ def run_ingest(
     stop: threading.Event,
     freshness: Freshness | None = None,
     topic: str = FEED_TOPIC,
+    on_reject: RejectHook | None = None,
 ) -> int:
     """Ingest until the feed ends or ``stop`` is set; the number of cross-sections.
     The bars are stored under ``paper.timeframe`` (what ``trade`` reads on recovery)."""
@@ -56,8 +57,8 @@ def run_ingest(
     ingestor = BarIngestor(store, bus, p.timeframe, cross_topic=topic)
     stored = StoredCrossSections(store, bus, topic, p.timeframe, symbols, resume)
     feed = LiveFeed(source, symbols, fields=fields, session_tz=cfg.data.session_tz)
-    if freshness is not None:  # the bars the feed drops, by reason
-        feed.watch_rejections(freshness.rejected)
+    if on_reject is not None:  # the bars the feed drops, by reason
+        feed.watch_rejections(on_reject)
     n = 0
     try:
         if resume is not None and p.feed != "replay":  # a replay publishes it again anyway
