@@ -26,6 +26,7 @@ class _Long(Strategy):
         return Signals(np.where(np.isnan(ctx.last_prices), np.nan, 1.0))
 
     def fail(self) -> None:
+        """How the strategy fails at bar ``BAR``: each subclass below says."""
         raise NotImplementedError
 
 
